@@ -1,0 +1,61 @@
+"""Command line: ``python -m attnviz capture --model minilm --text "..." --out result.npz``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from attnviz.models.registry import BUILTIN_MODELS, DEFAULT_MODEL
+
+
+def _parse_layers(text: str | None) -> list[int] | None:
+    if not text:
+        return None
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--layers takes numbers separated by commas, not '{text}'")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m attnviz", description="Capture transformer attention.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    cap = commands.add_parser("capture", help="run a model on text and save tokens and attention arrays")
+    cap.add_argument("--model", default=DEFAULT_MODEL,
+                     help=f"built-in ({', '.join(BUILTIN_MODELS)}), hub id or local folder")
+    cap.add_argument("--text", required=True, help="input text (source text for encoder-decoders)")
+    cap.add_argument("--target", help="target text for encoder-decoders (default: the model generates it)")
+    cap.add_argument("--layers", help="comma-separated layer indices to capture (default: all)")
+    cap.add_argument("--max-tokens", type=int, help="cut the text to this many tokens")
+    cap.add_argument("--out", type=Path, required=True, help="output file: .npz or .json")
+    commands.add_parser("models", help="list the built-in models")
+    args = parser.parse_args(argv)
+
+    if args.command == "models":
+        for model in BUILTIN_MODELS.values():
+            print(f"{model.name:16s} {model.family:16s} {model.description['en']}")
+        return 0
+
+    from attnviz import AttnvizError, capture, load_model
+    from attnviz.export_data import result_to_json, result_to_npz
+
+    if args.out.suffix not in (".npz", ".json"):
+        parser.error("--out must end in .npz or .json")
+    try:
+        layers = _parse_layers(args.layers)
+        result = capture(load_model(args.model), args.text, target=args.target, layers=layers,
+                         max_tokens=args.max_tokens)
+    except (AttnvizError, argparse.ArgumentTypeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    args.out.write_bytes(result_to_npz(result) if args.out.suffix == ".npz" else result_to_json(result))
+    shapes = ", ".join(f"{kind} {list(array.shape)}" for kind, array in result.arrays.items())
+    print(f"{len(result.source)} source tokens; {shapes} -> {args.out}")
+    for note in result.notes:
+        print(f"note: {note}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""The capture point: an attention function registered with transformers' ``AttentionInterface``.
+
+Models loaded with ``attn_implementation=ATTNVIZ`` call :func:`attnviz_attention` in every attention
+layer. Outside a capture, and for layers nobody asked about, it hands straight over to SDPA, so the
+model runs at full speed. For the layers being captured it runs the model's *own* eager attention
+function (the one ``output_attentions=True`` would use, with its GQA repeat, position bias,
+soft-capping ...) and records the weights. The active recorder lives in a ``ContextVar``, so one
+shared model can serve several threads (Streamlit sessions) at once.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from transformers import AttentionInterface
+from transformers.integrations.sdpa_attention import repeat_kv, sdpa_attention_forward
+from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, sdpa_mask
+
+ATTNVIZ = "attnviz"
+
+
+@dataclass
+class Recorder:
+    """Decides, per attention module, whether to capture, and keeps what was captured.
+
+    ``wanted`` maps ``id(module)`` to a key (e.g. ``("encoder", 3)``); ``None`` as ``wanted``
+    means "log every call" (used once per model to discover its attention sites).
+    """
+
+    wanted: dict[int, Any] | None
+    captured: dict[Any, torch.Tensor] = field(default_factory=dict)
+    calls: list[tuple[torch.nn.Module, tuple[int, ...], tuple[int, ...]]] = field(default_factory=list)
+
+
+_active: ContextVar[Recorder | None] = ContextVar("attnviz_recorder", default=None)
+
+
+@contextmanager
+def recording(recorder: Recorder):
+    token = _active.set(recorder)
+    try:
+        yield recorder
+    finally:
+        _active.reset(token)
+
+
+def _generic_eager(module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):
+    """Plain softmax(QK^T * scale + mask) V, for models whose file defines no eager function."""
+    groups = getattr(module, "num_key_value_groups", 1)
+    key, value = repeat_kv(key, groups), repeat_kv(value, groups)
+    scaling = query.size(-1) ** -0.5 if scaling is None else scaling
+    scores = torch.matmul(query, key.transpose(2, 3)) * scaling  # (B, H, Q, K)
+    if attention_mask is not None:
+        scores = scores + attention_mask[:, :, :, : key.shape[-2]]
+    weights = torch.softmax(scores, dim=-1, dtype=torch.float32).to(query.dtype)
+    return torch.matmul(weights, value).transpose(1, 2).contiguous(), weights
+
+
+_eager_by_class: dict[type, Callable] = {}
+
+
+def eager_function_for(module: torch.nn.Module) -> Callable:
+    """The eager attention function defined next to the module's class (what ``eager`` would run)."""
+    cls = type(module)
+    if cls not in _eager_by_class:
+        source = importlib.import_module(cls.__module__)
+        _eager_by_class[cls] = getattr(source, "eager_attention_forward", _generic_eager)
+    return _eager_by_class[cls]
+
+
+def _additive_mask(module, query, key, attention_mask, is_causal):
+    """Turn what the SDPA mask function produced (bool or None) into the float mask eager code adds."""
+    if attention_mask is not None and attention_mask.dtype != torch.bool:
+        return attention_mask
+    q_len, k_len = query.shape[2], key.shape[2]
+    causal = is_causal if is_causal is not None else getattr(module, "is_causal", False)
+    if attention_mask is None:
+        if not (causal and q_len > 1):
+            return None
+        # Bottom-right aligned: query i sits at absolute position k_len - q_len + i.
+        allowed = torch.ones(q_len, k_len, dtype=torch.bool, device=query.device).tril(k_len - q_len)
+        attention_mask = allowed[None, None]
+    minimum = torch.finfo(query.dtype).min
+    zero = torch.zeros((), dtype=query.dtype, device=query.device)
+    return torch.where(attention_mask, zero, minimum)
+
+
+def attnviz_attention(module, query, key, value, attention_mask, **kwargs):
+    recorder = _active.get()
+    if recorder is None:
+        return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
+    if recorder.wanted is None:
+        recorder.calls.append((module, tuple(query.shape), tuple(key.shape)))
+        return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
+    site = recorder.wanted.get(id(module))
+    if site is None:
+        return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
+    mask = _additive_mask(module, query, key, attention_mask, kwargs.pop("is_causal", None))
+    output, weights = eager_function_for(module)(module, query, key, value, mask, **kwargs)
+    if weights is None:
+        raise RuntimeError(f"{type(module).__name__} returned no attention weights from its eager path")
+    recorder.captured[site] = weights.detach()
+    return output, weights
+
+
+_registered = False
+
+
+def register() -> None:
+    """Make ``attn_implementation="attnviz"`` known to transformers (idempotent)."""
+    global _registered
+    if not _registered:
+        AttentionInterface.register(ATTNVIZ, attnviz_attention)
+        # Masks are built as for SDPA (bool, or None when SDPA may use its causal fast path).
+        ALL_MASK_ATTENTION_FUNCTIONS.register(ATTNVIZ, sdpa_mask)
+        _registered = True

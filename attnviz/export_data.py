@@ -1,0 +1,92 @@
+"""Attention results and single maps as bytes: NPZ, JSON and CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from attnviz.result import AttentionResult, TokenSequence
+
+
+def safe_filename(*parts: object, extension: str) -> str:
+    """A file name made of ``parts`` that is safe on every OS: ``minilm_L2_H5.png``."""
+    joined = "_".join(str(p) for p in parts if p is not None and str(p) != "")
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", joined).strip("-._") or "attention"
+    return f"{cleaned[:120]}.{extension.lstrip('.')}"
+
+
+def _tokens_dict(seq: TokenSequence) -> dict:
+    return {
+        "tokens": list(seq.tokens),
+        "token_ids": list(seq.token_ids),
+        "special": list(seq.special),
+        "word_ids": list(seq.word_ids),
+    }
+
+
+def result_metadata(result: AttentionResult) -> dict:
+    shape = result.shape
+    return {
+        "model": result.model_name,
+        "family": shape.family,
+        "shape": {
+            "n_layers": dict(shape.n_layers), "n_heads": shape.n_heads, "n_kv_heads": shape.n_kv_heads,
+            "head_dim": shape.head_dim, "d_model": shape.d_model, "max_tokens": shape.max_tokens,
+        },
+        "source": _tokens_dict(result.source),
+        "target": _tokens_dict(result.target) if result.target else None,
+        "produced": list(result.produced) if result.produced else None,
+        "layers": {kind: list(ls) for kind, ls in result.layers.items()},
+        "axes": ["layer", "head", "query", "key"],
+        "truncated": result.truncated,
+        "target_generated": result.target_generated,
+        "notes": list(result.notes),
+    }
+
+
+def result_to_npz(result: AttentionResult) -> bytes:
+    """Arrays ``encoder``/``decoder``/``cross`` as float32 plus a ``metadata`` JSON string."""
+    buffer = io.BytesIO()
+    arrays = {kind: array.astype(np.float32) for kind, array in result.arrays.items()}
+    np.savez_compressed(buffer, metadata=np.array(json.dumps(result_metadata(result), ensure_ascii=False)), **arrays)
+    return buffer.getvalue()
+
+
+def result_to_json(result: AttentionResult, decimals: int = 6) -> bytes:
+    payload = result_metadata(result)
+    payload["attention"] = {kind: np.round(array, decimals).tolist() for kind, array in result.arrays.items()}
+    return json.dumps(payload, ensure_ascii=False).encode("utf-8")
+
+
+def matrix_to_csv(matrix: np.ndarray, query_labels: Sequence[str], key_labels: Sequence[str]) -> bytes:
+    """One attention map as CSV: a header of key tokens, one row per query token.
+
+    Cells that start like a formula are prefixed with ' so spreadsheets show them as text.
+    """
+    def cell(text: str) -> str:
+        return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["query \\ key", *(cell(k) for k in key_labels)])
+    for label, row in zip(query_labels, matrix):
+        writer.writerow([cell(label), *(f"{v:.6f}" for v in row)])
+    return buffer.getvalue().encode("utf-8-sig")  # BOM: Excel then reads Chinese correctly
+
+
+def matrix_to_json(matrix: np.ndarray, query_labels: Sequence[str], key_labels: Sequence[str], **context) -> bytes:
+    payload = {**context, "query_tokens": list(query_labels), "key_tokens": list(key_labels),
+               "weights": np.round(matrix, 6).tolist()}
+    return json.dumps(payload, ensure_ascii=False).encode("utf-8")
+
+
+def load_npz(data: bytes | str) -> tuple[dict, dict[str, np.ndarray]]:
+    """Read back what :func:`result_to_npz` wrote: (metadata, arrays)."""
+    with np.load(io.BytesIO(data) if isinstance(data, bytes) else data, allow_pickle=False) as npz:
+        metadata = json.loads(str(npz["metadata"]))
+        return metadata, {k: npz[k] for k in npz.files if k != "metadata"}

@@ -1,0 +1,78 @@
+"""Shared fixtures: tiny models of every family, built from configs and saved to a temp folder.
+
+They are loaded back by path, so the real loading code (config sniffing, tokenizer, weights,
+attention routing) runs exactly as for a user's own model.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import torch  # noqa: E402
+import transformers  # noqa: E402
+
+transformers.logging.set_verbosity_error()
+transformers.utils.logging.disable_progress_bar()
+
+
+def _tiny_configs(vocab: int) -> dict[str, transformers.PretrainedConfig]:
+    common = {"vocab_size": vocab, "pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2}
+    return {
+        "bert": transformers.BertConfig(hidden_size=32, num_hidden_layers=3, num_attention_heads=4,
+                                        intermediate_size=64, max_position_embeddings=64, **common),
+        "roberta": transformers.RobertaConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                                              intermediate_size=64, max_position_embeddings=70, **common),
+        "gpt2": transformers.GPT2Config(n_embd=32, n_layer=3, n_head=4, n_positions=64, **common),
+        "llama-gqa": transformers.LlamaConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                              num_attention_heads=4, num_key_value_heads=2,
+                                              max_position_embeddings=64, **common),
+        "qwen2-gqa": transformers.Qwen2Config(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                              num_attention_heads=4, num_key_value_heads=1,
+                                              max_position_embeddings=64, **common),
+        "t5": transformers.T5Config(d_model=32, d_kv=8, d_ff=64, num_layers=2, num_decoder_layers=3,
+                                    num_heads=4, decoder_start_token_id=0, **common),
+        "bart": transformers.BartConfig(d_model=32, encoder_layers=2, decoder_layers=2, encoder_attention_heads=4,
+                                        decoder_attention_heads=4, encoder_ffn_dim=64, decoder_ffn_dim=64,
+                                        max_position_embeddings=64, decoder_start_token_id=2, **common),
+        "marian": transformers.MarianConfig(d_model=32, encoder_layers=2, decoder_layers=2,
+                                            encoder_attention_heads=4, decoder_attention_heads=4,
+                                            encoder_ffn_dim=64, decoder_ffn_dim=64, max_position_embeddings=64,
+                                            decoder_start_token_id=0, **common),
+    }
+
+
+FAMILIES = {"bert": "encoder", "roberta": "encoder", "gpt2": "decoder", "llama-gqa": "decoder",
+            "qwen2-gqa": "decoder", "t5": "encoder-decoder", "bart": "encoder-decoder", "marian": "encoder-decoder"}
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dirs(tmp_path_factory) -> dict[str, Path]:
+    """{architecture name: folder with config, random weights and a word-level tokenizer}."""
+    from attnviz.toy.tokenizer import build_tokenizer
+
+    tokenizer = build_tokenizer("translator")
+    root = tmp_path_factory.mktemp("tiny-models")
+    dirs = {}
+    for name, config in _tiny_configs(len(tokenizer)).items():
+        torch.manual_seed(0)
+        model = transformers.AutoModel.from_config(config) if FAMILIES[name] == "encoder" else (
+            transformers.AutoModelForCausalLM.from_config(config) if FAMILIES[name] == "decoder"
+            else transformers.AutoModelForSeq2SeqLM.from_config(config))
+        folder = root / name
+        model.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+        dirs[name] = folder
+    return dirs
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    from attnviz import load_model
+
+    return load_model("minilm")
