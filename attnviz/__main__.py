@@ -15,7 +15,7 @@ def _parse_layers(text: str | None) -> list[int] | None:
     try:
         return [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--layers takes numbers separated by commas, not '{text}'")
+        raise argparse.ArgumentTypeError(f"--layers takes numbers separated by commas, not '{text}'") from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,7 +16,8 @@ from attnviz.result import AttentionResult, TokenSequence
 def safe_filename(*parts: object, extension: str) -> str:
     """A file name made of ``parts`` that is safe on every OS: ``minilm_L2_H5.png``."""
     joined = "_".join(str(p) for p in parts if p is not None and str(p) != "")
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", joined).strip("-._") or "attention"
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+|\.{2,}", "-", joined)
+    cleaned = re.sub(r"-{2,}", "-", cleaned).strip("-._") or "attention"
     return f"{cleaned[:120]}.{extension.lstrip('.')}"
 
 

@@ -116,5 +116,6 @@ class AttentionResult:
         try:
             index = self.layers[kind].index(layer)
         except ValueError:
-            raise KeyError(f"layer {layer} of {kind} attention was not captured (captured: {self.layers[kind]})")
+            captured = self.layers[kind]
+            raise KeyError(f"layer {layer} of {kind} attention was not captured (captured: {captured})") from None
         return self.arrays[kind][index]

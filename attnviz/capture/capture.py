@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Iterable, Mapping
 
-import numpy as np
 import torch
 from transformers import PreTrainedTokenizerBase
 
-from attnviz.capture.interface import Recorder, recording
+from attnviz.capture.interface import Recorder, Site, recording
 from attnviz.errors import AttnvizError, InputTextError, NoAttentionError
 from attnviz.models.loading import LoadedModel
 from attnviz.result import AttentionKind, AttentionResult, TokenSequence, Truncation
@@ -33,7 +33,6 @@ def _tokenize(
     tokenizer: PreTrainedTokenizerBase, text: str, total_chars: int, limit: int, *, as_target: bool = False
 ) -> tuple[TokenSequence, Truncation]:
     key = "text_target" if as_target else "text"
-    full = tokenizer(**{key: text}, add_special_tokens=True)["input_ids"]
     encoding = tokenizer(
         **{key: text}, truncation=True, max_length=limit, return_special_tokens_mask=True, add_special_tokens=True
     )
@@ -51,7 +50,10 @@ def _tokenize(
         special=tuple(special),
         word_ids=tuple(word_ids),
     )
-    truncation = Truncation(len(ids), len(full), len(text), total_chars)
+    total = len(ids)
+    if total >= limit:  # only then can tokens have been cut: count them all
+        total = len(tokenizer(**{key: text}, add_special_tokens=True)["input_ids"])
+    truncation = Truncation(len(ids), total, len(text), total_chars)
     return sequence, truncation
 
 
@@ -86,12 +88,17 @@ def _sequence_from_ids(tokenizer: PreTrainedTokenizerBase, ids: list[int]) -> To
     return TokenSequence(tuple(tokenizer.convert_ids_to_tokens(ids)), tuple(ids), tuple(special), tuple(word_ids))
 
 
-def _accepted_kwargs(model: torch.nn.Module, candidates: dict) -> dict:
-    parameters = inspect.signature(model.forward).parameters
+@functools.cache
+def _forward_parameters(model_class: type) -> frozenset[str]:
+    parameters = inspect.signature(model_class.forward).parameters
+    names = set(parameters)
     if any(p.kind == p.VAR_KEYWORD for p in parameters.values()):
-        names = set(parameters) | {"token_type_ids", "attention_mask"}
-    else:
-        names = set(parameters)
+        names |= {"token_type_ids", "attention_mask"}
+    return frozenset(names)
+
+
+def _accepted_kwargs(model: torch.nn.Module, candidates: dict) -> dict:
+    names = _forward_parameters(type(model))
     return {k: v for k, v in candidates.items() if k in names}
 
 
@@ -147,18 +154,23 @@ def capture(
         target_seq = _sequence_from_ids(tokenizer, decoder_ids)
         inputs["decoder_input_ids"] = torch.tensor([decoder_ids])
 
-    wanted = {id(loaded.sites[kind][layer]): (kind, layer) for kind, chosen in plan.items() for layer in chosen}
-    recorder = Recorder(wanted=wanted)
+    wanted, buffers = {}, {}
+    n_query = {"encoder": len(source), "decoder": len(target_seq or source), "cross": len(target_seq or source)}
+    n_key = {"encoder": len(source), "decoder": len(target_seq or source), "cross": len(source)}
+    for kind, chosen in plan.items():
+        # Weights are written straight into these buffers: the result owns them without a copy.
+        buffers[kind] = torch.empty(len(chosen), shape.n_heads, n_query[kind], n_key[kind])
+        for slot, layer in enumerate(chosen):
+            module = loaded.sites[kind][layer]
+            wanted[id(module)] = Site((kind, layer), slot, id(module) in loaded.plain_formula)
+    recorder = Recorder(wanted=wanted, buffers=buffers)
     with recording(recorder), torch.inference_mode():
         outputs = model(**_accepted_kwargs(model, inputs), use_cache=False)
-    missing = [site for site in wanted.values() if site not in recorder.captured]
+    missing = [site.key for site in wanted.values() if site.key not in recorder.captured]
     if missing:
         raise NoAttentionError(f"No attention weights came out of {loaded.name} for {missing[:3]}.")
 
-    arrays = {
-        kind: np.stack([recorder.captured[(kind, layer)][0].float().numpy() for layer in chosen])
-        for kind, chosen in plan.items()
-    }
+    arrays = {kind: buffer.numpy() for kind, buffer in buffers.items()}
     if shape.family == "decoder" and getattr(outputs, "logits", None) is not None:
         produced = tuple(tokenizer.convert_ids_to_tokens(outputs.logits[0].argmax(-1).tolist()))
     if source_truncation.truncated:

@@ -26,6 +26,7 @@ class ProbeShapes:
     n_heads: int
     n_kv_heads: int
     head_dim: int
+    plain_formula: frozenset[int]  # ids of modules whose eager attention is the plain formula
 
 
 def _probe_ids(model: PreTrainedModel, length: int) -> torch.Tensor:
@@ -77,4 +78,5 @@ def find_sites(model: PreTrainedModel, family: Family) -> tuple[AttentionSites, 
         sites.setdefault(kind, []).append(module)
     _, n_heads, _, head_dim = recorder.calls[0][1]
     n_kv_heads = recorder.calls[0][2][1]
-    return sites, ProbeShapes(n_heads=n_heads, n_kv_heads=n_kv_heads, head_dim=head_dim)
+    plain = frozenset(m for m, ok in recorder.plain.items() if ok)
+    return sites, ProbeShapes(n_heads=n_heads, n_kv_heads=n_kv_heads, head_dim=head_dim, plain_formula=plain)

@@ -42,6 +42,7 @@ class LoadedModel:
     tokenizer: PreTrainedTokenizerBase
     shape: ModelShape
     sites: AttentionSites
+    plain_formula: frozenset[int] = frozenset()  # ids of site modules safe for the fast capture path
 
     @property
     def family(self) -> Family:
@@ -56,7 +57,8 @@ def family_of(config: PretrainedConfig) -> Family:
     if getattr(config, "is_encoder_decoder", False):
         return "encoder-decoder"
     model_type = getattr(config, "model_type", "")
-    causal_only = model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and model_type not in MODEL_FOR_MASKED_LM_MAPPING_NAMES
+    causal_only = (model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+                   and model_type not in MODEL_FOR_MASKED_LM_MAPPING_NAMES)
     if causal_only or getattr(config, "is_decoder", False):
         return "decoder"
     return "encoder"
@@ -126,7 +128,7 @@ def load_model(name: str) -> LoadedModel:
         d_model=int(getattr(text_config, "hidden_size", 0) or getattr(text_config, "d_model", 0)),
         max_tokens=_token_limit(config, tokenizer),
     )
-    return LoadedModel(resolved.name, resolved.location, model, tokenizer, shape, sites)
+    return LoadedModel(resolved.name, resolved.location, model, tokenizer, shape, sites, probe_shapes.plain_formula)
 
 
 def _load_weights(resolved: ResolvedModel, family: Family, common: dict) -> PreTrainedModel:

@@ -36,7 +36,8 @@ def exact_match(loaded: LoadedModel, pairs: list[SentencePair]) -> float:
 
 def cross_argmax_hits(loaded: LoadedModel, pair: SentencePair) -> np.ndarray:
     """``[layers, heads + 1, target words]`` booleans: argmax source word is gold (last 'head' = head mean)."""
-    result = capture(loaded, pair.source_text, target=pair.target_text, layers={"cross": range(loaded.shape.n_layers["cross"])})
+    every_layer = {"cross": range(loaded.shape.n_layers["cross"])}
+    result = capture(loaded, pair.source_text, target=pair.target_text, layers=every_layer)
     cross = result.arrays["cross"]  # rows: decoder position i produces Chinese word i
     word_columns = [i for i, w in enumerate(result.source.word_ids) if w is not None]
     assert len(word_columns) == len(pair.english), "toy tokenizer: one token per English word"
@@ -44,8 +45,8 @@ def cross_argmax_hits(loaded: LoadedModel, pair: SentencePair) -> np.ndarray:
     maps = np.concatenate([cross, cross.mean(axis=1, keepdims=True)], axis=1)[:, :, :n][..., word_columns]
     best = maps.argmax(-1)  # [layers, heads+1, target words]
     gold = [set(a) for a in pair.alignment]
-    return np.array([[[best[l, h, i] in gold[i] for i in range(n)] for h in range(best.shape[1])]
-                     for l in range(best.shape[0])])
+    return np.array([[[best[layer, h, i] in gold[i] for i in range(n)] for h in range(best.shape[1])]
+                     for layer in range(best.shape[0])])
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,8 @@ def alignment_scores(loaded: LoadedModel, pairs: list[SentencePair]) -> list[Ali
     """Alignment accuracy of every head and every layer's head mean, best first."""
     hits = np.concatenate([cross_argmax_hits(loaded, p) for p in pairs], axis=-1)
     n_heads = hits.shape[1] - 1
-    scores = [AlignmentScore(l, h if h < n_heads else None, float(hits[l, h].mean()))
-              for l in range(hits.shape[0]) for h in range(hits.shape[1])]
+    scores = [AlignmentScore(layer, h if h < n_heads else None, float(hits[layer, h].mean()))
+              for layer in range(hits.shape[0]) for h in range(hits.shape[1])]
     return sorted(scores, key=lambda s: -s.accuracy)
 
 

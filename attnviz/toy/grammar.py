@@ -23,7 +23,8 @@ VEHICLES = [("train", "火车"), ("bus", "公共汽车"), ("ship", "轮船"), ("
 VEHICLE_VERBS = [("left", "驶出"), ("reached", "到达"), ("passed", "经过")]
 VEHICLE_OBJECTS = [("station", "车站"), ("city", "城市"), ("bridge", "大桥"), ("port", "港口"), ("village", "村庄")]
 MANNERS = [("on time", "准时"), ("slowly", "慢慢地"), ("quickly", "很快地"), ("late", "晚点")]
-TIMES = [("yesterday", "昨天"), ("today", "今天"), ("this morning", "今天早上"), ("at night", "晚上"), ("last week", "上周")]
+TIMES = [("yesterday", "昨天"), ("today", "今天"), ("this morning", "今天早上"), ("at night", "晚上"),
+         ("last week", "上周")]
 
 PEOPLE = [("teacher", "老师"), ("student", "学生"), ("doctor", "医生"), ("farmer", "农民"),
           ("girl", "女孩"), ("boy", "男孩"), ("man", "男人")]
