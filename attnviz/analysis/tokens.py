@@ -1,0 +1,78 @@
+"""Token labels for display, hiding special tokens and merging sub-words into words."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from attnviz.result import TokenSequence
+
+# Markers tokenizers put on pieces: GPT-2/RoBERTa byte-level "Ġ" (space) and "Ċ" (newline), SentencePiece "▁".
+_MARKERS = {"Ġ": " ", "▁": " ", "Ċ": "\\n", "ĉ": "\\t"}
+
+
+def display_label(token: str) -> str:
+    """A readable label: "Ġtrain" -> "train", "▁train" -> "train", "##ing" stays "##ing"."""
+    text = "".join(_MARKERS.get(ch, ch) for ch in token).strip()
+    return text if text else "␣"
+
+
+def unique_labels(labels: Sequence[str]) -> list[str]:
+    """Labels with duplicates told apart by position ("the", "the" -> "the", "the·4")."""
+    seen: dict[str, int] = {}
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+    return [label if seen[label] == 1 else f"{label}·{i}" for i, label in enumerate(labels)]
+
+
+def visible_positions(seq: TokenSequence, hide_special: bool) -> list[int]:
+    """Positions to show; if hiding would leave nothing, everything stays visible."""
+    kept = [i for i, special in enumerate(seq.special) if not (hide_special and special)]
+    return kept or list(range(len(seq)))
+
+
+def renormalise_rows(matrix: np.ndarray) -> np.ndarray:
+    """Rows scaled to sum to 1 again (after columns were hidden); all-zero rows stay zero."""
+    sums = matrix.sum(axis=-1, keepdims=True)
+    return np.divide(matrix, sums, out=np.zeros_like(matrix), where=sums > 0)
+
+
+def word_groups(seq: TokenSequence, positions: Sequence[int]) -> list[list[int]]:
+    """Consecutive positions of the same word form one group; specials stay alone."""
+    groups: list[list[int]] = []
+    for position in positions:
+        word = seq.word_ids[position]
+        if groups and word is not None and seq.word_ids[groups[-1][-1]] == word and groups[-1][-1] == position - 1:
+            groups[-1].append(position)
+        else:
+            groups.append([position])
+    return groups
+
+
+def group_label(seq: TokenSequence, group: Sequence[int]) -> str:
+    pieces = [display_label(seq.tokens[i]) for i in group]
+    return pieces[0] + "".join(p[2:] if p.startswith("##") else p for p in pieces[1:])
+
+
+def merge_words(matrix: np.ndarray, row_groups: list[list[int]], col_groups: list[list[int]]) -> np.ndarray:
+    """Word-level attention: sum over a word's key pieces (weight it receives), mean over its query pieces.
+
+    Summing keys keeps each row a distribution; averaging queries keeps it one too.
+    ``matrix`` is indexed by absolute positions ``[..., query, key]``.
+    """
+    by_col = np.stack([matrix[..., group].sum(axis=-1) for group in col_groups], axis=-1)
+    return np.stack([by_col[..., group, :].mean(axis=-2) for group in row_groups], axis=-2)
+
+
+def unknown_words(tokenizer, text: str) -> list[str]:
+    """The pieces of ``text`` a (fast) tokenizer mapped to its unknown token, in order, without repeats."""
+    if tokenizer.unk_token_id is None or not getattr(tokenizer, "is_fast", False):
+        return []
+    encoding = tokenizer(text, return_offsets_mapping=True, add_special_tokens=False)
+    words: list[str] = []
+    for token_id, (start, end) in zip(encoding["input_ids"], encoding["offset_mapping"]):
+        word = text[start:end]
+        if token_id == tokenizer.unk_token_id and word and word not in words:
+            words.append(word)
+    return words

@@ -1,0 +1,55 @@
+"""A grid of small attention maps: rows are layers, columns are heads."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from attnviz.analysis.view import AttentionView
+from attnviz.figures.heatmap import axis_titles, plot_text
+from attnviz.i18n import t
+
+
+def head_grid(
+    views: Sequence[Sequence[AttentionView]],
+    *,
+    lang: str = "en",
+    colorscale: str = "Blues",
+    title: str = "",
+    panel_size: int = 110,
+) -> go.Figure:
+    """``views[row][col]``: one single-head view per panel (same tokens everywhere)."""
+    n_rows, n_cols = len(views), max(len(r) for r in views)
+    titles = [f"L{v.layer} H{v.heads[0]}" for row in views for v in row]
+    figure = make_subplots(rows=n_rows, cols=n_cols, subplot_titles=titles,
+                           horizontal_spacing=0.012, vertical_spacing=0.2 / max(n_rows, 1) + 0.01)
+    weight = t("hover.weight", lang)
+    for r, row in enumerate(views):
+        for c, view in enumerate(row):
+            rows = [plot_text(s) for s in view.row_labels]
+            cols = [plot_text(s) for s in view.col_labels]
+            names = np.array([[f"L{view.layer} H{view.heads[0]}: {a} → {b}" for b in cols] for a in rows], dtype=object)
+            figure.add_trace(go.Heatmap(
+                z=np.where(view.masked, np.nan, view.matrix), customdata=names, coloraxis="coloraxis",
+                hovertemplate=f"%{{customdata}}<br>{weight}: %{{z:.3f}}<extra></extra>", hoverongaps=False,
+            ), row=r + 1, col=c + 1)
+    figure.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
+    figure.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="", autorange="reversed")
+    figure.update_annotations(font_size=10)
+    x_title, y_title = axis_titles(views[0][0], lang)
+    figure.update_layout(
+        title={"text": title, "x": 0},
+        coloraxis={"colorscale": colorscale, "cmin": 0, "cmax": 1,
+                   "colorbar": {"title": {"text": t("colorbar", lang)}, "thickness": 12}},
+        height=int(90 + panel_size * n_rows * 1.1), width=None,
+        margin={"l": 10, "r": 10, "t": 70, "b": 10}, plot_bgcolor="#f3f3f3",
+        annotations=list(figure.layout.annotations) + [
+            {"text": f"↓ {y_title} · → {x_title}", "xref": "paper", "yref": "paper", "x": 1, "y": 1.0,
+             "yanchor": "bottom", "xanchor": "right", "showarrow": False, "font": {"size": 11, "color": "#666"},
+             "yshift": 22 + 0 * n_rows},
+        ],
+    )
+    return figure

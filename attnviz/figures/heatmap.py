@@ -1,0 +1,91 @@
+"""Attention heatmaps: one view in, one plotly figure out."""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import plotly.graph_objects as go
+
+from attnviz.analysis.view import AttentionView
+from attnviz.i18n import t
+
+MASKED_COLOUR = "#d9d9d9"
+AUTO_VALUES_MAX_CELLS = 16  # write numbers into cells when neither side has more tokens than this
+
+
+def plot_text(label: str) -> str:
+    """Plotly renders a subset of HTML in labels: escape user text so `<b>` or `<script>` stay text."""
+    return html.escape(label, quote=False)
+
+
+def axis_titles(view: AttentionView, lang: str) -> tuple[str, str]:
+    if view.kind == "cross":
+        return t("axis.source", lang), t("axis.target", lang)
+    return t("axis.key", lang), t("axis.query", lang)
+
+
+def view_title(view: AttentionView, lang: str) -> str:
+    heads = view.head_label.replace("H", t("head", lang) + " ", 1) if view.mode == "single" else view.head_label
+    return f"{plot_text(view.model_name)} · {t('kind.' + view.kind, lang)} · {t('layer', lang)} {view.layer} · {heads}"
+
+
+def attention_heatmap(
+    view: AttentionView,
+    *,
+    lang: str = "en",
+    colorscale: str = "Blues",
+    show_values: bool | None = None,
+    fixed_scale: bool = False,
+    title: str | None = None,
+) -> go.Figure:
+    """Query tokens on rows (top to bottom), key tokens on columns; masked cells drawn grey."""
+    n_rows, n_cols = view.matrix.shape
+    if show_values is None:
+        show_values = max(n_rows, n_cols) <= AUTO_VALUES_MAX_CELLS
+    rows = [plot_text(label) for label in view.row_labels]
+    cols = [plot_text(label) for label in view.col_labels]
+    z = np.where(view.masked, np.nan, view.matrix)
+    hover_names = np.array([[f"{r} → {c}" for c in cols] for r in rows], dtype=object)
+    x_title, y_title = axis_titles(view, lang)
+    weight = t("hover.weight", lang)
+    figure = go.Figure(
+        go.Heatmap(
+            z=z, x=list(range(n_cols)), y=list(range(n_rows)),
+            customdata=hover_names,
+            hovertemplate=f"%{{customdata}}<br>{weight}: %{{z:.4f}}<extra></extra>",
+            colorscale=colorscale, zmin=0, zmax=1 if fixed_scale else float(np.nanmax(z)) if np.isfinite(z).any() else 1,
+            colorbar={"title": {"text": t("colorbar", lang)}, "thickness": 14},
+            texttemplate="%{z:.2f}" if show_values else None,
+            textfont={"size": 10},
+            xgap=1, ygap=1, hoverongaps=False,
+        )
+    )
+    if view.masked.any():
+        masked_hover = f"%{{customdata}}<br>{t('hover.masked', lang)}<extra></extra>"
+        figure.add_trace(go.Heatmap(
+            z=np.where(view.masked, 1.0, np.nan), x=list(range(n_cols)), y=list(range(n_rows)),
+            customdata=hover_names, hovertemplate=masked_hover,
+            colorscale=[[0, MASKED_COLOUR], [1, MASKED_COLOUR]], showscale=False,
+            text=np.where(view.masked, "−∞", ""), texttemplate="%{text}" if show_values else None,
+            textfont={"size": 10, "color": "#777"},
+            xgap=1, ygap=1, hoverongaps=False,
+        ))
+    cell = 44 if max(n_rows, n_cols) <= 12 else max(3, 640 // max(n_rows, n_cols))
+    label_space = 12 + 7 * max((len(label) for label in view.row_labels + view.col_labels), default=4)
+    figure.update_layout(
+        title={"text": title if title is not None else view_title(view, lang), "x": 0.01, "y": 0.99,
+               "yanchor": "top", "font": {"size": 15}},
+        xaxis={"title": x_title, "tickmode": "array", "tickvals": list(range(n_cols)), "ticktext": cols,
+               "side": "top", "tickangle": -45 if n_cols > 6 else 0, "showgrid": False, "zeroline": False,
+               "automargin": True},
+        yaxis={"title": y_title, "tickmode": "array", "tickvals": list(range(n_rows)), "ticktext": rows,
+               "autorange": "reversed", "showgrid": False, "zeroline": False, "scaleanchor": "x",
+               "automargin": True},
+        width=int(max(420, 90 + label_space + cell * n_cols + 110)),
+        height=int(max(300, 110 + label_space + cell * n_rows)),
+        margin={"l": 40 + label_space, "r": 10, "t": 60 + label_space, "b": 10},
+        plot_bgcolor="white",
+        font={"family": "Noto Sans, Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"},
+    )
+    return figure

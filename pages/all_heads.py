@@ -1,0 +1,68 @@
+"""Every head of one layer or of all layers as a grid, and what each head attends to."""
+
+import pandas as pd
+import streamlit as st
+
+from attnviz.analysis.heads import head_profile, strongest_links
+from attnviz.analysis.view import build_view
+from attnviz.figures.grid import head_grid
+from ui import controls, panels
+from ui.lang import lang, tr
+
+SPEC = controls.PageSpec("model", ("encoder", "decoder", "encoder-decoder"), "minilm")
+GRID_TOKEN_LIMIT = 64  # beyond this an all-layer grid is too heavy for a browser
+
+st.title(tr("page.heads"))
+st.markdown(tr("heads.intro"))
+loaded = controls.model_picker(SPEC)
+if loaded is None:
+    st.stop()
+text, target = controls.text_inputs(with_target=loaded.family == "encoder-decoder")
+kinds = list(loaded.shape.kinds)
+kind = kinds[0]
+if len(kinds) > 1:
+    kind = st.sidebar.radio(tr("ctl.kind"), kinds, format_func=lambda k: tr(f"kind.{k}"), key="kind",
+                            **controls.BOUND)
+layer = controls.layer_picker(loaded.shape.n_layers[kind], allow_all_layers=True)
+heads = controls.head_toggles(loaded.shape.n_heads)
+options, colorscale, _, _ = controls.display_options(cross=kind == "cross")
+panels.model_summary(loaded)
+result = panels.run_capture(loaded, text, target)
+if result is None:
+    st.stop()
+
+layers = list(range(loaded.shape.n_layers[kind])) if layer is None else [layer]
+if layer is None and len(result.query_tokens(kind)) > GRID_TOKEN_LIMIT:
+    layers = layers[:1]
+    st.info(f"{len(result.query_tokens(kind))} tokens: {tr('ctl.layer')} 0")
+views = [[build_view(result, kind, l, [h], "single", options) for h in heads] for l in layers]
+figure = head_grid(views, lang=lang(), colorscale=colorscale,
+                   title=f"{panels.md_escape(loaded.name)} · {tr('kind.' + kind)}",
+                   panel_size=120 if len(heads) <= 8 else 105)
+stem = f"{loaded.name}_{kind}_grid" if layer is None else f"{loaded.name}_{kind}_L{layer}_grid"
+from attnviz.export_data import safe_filename  # noqa: E402
+
+stem = safe_filename(stem, extension="x")[:-2]
+panels.show_figure(figure, key="grid-chart", file_stem=stem, stretch=True)
+with st.container(border=True):
+    st.markdown(f"**{tr('export.title')}** · `{stem}`")
+    panels.image_buttons(figure, stem, key="grid")
+    panels.result_downloads(result, key="grid-all")
+
+if kind != "cross":
+    st.subheader(tr("heads.table"))
+    special = result.query_tokens(kind).special
+    rows = []
+    for row in views:
+        for view in row:
+            full = result.head_map(kind, view.layer, view.heads[0])
+            profile = head_profile(full, special, view.layer, view.heads[0])
+            top = strongest_links(view.matrix, view.row_labels, view.col_labels, top=1)
+            rows.append({
+                tr("col.layer"): view.layer, tr("col.head"): view.heads[0],
+                tr("col.pattern"): tr(f"pattern.{profile.pattern}"),
+                tr("col.entropy"): round(profile.entropy, 2), tr("col.previous"): round(profile.previous, 2),
+                tr("col.self"): round(profile.self, 2), tr("col.special"): round(profile.special, 2),
+                tr("col.top"): f"{top[0][0]} → {top[0][1]} ({top[0][2]:.2f})" if top else "",
+            })
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")

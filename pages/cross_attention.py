@@ -1,0 +1,51 @@
+"""Cross-attention of an encoder-decoder: target rows x source columns, an alignment matrix."""
+
+import pandas as pd
+import streamlit as st
+
+from attnviz.analysis.tokens import unknown_words
+from attnviz.analysis.view import build_view
+from attnviz.figures.heatmap import attention_heatmap
+from ui import controls, panels
+from ui.lang import lang, tr
+
+SPEC = controls.PageSpec("mt", ("encoder-decoder",), "toy-translator")
+
+st.title(tr("page.cross"))
+st.markdown(tr("cross.intro"))
+loaded = controls.model_picker(SPEC)
+if loaded is None:
+    st.stop()
+text, target = controls.text_inputs(with_target=True)
+vc = controls.view_controls(loaded.shape.n_layers["cross"], loaded.shape.n_heads, cross=True)
+panels.model_summary(loaded)
+result = panels.run_capture(loaded, text, target)
+if result is None:
+    st.stop()
+
+if loaded.name.startswith("toy-"):
+    unknown = unknown_words(loaded.tokenizer, text) + unknown_words(loaded.tokenizer, target or "")
+    if unknown:
+        st.warning(tr("msg.unknown_words", words=", ".join(unknown)))
+    with st.expander(tr("msg.known_words")):
+        vocabulary = [w for w in loaded.tokenizer.get_vocab() if not w.startswith("<")]
+        st.text(" ".join(sorted(w for w in vocabulary if w.isascii())))
+        st.text(" ".join(sorted(w for w in vocabulary if not w.isascii())))
+if result.target_generated and result.produced:
+    written = " ".join(t for t in result.produced if t not in loaded.tokenizer.all_special_tokens)
+    st.info(tr("msg.generated", target=written))
+
+view = build_view(result, "cross", vc.layer, vc.heads, vc.mode, vc.options)
+figure = attention_heatmap(view, lang=lang(), colorscale=vc.colorscale, show_values=vc.show_values,
+                           fixed_scale=vc.fixed_scale)
+chart, facts = st.columns([3, 2], gap="large")
+with chart:
+    panels.heatmap_panel(view, figure, key="cross")
+    panels.rows_sum_note(view)
+with facts:
+    st.subheader(tr("cross.best"))
+    best = view.matrix.argmax(axis=1)
+    rows = [{tr("axis.target"): row, tr("axis.source"): view.col_labels[j], tr("hover.weight"): round(float(w), 3)}
+            for row, j, w in zip(view.row_labels, best, view.matrix.max(axis=1))]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    panels.result_downloads(result, key="cross-all")

@@ -1,0 +1,50 @@
+"""Self-attention explorer: one layer, one head (or several combined), as a token x token heatmap."""
+
+import pandas as pd
+import streamlit as st
+
+from attnviz.analysis.heads import head_profile, strongest_links
+from attnviz.analysis.view import build_view
+from attnviz.figures.heatmap import attention_heatmap
+from ui import controls, panels
+from ui.lang import lang, tr
+
+SPEC = controls.PageSpec("model", ("encoder", "decoder", "encoder-decoder"), "minilm")
+
+st.title(tr("page.self"))
+st.markdown(tr("self.intro"))
+loaded = controls.model_picker(SPEC)
+if loaded is None:
+    st.stop()
+text, target = controls.text_inputs(with_target=loaded.family == "encoder-decoder")
+kinds = [k for k in loaded.shape.kinds if k != "cross"]
+kind = kinds[0]
+if len(kinds) > 1:
+    kind = st.sidebar.radio(tr("ctl.kind"), kinds, format_func=lambda k: tr(f"kind.{k}"), key="kind",
+                            **controls.BOUND)
+vc = controls.view_controls(loaded.shape.n_layers[kind], loaded.shape.n_heads)
+panels.model_summary(loaded)
+result = panels.run_capture(loaded, text, target)
+if result is None:
+    st.stop()
+
+view = build_view(result, kind, vc.layer, vc.heads, vc.mode, vc.options)
+figure = attention_heatmap(view, lang=lang(), colorscale=vc.colorscale, show_values=vc.show_values,
+                           fixed_scale=vc.fixed_scale)
+chart, facts = st.columns([3, 2], gap="large")
+with chart:
+    panels.heatmap_panel(view, figure, key="self")
+    panels.rows_sum_note(view)
+with facts:
+    st.subheader(tr("self.links"))
+    links = strongest_links(view.matrix, view.row_labels, view.col_labels, top=6)
+    st.dataframe(pd.DataFrame(links, columns=[tr("axis.query"), tr("axis.key"), tr("hover.weight")]),
+                 hide_index=True, width="stretch")
+    if len(view.heads) == 1:
+        seq = result.query_tokens(kind)
+        profile = head_profile(result.head_map(kind, vc.layer, view.heads[0]), seq.special, vc.layer, view.heads[0])
+        st.subheader(tr("self.profile"))
+        st.metric(tr("col.pattern"), tr(f"pattern.{profile.pattern}"))
+        st.caption(f"{tr('col.entropy')}: {profile.entropy:.2f} · {tr('col.previous')}: {profile.previous:.2f} · "
+                   f"{tr('col.self')}: {profile.self:.2f} · {tr('col.special')}: {profile.special:.2f}")
+    panels.result_downloads(result, key="self-all")

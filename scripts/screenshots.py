@@ -1,0 +1,37 @@
+"""Take full-page screenshots of a running attnviz app with headless Chromium.
+
+    python scripts/screenshots.py http://localhost:8501 out_dir self-attention all-heads ...
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run"]
+
+
+def main() -> None:
+    base, out, *paths = sys.argv[1:]
+    Path(out).mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 1000})
+        for path in paths or [""]:
+            page.goto(f"{base}/{path}")
+            page.wait_for_selector("[data-testid='stApp']")
+            page.wait_for_timeout(1500)
+            page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60000)
+            page.wait_for_timeout(2500)
+            name = (path.split("?")[0] or "home").replace("/", "_")
+            page.screenshot(path=f"{out}/{name}.png", full_page=True)
+            print("saved", f"{out}/{name}.png")
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()

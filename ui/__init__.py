@@ -1,0 +1,1 @@
+"""Streamlit glue shared by the pages: language, cached engine calls, sidebar controls, panels."""

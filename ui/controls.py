@@ -1,0 +1,149 @@
+"""Sidebar controls. Every widget is bound to the URL, so a copied link reproduces the view."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from attnviz import BUILTIN_MODELS, AttnvizError, LoadedModel
+from attnviz.analysis.heads import HeadMode
+from attnviz.analysis.view import ViewOptions
+from attnviz.result import Family
+from ui.engine import cached_model
+from ui.lang import tr
+
+DEFAULT_TEXT = "The train left the station on time"
+CUSTOM = "__custom__"
+COLOURSCALES = ["Blues", "Viridis", "Magma", "YlOrRd", "Greys", "Cividis"]
+BOUND = {"bind": "query-params", "persist_state": "session"}
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    model_key: str  # URL parameter of this page's model choice
+    families: tuple[Family, ...]
+    default_model: str
+
+
+@dataclass(frozen=True)
+class ViewControls:
+    layer: int
+    heads: tuple[int, ...]
+    mode: HeadMode
+    options: ViewOptions
+    colorscale: str
+    show_values: bool | None
+    fixed_scale: bool
+
+
+def _keep_valid(key: str, allowed: list, default) -> None:
+    """A value left from another model (say layer 5 on a 2-layer model) falls back to the default."""
+    value = st.session_state.get(key)
+    if isinstance(value, list):
+        if not value or not all(v in allowed for v in value):
+            st.session_state[key] = default
+    elif value is not None and value not in allowed:
+        st.session_state[key] = default
+
+
+def model_picker(spec: PageSpec) -> LoadedModel | None:
+    """Model choice in the sidebar; loads it (cached) and reports problems on the page."""
+    names = [name for name, model in BUILTIN_MODELS.items() if model.family in spec.families]
+    options = names + [CUSTOM]
+    _keep_valid(spec.model_key, options, spec.default_model)
+    choice = st.sidebar.selectbox(
+        tr("ctl.model"), options, index=options.index(spec.default_model), key=spec.model_key,
+        format_func=lambda n: tr("ctl.model.custom") if n == CUSTOM else n, **BOUND,
+    )
+    if choice == CUSTOM:
+        name = st.sidebar.text_input(tr("ctl.model.custom_field"), key=f"{spec.model_key}_path",
+                                     help=tr("ctl.model.custom_help"), max_chars=300, **BOUND).strip()
+        if not name:
+            st.info(tr("ctl.model.custom_help"))
+            return None
+    else:
+        name = choice
+        st.sidebar.caption(BUILTIN_MODELS[name].description.get(st.session_state.get("lang", "en"), ""))
+    try:
+        with st.spinner(tr("msg.loading", model=name)):
+            loaded = cached_model(name)
+    except AttnvizError as error:
+        st.error(str(error))
+        return None
+    if loaded.family not in spec.families:
+        what = {"decoder": tr("kind.decoder"), "encoder-decoder": tr("kind.cross")}
+        wanted = " / ".join(what.get(f, tr("kind.encoder")) for f in spec.families)
+        st.warning(tr("msg.needs_family", what=wanted, model=name, family=tr(f"family.{loaded.family}")))
+        return None
+    return loaded
+
+
+def text_inputs(with_target: bool, default_target: str = "") -> tuple[str, str | None]:
+    text = st.sidebar.text_area(tr("ctl.text"), value=DEFAULT_TEXT, key="text", height=90, **BOUND)
+    target = None
+    if with_target:
+        target = st.sidebar.text_input(tr("ctl.target"), value=default_target, key="target",
+                                       help=tr("ctl.target_help"), **BOUND)
+    return text, target
+
+
+def layer_picker(n_layers: int, *, allow_all_layers: bool = False) -> int | None:
+    """Layer slider; None when 'show every layer' is switched on."""
+    if allow_all_layers and st.sidebar.toggle(tr("ctl.all_layers"), value=True, key="all_layers", **BOUND):
+        return None
+    layers = list(range(n_layers))
+    _keep_valid("layer", layers, 0)
+    return st.sidebar.select_slider(tr("ctl.layer"), layers, value=0, key="layer", **BOUND)
+
+
+def head_picker(n_heads: int) -> tuple[tuple[int, ...], HeadMode]:
+    """One head, or several toggled on and off and combined by mean or max."""
+    modes = ["single", "mean", "max"]
+    _keep_valid("mode", modes, "single")
+    mode = st.sidebar.radio(tr("ctl.mode"), modes, format_func=lambda m: tr(f"mode.{m}"), horizontal=True,
+                            key="mode", **BOUND)
+    heads_all = list(range(n_heads))
+    if mode == "single":
+        _keep_valid("head", heads_all, 0)
+        return (st.sidebar.select_slider(tr("ctl.head"), heads_all, value=0, key="head", **BOUND),), mode
+    return head_toggles(n_heads), mode
+
+
+def head_toggles(n_heads: int) -> tuple[int, ...]:
+    return _head_pills(list(range(n_heads)))
+
+
+def _head_pills(heads_all: list[int]) -> tuple[int, ...]:
+    _keep_valid("heads", heads_all, heads_all)
+    chosen = st.sidebar.pills(tr("ctl.heads"), heads_all, selection_mode="multi", default=heads_all, key="heads",
+                              help=tr("ctl.heads_help"), **BOUND)
+    return tuple(sorted(chosen)) if chosen else tuple(heads_all)
+
+
+def display_options(default_hide: bool = True, cross: bool = False) -> tuple[ViewOptions, str, bool | None, bool]:
+    with st.sidebar.expander(tr("ctl.display"), expanded=False):
+        hide = st.checkbox(tr("ctl.hide_special"), value=default_hide, key="hide", **BOUND)
+        merge = st.checkbox(tr("ctl.merge"), value=False, key="merge", **BOUND)
+        renormalise = st.checkbox(tr("ctl.renormalise"), value=False, key="renorm", disabled=not hide, **BOUND)
+        by_output = True
+        if cross:
+            by_output = st.checkbox(tr("cross.rows_output"), value=True, key="by_output",
+                                    help=tr("cross.rows_help"), **BOUND)
+        _keep_valid("cs", COLOURSCALES, "Blues")
+        colorscale = st.selectbox(tr("ctl.colorscale"), COLOURSCALES, key="cs", **BOUND)
+        values = st.radio(tr("ctl.values"), ["auto", "on", "off"], format_func=lambda v: tr(f"values.{v}"),
+                          horizontal=True, key="values", **BOUND)
+        fixed = st.checkbox(tr("ctl.fixed_scale"), value=False, key="fixed", **BOUND)
+    options = ViewOptions(hide_special=hide, merge_subwords=merge, renormalise=renormalise and hide,
+                          label_rows_by_output=by_output)
+    show_values = {"auto": None, "on": True, "off": False}.get(values)
+    return options, colorscale, show_values, fixed
+
+
+def view_controls(n_layers: int, n_heads: int, *, default_hide: bool = True, cross: bool = False) -> ViewControls:
+    layer = layer_picker(n_layers)
+    heads, mode = head_picker(n_heads)
+    options, colorscale, show_values, fixed = display_options(default_hide, cross)
+    return ViewControls(layer=layer or 0, heads=heads, mode=mode, options=options, colorscale=colorscale,
+                        show_values=show_values, fixed_scale=fixed)

@@ -1,0 +1,22 @@
+"""Cached calls into the attnviz engine: one model per process, one capture per distinct input."""
+
+from __future__ import annotations
+
+import streamlit as st
+import transformers
+
+from attnviz import AttentionResult, LoadedModel, capture, load_model
+
+transformers.utils.logging.disable_progress_bar()
+transformers.logging.set_verbosity_error()
+
+
+@st.cache_resource(show_spinner=False, max_entries=6)
+def cached_model(name: str) -> LoadedModel:
+    """Shared by every session; only read from (captures run under torch.inference_mode)."""
+    return load_model(name)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def cached_capture(model_name: str, text: str, target: str | None) -> AttentionResult:
+    return capture(cached_model(model_name), text, target=target or None)

@@ -1,0 +1,106 @@
+"""Reusable page parts: model summary, capture with messages, a heatmap with its export buttons."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from attnviz import AttentionResult, AttnvizError, LoadedModel
+from attnviz.analysis.view import AttentionView
+from attnviz.export import MIME_TYPES, figure_to_image, image_export_available
+from attnviz.export_data import matrix_to_csv, matrix_to_json, result_to_json, result_to_npz, safe_filename
+from ui.engine import cached_capture
+from ui.lang import lang, tr
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+
+
+def md_escape(text: str) -> str:
+    """User text inside markdown: shown literally, never as formatting or HTML."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def model_summary(loaded: LoadedModel) -> None:
+    shape = loaded.shape
+    layers = ", ".join(tr("shape.layers", n=n, kind=tr(f"kind.{kind}")) for kind, n in shape.n_layers.items())
+    kv = tr("shape.kv", kv=shape.n_kv_heads) if shape.n_kv_heads != shape.n_heads else ""
+    st.caption(md_escape(loaded.name) + " · " + tr("shape.summary", family=tr(f"family.{shape.family}"),
+                                                   layers=layers, heads=shape.n_heads, kv=kv,
+                                                   head_dim=shape.head_dim, d_model=shape.d_model))
+
+
+def run_capture(loaded: LoadedModel, text: str, target: str | None = None) -> AttentionResult | None:
+    """Capture (cached) and show any problem as a message instead of a traceback."""
+    try:
+        with st.spinner(tr("msg.running")):
+            result = cached_capture(loaded.name, text, target)
+    except AttnvizError as error:
+        st.error(str(error))
+        return None
+    if result.source_truncation.truncated:
+        trunc = result.source_truncation
+        st.warning(tr("msg.truncated", kept=trunc.kept_tokens, total=trunc.total_tokens, limit=loaded.shape.max_tokens))
+    return result
+
+
+def rows_sum_note(view: AttentionView) -> None:
+    sums = view.matrix.sum(axis=-1)
+    if view.mode != "max" and sums.size and sums.min() < 0.98:
+        st.caption(tr("msg.rows_sum", low=float(sums.min()), high=float(sums.max())))
+
+
+def _chart_config(file_stem: str) -> dict:
+    return {"displaylogo": False, "toImageButtonOptions": {"format": "png", "filename": file_stem, "scale": 2}}
+
+
+def show_figure(figure: go.Figure, key: str, file_stem: str, stretch: bool = False) -> None:
+    st.plotly_chart(figure, key=key, width="stretch" if stretch else "content", config=_chart_config(file_stem),
+                    theme=None)
+
+
+def image_buttons(figure: go.Figure, file_stem: str, key: str) -> None:
+    """PNG / SVG / PDF, rendered only when clicked (kaleido takes a moment)."""
+    if not image_export_available():
+        st.caption(tr("export.unavailable"))
+        return
+    columns = st.columns(3)
+    for column, fmt in zip(columns, ("png", "svg", "pdf")):
+        column.download_button(
+            fmt.upper(), data=lambda fmt=fmt: figure_to_image(figure, fmt), file_name=f"{file_stem}.{fmt}",
+            mime=MIME_TYPES[fmt], key=f"{key}-{fmt}", on_click="ignore", icon=":material/image:",
+        )
+
+
+def heatmap_panel(view: AttentionView, figure: go.Figure, key: str) -> None:
+    """The chart, then its export buttons (image formats and the plotted numbers)."""
+    stem = safe_filename(view.model_name, view.kind, f"L{view.layer}", view.head_label, extension="x")[:-2]
+    show_figure(figure, key=f"{key}-chart", file_stem=stem)
+    with st.container(border=True):
+        st.markdown(f"**{tr('export.title')}** · `{stem}`")
+        image_buttons(figure, stem, key)
+        data_columns = st.columns(3)
+        context = {"model": view.model_name, "kind": view.kind, "layer": view.layer, "heads": list(view.heads),
+                   "mode": view.mode}
+        matrix = np.where(view.masked, 0.0, view.matrix)
+        data_columns[0].download_button("CSV", matrix_to_csv(matrix, view.row_labels, view.col_labels),
+                                        file_name=f"{stem}.csv", mime=MIME_TYPES["csv"], key=f"{key}-csv",
+                                        on_click="ignore", icon=":material/table:")
+        data_columns[1].download_button("JSON", matrix_to_json(matrix, view.row_labels, view.col_labels, **context),
+                                        file_name=f"{stem}.json", mime=MIME_TYPES["json"], key=f"{key}-json",
+                                        on_click="ignore", icon=":material/data_object:")
+
+
+def result_downloads(result: AttentionResult, key: str) -> None:
+    """The whole capture: every captured layer and head, tokens and shape facts."""
+    stem = safe_filename(result.model_name, "attention", extension="x")[:-2]
+    columns = st.columns(2)
+    columns[0].download_button(tr("export.npz"), data=lambda: result_to_npz(result), file_name=f"{stem}.npz",
+                               mime=MIME_TYPES["npz"], key=f"{key}-npz", on_click="ignore",
+                               icon=":material/download:")
+    columns[1].download_button(tr("export.json_all"), data=lambda: result_to_json(result), file_name=f"{stem}.json",
+                               mime=MIME_TYPES["json"], key=f"{key}-alljson", on_click="ignore",
+                               icon=":material/download:")
+
