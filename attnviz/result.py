@@ -84,7 +84,9 @@ class AttentionResult:
     source_truncation: Truncation
     target_truncation: Truncation | None = None
     target_generated: bool = False  # True when the model wrote the target itself
-    produced: tuple[str, ...] | None = None  # encoder-decoders: token each decoder row produces
+    # Token each decoder row produces: the given (or generated) target for encoder-decoders,
+    # the model's greedy next-token guess for decoder-only models.
+    produced: TokenSequence | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property

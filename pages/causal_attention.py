@@ -41,6 +41,6 @@ with facts:
         st.subheader(tr("causal.predictions"))
         tokens = [display_label(tok) for tok in result.source.tokens]
         rows = [{tr("axis.query"): tr("causal.prefix", prefix=" ".join(tokens[: i + 1])),
-                 "→": display_label(result.produced[i])} for i in range(len(tokens))]
+                 "→": display_label(result.produced.tokens[i])} for i in range(len(tokens))]
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     panels.result_downloads(result, key="causal-all")

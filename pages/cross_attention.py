@@ -17,7 +17,9 @@ loaded = controls.model_picker(SPEC)
 if loaded is None:
     st.stop()
 text, target = controls.text_inputs(with_target=True)
-vc = controls.view_controls(loaded.shape.n_layers["cross"], loaded.shape.n_heads, cross=True)
+# Alignment is usually sharpest in the last layer.
+n_layers = loaded.shape.n_layers["cross"]
+vc = controls.view_controls(n_layers, loaded.shape.n_heads, cross=True, default_layer=n_layers - 1)
 panels.model_summary(loaded)
 result = panels.run_capture(loaded, text, target)
 if result is None:
@@ -32,7 +34,7 @@ if loaded.name.startswith("toy-"):
         st.text(" ".join(sorted(w for w in vocabulary if w.isascii())))
         st.text(" ".join(sorted(w for w in vocabulary if not w.isascii())))
 if result.target_generated and result.produced:
-    written = " ".join(t for t in result.produced if t not in loaded.tokenizer.all_special_tokens)
+    written = " ".join(tok for tok, special in zip(result.produced.tokens, result.produced.special) if not special)
     st.info(tr("msg.generated", target=written))
 
 view = build_view(result, "cross", vc.layer, vc.heads, vc.mode, vc.options)

@@ -88,13 +88,14 @@ def text_inputs(with_target: bool, default_target: str = "") -> tuple[str, str |
     return text, target
 
 
-def layer_picker(n_layers: int, *, allow_all_layers: bool = False) -> int | None:
+def layer_picker(n_layers: int, *, allow_all_layers: bool = False, default: int = 0) -> int | None:
     """Layer slider; None when 'show every layer' is switched on."""
     if allow_all_layers and st.sidebar.toggle(tr("ctl.all_layers"), value=True, key="all_layers", **BOUND):
         return None
     layers = list(range(n_layers))
-    _keep_valid("layer", layers, 0)
-    return st.sidebar.select_slider(tr("ctl.layer"), layers, value=0, key="layer", **BOUND)
+    default = min(max(default, 0), n_layers - 1)
+    _keep_valid("layer", layers, default)
+    return st.sidebar.select_slider(tr("ctl.layer"), layers, value=default, key="layer", **BOUND)
 
 
 def head_picker(n_heads: int) -> tuple[tuple[int, ...], HeadMode]:
@@ -141,8 +142,9 @@ def display_options(default_hide: bool = True, cross: bool = False) -> tuple[Vie
     return options, colorscale, show_values, fixed
 
 
-def view_controls(n_layers: int, n_heads: int, *, default_hide: bool = True, cross: bool = False) -> ViewControls:
-    layer = layer_picker(n_layers)
+def view_controls(n_layers: int, n_heads: int, *, default_hide: bool = True, cross: bool = False,
+                  default_layer: int = 0) -> ViewControls:
+    layer = layer_picker(n_layers, default=default_layer)
     heads, mode = head_picker(n_heads)
     options, colorscale, show_values, fixed = display_options(default_hide, cross)
     return ViewControls(layer=layer or 0, heads=heads, mode=mode, options=options, colorscale=colorscale,

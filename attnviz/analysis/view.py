@@ -9,7 +9,6 @@ import numpy as np
 
 from attnviz.analysis.heads import HeadMode, combine_heads
 from attnviz.analysis.tokens import (
-    display_label,
     group_label,
     merge_words,
     renormalise_rows,
@@ -57,16 +56,14 @@ def causal_mask(n_query: int, n_key: int) -> np.ndarray:
 
 def _axis(result: AttentionResult, kind: AttentionKind, rows: bool, options: ViewOptions):
     seq = result.query_tokens(kind) if rows else result.key_tokens(kind)
+    # Cross-attention rows read best as the word being written (row i writes produced[i]);
+    # then which rows are "special" is decided by what they write, not by what they read.
+    if (rows and options.label_rows_by_output and kind == "cross" and result.produced is not None
+            and result.target is not None and len(result.produced) == len(seq)):
+        seq = result.produced
     positions = visible_positions(seq, options.hide_special)
     groups = word_groups(seq, positions) if options.merge_subwords else [[p] for p in positions]
-    # Cross-attention rows read best as the word being written; self-attention keeps input labels.
-    use_output = (rows and options.label_rows_by_output and kind == "cross"
-                  and result.produced is not None and result.target is not None and not options.merge_subwords)
-    if use_output:
-        labels = [display_label(result.produced[g[0]]) for g in groups]
-    else:
-        labels = [group_label(seq, g) for g in groups]
-    return groups, labels
+    return groups, [group_label(seq, g) for g in groups]
 
 
 def build_view(
