@@ -1,4 +1,9 @@
-"""attnviz: a router. Each page is a thin script in pages/ that wires widgets to attnviz calls."""
+"""attnviz: a router. Each page is a thin script in pages/ that wires widgets to attnviz calls.
+
+URL paths differ from the file names on purpose: Streamlit treats pages/ as a legacy page folder
+until st.navigation has run once in the process, and a matching name would run a page without
+this frame (no language switch, no navigation) for the very first visitor of a fresh server.
+"""
 
 import streamlit as st
 

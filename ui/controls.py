@@ -11,7 +11,7 @@ from attnviz.analysis.heads import HeadMode
 from attnviz.analysis.view import ViewOptions
 from attnviz.result import Family
 from ui.engine import cached_model
-from ui.lang import tr
+from ui.lang import lang, tr
 
 DEFAULT_TEXT = "The train left the station on time"
 CUSTOM = "__custom__"
@@ -64,7 +64,7 @@ def model_picker(spec: PageSpec) -> LoadedModel | None:
             return None
     else:
         name = choice
-        st.sidebar.caption(BUILTIN_MODELS[name].description.get(st.session_state.get("lang", "en"), ""))
+        st.sidebar.caption(BUILTIN_MODELS[name].description.get(lang(), ""))
     try:
         with st.spinner(tr("msg.loading", model=name)):
             loaded = cached_model(name)

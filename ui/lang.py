@@ -1,4 +1,8 @@
-"""The user's language, chosen once in app.py and read by every page."""
+"""The user's language, chosen once in app.py and read by every page.
+
+Kept in the URL as ``?lang=zh`` by hand: the entry script's widgets run before the page's,
+and binding them to query parameters did not restore them on a fresh load.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,23 @@ import streamlit as st
 
 from attnviz.i18n import LANGUAGES, t
 
+_KEY = "ui_lang"
+
 
 def language_picker() -> None:
-    st.sidebar.radio(t("language"), list(LANGUAGES), format_func=LANGUAGES.get, key="lang", horizontal=True,
-                     bind="query-params", persist_state="session")
+    if _KEY not in st.session_state:
+        wanted = st.query_params.get("lang", "en")
+        st.session_state[_KEY] = wanted if wanted in LANGUAGES else "en"
+    st.sidebar.radio(t("language", lang()), list(LANGUAGES), format_func=LANGUAGES.get, key=_KEY,
+                     horizontal=True)
+    if lang() == "en":
+        st.query_params.pop("lang", None)
+    else:
+        st.query_params["lang"] = lang()
 
 
 def lang() -> str:
-    value = st.session_state.get("lang", "en")
+    value = st.session_state.get(_KEY, "en")
     return value if value in LANGUAGES else "en"
 
 

