@@ -13,7 +13,7 @@ from attnviz.analysis.view import AttentionView
 from attnviz.export import MIME_TYPES, figure_to_image, image_export_available
 from attnviz.export_data import matrix_to_csv, matrix_to_json, result_to_json, result_to_npz, safe_filename
 from ui.engine import cached_capture
-from ui.lang import lang, tr
+from ui.lang import tr
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
 

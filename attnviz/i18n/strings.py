@@ -110,7 +110,7 @@ STRINGS.update({
     "pattern.self": {"en": "itself", "zh": "自身"},
     "pattern.next": {"en": "next token", "zh": "后一个词元"},
     "pattern.first": {"en": "first token", "zh": "第一个词元"},
-    "pattern.special": {"en": "special tokens ([CLS]/[SEP])", "zh": "特殊词元（[CLS]/[SEP]）"},
+    "pattern.special": {"en": "special tokens", "zh": "特殊词元"},
     "pattern.broad": {"en": "spread out", "zh": "分散关注"},
     "pattern.focused": {"en": "specific words", "zh": "特定词"},
     "col.layer": {"en": "layer", "zh": "层"},

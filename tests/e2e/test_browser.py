@@ -1,0 +1,106 @@
+"""A user in a browser: types a sentence, changes layer and head, sees the map change, downloads a PNG."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import wait_idle
+
+pytestmark = pytest.mark.e2e
+
+
+def _svg_texts(page, selector: str) -> list[str]:
+    """Text of SVG nodes in the first chart (inner_text only works on HTML elements)."""
+    page.wait_for_selector(f"[data-testid='stPlotlyChart'] {selector}", state="attached", timeout=60_000)
+    return page.locator(f"[data-testid='stPlotlyChart'] {selector}").evaluate_all(
+        "nodes => nodes.map(n => n.textContent)")
+
+
+def _chart_title(page) -> str:
+    return _svg_texts(page, ".gtitle")[0]
+
+
+def _x_ticks(page) -> list[str]:
+    return _svg_texts(page, ".xtick text")
+
+
+def _cells(page) -> str:
+    """The heatmap's weights as plotly.js holds them in the page."""
+    page.wait_for_selector("[data-testid='stPlotlyChart'] .js-plotly-plot", state="attached", timeout=60_000)
+    return page.locator("[data-testid='stPlotlyChart'] .js-plotly-plot").first.evaluate(
+        "el => JSON.stringify(el.calcdata[0][0].z)")
+
+
+def _nudge_slider(page, label: str, presses: int) -> None:
+    thumb = page.locator(f"[data-testid='stSidebar'] input[type='range'][aria-label='{label}']")
+    thumb.focus()
+    for _ in range(presses):
+        thumb.press("ArrowRight")
+    page.wait_for_timeout(300)
+
+
+def test_type_change_layer_and_head_then_download_png(page, app_url, shots_dir):
+    page.goto(app_url)
+    wait_idle(page)
+    assert "layer 0" in _chart_title(page)
+    assert _x_ticks(page)[:3] == ["the·0", "train", "left"]
+    page.screenshot(path=str(shots_dir / "e2e-1-default.png"), full_page=True)
+
+    text = page.locator("[data-testid='stSidebar'] textarea")
+    text.fill("The cat sat on the warm mat")
+    text.press("Control+Enter")
+    wait_idle(page)
+    assert "cat" in _x_ticks(page) and "mat" in _x_ticks(page)
+    before = _cells(page)
+
+    _nudge_slider(page, "Layer", 2)
+    wait_idle(page)
+    assert "layer 2" in _chart_title(page)
+    after_layer = _cells(page)
+    _nudge_slider(page, "Head", 3)
+    wait_idle(page)
+    assert "head 3" in _chart_title(page)
+    assert before != after_layer != _cells(page)
+    assert "layer=2" in page.url and "head=3" in page.url  # the view lives in the link
+    page.screenshot(path=str(shots_dir / "e2e-2-layer2-head3.png"), full_page=True)
+
+    with page.expect_download(timeout=60_000) as download_info:
+        page.get_by_role("button", name="PNG").first.click()
+    download = download_info.value
+    assert download.suggested_filename == "minilm_encoder_L2_H3.png"
+    data = open(download.path(), "rb").read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5_000
+
+
+def test_shared_link_reproduces_the_view(page, app_url):
+    page.goto(f"{app_url}/?layer=4&head=7&lang=zh")
+    wait_idle(page)
+    title = _chart_title(page)
+    assert "层 4" in title and "头 7" in title
+
+
+@pytest.mark.parametrize("path, heading", [
+    ("all-heads", "All heads"), ("causal-attention", "Causal attention"), ("cross-attention", "Cross-attention"),
+])
+def test_every_page_renders_a_chart(page, app_url, shots_dir, path, heading):
+    page.goto(app_url)  # the entry page first, as a visitor following the app's own navigation
+    wait_idle(page)
+    page.goto(f"{app_url}/{path}")
+    wait_idle(page)
+    assert page.locator("[data-testid='stMain'] h1").first.inner_text() == heading
+    page.wait_for_selector("[data-testid='stPlotlyChart'] .js-plotly-plot", state="attached", timeout=60_000)
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.screenshot(path=str(shots_dir / f"e2e-{path}.png"), full_page=True)
+
+
+def test_markup_is_rendered_as_text(page, app_url):
+    page.goto(app_url)
+    wait_idle(page)
+    page.evaluate("window.__xss = 0")
+    text = page.locator("[data-testid='stSidebar'] textarea")
+    text.fill("<img src=x onerror=\"window.__xss=1\"> <b>bold</b>")
+    text.press("Control+Enter")
+    wait_idle(page)
+    assert page.evaluate("window.__xss") == 0
+    ticks = _x_ticks(page)
+    assert any(t.startswith("<") for t in ticks) and "bold" in ticks, ticks  # markup shown as plain tokens
