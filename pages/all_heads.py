@@ -5,7 +5,9 @@ import streamlit as st
 
 from attnviz.analysis.heads import head_profile, strongest_links
 from attnviz.analysis.view import build_view
+from attnviz.export_data import safe_filename
 from attnviz.figures.grid import head_grid
+from attnviz.figures.heatmap import plot_text
 from ui import controls, panels
 from ui.lang import lang, tr
 
@@ -34,14 +36,12 @@ if result is None:
 layers = list(range(loaded.shape.n_layers[kind])) if layer is None else [layer]
 if layer is None and len(result.query_tokens(kind)) > GRID_TOKEN_LIMIT:
     layers = layers[:1]
-    st.info(f"{len(result.query_tokens(kind))} tokens: {tr('ctl.layer')} 0")
-views = [[build_view(result, kind, l, [h], "single", options) for h in heads] for l in layers]
+    st.info(tr("heads.too_many", n=len(result.query_tokens(kind))))
+views = [[build_view(result, kind, layer_index, [h], "single", options) for h in heads] for layer_index in layers]
 figure = head_grid(views, lang=lang(), colorscale=colorscale,
-                   title=f"{panels.md_escape(loaded.name)} · {tr('kind.' + kind)}",
+                   title=f"{plot_text(loaded.name)} · {tr('kind.' + kind)}",
                    panel_size=120 if len(heads) <= 8 else 105)
 stem = f"{loaded.name}_{kind}_grid" if layer is None else f"{loaded.name}_{kind}_L{layer}_grid"
-from attnviz.export_data import safe_filename  # noqa: E402
-
 stem = safe_filename(stem, extension="x")[:-2]
 panels.show_figure(figure, key="grid-chart", file_stem=stem, stretch=True)
 with st.container(border=True):

@@ -49,12 +49,13 @@ def attention_heatmap(
     hover_names = np.array([[f"{r} → {c}" for c in cols] for r in rows], dtype=object)
     x_title, y_title = axis_titles(view, lang)
     weight = t("hover.weight", lang)
+    zmax = 1.0 if fixed_scale or not np.isfinite(z).any() else float(np.nanmax(z))
     figure = go.Figure(
         go.Heatmap(
             z=z, x=list(range(n_cols)), y=list(range(n_rows)),
             customdata=hover_names,
             hovertemplate=f"%{{customdata}}<br>{weight}: %{{z:.4f}}<extra></extra>",
-            colorscale=colorscale, zmin=0, zmax=1 if fixed_scale else float(np.nanmax(z)) if np.isfinite(z).any() else 1,
+            colorscale=colorscale, zmin=0, zmax=zmax,
             colorbar={"title": {"text": t("colorbar", lang)}, "thickness": 14},
             texttemplate="%{z:.2f}" if show_values else None,
             textfont={"size": 10},

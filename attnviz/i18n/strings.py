@@ -47,7 +47,11 @@ STRINGS.update({
     "mode.max": {"en": "max", "zh": "最大值"},
     "ctl.head": {"en": "Head", "zh": "头"},
     "ctl.display": {"en": "Display", "zh": "显示"},
-    "ctl.hide_special": {"en": "Hide special tokens ([CLS], [SEP], </s> …)", "zh": "隐藏特殊词元（[CLS]、[SEP]、</s> 等）"},
+    "ctl.hide_special": {"en": "Hide special tokens ([CLS], [SEP], </s> …)",
+                         "zh": "隐藏特殊词元（[CLS]、[SEP]、</s> 等）"},
+    "heads.too_many": {"en": "{n} tokens are too many for a grid of every layer: showing layer 0. Pick a layer "
+                             "to see another.",
+                       "zh": "{n} 个词元太多，无法显示所有层的网格：仅显示第 0 层。可选择其他层查看。"},
     "ctl.merge": {"en": "Merge sub-words into words", "zh": "把子词合并为整词"},
     "ctl.renormalise": {"en": "Rescale rows to sum to 1 after hiding", "zh": "隐藏后把每行重新归一化为 1"},
     "ctl.colorscale": {"en": "Colour scale", "zh": "配色"},
