@@ -1,0 +1,79 @@
+"""The teaching computations: from scratch they follow the formula; on real models they equal the model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from attnviz import load_model
+from attnviz.teach.derivation import DerivationUnsupported, derive, supports_derivation
+from attnviz.teach.scratch import attention_steps, softmax_rows
+
+DEMO = "The train left the station on time"
+
+
+def test_scratch_identity_projections_and_shapes():
+    x = np.arange(18, dtype=float).reshape(6, 3) / 10
+    steps = attention_steps(x)
+    np.testing.assert_array_equal(steps.q, x)
+    assert steps.scores.shape == (6, 6) and steps.output.shape == (6, 3)
+    np.testing.assert_allclose(steps.scaled, x @ x.T / np.sqrt(3))
+    np.testing.assert_allclose(steps.weights.sum(axis=1), 1.0)
+
+
+def test_scratch_matches_a_hand_computed_example():
+    x = np.array([[1.0, 0.0], [0.0, 1.0]])
+    steps = attention_steps(x, scale=False)
+    e = np.e
+    np.testing.assert_allclose(steps.weights, [[e / (e + 1), 1 / (e + 1)], [1 / (e + 1), e / (e + 1)]])
+
+
+def test_scratch_causal_mask_zeroes_the_future_and_renormalises():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(5, 4))
+    w = [rng.normal(size=(4, 2)) for _ in range(3)]
+    steps = attention_steps(x, *w, causal=True)
+    upper = np.triu(np.ones((5, 5), dtype=bool), k=1)
+    assert np.isneginf(steps.masked[upper]).all()
+    assert (steps.weights[upper] == 0).all()
+    np.testing.assert_allclose(steps.weights.sum(axis=1), 1.0)
+    assert steps.weights[0, 0] == pytest.approx(1.0)
+    # Row i equals a softmax over the first i+1 scaled scores only.
+    for i in range(5):
+        np.testing.assert_allclose(steps.weights[i, : i + 1], softmax_rows(steps.scaled[i : i + 1, : i + 1])[0])
+
+
+def test_scratch_rejects_bad_shapes():
+    with pytest.raises(ValueError):
+        attention_steps(np.zeros((3, 2)), np.zeros((3, 2)))
+    with pytest.raises(ValueError):
+        attention_steps(np.zeros((0, 2)))
+
+
+def test_derivation_on_minilm_equals_the_model(minilm):
+    d = derive(minilm, DEMO, "encoder", layer=2, head=5)
+    assert d.x.shape == (9, 384) and d.w_q.shape == (384, 32) and d.q.shape == (9, 32)
+    assert d.concat.shape == (9, 384) and d.w_o.shape == (384, 384)
+    assert d.scale == pytest.approx(1 / np.sqrt(32))
+    np.testing.assert_allclose(d.weights, d.model_weights, atol=1e-5)
+    np.testing.assert_allclose(d.concat, d.model_concat, atol=1e-5)
+    np.testing.assert_allclose(d.output, d.model_output, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["encoder", "decoder", "cross"])
+def test_derivation_on_the_toy_translator_equals_the_model(kind):
+    translator = load_model("toy-translator")
+    d = derive(translator, DEMO, kind, layer=1, head=2, target="火车准时驶出车站")
+    np.testing.assert_allclose(d.weights, d.model_weights, atol=1e-5)
+    np.testing.assert_allclose(d.output, d.model_output, atol=1e-5)
+    if kind == "decoder":
+        assert d.mask[0, 1] and not d.mask[1, 0]
+    if kind == "cross":
+        assert d.q.shape[0] == len(d.queries) and d.k.shape[0] == len(d.keys) != d.q.shape[0]
+
+
+def test_rotary_models_are_refused_clearly():
+    lm = load_model("toy-lm")
+    assert not supports_derivation(lm, "decoder")
+    with pytest.raises(DerivationUnsupported, match="BERT- and BART-style"):
+        derive(lm, "life is", "decoder", 0, 0)
