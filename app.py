@@ -20,4 +20,18 @@ explore = [
     st.Page("pages/cross_attention.py", title=tr("page.cross"), icon=":material/compare_arrows:",
             url_path="cross-attention"),
 ]
-st.navigation({tr("nav.explore"): explore}).run()
+learn = [
+    st.Page("pages/learn_self_attention.py", title=tr("learn.self.page"), icon=":material/school:",
+            url_path="learn-self-attention"),
+    st.Page("pages/learn_multi_head.py", title=tr("learn.multi.page"), icon=":material/view_column:",
+            url_path="learn-multi-head"),
+    st.Page("pages/learn_cross_attention.py", title=tr("learn.cross.page"), icon=":material/translate:",
+            url_path="learn-cross-attention"),
+    st.Page("pages/learn_causal_attention.py", title=tr("learn.causal.page"), icon=":material/east:",
+            url_path="learn-causal-attention"),
+    st.Page("pages/learn_derivation.py", title=tr("learn.derive.page"), icon=":material/functions:",
+            url_path="learn-derivation"),
+    st.Page("pages/learn_playground.py", title=tr("learn.play.page"), icon=":material/edit_square:",
+            url_path="learn-playground"),
+]
+st.navigation({tr("nav.explore"): explore, tr("nav.learn"): learn}).run()

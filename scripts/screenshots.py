@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -37,7 +38,7 @@ def main() -> None:
     Path(out).mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1500, "height": 1000})
+        page = browser.new_page(viewport={"width": 1500, "height": int(os.environ.get("SHOT_HEIGHT", "1000"))})
         for path in paths or [""]:
             page.goto(f"{base}/{path}")
             page.wait_for_selector("[data-testid='stApp']")

@@ -20,3 +20,17 @@ def cached_model(name: str) -> LoadedModel:
 @st.cache_data(show_spinner=False, max_entries=32)
 def cached_capture(model_name: str, text: str, target: str | None) -> AttentionResult:
     return capture(cached_model(model_name), text, target=target or None)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def cached_derivation(model_name: str, text: str, kind: str, layer: int, head: int, target: str | None = None):
+    from attnviz.teach.derivation import derive
+
+    return derive(cached_model(model_name), text, kind, layer, head, target=target or None)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def cached_continuation(model_name: str, prompt: str, max_new_tokens: int) -> list[int]:
+    from attnviz.models.generation import continue_prompt
+
+    return continue_prompt(cached_model(model_name), prompt, max_new_tokens)

@@ -30,5 +30,5 @@ def lang() -> str:
     return value if value in LANGUAGES else "en"
 
 
-def tr(key: str, **values: object) -> str:
+def tr(key: str, /, **values: object) -> str:
     return t(key, lang(), **values)

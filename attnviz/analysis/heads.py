@@ -84,3 +84,33 @@ def strongest_links(matrix: np.ndarray, row_labels: Sequence[str], col_labels: S
     order = np.argsort(scores, axis=None)[::-1][:top]
     rows, cols = np.unravel_index(order, scores.shape)
     return [(row_labels[r], col_labels[c], float(matrix[r, c])) for r, c in zip(rows, cols) if scores[r, c] >= 0]
+
+
+def best_head_for_link(maps: np.ndarray, query: int, key: int, visible: Sequence[int] | None = None
+                       ) -> tuple[int, int, float]:
+    """(layer, head, weight) where ``query`` puts the most weight on ``key``.
+
+    ``maps`` is ``[layer, head, query, key]``; with ``visible`` the row is first restricted to those
+    key positions and renormalised (so weight parked on [CLS]/[SEP] does not count).
+    """
+    rows = maps[:, :, query, :]
+    if visible is not None:
+        rows = rows[..., list(visible)]
+        rows = rows / np.clip(rows.sum(-1, keepdims=True), 1e-12, None)
+        key = list(visible).index(key)
+    layer, head = np.unravel_index(np.argmax(rows[..., key]), rows.shape[:2])
+    return int(layer), int(head), float(rows[layer, head, key])
+
+
+def distinct_heads(profiles: Sequence[HeadProfile], count: int = 3) -> list[HeadProfile]:
+    """Up to ``count`` heads with different patterns, each the clearest example of its pattern."""
+    strength = {"previous": lambda p: p.previous, "self": lambda p: p.self, "next": lambda p: p.next,
+                "special": lambda p: p.special, "first": lambda p: p.first, "broad": lambda p: p.entropy,
+                "focused": lambda p: -p.entropy}
+    best: dict[str, HeadProfile] = {}
+    for profile in profiles:
+        current = best.get(profile.pattern)
+        if current is None or strength[profile.pattern](profile) > strength[profile.pattern](current):
+            best[profile.pattern] = profile
+    order = ["previous", "next", "self", "focused", "broad", "special", "first"]
+    return [best[p] for p in order if p in best][:count]

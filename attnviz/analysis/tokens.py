@@ -18,12 +18,17 @@ def display_label(token: str) -> str:
     return text if text else "␣"
 
 
-def unique_labels(labels: Sequence[str]) -> list[str]:
-    """Labels with duplicates told apart by position ("the", "the" -> "the", "the·4")."""
+def unique_labels(labels: Sequence[str], positions: Sequence[int] | None = None) -> list[str]:
+    """Labels with duplicates told apart by token position ("the", "the" -> "the·1", "the·4").
+
+    ``positions`` are the tokens' positions in the full sequence, so a label reads the same
+    whether or not special tokens are hidden.
+    """
+    positions = list(range(len(labels))) if positions is None else list(positions)
     seen: dict[str, int] = {}
     for label in labels:
         seen[label] = seen.get(label, 0) + 1
-    return [label if seen[label] == 1 else f"{label}·{i}" for i, label in enumerate(labels)]
+    return [label if seen[label] == 1 else f"{label}·{p}" for p, label in zip(positions, labels)]
 
 
 def visible_positions(seq: TokenSequence, hide_special: bool) -> list[int]:

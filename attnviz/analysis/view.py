@@ -88,8 +88,8 @@ def build_view(
         masked = np.zeros(matrix.shape, dtype=bool)
     return AttentionView(
         matrix=matrix.astype(np.float32),
-        row_labels=tuple(unique_labels(row_labels)),
-        col_labels=tuple(unique_labels(col_labels)),
+        row_labels=tuple(unique_labels(row_labels, [g[0] for g in row_groups])),
+        col_labels=tuple(unique_labels(col_labels, [g[0] for g in col_groups])),
         masked=masked,
         kind=kind,
         layer=layer,

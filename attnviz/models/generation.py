@@ -1,0 +1,24 @@
+"""Greedy continuation of a prompt, for lessons that show a decoder writing one token at a time."""
+
+from __future__ import annotations
+
+import torch
+
+from attnviz.errors import InputTextError
+from attnviz.models.loading import LoadedModel
+
+
+def continue_prompt(loaded: LoadedModel, prompt: str, max_new_tokens: int = 8) -> list[int]:
+    """Token ids of ``prompt`` followed by the model's greedy continuation (stops at end of text)."""
+    if loaded.family != "decoder":
+        raise InputTextError(f"{loaded.name} is not a decoder-only language model.")
+    if not prompt or not prompt.strip():
+        raise InputTextError("The prompt is empty: type the start of a sentence.")
+    ids = loaded.tokenizer(prompt.strip(), return_tensors="pt")
+    limit = max(1, min(max_new_tokens, loaded.shape.max_tokens - ids["input_ids"].shape[1]))
+    with torch.inference_mode():
+        out = loaded.model.generate(**ids, max_new_tokens=limit, do_sample=False, num_beams=1,
+                                    pad_token_id=loaded.tokenizer.pad_token_id)
+    sequence = out[0].tolist()
+    eos = loaded.tokenizer.eos_token_id
+    return sequence[: sequence.index(eos)] if eos in sequence[1:] else sequence

@@ -1,0 +1,57 @@
+"""Lesson 4: causal attention: the −∞ mask, and a decoder writing one token at a time."""
+
+import numpy as np
+import streamlit as st
+
+from attnviz.analysis.tokens import display_label
+from attnviz.analysis.view import ViewOptions, build_view
+from attnviz.errors import AttnvizError
+from attnviz.figures.heatmap import attention_heatmap
+from attnviz.figures.matrix import matrix_figure
+from attnviz.teach.scratch import attention_steps
+from ui.engine import cached_capture, cached_continuation, cached_model
+from ui.lang import lang, tr
+
+MODEL = "toy-lm"
+
+st.title(tr("learn.causal.title"))
+st.markdown(tr("learn.causal.intro"))
+st.latex(r"\mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}}+M\right),\quad M_{ij}=\begin{cases}0&j\le i\\"
+         r"-\infty&j>i\end{cases}")
+
+st.subheader(tr("learn.causal.tiny"))
+words = ["life", "is", "very", "short"]
+steps = attention_steps(np.random.default_rng(7).normal(size=(4, 3)).round(1), causal=True)
+columns = st.columns(3)
+columns[0].plotly_chart(matrix_figure(steps.scaled, words, words, title=tr("learn.causal.scores")),
+                        key="tiny-scores", theme=None)
+columns[1].plotly_chart(matrix_figure(steps.masked, words, words, masked=steps.mask,
+                                      title=tr("learn.causal.masked")), key="tiny-masked", theme=None)
+columns[2].plotly_chart(matrix_figure(steps.weights, words, words, masked=steps.mask, signed=False,
+                                      title=tr("learn.causal.softmax")), key="tiny-weights", theme=None)
+
+st.subheader(tr("learn.causal.generate"))
+loaded = cached_model(MODEL)
+prompt = st.text_input(tr("learn.causal.prompt"), value="life", key="learn_prompt", max_chars=100)
+try:
+    ids = cached_continuation(MODEL, prompt, 8)
+except AttnvizError as error:
+    st.error(str(error))
+    st.stop()
+tokens = loaded.tokenizer.convert_ids_to_tokens(ids)
+words_only = [display_label(t) for t in tokens[1:]]  # tokens[0] is <s>
+n_prompt = len(loaded.tokenizer(prompt.strip())["input_ids"])
+if len(tokens) <= n_prompt:
+    st.info(tr("learn.causal.so_far", text=" ".join(words_only)))
+    st.stop()
+k = st.slider(tr("learn.causal.step"), min_value=n_prompt, max_value=len(tokens), value=n_prompt, key="learn_k")
+st.markdown(tr("learn.causal.so_far", text=" ".join(words_only[: k - 1])))
+left, right = st.columns(2)
+layer = left.select_slider(tr("ctl.layer"), list(range(loaded.shape.n_layers["decoder"])), key="learn_layer")
+head = right.select_slider(tr("ctl.head"), list(range(loaded.shape.n_heads)), key="learn_head")
+full = cached_capture(MODEL, " ".join(words_only), None)
+prefix = cached_capture(MODEL, " ".join(words_only[: k - 1]), None)
+view = build_view(prefix, "decoder", layer, [head], "single", ViewOptions(hide_special=False))
+st.plotly_chart(attention_heatmap(view, lang=lang(), fixed_scale=True), key="growing", width="content", theme=None)
+difference = np.abs(full.layer_maps("decoder", layer)[:, :k, :k] - prefix.layer_maps("decoder", layer)).max()
+st.caption(tr("learn.causal.stable", k=k, diff=float(difference)))

@@ -1,0 +1,50 @@
+"""Lesson 3: cross-attention on the toy translator: Q from the target, K and V from the source."""
+
+import streamlit as st
+
+from attnviz.analysis.view import ViewOptions, build_view
+from attnviz.figures.heatmap import attention_heatmap
+from attnviz.figures.matrix import matrix_figure, row_bars
+from ui import panels
+from ui.controls import DEFAULT_TEXT
+from ui.engine import cached_derivation, cached_model
+from ui.lang import lang, tr
+
+MODEL = "toy-translator"
+
+st.title(tr("learn.cross.title"))
+st.markdown(tr("learn.cross.intro"))
+st.latex(r"\mathrm{CrossAttention}=\mathrm{softmax}\!\left(\frac{Q_{\text{target}}\,K_{\text{source}}^\top}"
+         r"{\sqrt{d_k}}\right)V_{\text{source}}")
+left, right = st.columns(2)
+text = left.text_input(tr("learn.text"), value=DEFAULT_TEXT, key="learn_cross_text", max_chars=200)
+target = right.text_input(tr("learn.target"), value="", key="learn_cross_target", max_chars=200,
+                          help=tr("ctl.target_help"))
+loaded = cached_model(MODEL)
+result = panels.run_capture(loaded, text, target)
+if result is None:
+    st.stop()
+layer = loaded.shape.n_layers["cross"] - 1
+if result.target_generated and result.produced is not None:
+    written = " ".join(t for t, s in zip(result.produced.tokens, result.produced.special) if not s)
+    st.info(tr("msg.generated", target=written))
+
+derivation = cached_derivation(MODEL, text, "cross", layer, 0, target or None)
+st.caption(tr("learn.cross.shapes", m=derivation.q.shape[0], n=derivation.k.shape[0], d=derivation.q.shape[1]))
+cols = st.columns(3)
+rows = list(result.target.tokens)
+keys = list(result.source.tokens)
+cols[0].plotly_chart(matrix_figure(derivation.q, rows, show_values=False, title="Q (target)"), key="q", theme=None)
+cols[1].plotly_chart(matrix_figure(derivation.k, keys, show_values=False, title="K (source)"), key="k", theme=None)
+cols[2].plotly_chart(matrix_figure(derivation.v, keys, show_values=False, title="V (source)"), key="v", theme=None)
+
+view = build_view(result, "cross", layer, list(range(loaded.shape.n_heads)), "mean",
+                  ViewOptions(hide_special=True, renormalise=True))
+st.plotly_chart(attention_heatmap(view, lang=lang()), key="align", width="content", theme=None)
+st.markdown(tr("learn.cross.reorder"))
+if len(view.row_labels):
+    row = st.selectbox(tr("learn.query_token"), range(len(view.row_labels)),
+                       format_func=lambda i: view.row_labels[i], key="learn_cross_row")
+    st.markdown(tr("learn.cross.row", token=panels.md_escape(view.row_labels[row])))
+    st.plotly_chart(row_bars(view.matrix[row], view.col_labels, highlight=int(view.matrix[row].argmax())),
+                    key="row", theme=None)

@@ -1,0 +1,103 @@
+"""Lesson 5: every step of one attention layer of a real model, with its numbers, checked against the model."""
+
+import io
+
+import numpy as np
+import streamlit as st
+
+from attnviz.analysis.tokens import display_label
+from attnviz.errors import AttnvizError
+from attnviz.figures.matrix import matrix_figure
+from attnviz.teach.derivation import supports_derivation
+from ui.controls import DEFAULT_TEXT
+from ui.engine import cached_derivation, cached_model
+from ui.lang import tr
+
+MODELS = ["minilm", "toy-translator"]
+
+st.title(tr("learn.derive.title"))
+st.markdown(tr("learn.derive.intro"))
+top = st.columns([2, 2, 1, 1])
+model_name = top[0].selectbox(tr("ctl.model"), MODELS, key="derive_model")
+loaded = cached_model(model_name)
+kinds = [k for k in loaded.shape.kinds if supports_derivation(loaded, k)]
+if not kinds:
+    st.warning(tr("learn.derive.unsupported"))
+    st.stop()
+kind = top[1].selectbox(tr("learn.derive.kind"), kinds, format_func=lambda k: tr(f"kind.{k}"), key="derive_kind")
+layer = top[2].selectbox(tr("ctl.layer"), list(range(loaded.shape.n_layers[kind])), key="derive_layer")
+head = top[3].selectbox(tr("ctl.head"), list(range(loaded.shape.n_heads)), key="derive_head")
+inputs = st.columns(2)
+text = inputs[0].text_input(tr("learn.text"), value=DEFAULT_TEXT, key="derive_text", max_chars=200)
+target = None
+if loaded.family == "encoder-decoder":
+    target = inputs[1].text_input(tr("learn.target"), value="火车准时驶出车站", key="derive_target", max_chars=200)
+try:
+    d = cached_derivation(model_name, text, kind, layer, head, target)
+except AttnvizError as error:
+    st.error(str(error))
+    st.stop()
+
+rows = [display_label(t) for t in d.queries.tokens]
+cols = [display_label(t) for t in d.keys.tokens]
+n, n_k, d_model, h = len(rows), len(cols), d.x.shape[1], d.q.shape[1]
+
+
+def show(figure, key):
+    st.plotly_chart(figure, key=key, theme=None)
+
+
+st.subheader("① " + tr("learn.derive.s0", n=n, d=d_model))
+show(matrix_figure(d.x, rows, show_values=False, height=220), "x")
+if kind == "cross":
+    st.caption(f"X_source ({n_k} × {d_model})")
+    show(matrix_figure(d.x_kv, cols, show_values=False, height=220), "xkv")
+
+st.subheader("② " + tr("learn.derive.s1", d=d_model, h=h))
+for column, (name, w) in zip(st.columns(3), (("W_q", d.w_q), ("W_k", d.w_k), ("W_v", d.w_v))):
+    with column:
+        show(matrix_figure(w.T, [f"{name}·{i}" for i in range(h)], show_values=False, title=f"{name}ᵀ", height=260),
+             f"w-{name}")
+
+st.subheader("③ " + tr("learn.derive.s2", n=n, h=h))
+for column, (name, m, labels) in zip(st.columns(3), (("Q", d.q, rows), ("K", d.k, cols), ("V", d.v, cols))):
+    with column:
+        show(matrix_figure(m, labels, show_values=False, title=name, height=260), f"m-{name}")
+
+st.subheader("④ " + tr("learn.derive.s3", h=h, scale=d.scale))
+left, right = st.columns(2)
+with left:
+    show(matrix_figure(d.scores, rows, cols, title="Q Kᵀ", decimals=1), "scores")
+with right:
+    show(matrix_figure(d.scaled, rows, cols, title=f"Q Kᵀ × {d.scale:.4f}", decimals=2), "scaled")
+
+st.subheader("⑤ " + tr("learn.derive.s4"))
+if d.mask.any():
+    show(matrix_figure(d.masked, rows, cols, masked=d.mask, title="+ M"), "masked")
+else:
+    st.caption(tr("learn.derive.s4.none", kind=tr(f"kind.{kind}")))
+
+st.subheader("⑥ " + tr("learn.derive.s5"))
+show(matrix_figure(d.weights, rows, cols, masked=d.mask if d.mask.any() else None, signed=False,
+                   title="softmax"), "weights")
+
+st.subheader("⑦ " + tr("learn.derive.s6", n=n, h=h))
+show(matrix_figure(d.head_output, rows, show_values=False, title=f"head {head}"), "head-out")
+
+st.subheader("⑧ " + tr("learn.derive.s7", heads=d.n_heads, n=n, d=d_model))
+show(matrix_figure(d.concat, rows, column_groups=h, show_values=False, height=240), "concat")
+
+st.subheader("⑨ " + tr("learn.derive.s8", n=n, d=d_model))
+show(matrix_figure(d.output, rows, show_values=False, height=240), "output")
+
+if max(d.weights_error, d.concat_error, d.output_error) < 1e-4:
+    st.success(tr("learn.derive.check", w=d.weights_error, c=d.concat_error, o=d.output_error))
+else:
+    st.error(tr("learn.derive.mismatch", o=d.output_error))
+
+buffer = io.BytesIO()
+np.savez_compressed(buffer, **{name: getattr(d, name) for name in (
+    "x", "x_kv", "w_q", "b_q", "w_k", "b_k", "w_v", "b_v", "q", "k", "v", "scores", "scaled", "mask", "weights",
+    "head_output", "concat", "w_o", "b_o", "output", "model_output")})
+st.download_button(tr("learn.derive.download"), buffer.getvalue(), icon=":material/download:",
+                   file_name=f"{model_name}_{kind}_L{layer}_H{head}_derivation.npz", on_click="ignore")

@@ -1,0 +1,74 @@
+"""Lesson 1: self-attention on the real minilm, following one token through score, softmax and sum."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from attnviz.analysis.heads import best_head_for_link
+from attnviz.analysis.tokens import display_label, unique_labels, visible_positions
+from attnviz.analysis.view import ViewOptions, build_view
+from attnviz.figures.heatmap import attention_heatmap
+from attnviz.figures.matrix import row_bars
+from ui import panels
+from ui.controls import DEFAULT_TEXT
+from ui.engine import cached_derivation, cached_model
+from ui.lang import lang, tr
+
+MODEL = "minilm"
+
+st.title(tr("learn.self.title"))
+st.markdown(tr("learn.self.intro"))
+st.latex(r"\mathrm{Attention}(Q,K,V)=\mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}}\right)V")
+text = st.text_input(tr("learn.text"), value=DEFAULT_TEXT, key="learn_text", max_chars=300)
+loaded = cached_model(MODEL)
+result = panels.run_capture(loaded, text)
+if result is None:
+    st.stop()
+
+seq = result.source
+labels = unique_labels([display_label(t) for t in seq.tokens])
+words = visible_positions(seq, hide_special=True)
+if len(words) < 2:
+    st.info(tr("msg.error", error="Type at least two words."))
+    st.stop()
+left, right = st.columns(2)
+default_query = next((p for p in words if labels[p] == "station"), words[-1])
+query = left.selectbox(tr("learn.query_token"), words, index=words.index(default_query),
+                       format_func=lambda p: labels[p], key="learn_query")
+others = [p for p in words if p != query]
+default_key = next((p for p in others if labels[p] == "train"), others[0])
+key = right.selectbox("→", others, index=others.index(default_key), format_func=lambda p: labels[p],
+                      key="learn_key")
+layer, head, weight = best_head_for_link(result.arrays["encoder"], query, key, visible=words)
+st.markdown(tr("learn.self.head_found", n=loaded.shape.n_layers["encoder"] * loaded.shape.n_heads, layer=layer,
+               head=head, query=panels.md_escape(labels[query]), key=panels.md_escape(labels[key]), weight=weight))
+derivation = cached_derivation(MODEL, text, "encoder", layer, head)
+
+st.subheader(tr("learn.self.step1", token=labels[query]))
+st.markdown(tr("learn.self.step1.text", d=loaded.shape.head_dim))
+st.plotly_chart(row_bars(derivation.scaled[query], labels, highlight=key), key="scores", theme=None)
+
+st.subheader(tr("learn.self.step2"))
+st.markdown(tr("learn.self.step2.text"))
+st.plotly_chart(row_bars(derivation.weights[query], labels, highlight=key), key="weights", theme=None)
+
+st.subheader(tr("learn.self.step3", token=labels[query]))
+st.markdown(tr("learn.self.step3.text", d=loaded.shape.head_dim))
+row = derivation.weights[query]
+top = np.argsort(row)[::-1][:4]
+dims = [f"v[{i}]" for i in range(8)]
+
+
+def numbers(values):  # text cells: the table mixes numbers with an ellipsis row
+    return dict(zip(dims, (f"{v:+.3f}" for v in values)))
+
+
+table = [{"": f"{row[j]:.3f} × v({labels[j]})", **numbers(row[j] * derivation.v[j][:8])} for j in top]
+table.append({"": "…", **dict.fromkeys(dims, "…")})
+table.append({"": tr("learn.self.sum"), **numbers(derivation.head_output[query][:8])})
+st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
+
+st.subheader(tr("learn.self.map"))
+view = build_view(result, "encoder", layer, [head], "single", ViewOptions(hide_special=True, renormalise=True))
+st.plotly_chart(attention_heatmap(view, lang=lang()), key="map", width="content", theme=None)
+panels.rows_sum_note(view)
