@@ -44,6 +44,7 @@ n_prompt = len(loaded.tokenizer(prompt.strip())["input_ids"])
 if len(tokens) <= n_prompt:
     st.info(tr("learn.causal.so_far", text=" ".join(words_only)))
     st.stop()
+st.caption(tr("learn.causal.full", text=" ".join(words_only)))
 k = st.slider(tr("learn.causal.step"), min_value=n_prompt, max_value=len(tokens), value=n_prompt, key="learn_k")
 st.markdown(tr("learn.causal.so_far", text=" ".join(words_only[: k - 1])))
 left, right = st.columns(2)

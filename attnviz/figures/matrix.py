@@ -60,9 +60,10 @@ def matrix_figure(
     figure.update_layout(
         title={"text": title, "x": 0, "font": {"size": 13}},
         xaxis={"tickmode": "array", "tickvals": list(range(n_cols)), "ticktext": cols, "side": "top",
-               "showticklabels": not dense, "showgrid": False, "zeroline": False},
+               "showticklabels": not dense, "ticks": "" if dense else "outside", "showgrid": False,
+               "zeroline": False, "automargin": True},
         yaxis={"tickmode": "array", "tickvals": list(range(n_rows)), "ticktext": rows, "autorange": "reversed",
-               "showgrid": False, "zeroline": False},
+               "showgrid": False, "zeroline": False, "automargin": True},
         height=height or int(min(520, max(180, 80 + 34 * n_rows))),
         margin={"l": 10, "r": 10, "t": 50 if title else 30, "b": 10}, plot_bgcolor="white",
     )

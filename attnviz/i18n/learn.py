@@ -111,6 +111,9 @@ LEARN_STRINGS: dict[str, dict[str, str]] = {
     "learn.causal.generate": {"en": "Watch the matrix grow while the toy model writes",
                               "zh": "看着玩具模型逐词生成时矩阵如何增长"},
     "learn.causal.prompt": {"en": "Start of the sentence", "zh": "句子开头"},
+    "learn.causal.full": {"en": "The model's whole greedy continuation: “{text}”. Move the slider to let it "
+                                "write one token at a time.",
+                          "zh": "模型完整的贪心续写：“{text}”。拖动滑块，让它一次写一个词元。"},
     "learn.causal.step": {"en": "Tokens so far", "zh": "目前的词元数"},
     "learn.causal.so_far": {"en": "Text so far: **{text}**", "zh": "目前的文本：**{text}**"},
     "learn.causal.stable": {

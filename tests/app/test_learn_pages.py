@@ -1,0 +1,63 @@
+"""The lessons render with live numbers and react to their inputs."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.app.test_pages import _app, _array, _figures
+
+
+@pytest.mark.parametrize("page, title", [
+    ("pages/learn_self_attention.py", "Self-attention, one step at a time"),
+    ("pages/learn_multi_head.py", "Multi-head attention"),
+    ("pages/learn_cross_attention.py", "Cross-attention: reading the source while writing the target"),
+    ("pages/learn_causal_attention.py", "Causal attention: no peeking at the future"),
+    ("pages/learn_derivation.py", "The derivation, with the model's real numbers"),
+    ("pages/learn_playground.py", "Playground: attention on numbers you choose"),
+])
+def test_lessons_render(page, title):
+    at = _app(page)
+    assert at.title[0].value == title
+    assert _figures(at)
+
+
+def test_self_attention_lesson_finds_station_to_train():
+    at = _app("pages/learn_self_attention.py")
+    found = [m.value for m in at.markdown if "links" in m.value]
+    assert found and "“station” to “train”" in found[0]
+
+
+def test_multi_head_split_follows_the_sliders():
+    at = _app("pages/learn_multi_head.py")
+    assert any("512 / 32 heads = **16 dimensions per head**" in m.value for m in at.markdown)
+    at.select_slider(key="learn_d_model").set_value(768).run()
+    at.select_slider(key="learn_heads").set_value(12).run()
+    assert any("768 / 12 heads = **64 dimensions per head**" in m.value for m in at.markdown)
+
+
+def test_derivation_lesson_checks_against_the_model():
+    at = _app("pages/learn_derivation.py")
+    assert any("Same numbers as the model" in s.value for s in at.success)
+    at.selectbox(key="derive_model").set_value("toy-translator").run()
+    at.selectbox(key="derive_kind").set_value("decoder").run()
+    assert not at.exception
+    assert any("Same numbers as the model" in s.value for s in at.success)
+
+
+def test_causal_lesson_grows_with_the_slider():
+    at = _app("pages/learn_causal_attention.py")
+    first = _array(_figures(at)[-1]["data"][0]["z"]).shape
+    slider = at.slider(key="learn_k")
+    slider.set_value(slider.max).run()
+    last = _array(_figures(at)[-1]["data"][0]["z"]).shape
+    assert last[0] > first[0] and last[0] == last[1]
+    assert any("earlier rows never change" in c.value for c in at.caption)
+
+
+def test_playground_updates_when_an_embedding_changes():
+    at = _app("pages/learn_playground.py")
+    before = _array(_figures(at)[-1]["data"][0]["z"])
+    at.checkbox(key="play_causal").check().run()
+    after = _array(_figures(at)[-1]["data"][0]["z"])
+    assert not (before == after).all()
+    assert after[0].tolist() == _array(_figures(at)[0]["data"][0]["z"])[0].tolist()  # row 0 only sees itself
