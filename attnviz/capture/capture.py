@@ -33,14 +33,19 @@ def _tokenize(
     tokenizer: PreTrainedTokenizerBase, text: str, total_chars: int, limit: int, *, as_target: bool = False
 ) -> tuple[TokenSequence, Truncation]:
     key = "text_target" if as_target else "text"
+    fast = getattr(tokenizer, "is_fast", False)
+    # Fast tokenizers return what did not fit as extra rows, so one pass gives both the kept tokens
+    # and the total count; slow ones need a second, untruncated pass (below) when the limit is hit.
     encoding = tokenizer(
-        **{key: text}, truncation=True, max_length=limit, return_special_tokens_mask=True, add_special_tokens=True
+        **{key: text}, truncation=True, max_length=limit, return_special_tokens_mask=True, add_special_tokens=True,
+        return_overflowing_tokens=fast,
     )
-    ids = list(encoding["input_ids"])
-    special = [bool(s) for s in encoding["special_tokens_mask"]]
-    try:
-        word_ids = list(encoding.word_ids())
-    except (ValueError, AttributeError):  # slow tokenizers know no words: each token is its own
+    rows = encoding["input_ids"] if fast else [encoding["input_ids"]]
+    ids = list(rows[0])
+    special = [bool(s) for s in (encoding["special_tokens_mask"][0] if fast else encoding["special_tokens_mask"])]
+    if fast:
+        word_ids = list(encoding.word_ids(0))
+    else:  # slow tokenizers know no words: each token is its own
         word_ids = [None if s else i for i, s in enumerate(special)]
     if all(special):
         raise InputTextError("Nothing in the text is left after tokenizing: type some words.")
@@ -50,9 +55,12 @@ def _tokenize(
         special=tuple(special),
         word_ids=tuple(word_ids),
     )
-    total = len(ids)
-    if total >= limit:  # only then can tokens have been cut: count them all
+    if fast:
+        total = sum(len(row) for row in rows) - (len(rows) - 1) * tokenizer.num_special_tokens_to_add()
+    elif len(ids) >= limit:  # only then can tokens have been cut: count them all
         total = len(tokenizer(**{key: text}, add_special_tokens=True)["input_ids"])
+    else:
+        total = len(ids)
     truncation = Truncation(len(ids), total, len(text), total_chars)
     return sequence, truncation
 
