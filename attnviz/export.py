@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import warnings
 
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -64,7 +65,9 @@ def figure_to_image(figure: go.Figure, fmt: str, *, width: int | None = None, he
     with _lock:  # kaleido's sync server handles one figure at a time
         _ensure_server()
         try:
-            return pio.to_image(figure, format=fmt, width=width or figure.layout.width or 900,
-                                height=height or figure.layout.height or 700, scale=scale if fmt == "png" else 1)
+            with warnings.catch_warnings():  # plotly warns that a running server ignores per-call browser options
+                warnings.simplefilter("ignore", UserWarning)
+                return pio.to_image(figure, format=fmt, width=width or figure.layout.width or 900,
+                                    height=height or figure.layout.height or 700, scale=scale if fmt == "png" else 1)
         except Exception as error:  # a browser that fails to start or crashes mid-way
             raise ImageExportUnavailable(f"Image export failed: {str(error).splitlines()[0][:200]}") from error

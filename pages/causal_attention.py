@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from attnviz.analysis.tokens import display_label
+from attnviz.analysis.tokens import display_label, unknown_words
 from attnviz.analysis.view import build_view
 from attnviz.figures.heatmap import attention_heatmap
 from ui import controls, panels
@@ -26,6 +26,10 @@ result = panels.run_capture(loaded, text, target)
 if result is None:
     st.stop()
 
+if loaded.name.startswith("toy-"):
+    unknown = unknown_words(loaded.tokenizer, text)
+    if unknown:
+        st.warning(tr("msg.unknown_words", words=", ".join(unknown)))
 view = build_view(result, "decoder", vc.layer, vc.heads, vc.mode, vc.options)
 figure = attention_heatmap(view, lang=lang(), colorscale=vc.colorscale, show_values=vc.show_values,
                            fixed_scale=vc.fixed_scale)

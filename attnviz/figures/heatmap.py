@@ -12,6 +12,7 @@ from attnviz.i18n import t
 
 MASKED_COLOUR = "#d9d9d9"
 AUTO_VALUES_MAX_CELLS = 16  # write numbers into cells when neither side has more tokens than this
+HOVER_LABEL_MAX_CELLS = 128 * 128
 
 
 def plot_text(label: str) -> str:
@@ -46,7 +47,12 @@ def attention_heatmap(
     rows = [plot_text(label) for label in view.row_labels]
     cols = [plot_text(label) for label in view.col_labels]
     z = np.where(view.masked, np.nan, view.matrix)
-    hover_names = np.array([[f"{r} → {c}" for c in cols] for r in rows], dtype=object)
+    if n_rows * n_cols <= HOVER_LABEL_MAX_CELLS:
+        hover_names = np.array([[f"{r} → {c}" for c in cols] for r in rows], dtype=object)
+        cell_name = "%{customdata}"
+    else:  # a label per cell would make the page several MB: name the cell by its positions
+        hover_names = None
+        cell_name = "#%{y} → #%{x}"
     x_title, y_title = axis_titles(view, lang)
     weight = t("hover.weight", lang)
     zmax = 1.0 if fixed_scale or not np.isfinite(z).any() else float(np.nanmax(z))
@@ -54,7 +60,7 @@ def attention_heatmap(
         go.Heatmap(
             z=z, x=list(range(n_cols)), y=list(range(n_rows)),
             customdata=hover_names,
-            hovertemplate=f"%{{customdata}}<br>{weight}: %{{z:.4f}}<extra></extra>",
+            hovertemplate=f"{cell_name}<br>{weight}: %{{z:.4f}}<extra></extra>",
             colorscale=colorscale, zmin=0, zmax=zmax,
             colorbar={"title": {"text": t("colorbar", lang)}, "thickness": 14},
             texttemplate="%{z:.2f}" if show_values else None,
@@ -63,7 +69,7 @@ def attention_heatmap(
         )
     )
     if view.masked.any():
-        masked_hover = f"%{{customdata}}<br>{t('hover.masked', lang)}<extra></extra>"
+        masked_hover = f"{cell_name}<br>{t('hover.masked', lang)}<extra></extra>"
         figure.add_trace(go.Heatmap(
             z=np.where(view.masked, 1.0, np.nan), x=list(range(n_cols)), y=list(range(n_rows)),
             customdata=hover_names, hovertemplate=masked_hover,

@@ -175,3 +175,26 @@ def test_cross_page_names_unknown_words():
     at = _app("pages/cross_attention.py")
     at.text_area(key="text").set_value("the zebra left the station").run()
     assert any("zebra" in w.value for w in at.warning)
+
+
+@pytest.mark.parametrize("text", ["😀🚆 the train is late", "火车准时驶出车站", "مرحبا بالعالم", "e\u0301\u200b"])
+def test_emoji_cjk_rtl_and_combining_text(text):
+    at = _app()
+    at.text_area(key="text").set_value(text).run()
+    assert not at.exception and not at.error
+    assert _figures(at)
+
+
+def test_causal_page_names_words_the_toy_model_does_not_know():
+    at = _app("pages/causal_attention.py")
+    at.text_area(key="text").set_value("the spaceship left the station").run()
+    assert any("spaceship" in w.value for w in at.warning)
+
+
+def test_a_users_own_decoder_from_a_local_folder(tiny_model_dirs):
+    at = _app("pages/causal_attention.py")
+    at.selectbox(key="lm").set_value("__custom__").run()
+    at.text_input(key="lm_path").set_value(str(tiny_model_dirs["llama-gqa"])).run()
+    assert not at.exception and not at.error
+    assert "2 KV heads" in " ".join(c.value for c in at.caption)
+    assert _figures(at)

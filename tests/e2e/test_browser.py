@@ -81,6 +81,11 @@ def test_shared_link_reproduces_the_view(page, app_url):
 
 @pytest.mark.parametrize("path, heading", [
     ("all-heads", "All heads"), ("causal-attention", "Causal attention"), ("cross-attention", "Cross-attention"),
+    ("learn-self-attention", "Self-attention, one step at a time"), ("learn-multi-head", "Multi-head attention"),
+    ("learn-cross-attention", "Cross-attention: reading the source while writing the target"),
+    ("learn-causal-attention", "Causal attention: no peeking at the future"),
+    ("learn-derivation", "The derivation, with the model's real numbers"),
+    ("learn-playground", "Playground: attention on numbers you choose"),
 ])
 def test_every_page_renders_a_chart(page, app_url, shots_dir, path, heading):
     page.goto(app_url)  # the entry page first, as a visitor following the app's own navigation

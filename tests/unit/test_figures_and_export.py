@@ -1,0 +1,66 @@
+"""Figures are built from views without a browser; image export renders real PNG/SVG/PDF bytes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from attnviz import capture
+from attnviz.analysis.view import ViewOptions, build_view
+from attnviz.export import figure_to_image, image_export_available
+from attnviz.figures.grid import head_grid
+from attnviz.figures.heatmap import attention_heatmap
+
+DEMO = "The train left the station on time"
+
+
+@pytest.fixture(scope="module")
+def demo(minilm):
+    return capture(minilm, DEMO)
+
+
+def test_hiding_specials_gives_the_7x7_demo(demo):
+    view = build_view(demo, "encoder", 0, [0])
+    assert view.matrix.shape == (7, 7)
+    assert view.row_labels == ("the·1", "train", "left", "the·4", "station", "on", "time")
+
+
+def test_mean_and_max_of_heads(demo):
+    maps = demo.layer_maps("encoder", 1)
+    mean = build_view(demo, "encoder", 1, [0, 3, 5], "mean", ViewOptions(hide_special=False))
+    peak = build_view(demo, "encoder", 1, [0, 3, 5], "max", ViewOptions(hide_special=False))
+    np.testing.assert_allclose(mean.matrix, maps[[0, 3, 5]].mean(0), atol=1e-6)
+    np.testing.assert_allclose(peak.matrix, maps[[0, 3, 5]].max(0), atol=1e-6)
+    assert mean.head_label == "mean-H0-3-5"
+
+
+def test_renormalised_rows_sum_to_one(demo):
+    view = build_view(demo, "encoder", 2, [0], options=ViewOptions(renormalise=True))
+    np.testing.assert_allclose(view.matrix.sum(1), 1.0, atol=1e-5)
+
+
+def test_merging_subwords_keeps_rows_distributions(minilm):
+    result = capture(minilm, "Tokenization is unbelievable")
+    view = build_view(result, "encoder", 0, [0], options=ViewOptions(hide_special=False, merge_subwords=True))
+    assert "tokenization" in view.row_labels and len(view.row_labels) == 5  # [CLS] 3 words [SEP]
+    np.testing.assert_allclose(view.matrix.sum(1), 1.0, atol=1e-5)
+
+
+def test_heatmap_hover_labels_and_escaping(minilm):
+    result = capture(minilm, "<b>bold</b> text")
+    figure = attention_heatmap(build_view(result, "encoder", 0, [0]))
+    ticks = figure.layout.xaxis.ticktext
+    assert any(t.startswith("&lt;") for t in ticks) and not any("<" in t for t in ticks)
+    assert "→" in figure.data[0].customdata[0][0]
+
+
+def test_grid_has_one_panel_per_head(demo):
+    views = [[build_view(demo, "encoder", layer, [h]) for h in range(12)] for layer in range(2)]
+    assert len(head_grid(views).data) == 24
+
+
+@pytest.mark.skipif(not image_export_available(), reason="image export needs Chrome/Chromium (apt-get install chromium)")
+@pytest.mark.parametrize("fmt, magic", [("png", b"\x89PNG"), ("svg", b"<svg"), ("pdf", b"%PDF")])
+def test_image_export(demo, fmt, magic):
+    data = figure_to_image(attention_heatmap(build_view(demo, "encoder", 0, [0])), fmt)
+    assert magic in data[:200]
