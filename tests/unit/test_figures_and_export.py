@@ -59,7 +59,8 @@ def test_grid_has_one_panel_per_head(demo):
     assert len(head_grid(views).data) == 24
 
 
-@pytest.mark.skipif(not image_export_available(), reason="image export needs Chrome/Chromium (apt-get install chromium)")
+@pytest.mark.skipif(not image_export_available(),
+                    reason="image export needs Chrome/Chromium (apt-get install chromium)")
 @pytest.mark.parametrize("fmt, magic", [("png", b"\x89PNG"), ("svg", b"<svg"), ("pdf", b"%PDF")])
 def test_image_export(demo, fmt, magic):
     data = figure_to_image(attention_heatmap(build_view(demo, "encoder", 0, [0])), fmt)
