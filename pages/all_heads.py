@@ -21,10 +21,7 @@ if loaded is None:
     st.stop()
 text, target = controls.text_inputs(with_target=loaded.family == "encoder-decoder")
 kinds = list(loaded.shape.kinds)
-kind = kinds[0]
-if len(kinds) > 1:
-    kind = st.sidebar.radio(tr("ctl.kind"), kinds, format_func=lambda k: tr(f"kind.{k}"), key="kind",
-                            **controls.BOUND)
+kind = controls.kind_picker(kinds)
 layer = controls.layer_picker(loaded.shape.n_layers[kind], allow_all_layers=True)
 heads = controls.head_toggles(loaded.shape.n_heads)
 options, colorscale, _, _ = controls.display_options(cross=kind == "cross")

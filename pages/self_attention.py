@@ -18,10 +18,7 @@ if loaded is None:
     st.stop()
 text, target = controls.text_inputs(with_target=loaded.family == "encoder-decoder")
 kinds = [k for k in loaded.shape.kinds if k != "cross"]
-kind = kinds[0]
-if len(kinds) > 1:
-    kind = st.sidebar.radio(tr("ctl.kind"), kinds, format_func=lambda k: tr(f"kind.{k}"), key="kind",
-                            **controls.BOUND)
+kind = controls.kind_picker(kinds)
 vc = controls.view_controls(loaded.shape.n_layers[kind], loaded.shape.n_heads)
 panels.model_summary(loaded)
 result = panels.run_capture(loaded, text, target)

@@ -37,6 +37,29 @@ class ViewControls:
     fixed_scale: bool
 
 
+def url_choice(widget, label: str, options: list, key: str, default, format_func, **kwargs):
+    """A radio or selectbox with translated labels whose URL value stays language-neutral.
+
+    Streamlit's query-parameter binding stores the *formatted* label, which would make a link
+    made in Chinese unreadable to the English interface; these widgets sync the raw value by hand.
+    """
+    if key not in st.session_state or st.session_state[key] not in options:
+        wanted = st.query_params.get(key)
+        st.session_state[key] = wanted if wanted in options else default
+    value = widget(label, options, key=key, format_func=format_func, persist_state="session", **kwargs)
+    if value == default:
+        st.query_params.pop(key, None)
+    else:
+        st.query_params[key] = value
+    return value
+
+
+def kind_picker(kinds: list) -> str:
+    if len(kinds) == 1:
+        return kinds[0]
+    return url_choice(st.sidebar.radio, tr("ctl.kind"), kinds, "kind", kinds[0], lambda k: tr(f"kind.{k}"))
+
+
 def _keep_valid(key: str, allowed: list, default) -> None:
     """A value left from another model (say layer 5 on a 2-layer model) falls back to the default."""
     value = st.session_state.get(key)
@@ -51,11 +74,8 @@ def model_picker(spec: PageSpec) -> LoadedModel | None:
     """Model choice in the sidebar; loads it (cached) and reports problems on the page."""
     names = [name for name, model in BUILTIN_MODELS.items() if model.family in spec.families]
     options = names + [CUSTOM]
-    _keep_valid(spec.model_key, options, spec.default_model)
-    choice = st.sidebar.selectbox(
-        tr("ctl.model"), options, index=options.index(spec.default_model), key=spec.model_key,
-        format_func=lambda n: tr("ctl.model.custom") if n == CUSTOM else n, **BOUND,
-    )
+    choice = url_choice(st.sidebar.selectbox, tr("ctl.model"), options, spec.model_key, spec.default_model,
+                        lambda n: tr("ctl.model.custom") if n == CUSTOM else n)
     if choice == CUSTOM:
         name = st.sidebar.text_input(tr("ctl.model.custom_field"), key=f"{spec.model_key}_path",
                                      help=tr("ctl.model.custom_help"), max_chars=300, **BOUND).strip()
@@ -100,10 +120,8 @@ def layer_picker(n_layers: int, *, allow_all_layers: bool = False, default: int 
 
 def head_picker(n_heads: int) -> tuple[tuple[int, ...], HeadMode]:
     """One head, or several toggled on and off and combined by mean or max."""
-    modes = ["single", "mean", "max"]
-    _keep_valid("mode", modes, "single")
-    mode = st.sidebar.radio(tr("ctl.mode"), modes, format_func=lambda m: tr(f"mode.{m}"), horizontal=True,
-                            key="mode", **BOUND)
+    mode = url_choice(st.sidebar.radio, tr("ctl.mode"), ["single", "mean", "max"], "mode", "single",
+                      lambda m: tr(f"mode.{m}"), horizontal=True)
     heads_all = list(range(n_heads))
     if mode == "single":
         _keep_valid("head", heads_all, 0)
@@ -133,8 +151,8 @@ def display_options(default_hide: bool = True, cross: bool = False) -> tuple[Vie
                                     help=tr("cross.rows_help"), **BOUND)
         _keep_valid("cs", COLOURSCALES, "Blues")
         colorscale = st.selectbox(tr("ctl.colorscale"), COLOURSCALES, key="cs", **BOUND)
-        values = st.radio(tr("ctl.values"), ["auto", "on", "off"], format_func=lambda v: tr(f"values.{v}"),
-                          horizontal=True, key="values", **BOUND)
+        values = url_choice(st.radio, tr("ctl.values"), ["auto", "on", "off"], "values", "auto",
+                            lambda v: tr(f"values.{v}"), horizontal=True)
         fixed = st.checkbox(tr("ctl.fixed_scale"), value=False, key="fixed", **BOUND)
     options = ViewOptions(hide_special=hide, merge_subwords=merge, renormalise=renormalise and hide,
                           label_rows_by_output=by_output)

@@ -198,3 +198,9 @@ def test_a_users_own_decoder_from_a_local_folder(tiny_model_dirs):
     assert not at.exception and not at.error
     assert "2 KV heads" in " ".join(c.value for c in at.caption)
     assert _figures(at)
+
+
+def test_links_keep_raw_values():
+    at = _app(model="toy-translator", kind="decoder")
+    assert "causal self-attention" in _figures(at)[0]["layout"]["title"]["text"]
+    assert at.query_params["kind"] in ("decoder", ["decoder"])  # the raw value, not the translated label

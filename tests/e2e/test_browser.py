@@ -77,6 +77,10 @@ def test_shared_link_reproduces_the_view(page, app_url):
     wait_idle(page)
     title = _chart_title(page)
     assert "层 4" in title and "头 7" in title
+    # Values in links stay language-neutral ("cross", not a translated label), so they open in Chinese too.
+    page.goto(f"{app_url}/all-heads?model=toy-translator&kind=cross&lang=zh")
+    wait_idle(page)
+    assert "交叉注意力" in _chart_title(page)
 
 
 @pytest.mark.parametrize("path, heading", [
