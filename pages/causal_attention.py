@@ -4,11 +4,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from attnviz.analysis.tokens import display_label, unknown_words
-from attnviz.analysis.view import build_view
-from attnviz.figures.heatmap import attention_heatmap
+from attnviz.analysis.tokens import display_label
 from ui import controls, panels
-from ui.lang import lang, tr
+from ui.lang import tr
 
 SPEC = controls.PageSpec("lm", ("decoder", "encoder-decoder"), "toy-lm")
 
@@ -26,16 +24,8 @@ result = panels.run_capture(loaded, text, target)
 if result is None:
     st.stop()
 
-if loaded.name.startswith("toy-"):
-    unknown = unknown_words(loaded.tokenizer, text)
-    if unknown:
-        st.warning(tr("msg.unknown_words", words=", ".join(unknown)))
-view = build_view(result, "decoder", vc.layer, vc.heads, vc.mode, vc.options)
-figure = attention_heatmap(view, lang=lang(), colorscale=vc.colorscale, show_values=vc.show_values,
-                           fixed_scale=vc.fixed_scale)
-chart, facts = st.columns([3, 2], gap="large")
-with chart:
-    panels.heatmap_panel(view, figure, key="causal")
+panels.warn_unknown_words(loaded, text)
+view, facts = panels.attention_panel(result, "decoder", vc, key="causal")
 with facts:
     maps = result.layer_maps("decoder", vc.layer)
     above = float(maps[:, np.triu(np.ones(maps.shape[-2:], dtype=bool), k=1)].max(initial=0.0))

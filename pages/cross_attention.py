@@ -3,11 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from attnviz.analysis.tokens import unknown_words
-from attnviz.analysis.view import build_view
-from attnviz.figures.heatmap import attention_heatmap
 from ui import controls, panels
-from ui.lang import lang, tr
+from ui.lang import tr
 
 SPEC = controls.PageSpec("mt", ("encoder-decoder",), "toy-translator")
 
@@ -25,10 +22,8 @@ result = panels.run_capture(loaded, text, target)
 if result is None:
     st.stop()
 
+panels.warn_unknown_words(loaded, text, target)
 if loaded.name.startswith("toy-"):
-    unknown = unknown_words(loaded.tokenizer, text) + unknown_words(loaded.tokenizer, target or "")
-    if unknown:
-        st.warning(tr("msg.unknown_words", words=", ".join(unknown)))
     with st.expander(tr("msg.known_words")):
         vocabulary = [w for w in loaded.tokenizer.get_vocab() if not w.startswith("<")]
         st.text(" ".join(sorted(w for w in vocabulary if w.isascii())))
@@ -37,13 +32,7 @@ if result.target_generated and result.produced:
     written = " ".join(tok for tok, special in zip(result.produced.tokens, result.produced.special) if not special)
     st.info(tr("msg.generated", target=written))
 
-view = build_view(result, "cross", vc.layer, vc.heads, vc.mode, vc.options)
-figure = attention_heatmap(view, lang=lang(), colorscale=vc.colorscale, show_values=vc.show_values,
-                           fixed_scale=vc.fixed_scale)
-chart, facts = st.columns([3, 2], gap="large")
-with chart:
-    panels.heatmap_panel(view, figure, key="cross")
-    panels.rows_sum_note(view)
+view, facts = panels.attention_panel(result, "cross", vc, key="cross")
 with facts:
     st.subheader(tr("cross.best"))
     best = view.matrix.argmax(axis=1)

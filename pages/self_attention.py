@@ -4,10 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from attnviz.analysis.heads import head_profile, strongest_links
-from attnviz.analysis.view import build_view
-from attnviz.figures.heatmap import attention_heatmap
 from ui import controls, panels
-from ui.lang import lang, tr
+from ui.lang import tr
 
 SPEC = controls.PageSpec("model", ("encoder", "decoder", "encoder-decoder"), "minilm")
 
@@ -25,13 +23,7 @@ result = panels.run_capture(loaded, text, target)
 if result is None:
     st.stop()
 
-view = build_view(result, kind, vc.layer, vc.heads, vc.mode, vc.options)
-figure = attention_heatmap(view, lang=lang(), colorscale=vc.colorscale, show_values=vc.show_values,
-                           fixed_scale=vc.fixed_scale)
-chart, facts = st.columns([3, 2], gap="large")
-with chart:
-    panels.heatmap_panel(view, figure, key="self")
-    panels.rows_sum_note(view)
+view, facts = panels.attention_panel(result, kind, vc, key="self")
 with facts:
     st.subheader(tr("self.links"))
     links = strongest_links(view.matrix, view.row_labels, view.col_labels, top=6)

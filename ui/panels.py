@@ -7,13 +7,16 @@ import re
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from attnviz import AttentionResult, AttnvizError, LoadedModel
-from attnviz.analysis.view import AttentionView
+from attnviz.analysis.tokens import unknown_words
+from attnviz.analysis.view import AttentionView, build_view
 from attnviz.export import MIME_TYPES, figure_to_image, image_export_available
 from attnviz.export_data import matrix_to_csv, matrix_to_json, result_to_json, result_to_npz, safe_filename
+from attnviz.figures.heatmap import attention_heatmap
 from ui.engine import cached_capture
-from ui.lang import tr
+from ui.lang import lang, tr
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
 
@@ -91,6 +94,27 @@ def heatmap_panel(view: AttentionView, figure: go.Figure, key: str) -> None:
         data_columns[1].download_button("JSON", matrix_to_json(matrix, view.row_labels, view.col_labels, **context),
                                         file_name=f"{stem}.json", mime=MIME_TYPES["json"], key=f"{key}-json",
                                         on_click="ignore", icon=":material/data_object:")
+
+
+def attention_panel(result: AttentionResult, kind, controls, key: str) -> tuple[AttentionView, DeltaGenerator]:
+    """The heatmap of the chosen layer/heads with its exports on the left; returns the view and the
+    right-hand column for the page's own facts."""
+    view = build_view(result, kind, controls.layer, controls.heads, controls.mode, controls.options)
+    figure = attention_heatmap(view, lang=lang(), colorscale=controls.colorscale, show_values=controls.show_values,
+                               fixed_scale=controls.fixed_scale)
+    chart, facts = st.columns([3, 2], gap="large")
+    with chart:
+        heatmap_panel(view, figure, key=key)
+        rows_sum_note(view)
+    return view, facts
+
+
+def warn_unknown_words(loaded: LoadedModel, *texts: str | None) -> None:
+    """Toy models know only their grammar's words; name the ones they will read as <unk>."""
+    if loaded.name.startswith("toy-"):
+        unknown = [w for text in texts if text for w in unknown_words(loaded.tokenizer, text)]
+        if unknown:
+            st.warning(tr("msg.unknown_words", words=", ".join(dict.fromkeys(unknown))))
 
 
 def result_downloads(result: AttentionResult, key: str) -> None:
