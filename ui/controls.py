@@ -1,4 +1,4 @@
-"""Sidebar controls. Every widget is bound to the URL, so a copied link reproduces the view."""
+"""Sidebar controls. Every choice lives in the URL, so a copied link reproduces the view."""
 
 from __future__ import annotations
 

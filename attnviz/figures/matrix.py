@@ -63,7 +63,7 @@ def matrix_figure(
                "showticklabels": not dense, "ticks": "" if dense else "outside", "showgrid": False,
                "zeroline": False, "automargin": True},
         yaxis={"tickmode": "array", "tickvals": list(range(n_rows)), "ticktext": rows, "autorange": "reversed",
-               "showgrid": False, "zeroline": False, "automargin": True},
+               "showticklabels": n_rows <= 24, "showgrid": False, "zeroline": False, "automargin": True},
         height=height or int(min(520, max(180, 80 + 34 * n_rows))),
         margin={"l": 10, "r": 10, "t": 50 if title else 30, "b": 10}, plot_bgcolor="white",
     )
