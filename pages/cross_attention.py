@@ -36,7 +36,7 @@ view, facts = panels.attention_panel(result, "cross", vc, key="cross")
 with facts:
     st.subheader(tr("cross.best"))
     best = view.matrix.argmax(axis=1)
-    rows = [{tr("axis.target"): row, tr("axis.source"): view.col_labels[j], tr("hover.weight"): round(float(w), 3)}
+    rows = [{tr("col.target"): row, tr("col.source"): view.col_labels[j], tr("hover.weight"): round(float(w), 3)}
             for row, j, w in zip(view.row_labels, best, view.matrix.max(axis=1))]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     panels.result_downloads(result, key="cross-all")

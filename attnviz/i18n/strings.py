@@ -124,6 +124,8 @@ STRINGS.update({
     "col.previous": {"en": "→ previous", "zh": "→ 前一个"},
     "col.self": {"en": "→ self", "zh": "→ 自身"},
     "col.special": {"en": "→ specials", "zh": "→ 特殊词元"},
+    "col.target": {"en": "target word", "zh": "目标词"},
+    "col.source": {"en": "source word", "zh": "源词"},
     "col.top": {"en": "strongest link", "zh": "最强关联"},
     "causal.intro": {"en": "A decoder writes left to right, so a token may not look at tokens after it. Before the "
                            "row-wise softmax, every score above the diagonal is set to **−∞**; since e^(−∞) = 0, those "
