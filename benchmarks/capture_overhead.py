@@ -6,7 +6,8 @@ Prints, at 128 and 512 tokens, the ratio of
   - attnviz capture of one layer   / plain SDPA forward
   - attnviz capture of all layers  / plain SDPA forward
   - attnviz capture of all layers  / eager forward with output_attentions=True
-Every variant starts from the text (tokenizing included). Times are medians of interleaved repeats,
+"eager + output_attentions" is how most tools (bertviz among them) obtain weights, so it is the peer
+to beat. Every variant starts from the text (tokenizing included). Times are medians of interleaved repeats,
 so drift on a shared machine hits every variant alike.
 """
 

@@ -17,7 +17,8 @@ def cached_model(name: str) -> LoadedModel:
     return load_model(name)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+# A 512-token capture of every layer is ~75 MB: keep a bounded number, for an hour.
+@st.cache_data(show_spinner=False, max_entries=16, ttl=3600)
 def cached_capture(model_name: str, text: str, target: str | None) -> AttentionResult:
     return capture(cached_model(model_name), text, target=target or None)
 
