@@ -6,13 +6,12 @@ import streamlit as st
 from attnviz.analysis.heads import head_profile, strongest_links
 from attnviz.analysis.view import build_view
 from attnviz.export_data import safe_filename
-from attnviz.figures.grid import head_grid
+from attnviz.figures.grid import MAX_PANEL_CELLS, head_grid
 from attnviz.figures.heatmap import plot_text
 from ui import controls, panels
 from ui.lang import lang, tr
 
 SPEC = controls.PageSpec("model", ("encoder", "decoder", "encoder-decoder"), "minilm")
-GRID_TOKEN_LIMIT = 64  # beyond this an all-layer grid is too heavy for a browser
 
 st.title(tr("page.heads"))
 st.markdown(tr("heads.intro"))
@@ -31,9 +30,9 @@ if result is None:
     st.stop()
 
 layers = list(range(loaded.shape.n_layers[kind])) if layer is None else [layer]
-if layer is None and len(result.query_tokens(kind)) > GRID_TOKEN_LIMIT:
-    layers = layers[:1]
-    st.info(tr("heads.too_many", n=len(result.query_tokens(kind))))
+longest = max(len(result.query_tokens(kind)), len(result.key_tokens(kind)))
+if longest > MAX_PANEL_CELLS:
+    st.info(tr("heads.pooled", n=longest, block=-(-longest // MAX_PANEL_CELLS)))
 views = [[build_view(result, kind, layer_index, [h], "single", options) for h in heads] for layer_index in layers]
 figure = head_grid(views, lang=lang(), colorscale=colorscale,
                    title=f"{plot_text(loaded.name)} · {tr('kind.' + kind)}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -81,3 +82,20 @@ def unknown_words(tokenizer, text: str) -> list[str]:
         if token_id == tokenizer.unk_token_id and word and word not in words:
             words.append(word)
     return words
+
+
+def pool_blocks(matrix: np.ndarray, max_side: int) -> tuple[np.ndarray, int]:
+    """Average ``matrix`` over square blocks so neither side exceeds ``max_side``; returns (pooled, block).
+
+    NaN cells (masked) are left out of each block's mean; an all-NaN block stays NaN.
+    """
+    block = -(-max(matrix.shape) // max_side)
+    if block <= 1:
+        return matrix, 1
+    rows, cols = -(-matrix.shape[0] // block), -(-matrix.shape[1] // block)
+    padded = np.full((rows * block, cols * block), np.nan, dtype=float)
+    padded[: matrix.shape[0], : matrix.shape[1]] = matrix
+    tiles = padded.reshape(rows, block, cols, block)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN blocks
+        return np.nanmean(tiles, axis=(1, 3)), block

@@ -8,9 +8,12 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from attnviz.analysis.tokens import pool_blocks
 from attnviz.analysis.view import AttentionView
-from attnviz.figures.heatmap import axis_titles, plot_text
+from attnviz.figures.heatmap import HOVER_LABEL_MAX_CELLS, axis_titles, plot_text
 from attnviz.i18n import t
+
+MAX_PANEL_CELLS = 64
 
 
 def head_grid(
@@ -27,14 +30,25 @@ def head_grid(
     figure = make_subplots(rows=n_rows, cols=n_cols, subplot_titles=titles,
                            horizontal_spacing=0.012, vertical_spacing=0.2 / max(n_rows, 1) + 0.01)
     weight = t("hover.weight", lang)
+    # A small panel cannot show more than ~64 cells a side, and long texts would weigh megabytes:
+    # average them over token blocks, and name cells by position instead of by token.
+    named = sum(v.matrix.size for row in views for v in row) <= HOVER_LABEL_MAX_CELLS
     for r, row in enumerate(views):
         for c, view in enumerate(row):
-            rows = [plot_text(s) for s in view.row_labels]
-            cols = [plot_text(s) for s in view.col_labels]
-            names = np.array([[f"L{view.layer} H{view.heads[0]}: {a} → {b}" for b in cols] for a in rows], dtype=object)
+            prefix = f"L{view.layer} H{view.heads[0]}"
+            z, block = pool_blocks(np.where(view.masked, np.nan, view.matrix), MAX_PANEL_CELLS)
+            if named and block == 1:
+                rows = [plot_text(s) for s in view.row_labels]
+                cols = [plot_text(s) for s in view.col_labels]
+                names = np.array([[f"{prefix}: {a} → {b}" for b in cols] for a in rows], dtype=object)
+                cell = "%{customdata}"
+            else:
+                names, cell = None, f"{prefix}: #%{{y}} → #%{{x}}" + (f" (±{block})" if block > 1 else "")
+            starts_y = [i * block for i in range(z.shape[0])]
+            starts_x = [j * block for j in range(z.shape[1])]
             figure.add_trace(go.Heatmap(
-                z=np.where(view.masked, np.nan, view.matrix), customdata=names, coloraxis="coloraxis",
-                hovertemplate=f"%{{customdata}}<br>{weight}: %{{z:.3f}}<extra></extra>", hoverongaps=False,
+                z=z, x=starts_x, y=starts_y, customdata=names, coloraxis="coloraxis",
+                hovertemplate=f"{cell}<br>{weight}: %{{z:.3f}}<extra></extra>", hoverongaps=False,
             ), row=r + 1, col=c + 1)
     figure.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
     figure.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="", autorange="reversed")

@@ -13,6 +13,7 @@ from attnviz.i18n import t
 MASKED_COLOUR = "#d9d9d9"
 AUTO_VALUES_MAX_CELLS = 16  # write numbers into cells when neither side has more tokens than this
 HOVER_LABEL_MAX_CELLS = 128 * 128
+MAX_TICK_LABELS = 32
 
 
 def plot_text(label: str) -> str:
@@ -56,6 +57,7 @@ def attention_heatmap(
     x_title, y_title = axis_titles(view, lang)
     weight = t("hover.weight", lang)
     zmax = 1.0 if fixed_scale or not np.isfinite(z).any() else float(np.nanmax(z))
+    gap = 1 if max(n_rows, n_cols) <= 48 else 0  # white grid lines would hide cells of a long text
     figure = go.Figure(
         go.Heatmap(
             z=z, x=list(range(n_cols)), y=list(range(n_rows)),
@@ -65,7 +67,7 @@ def attention_heatmap(
             colorbar={"title": {"text": t("colorbar", lang)}, "thickness": 14},
             texttemplate="%{z:.2f}" if show_values else None,
             textfont={"size": 10},
-            xgap=1, ygap=1, hoverongaps=False,
+            xgap=gap, ygap=gap, hoverongaps=False,
         )
     )
     if view.masked.any():
@@ -76,18 +78,25 @@ def attention_heatmap(
             colorscale=[[0, MASKED_COLOUR], [1, MASKED_COLOUR]], showscale=False,
             text=np.where(view.masked, "−∞", ""), texttemplate="%{text}" if show_values else None,
             textfont={"size": 10, "color": "#777"},
-            xgap=1, ygap=1, hoverongaps=False,
+            xgap=gap, ygap=gap, hoverongaps=False,
         ))
-    cell = 44 if max(n_rows, n_cols) <= 12 else max(3, 640 // max(n_rows, n_cols))
-    label_space = 12 + 7 * max((len(label) for label in view.row_labels + view.col_labels), default=4)
+    longest = max(n_rows, n_cols)
+    cell = 44 if longest <= 12 else max(640 / longest, 1.25)  # a long text still fits in ~640 px
+    # Beyond ~48 tokens, label every k-th token only: 512 labels would overlap into a black bar.
+    step = -(-longest // MAX_TICK_LABELS)
+    x_ticks, y_ticks = list(range(0, n_cols, step)), list(range(0, n_rows, step))
+    shown = [view.col_labels[i] for i in x_ticks] + [view.row_labels[i] for i in y_ticks]
+    label_space = 12 + 7 * max((len(label) for label in shown), default=4)
     figure.update_layout(
         title={"text": title if title is not None else view_title(view, lang), "x": 0.01, "y": 0.99,
                "yanchor": "top", "font": {"size": 15}},
-        xaxis={"title": x_title, "tickmode": "array", "tickvals": list(range(n_cols)), "ticktext": cols,
-               "side": "top", "tickangle": -45 if n_cols > 6 else 0, "showgrid": False, "zeroline": False,
+        xaxis={"title": x_title, "tickmode": "array", "tickvals": x_ticks, "ticktext": [cols[i] for i in x_ticks],
+               "side": "top", "tickangle": 0 if n_cols <= 6 else (-45 if step == 1 else -90), "showgrid": False,
+               "zeroline": False, "tickfont": {"size": 12 if step == 1 else 10},
                "automargin": True},
-        yaxis={"title": y_title, "tickmode": "array", "tickvals": list(range(n_rows)), "ticktext": rows,
+        yaxis={"title": y_title, "tickmode": "array", "tickvals": y_ticks, "ticktext": [rows[i] for i in y_ticks],
                "autorange": "reversed", "showgrid": False, "zeroline": False, "scaleanchor": "x",
+               "tickfont": {"size": 12 if step == 1 else 10},
                "automargin": True},
         width=int(max(420, 90 + label_space + cell * n_cols + 110)),
         height=int(max(300, 110 + label_space + cell * n_rows)),

@@ -49,9 +49,10 @@ STRINGS.update({
     "ctl.display": {"en": "Display", "zh": "显示"},
     "ctl.hide_special": {"en": "Hide special tokens ([CLS], [SEP], </s> …)",
                          "zh": "隐藏特殊词元（[CLS]、[SEP]、</s> 等）"},
-    "heads.too_many": {"en": "{n} tokens are too many for a grid of every layer: showing layer 0. Pick a layer "
-                             "to see another.",
-                       "zh": "{n} 个词元太多，无法显示所有层的网格：仅显示第 0 层。可选择其他层查看。"},
+    "heads.pooled": {"en": "{n} tokens: each small map shows averages over blocks of {block} × {block} tokens. "
+                           "The Self-attention page shows any single head in full.",
+                     "zh": "共 {n} 个词元：每个小图显示 {block} × {block} 个词元块的平均值。"
+                           "在“自注意力”页面可完整查看任意单个头。"},
     "ctl.merge": {"en": "Merge sub-words into words", "zh": "把子词合并为整词"},
     "ctl.renormalise": {"en": "Rescale rows to sum to 1 after hiding", "zh": "隐藏后把每行重新归一化为 1"},
     "ctl.colorscale": {"en": "Colour scale", "zh": "配色"},

@@ -65,3 +65,22 @@ def test_grid_has_one_panel_per_head(demo):
 def test_image_export(demo, fmt, magic):
     data = figure_to_image(attention_heatmap(build_view(demo, "encoder", 0, [0])), fmt)
     assert magic in data[:200]
+
+
+def test_long_texts_stay_light(minilm):
+    """512 tokens: the heatmap labels every k-th token, the grid pools 8x8 blocks; both stay a few MB."""
+    result = capture(minilm, "The quick brown fox jumps over the lazy dog. " * 120)
+    heatmap = attention_heatmap(build_view(result, "encoder", 0, [0]))
+    assert len(heatmap.layout.xaxis.tickvals) <= 32 and heatmap.data[0].customdata is None
+    assert len(heatmap.to_json()) < 3_000_000
+    grid = head_grid([[build_view(result, "encoder", layer, [h]) for h in range(12)] for layer in range(6)])
+    assert np.asarray(grid.data[0].z).shape == (64, 64)
+    assert len(grid.to_json()) < 6_000_000
+
+
+def test_pool_blocks_ignores_masked_cells():
+    from attnviz.analysis.tokens import pool_blocks
+
+    matrix = np.array([[1.0, np.nan], [0.5, 0.5]])
+    pooled, block = pool_blocks(matrix, 1)
+    assert block == 2 and pooled[0, 0] == pytest.approx(2 / 3)
