@@ -50,13 +50,16 @@ def head_grid(
                 z=z, x=starts_x, y=starts_y, customdata=names, coloraxis="coloraxis",
                 hovertemplate=f"{cell}<br>{weight}: %{{z:.3f}}<extra></extra>", hoverongaps=False,
             ), row=r + 1, col=c + 1)
+    # One colour scale for all panels, topped at the strongest shown weight (block averages are small).
+    peaks = [np.nanmax(trace.z) for trace in figure.data if np.isfinite(trace.z).any()]
+    cmax = float(max(max(peaks, default=1.0), 0.05))
     figure.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
     figure.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="", autorange="reversed")
     figure.update_annotations(font_size=10)
     x_title, y_title = axis_titles(views[0][0], lang)
     figure.update_layout(
         title={"text": title, "x": 0},
-        coloraxis={"colorscale": colorscale, "cmin": 0, "cmax": 1,
+        coloraxis={"colorscale": colorscale, "cmin": 0, "cmax": cmax,
                    "colorbar": {"title": {"text": t("colorbar", lang)}, "thickness": 12}},
         height=int(90 + panel_size * n_rows * 1.1), width=None,
         margin={"l": 10, "r": 10, "t": 70, "b": 10}, plot_bgcolor="#f3f3f3",
