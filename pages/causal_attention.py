@@ -24,7 +24,7 @@ result = panels.run_capture(loaded, text, target)
 if result is None:
     st.stop()
 
-panels.warn_unknown_words(loaded, text)
+panels.toy_vocabulary(loaded, text)
 view, facts = panels.attention_panel(result, "decoder", vc, key="causal")
 with facts:
     maps = result.layer_maps("decoder", vc.layer)

@@ -22,12 +22,7 @@ result = panels.run_capture(loaded, text, target)
 if result is None:
     st.stop()
 
-panels.warn_unknown_words(loaded, text, target)
-if loaded.name.startswith("toy-"):
-    with st.expander(tr("msg.known_words")):
-        vocabulary = [w for w in loaded.tokenizer.get_vocab() if not w.startswith("<")]
-        st.text(" ".join(sorted(w for w in vocabulary if w.isascii())))
-        st.text(" ".join(sorted(w for w in vocabulary if not w.isascii())))
+panels.toy_vocabulary(loaded, text, target)
 if result.target_generated and result.produced:
     written = " ".join(tok for tok, special in zip(result.produced.tokens, result.produced.special) if not special)
     st.info(tr("msg.generated", target=written))

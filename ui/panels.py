@@ -109,12 +109,17 @@ def attention_panel(result: AttentionResult, kind, controls, key: str) -> tuple[
     return view, facts
 
 
-def warn_unknown_words(loaded: LoadedModel, *texts: str | None) -> None:
-    """Toy models know only their grammar's words; name the ones they will read as <unk>."""
-    if loaded.name.startswith("toy-"):
-        unknown = [w for text in texts if text for w in unknown_words(loaded.tokenizer, text)]
-        if unknown:
-            st.warning(tr("msg.unknown_words", words=", ".join(dict.fromkeys(unknown))))
+def toy_vocabulary(loaded: LoadedModel, *texts: str | None) -> None:
+    """Toy models know only their grammar's words: name the ones they will read as <unk>, list the rest."""
+    if not loaded.name.startswith("toy-"):
+        return
+    unknown = [w for text in texts if text for w in unknown_words(loaded.tokenizer, text)]
+    if unknown:
+        st.warning(tr("msg.unknown_words", words=", ".join(dict.fromkeys(unknown))))
+    with st.expander(tr("msg.known_words")):
+        vocabulary = sorted(w for w in loaded.tokenizer.get_vocab() if not w.startswith("<"))
+        st.text(" ".join(w for w in vocabulary if w.isascii()))
+        st.text(" ".join(w for w in vocabulary if not w.isascii()))
 
 
 def result_downloads(result: AttentionResult, key: str) -> None:
