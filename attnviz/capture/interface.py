@@ -63,16 +63,9 @@ def recording(recorder: Recorder):
         _active.reset(token)
 
 
-def _generic_eager(module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):
-    """Plain softmax(QK^T * scale + mask) V, for models whose file defines no eager function."""
-    groups = getattr(module, "num_key_value_groups", 1)
-    key, value = repeat_kv(key, groups), repeat_kv(value, groups)
-    scaling = query.size(-1) ** -0.5 if scaling is None else scaling
-    scores = torch.matmul(query, key.transpose(2, 3)) * scaling  # (B, H, Q, K)
-    if attention_mask is not None:
-        scores = scores + attention_mask[:, :, :, : key.shape[-2]]
-    weights = torch.softmax(scores, dim=-1, dtype=torch.float32).to(query.dtype)
-    return torch.matmul(weights, value).transpose(1, 2).contiguous(), weights
+def _generic_eager(module, query, key, value, attention_mask, scaling=None, **kwargs):
+    """For models whose file defines no eager function: the plain formula."""
+    return plain_attention(module, query, key, value, attention_mask, scaling)
 
 
 _eager_by_class: dict[type, Callable] = {}

@@ -25,7 +25,7 @@ from transformers.models.auto.modeling_auto import (
 from attnviz.capture.interface import ATTNVIZ, register
 from attnviz.capture.sites import AttentionSites, find_sites
 from attnviz.errors import AttnvizError, ModelLoadError
-from attnviz.models.registry import BUILTIN_MODELS, ResolvedModel, downloads_allowed, resolve
+from attnviz.models.registry import ResolvedModel, downloads_allowed, resolve
 from attnviz.result import Family, ModelShape
 
 log = logging.getLogger(__name__)
@@ -47,10 +47,6 @@ class LoadedModel:
     @property
     def family(self) -> Family:
         return self.shape.family
-
-    @property
-    def is_builtin(self) -> bool:
-        return self.name in BUILTIN_MODELS
 
 
 def family_of(config: PretrainedConfig) -> Family:

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = os.environ.get("ATTNVIZ_CHROMIUM", "/usr/bin/chromium")
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run"]
+from scripts.browser import CHROMIUM, FLAGS
+
 ROOT = Path(__file__).resolve().parents[2]
 
 if not os.path.exists(CHROMIUM):
@@ -82,17 +81,3 @@ def shots_dir(tmp_path_factory) -> Path:
     folder = Path(target) if target else tmp_path_factory.mktemp("shots")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def wait_idle(page, timeout_ms: int = 120_000) -> None:
-    """The script has run: a page title exists and nothing is running for a moment."""
-    page.wait_for_selector("[data-testid='stMain'] h1", timeout=timeout_ms)
-    quiet, waited = 0, 0
-    while quiet < 3 and waited < timeout_ms:
-        busy = page.evaluate(
-            "() => !!document.querySelector('[data-testid=\"stStatusWidget\"]') ||"
-            " !!document.querySelector('[data-testid=\"stSpinner\"]')"
-        )
-        quiet = 0 if busy else quiet + 1
-        page.wait_for_timeout(400)
-        waited += 400

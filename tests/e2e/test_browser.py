@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import wait_idle
+from scripts.browser import wait_idle
 
 pytestmark = pytest.mark.e2e
 
