@@ -2,16 +2,20 @@
 
     from attnviz import load_model, capture
     result = capture(load_model("minilm"), "The train left the station on time")
-    result.head_map("encoder", layer=0, head=3)   # [query, key] weights
+    result.attention("encoder", layer=0, head=3)   # [query, key] weights of model layer 0, head 3
 """
 
-from attnviz.capture.capture import capture
-from attnviz.errors import AttnvizError, InputTextError, ModelLoadError, NoAttentionError
+from attnviz.capturing.run import capture, capture_batch
+from attnviz.errors import AttnvizError, InputTextError, LayerRequestError, ModelLoadError, NoAttentionError
+from attnviz.interventions import ablate_heads
 from attnviz.models.loading import LoadedModel, load_model
 from attnviz.models.registry import BUILTIN_MODELS, DEFAULT_MODEL
-from attnviz.result import AttentionResult, ModelShape, TokenSequence
+from attnviz.result import AttentionResult, HeadLayout, HeadVectors, ModelShape, TokenSequence
+
+capture_attention = capture  # a name that cannot be mistaken for a module
 
 __all__ = [
-    "BUILTIN_MODELS", "DEFAULT_MODEL", "AttentionResult", "AttnvizError", "InputTextError", "LoadedModel",
-    "ModelLoadError", "ModelShape", "NoAttentionError", "TokenSequence", "capture", "load_model",
+    "BUILTIN_MODELS", "DEFAULT_MODEL", "AttentionResult", "AttnvizError", "HeadLayout", "HeadVectors",
+    "InputTextError", "LayerRequestError", "LoadedModel", "ModelLoadError", "ModelShape", "NoAttentionError",
+    "TokenSequence", "ablate_heads", "capture", "capture_attention", "capture_batch", "load_model",
 ]

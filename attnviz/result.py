@@ -1,7 +1,8 @@
 """Typed results of an attention capture.
 
 Arrays are numpy float32 with axes ``[layer, head, query, key]``; only the layers that were asked
-for are stored, and ``layers[kind]`` says which model layer each index along axis 0 is.
+for are stored, and ``captured_layers[kind]`` says which model layer each index along axis 0 is.
+Read maps by the model's own layer number with :meth:`AttentionResult.attention`.
 """
 
 from __future__ import annotations
@@ -13,42 +14,98 @@ import numpy as np
 
 Family = Literal["encoder", "decoder", "encoder-decoder"]
 AttentionKind = Literal["encoder", "decoder", "cross"]
+CapturePath = Literal["interface", "output_attentions"]
 ATTENTION_KINDS: tuple[AttentionKind, ...] = ("encoder", "decoder", "cross")
 
 
 @dataclass(frozen=True)
+class HeadLayout:
+    """Head facts of one kind of attention, one entry per layer (layers may differ)."""
+
+    heads: tuple[int, ...]  # query heads
+    kv_heads: tuple[int, ...]  # key/value heads (< heads for grouped-query attention)
+    head_dims: tuple[int, ...]
+
+    @property
+    def max_heads(self) -> int:
+        return max(self.heads, default=0)
+
+    @property
+    def uniform(self) -> bool:
+        return len(set(self.heads)) <= 1
+
+
+@dataclass(frozen=True)
 class ModelShape:
-    """Architecture facts that explain the shape of the attention arrays."""
+    """Architecture facts that explain the shape of the attention arrays.
+
+    ``layout[kind]`` holds heads per layer of each kind of attention: an encoder-decoder may have
+    4 encoder heads and 2 decoder heads. ``n_heads``/``n_kv_heads``/``head_dim`` summarise them
+    (the largest head count, and the first layer's KV heads and head size).
+    """
 
     family: Family
-    n_layers: dict[AttentionKind, int]  # layers per kind of attention the model has
-    n_heads: int
-    n_kv_heads: int  # < n_heads for grouped-query attention (KV heads shared by several query heads)
-    head_dim: int
+    n_layers: dict[AttentionKind, int]  # layers (attention applications) per kind
+    layout: dict[AttentionKind, HeadLayout]
     d_model: int
-    max_tokens: int
+    max_tokens: int  # default cut: [layers, heads, n, n] arrays stay comfortable in memory
+    capture_path: CapturePath = "interface"
+    max_positions: int = 0  # the most the model can read; capture(max_tokens=...) may go up to it
 
     @property
     def kinds(self) -> tuple[AttentionKind, ...]:
         return tuple(k for k in ATTENTION_KINDS if self.n_layers.get(k, 0) > 0)
 
+    def heads_of(self, kind: AttentionKind, layer: int | None = None) -> int:
+        """Query heads of ``kind`` attention in ``layer`` (the largest of the kind when ``layer`` is None)."""
+        layout = self.layout[kind]
+        return layout.max_heads if layer is None else layout.heads[layer]
+
+    @property
+    def n_heads(self) -> int:
+        return max((layout.max_heads for layout in self.layout.values()), default=0)
+
+    @property
+    def n_kv_heads(self) -> int:
+        return self.layout[self.kinds[0]].kv_heads[0] if self.kinds else 0
+
+    @property
+    def head_dim(self) -> int:
+        return self.layout[self.kinds[0]].head_dims[0] if self.kinds else 0
+
 
 @dataclass(frozen=True)
 class TokenSequence:
-    """The tokens one side of the model reads, with what is needed to hide specials and merge sub-words."""
+    """The tokens one side of the model reads, with what is needed to hide specials and merge sub-words.
+
+    ``labels`` are readable: cut from the typed text through the tokenizer's offsets where it has
+    them (so byte-level BPE shows 火车 and café, not mojibake), else decoded from the token.
+    """
 
     tokens: tuple[str, ...]
     token_ids: tuple[int, ...]
     special: tuple[bool, ...]  # True for [CLS], </s>, <pad> ... added by the tokenizer
     word_ids: tuple[int | None, ...]  # index of the word each token belongs to; None for specials
+    labels: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         n = len(self.tokens)
-        if not (len(self.token_ids) == len(self.special) == len(self.word_ids) == n):
-            raise ValueError("tokens, token_ids, special and word_ids must have the same length")
+        if not self.labels:
+            from attnviz.analysis.tokens import display_label
+
+            object.__setattr__(self, "labels", tuple(display_label(token) for token in self.tokens))
+        if not (len(self.token_ids) == len(self.special) == len(self.word_ids) == len(self.labels) == n):
+            raise ValueError("tokens, token_ids, special, word_ids and labels must have the same length")
 
     def __len__(self) -> int:
         return len(self.tokens)
+
+    def shifted_right(self, start_id: int, start_token: str) -> TokenSequence:
+        """The decoder's input for teacher forcing: ``start`` then every token but the last."""
+        return TokenSequence(
+            (start_token, *self.tokens[:-1]), (start_id, *self.token_ids[:-1]), (True, *self.special[:-1]),
+            (None, *self.word_ids[:-1]), (start_token, *self.labels[:-1]),
+        )
 
 
 @dataclass(frozen=True)
@@ -66,6 +123,28 @@ class Truncation:
 
 
 @dataclass(frozen=True)
+class HeadVectors:
+    """Q, K and V of one attention layer exactly as the attention function received them.
+
+    After rotary embeddings and any projection fusing, before grouped KV heads are repeated:
+    ``query`` [heads, query, head_dim], ``key``/``value`` [kv_heads, key, head_dim]. ``mask`` is
+    True where attention was forbidden (causal, sliding window, padding) and ``scaling`` the factor
+    applied to QKᵀ; ``output`` [query, heads, head_dim] is what the heads handed to W_o.
+    """
+
+    query: np.ndarray
+    key: np.ndarray
+    value: np.ndarray
+    mask: np.ndarray
+    scaling: float
+    softcap: float | None
+    output: np.ndarray
+
+    def kv_head_of(self, head: int) -> int:
+        return head // (self.query.shape[0] // self.key.shape[0])
+
+
+@dataclass(frozen=True)
 class AttentionResult:
     """Everything one forward pass revealed about attention.
 
@@ -79,19 +158,33 @@ class AttentionResult:
     shape: ModelShape
     source: TokenSequence
     target: TokenSequence | None
-    arrays: dict[AttentionKind, np.ndarray]  # kind -> [layers, heads, query, key]
+    arrays: dict[AttentionKind, np.ndarray]  # kind -> [captured layer, head, query, key]
     layers: dict[AttentionKind, tuple[int, ...]]  # kind -> model layer of each index on axis 0
     source_truncation: Truncation
     target_truncation: Truncation | None = None
     target_generated: bool = False  # True when the model wrote the target itself
     # Token each decoder row produces: the given (or generated) target for encoder-decoders,
     # the model's greedy next-token guess for decoder-only models.
-    produced: TokenSequence | None = None
+    output_tokens: TokenSequence | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    vectors: dict[AttentionKind, dict[int, HeadVectors]] = field(default_factory=dict)  # record_vectors=True
 
     @property
     def kinds(self) -> tuple[AttentionKind, ...]:
         return tuple(k for k in ATTENTION_KINDS if k in self.arrays)
+
+    @property
+    def captured_layers(self) -> dict[AttentionKind, tuple[int, ...]]:
+        return self.layers
+
+    @property
+    def capture_path(self) -> CapturePath:
+        return self.shape.capture_path
+
+    @property
+    def produced(self) -> TokenSequence | None:
+        """Old name of :attr:`output_tokens`."""
+        return self.output_tokens
 
     @property
     def truncated(self) -> bool:
@@ -107,12 +200,8 @@ class AttentionResult:
             return self.target
         return self.source
 
-    def head_map(self, kind: AttentionKind, layer: int, head: int) -> np.ndarray:
-        """The ``[query, key]`` weights of one model layer (not array index) and head."""
-        return self.layer_maps(kind, layer)[head]
-
-    def layer_maps(self, kind: AttentionKind, layer: int) -> np.ndarray:
-        """``[head, query, key]`` for one model layer."""
+    def attention(self, kind: AttentionKind, layer: int, head: int | None = None) -> np.ndarray:
+        """Weights of model layer ``layer`` (not array index): ``[head, query, key]``, or ``[query, key]`` of one head."""
         if kind not in self.arrays:
             raise KeyError(f"this result has no {kind} attention (it has: {', '.join(self.kinds) or 'none'})")
         try:
@@ -120,4 +209,17 @@ class AttentionResult:
         except ValueError:
             captured = self.layers[kind]
             raise KeyError(f"layer {layer} of {kind} attention was not captured (captured: {captured})") from None
-        return self.arrays[kind][index]
+        maps = self.arrays[kind][index]
+        if head is None:
+            return maps[: self.shape.heads_of(kind, layer)]
+        if not 0 <= head < self.shape.heads_of(kind, layer):
+            raise KeyError(f"{kind} layer {layer} has {self.shape.heads_of(kind, layer)} heads; asked for head {head}")
+        return maps[head]
+
+    def head_map(self, kind: AttentionKind, layer: int, head: int) -> np.ndarray:
+        """``[query, key]`` of one model layer and head (same as ``attention(kind, layer, head)``)."""
+        return self.attention(kind, layer, head)
+
+    def layer_maps(self, kind: AttentionKind, layer: int) -> np.ndarray:
+        """``[head, query, key]`` of one model layer (same as ``attention(kind, layer)``)."""
+        return self.attention(kind, layer)

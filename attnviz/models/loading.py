@@ -22,11 +22,11 @@ from transformers.models.auto.modeling_auto import (
     MODEL_FOR_MASKED_LM_MAPPING_NAMES,
 )
 
-from attnviz.capture.interface import ATTNVIZ, register
-from attnviz.capture.sites import AttentionSites, find_sites
+from attnviz.capturing.interface import ATTNVIZ, register
+from attnviz.capturing.probe import AttentionSite, ProbeReport, probe_model
 from attnviz.errors import AttnvizError, ModelLoadError
 from attnviz.models.registry import ResolvedModel, downloads_allowed, resolve
-from attnviz.result import Family, ModelShape
+from attnviz.result import AttentionKind, CapturePath, Family, ModelShape
 
 log = logging.getLogger(__name__)
 DEFAULT_TOKEN_LIMIT = 512  # beyond this, [layers, heads, n, n] arrays stop fitting comfortably in memory
@@ -34,19 +34,36 @@ DEFAULT_TOKEN_LIMIT = 512  # beyond this, [layers, heads, n, n] arrays stop fitt
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A model ready for :func:`attnviz.capture`. Shared read-only between callers."""
+    """A model ready for :func:`attnviz.capture`. Shared read-only between callers.
+
+    ``sites[kind][layer]`` is that layer's :class:`AttentionSite` (its module, heads, W_o ...).
+    ``capture_path`` says how weights are read: through attnviz's attention function
+    ("interface"), or from the model's own ``output_attentions=True`` in eager mode for models
+    whose attention does not go through transformers' attention interface.
+    """
 
     name: str
     location: str
     model: PreTrainedModel
     tokenizer: PreTrainedTokenizerBase
     shape: ModelShape
-    sites: AttentionSites
-    plain_formula: frozenset[int] = frozenset()  # ids of site modules safe for the fast capture path
+    sites: dict[AttentionKind, list[AttentionSite]]
 
     @property
     def family(self) -> Family:
         return self.shape.family
+
+    @property
+    def capture_path(self) -> CapturePath:
+        return self.shape.capture_path
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.model.parameters()).dtype
 
 
 def family_of(config: PretrainedConfig) -> Family:
@@ -67,9 +84,10 @@ _MODEL_CLASSES = {
 }
 
 
-def _token_limit(config: PretrainedConfig, tokenizer: PreTrainedTokenizerBase) -> int:
+def _position_limit(config: PretrainedConfig, tokenizer: PreTrainedTokenizerBase) -> int:
+    """The most tokens the model itself can read (its position table or the tokenizer's limit)."""
     text_config = config.get_text_config()
-    limits = [DEFAULT_TOKEN_LIMIT]
+    limits = [1_000_000]
     for attribute in ("max_position_embeddings", "n_positions", "max_seq_len"):
         value = getattr(text_config, attribute, None)
         if isinstance(value, int) and value > 0:
@@ -92,9 +110,39 @@ def _friendly(error: Exception, resolved: ResolvedModel) -> str:
     return f"Could not load the model at '{resolved.location}': {text}"
 
 
-def load_model(name: str) -> LoadedModel:
+def pick_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"``: CUDA when present, else Apple's MPS, else the CPU."""
+    if str(device) != "auto":
+        return torch.device(device)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+_DTYPES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
+           "float16": torch.float16, "fp16": torch.float16}
+
+
+def pick_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
+    if dtype is None:
+        return torch.float32
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if str(dtype) not in _DTYPES:
+        raise ModelLoadError(f"Unknown dtype '{dtype}': use float32, bfloat16 or float16.", code="bad_dtype",
+                             dtype=str(dtype))
+    return _DTYPES[str(dtype)]
+
+
+def load_model(name: str, *, device: str | torch.device = "cpu", dtype: str | torch.dtype | None = None
+               ) -> LoadedModel:
     """Load a built-in model (``minilm``, ``toy-translator``, ``toy-lm``), a hub id or a local folder.
 
+    ``device``: "cpu" (default), "cuda", "mps" or "auto" (the best one present); ``dtype``: float32
+    (default), bfloat16 or float16. Captured weights always come back as float32 numpy.
     Never runs remote code. Raises :class:`ModelLoadError` with a readable message on any failure.
     """
     register()
@@ -103,39 +151,58 @@ def load_model(name: str) -> LoadedModel:
     common = {"trust_remote_code": False, "local_files_only": local_only}
     if local_only:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no network round-trips for what must be local
+    torch_dtype, torch_device = pick_dtype(dtype), pick_device(device)
     try:
         config = AutoConfig.from_pretrained(resolved.location, **common)
         family = family_of(config)
         tokenizer = AutoTokenizer.from_pretrained(resolved.location, **common)
-        model = _load_weights(resolved, family, common)
+        model, through_interface = _load_weights(resolved, family, {**common, "dtype": torch_dtype})
+        model.to(torch_device)
     except AttnvizError:
         raise
     except Exception as error:  # transformers raises OSError, ValueError, KeyError ... for bad models
         raise ModelLoadError(_friendly(error, resolved)) from error
     model.eval()
-    sites, probe_shapes = find_sites(model, family)
+    report = probe_model(model, family, interface=through_interface, on_fallback=lambda: _use_eager(model))
     text_config = config.get_text_config()
     shape = ModelShape(
         family=family,
-        n_layers={kind: len(modules) for kind, modules in sites.items()},
-        n_heads=probe_shapes.n_heads,
-        n_kv_heads=probe_shapes.n_kv_heads,
-        head_dim=probe_shapes.head_dim,
+        n_layers={kind: len(sites) for kind, sites in report.sites.items()},
+        layout=report.layouts,
         d_model=int(getattr(text_config, "hidden_size", 0) or getattr(text_config, "d_model", 0)),
-        max_tokens=_token_limit(config, tokenizer),
+        max_tokens=min(DEFAULT_TOKEN_LIMIT, _position_limit(config, tokenizer)),
+        max_positions=_position_limit(config, tokenizer),
+        capture_path=report.path,
     )
-    return LoadedModel(resolved.name, resolved.location, model, tokenizer, shape, sites, probe_shapes.plain_formula)
+    return LoadedModel(resolved.name, resolved.location, model, tokenizer, shape, report.sites)
 
 
-def _load_weights(resolved: ResolvedModel, family: Family, common: dict) -> PreTrainedModel:
+def _use_eager(model: PreTrainedModel) -> None:
+    """Models outside the attention interface return their weights from their own eager attention."""
+    try:
+        model.set_attn_implementation("eager")
+    except Exception as error:  # some models know only one implementation: keep it
+        log.debug("could not switch %s to eager attention: %s", type(model).__name__, error)
+
+
+def _load_weights(resolved: ResolvedModel, family: Family, options: dict) -> tuple[PreTrainedModel, bool]:
+    """The model with attnviz's attention function, or with eager attention if the model refuses it.
+
+    Returns the model and whether it runs attnviz's attention function.
+    """
     last_error: Exception | None = None
     for model_class in _MODEL_CLASSES[family]:
-        try:
-            return model_class.from_pretrained(
-                resolved.location, attn_implementation=ATTNVIZ, dtype=torch.float32, **common
-            )
-        except ValueError as error:  # e.g. no LM head for this config: try the base model
-            last_error = error
-            log.debug("loading %s with %s failed: %s", resolved.name, model_class.__name__, error)
+        for implementation in (ATTNVIZ, "eager"):
+            try:
+                model = model_class.from_pretrained(resolved.location, attn_implementation=implementation, **options)
+                return model, implementation == ATTNVIZ
+            except ValueError as error:  # no LM head for this config (try the base model), or no such attention
+                last_error = error
+                log.debug("loading %s with %s failed: %s", resolved.name, model_class.__name__, error)
+                if "attn" not in str(error).lower():
+                    break
+            except KeyError as error:  # the model's own code knows a fixed set of implementations (Falcon)
+                last_error = error
+                log.debug("%s refuses %s attention: %s", model_class.__name__, implementation, error)
     assert last_error is not None
     raise last_error

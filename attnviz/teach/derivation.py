@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from attnviz.capture.capture import capture
+from attnviz.capturing.run import capture
 from attnviz.errors import AttnvizError
 from attnviz.models.loading import LoadedModel
 from attnviz.result import AttentionKind, TokenSequence

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from attnviz.capture.capture import capture
+from attnviz.capturing.run import capture
 from attnviz.models.loading import LoadedModel, load_model
 from attnviz.toy.grammar import SentencePair, split_pairs
 

@@ -1,0 +1,122 @@
+"""The attention handler of a capture: writes the wanted sites' weights into result buffers and ablates heads.
+
+Every other call goes straight to SDPA. Sites are recognised by module and application number
+(a shared module's n-th call in a forward pass is its n-th site), counted per forward pass so
+``generate()``'s repeated forwards map to the same sites.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+
+from attnviz.capturing.interface import AttentionOutput, additive_mask, eager_function_for, formula_is_plain, \
+    plain_attention, sdpa
+from attnviz.capturing.probe import AttentionSite
+from attnviz.errors import CaptureShapeError, NoAttentionError
+from attnviz.result import AttentionKind
+
+SiteKey = tuple[AttentionKind, int]  # (kind, model layer)
+AblationMode = Literal["zero", "mean"]
+
+
+@dataclass
+class RecordedVectors:
+    query: torch.Tensor  # (B, H, Q, D)
+    key: torch.Tensor  # (B, Hkv, K, D)
+    value: torch.Tensor
+    mask: torch.Tensor | None  # additive (B|1, 1|H, Q, K)
+    scaling: float
+    softcap: float | None
+    output: torch.Tensor  # (B, Q, H, D)
+
+
+@dataclass
+class CaptureSession:
+    """Handler for one forward pass (or one ``generate()``) of a loaded model.
+
+    ``buffers[kind]`` is ``[captured layer, batch, heads, query, key]``, allocated by the caller so
+    results need no second copy; ``slots`` maps a site to its index on axis 0. ``keep[site]`` is a
+    ``(batch, heads)`` 0/1 tensor: heads at 0 are ablated (zeroed, or replaced by their mean over
+    positions) before the output projection sees them.
+    """
+
+    sites: dict[tuple[int, int], AttentionSite]  # (id(module), application) -> site
+    applications: dict[int, int]  # id(module) -> applications per forward pass
+    slots: dict[SiteKey, int] = field(default_factory=dict)
+    buffers: dict[AttentionKind, torch.Tensor] = field(default_factory=dict)
+    record_vectors: bool = False
+    keep: dict[SiteKey, torch.Tensor] = field(default_factory=dict)
+    ablation: AblationMode = "zero"
+    captured: set[SiteKey] = field(default_factory=set)
+    vectors: dict[SiteKey, RecordedVectors] = field(default_factory=dict)
+    _calls: dict[int, int] = field(default_factory=dict)
+
+    def _site(self, module) -> AttentionSite | None:
+        per_pass = self.applications.get(id(module))
+        if per_pass is None:
+            return None
+        count = self._calls.get(id(module), 0)
+        self._calls[id(module)] = count + 1
+        return self.sites.get((id(module), count % per_pass))
+
+    def attend(self, module, query, key, value, attention_mask, kwargs) -> AttentionOutput:
+        site = self._site(module)
+        key_of = (site.kind, site.layer) if site else None
+        slot = self.slots.get(key_of) if key_of else None
+        if slot is None:
+            output, weights = sdpa(module, query, key, value, attention_mask, kwargs)
+        else:
+            output, weights = self._capture(site, slot, module, query, key, value, attention_mask, kwargs)
+        if key_of in self.keep:
+            output = self._ablate(output, self.keep[key_of])
+        return output, weights
+
+    def _capture(self, site: AttentionSite, slot: int, module, query, key, value, attention_mask, kwargs):
+        buffer = self.buffers[site.kind][slot]  # (B, H_max, Q, K)
+        batch, heads, q_len, _ = query.shape
+        expected = (buffer.shape[0], site.heads, buffer.shape[2], buffer.shape[3])
+        if (batch, heads, q_len, key.shape[2]) != expected:
+            raise CaptureShapeError(
+                f"{site.kind} layer {site.layer} produced attention of shape {(batch, heads, q_len, key.shape[2])}, "
+                f"but {expected} was expected from the model's probe. The model's attention changed shape "
+                "between calls; attnviz will not draw memory it did not write.",
+                code="capture_shape", kind=site.kind, layer=site.layer,
+            )
+        kwargs = dict(kwargs)
+        mask = additive_mask(module, query, key, attention_mask, kwargs.pop("is_causal", None))
+        target = buffer[:, :heads]
+        in_place = (site.plain_formula and formula_is_plain(module, kwargs) and query.dtype == torch.float32
+                    and query.device.type == "cpu" and target.is_contiguous())
+        if in_place:  # the weights land in the result's buffer directly
+            output, weights = plain_attention(module, query, key, value, mask, kwargs.get("scaling"),
+                                              kwargs.get("softcap"), out=target)
+        else:
+            if site.plain_formula and formula_is_plain(module, kwargs):
+                output, weights = plain_attention(module, query, key, value, mask, kwargs.get("scaling"),
+                                                  kwargs.get("softcap"))
+            else:
+                output, weights = eager_function_for(module)(module, query, key, value, mask, **kwargs)
+            if weights is None:
+                raise NoAttentionError(f"{type(module).__name__} returned no attention weights from its eager path.",
+                                       code="eager_no_weights", module=type(module).__name__)
+            target.copy_(weights)
+        if self.record_vectors:
+            scaling = kwargs.get("scaling")
+            self.vectors[(site.kind, site.layer)] = RecordedVectors(
+                query.detach().float().cpu(), key.detach().float().cpu(), value.detach().float().cpu(),
+                None if mask is None else mask.detach().float().cpu(),
+                float(query.shape[-1] ** -0.5 if scaling is None else scaling), kwargs.get("softcap"),
+                output.detach().float().cpu(),
+            )
+        self.captured.add((site.kind, site.layer))
+        return output, weights
+
+    def _ablate(self, output: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        keep = keep.to(device=output.device, dtype=output.dtype)[:, None, :, None]  # (B, 1, H, 1)
+        if self.ablation == "zero":
+            return output * keep
+        mean = output.mean(dim=1, keepdim=True)  # each head's mean output over the positions of this pass
+        return output * keep + mean * (1 - keep)
