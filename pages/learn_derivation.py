@@ -5,7 +5,6 @@ import io
 import numpy as np
 import streamlit as st
 
-from attnviz.analysis.tokens import display_label
 from attnviz.errors import AttnvizError
 from attnviz.figures.matrix import matrix_figure
 from attnviz.teach.derivation import supports_derivation
@@ -13,7 +12,7 @@ from ui.controls import DEFAULT_TEXT
 from ui.engine import cached_derivation, cached_model
 from ui.lang import tr
 
-MODELS = ["minilm", "toy-translator"]
+MODELS = ["minilm", "toy-translator", "toy-lm"]
 
 st.title(tr("learn.derive.title"))
 st.markdown(tr("learn.derive.intro"))
@@ -26,7 +25,7 @@ if not kinds:
     st.stop()
 kind = top[1].selectbox(tr("learn.derive.kind"), kinds, format_func=lambda k: tr(f"kind.{k}"), key="derive_kind")
 layer = top[2].selectbox(tr("ctl.layer"), list(range(loaded.shape.n_layers[kind])), key="derive_layer")
-head = top[3].selectbox(tr("ctl.head"), list(range(loaded.shape.n_heads)), key="derive_head")
+head = top[3].selectbox(tr("ctl.head"), list(range(loaded.shape.heads_of(kind, layer))), key="derive_head")
 inputs = st.columns(2)
 text = inputs[0].text_input(tr("learn.text"), value=DEFAULT_TEXT, key="derive_text", max_chars=200)
 target = None
@@ -38,26 +37,33 @@ except AttnvizError as error:
     st.error(str(error))
     st.stop()
 
-rows = [display_label(t) for t in d.queries.tokens]
-cols = [display_label(t) for t in d.keys.tokens]
-n, n_k, d_model, h = len(rows), len(cols), d.x.shape[1], d.q.shape[1]
+rows, cols = list(d.queries.labels), list(d.keys.labels)
+n, n_k, d_model, h = len(rows), len(cols), d.w_o.shape[1], d.q.shape[1]
+p = d.projections
 
 
 def show(figure, key):
     st.plotly_chart(figure, key=key, theme=None)
 
 
-st.subheader("① " + tr("learn.derive.s0", n=n, d=d_model))
-show(matrix_figure(d.x, rows, show_values=False, height=220), "x")
-if kind == "cross":
-    st.caption(f"X_source ({n_k} × {d_model})")
-    show(matrix_figure(d.x_kv, cols, show_values=False, height=220), "xkv")
+if p is not None:
+    st.subheader("① " + tr("learn.derive.s0", n=n, d=p.x.shape[1]))
+    show(matrix_figure(p.x, rows, show_values=False, height=220), "x")
+    if kind == "cross":
+        st.caption(f"X_source ({n_k} × {p.x_kv.shape[1]})")
+        show(matrix_figure(p.x_kv, cols, show_values=False, height=220), "xkv")
 
-st.subheader("② " + tr("learn.derive.s1", d=d_model, h=h))
-for column, (name, w) in zip(st.columns(3), (("W_q", d.w_q), ("W_k", d.w_k), ("W_v", d.w_v))):
-    with column:
-        show(matrix_figure(w.T, [f"{name}·{i}" for i in range(h)], show_values=False, title=f"{name}ᵀ", height=260),
-             f"w-{name}")
+    st.subheader("② " + tr("learn.derive.s1", d=p.x.shape[1], h=h))
+    for column, (name, w) in zip(st.columns(3), (("W_q", p.w_q), ("W_k", p.w_k), ("W_v", p.w_v))):
+        with column:
+            show(matrix_figure(w.T, [f"{name}·{i}" for i in range(h)], show_values=False, title=f"{name}ᵀ",
+                               height=260), f"w-{name}")
+else:
+    st.info(tr("learn.derive.no_projection"))
+if d.rotary:
+    st.info(tr("learn.derive.rotary"))
+if loaded.shape.layout[kind].kv_heads[layer] < loaded.shape.heads_of(kind, layer):
+    st.caption(tr("learn.derive.gqa", head=d.head, kv=d.kv_head))
 
 st.subheader("③ " + tr("learn.derive.s2", n=n, h=h))
 for column, (name, m, labels) in zip(st.columns(3), (("Q", d.q, rows), ("K", d.k, cols), ("V", d.v, cols))):
@@ -96,8 +102,6 @@ else:
     st.error(tr("learn.derive.mismatch", o=d.output_error))
 
 buffer = io.BytesIO()
-np.savez_compressed(buffer, **{name: getattr(d, name) for name in (
-    "x", "x_kv", "w_q", "b_q", "w_k", "b_k", "w_v", "b_v", "q", "k", "v", "scores", "scaled", "mask", "weights",
-    "head_output", "concat", "w_o", "b_o", "output", "model_output")})
+np.savez_compressed(buffer, **d.arrays())
 st.download_button(tr("learn.derive.download"), buffer.getvalue(), icon=":material/download:",
                    file_name=f"{model_name}_{kind}_L{layer}_H{head}_derivation.npz", on_click="ignore")

@@ -48,7 +48,16 @@ def handling(handler: AttentionHandler):
         _active.reset(token)
 
 
+# Arguments SDPA cannot honour: such layers run the model's own eager function instead.
+_NOT_FOR_SDPA = ("softcap", "s_aux")
+
+
 def sdpa(module, query, key, value, attention_mask, kwargs: dict) -> AttentionOutput:
+    """The fast path for layers nobody is capturing (eager where SDPA cannot compute the layer)."""
+    if any(kwargs.get(name) is not None for name in _NOT_FOR_SDPA):
+        kwargs = dict(kwargs)
+        mask = additive_mask(module, query, key, attention_mask, kwargs.pop("is_causal", None))
+        return eager_function_for(module)(module, query, key, value, mask, **kwargs)
     return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
 
 
@@ -123,7 +132,7 @@ def plain_attention(module, query, key, value, mask, scaling=None, softcap=None,
 def attnviz_attention(module, query, key, value, attention_mask, **kwargs):
     handler = _active.get()
     if handler is None:
-        return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
+        return sdpa(module, query, key, value, attention_mask, kwargs)
     return handler.attend(module, query, key, value, attention_mask, kwargs)
 
 

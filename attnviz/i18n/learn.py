@@ -156,6 +156,18 @@ LEARN_STRINGS: dict[str, dict[str, str]] = {
     "learn.derive.mismatch": {"en": "Our numbers differ from the model's (max {o:.1e}).",
                               "zh": "我们的数字与模型不一致（最大差 {o:.1e}）。"},
     "learn.derive.download": {"en": "All matrices (NPZ)", "zh": "全部矩阵（NPZ）"},
+    "learn.derive.no_projection": {
+        "en": "This model's Q, K, V projections cannot be read off its attention module, so the derivation starts "
+              "from Q, K and V as the attention function received them.",
+        "zh": "无法从该模型的注意力模块读出 Q、K、V 投影矩阵，因此推导从注意力函数实际收到的 Q、K、V 开始。"},
+    "learn.derive.rotary": {
+        "en": "Rotary position embeddings: X W_q and X W_k are rotated by an angle that depends on each token's "
+              "position before attention. The Q and K below are the rotated ones, exactly as the model used them.",
+        "zh": "旋转位置编码：X W_q 和 X W_k 在注意力之前按每个词元的位置旋转一个角度。下面的 Q 和 K 是旋转后的，"
+              "与模型实际使用的完全一致。"},
+    "learn.derive.gqa": {
+        "en": "Grouped-query attention: query head {head} shares key/value head {kv} with other query heads.",
+        "zh": "分组查询注意力：查询头 {head} 与其他查询头共享键/值头 {kv}。"},
     # playground
     "learn.play.title": {"en": "Playground: attention on numbers you choose", "zh": "练习场：在你选择的数字上做注意力"},
     "learn.play.intro": {

@@ -1,10 +1,12 @@
 """Recompute one attention layer of a real model by hand, step by step, and check it against the model.
 
-X -> Q, K, V (per head) -> Q K^T -> / sqrt(d) -> mask -> softmax -> . V -> concat heads -> W_o.
+X -> Q, K, V (per head) -> Q Kᵀ -> · scale -> mask -> softmax -> · V -> concat heads -> W_o.
 
-Supported: BERT-style layers (query/key/value + output.dense: BERT, RoBERTa, minilm) and BART-style
-layers (q_proj/k_proj/v_proj/out_proj: BART, Marian, the toy translator). Models with rotary position
-embeddings or fused projections change Q and K in ways this derivation does not show.
+Q, K and V are the ones the model's attention function received (recorded during capture), so the
+derivation holds for every family captured through the attention interface: rotary position
+embeddings (Llama, Qwen, the toy LM) are already applied, grouped KV heads are shared, fused QKV
+projections (GPT-2) were already split. Where the projections X W + b can be read off the module
+(separate or fused Q/K/V weights) the first steps show them too, and say when rotary changed Q and K.
 """
 
 from __future__ import annotations
@@ -14,16 +16,46 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from transformers.pytorch_utils import Conv1D
 
+from attnviz.capturing.probe import AttentionSite
 from attnviz.capturing.run import capture
 from attnviz.errors import AttnvizError
 from attnviz.models.loading import LoadedModel
 from attnviz.result import AttentionKind, TokenSequence
-from attnviz.teach.scratch import causal_mask, softmax_rows
+from attnviz.teach.scratch import softmax_rows
 
 
 class DerivationUnsupported(AttnvizError):
-    """This architecture's attention is not a plain Q/K/V/O projection."""
+    """This model's attention cannot be recomputed from recorded Q, K, V and a found W_o."""
+
+    default_code = "derivation_unsupported"
+
+
+@dataclass(frozen=True)
+class Projections:
+    """This head's slices of the Q/K/V projections, so that Q = X W_q + b_q (before rotary)."""
+
+    x: np.ndarray  # [n_q, d_model] input of the queries
+    x_kv: np.ndarray  # [n_k, d_model] input of keys and values (the source, for cross-attention)
+    w_q: np.ndarray  # [d_model, d_head]
+    b_q: np.ndarray
+    w_k: np.ndarray
+    b_k: np.ndarray
+    w_v: np.ndarray
+    b_v: np.ndarray
+
+    @property
+    def q(self) -> np.ndarray:
+        return self.x @ self.w_q + self.b_q
+
+    @property
+    def k(self) -> np.ndarray:
+        return self.x_kv @ self.w_k + self.b_k
+
+    @property
+    def v(self) -> np.ndarray:
+        return self.x_kv @ self.w_v + self.b_v
 
 
 @dataclass(frozen=True)
@@ -34,23 +66,19 @@ class Derivation:
     layer: int
     head: int
     n_heads: int
+    kv_head: int  # the K/V head this query head reads (grouped-query attention shares them)
     queries: TokenSequence
     keys: TokenSequence
-    x: np.ndarray  # [n_q, d_model] input of the queries
-    x_kv: np.ndarray  # [n_k, d_model] input of keys and values (the source, for cross-attention)
-    w_q: np.ndarray  # [d_model, d_head] this head's slice, so that Q = X W_q + b_q
-    b_q: np.ndarray
-    w_k: np.ndarray
-    b_k: np.ndarray
-    w_v: np.ndarray
-    b_v: np.ndarray
-    q: np.ndarray  # [n_q, d_head]
+    projections: Projections | None  # None where the projection weights cannot be read off the module
+    rotary: bool  # Q and K were rotated (position) after the projection
+    q: np.ndarray  # [n_q, d_head] as the attention function received it
     k: np.ndarray  # [n_k, d_head]
     v: np.ndarray  # [n_k, d_head]
-    scores: np.ndarray  # Q K^T  [n_q, n_k]
+    scores: np.ndarray  # Q Kᵀ  [n_q, n_k]
     scale: float
     scaled: np.ndarray
-    mask: np.ndarray  # True = forbidden
+    softcap: float | None
+    mask: np.ndarray  # True = forbidden (causal, sliding window)
     masked: np.ndarray
     weights: np.ndarray  # softmax rows
     head_output: np.ndarray  # weights V  [n_q, d_head]
@@ -61,6 +89,10 @@ class Derivation:
     model_weights: np.ndarray  # the model's own attention weights for this head
     model_concat: np.ndarray  # what the model fed into W_o
     model_output: np.ndarray  # what came out of W_o in the model
+
+    @property
+    def x(self) -> np.ndarray | None:
+        return None if self.projections is None else self.projections.x
 
     @property
     def weights_error(self) -> float:
@@ -74,48 +106,89 @@ class Derivation:
     def output_error(self) -> float:
         return float(np.abs(self.output - self.model_output).max())
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every matrix by name, for an NPZ download."""
+        named = {name: getattr(self, name) for name in (
+            "q", "k", "v", "scores", "scaled", "mask", "masked", "weights", "head_output", "concat", "w_o", "b_o",
+            "output", "model_weights", "model_concat", "model_output")}
+        if self.projections is not None:
+            named.update({f"{name}": getattr(self.projections, name) for name in (
+                "x", "x_kv", "w_q", "b_q", "w_k", "b_k", "w_v", "b_v")})
+        return named
 
-@dataclass(frozen=True)
-class _Linears:
-    q: torch.nn.Linear
-    k: torch.nn.Linear
-    v: torch.nn.Linear
-    o: torch.nn.Linear
+
+def _weight_in_out(linear: torch.nn.Module) -> tuple[np.ndarray, np.ndarray | None]:
+    """Weight as [in, out] (so that y = x W + b) and bias, for Linear and GPT-2's Conv1D."""
+    weight = linear.weight.detach().double().cpu().numpy()
+    weight = weight if isinstance(linear, Conv1D) else weight.T
+    bias = linear.bias.detach().double().cpu().numpy() if getattr(linear, "bias", None) is not None else None
+    return weight, bias
 
 
-def _linears(model: torch.nn.Module, site: torch.nn.Module) -> _Linears:
-    if all(hasattr(site, n) for n in ("query", "key", "value")):  # BERT family: W_o sits in the sibling
-        parent = next((m for m in model.modules() if getattr(m, "self", None) is site), None)
-        if parent is not None and hasattr(getattr(parent, "output", None), "dense"):
-            return _Linears(site.query, site.key, site.value, parent.output.dense)
-    if all(hasattr(site, n) for n in ("q_proj", "k_proj", "v_proj", "out_proj")):  # BART family
-        return _Linears(site.q_proj, site.k_proj, site.v_proj, site.out_proj)
-    raise DerivationUnsupported(
-        f"The step-by-step derivation covers BERT- and BART-style attention; {type(site).__name__} "
-        "is not one of them (rotary position embeddings, fused or biased-by-position projections)."
-    )
+_SEPARATE = (("q_proj", "k_proj", "v_proj"), ("query", "key", "value"), ("q", "k", "v"))
+_FUSED = ("c_attn", "qkv_proj", "query_key_value", "Wqkv")
+
+
+def _projection_modules(site: torch.nn.Module):
+    for names in _SEPARATE:
+        modules = [getattr(site, n, None) for n in names]
+        if all(isinstance(m, (torch.nn.Linear, Conv1D)) for m in modules):
+            return modules, False
+    for name in _FUSED:
+        module = getattr(site, name, None)
+        if isinstance(module, (torch.nn.Linear, Conv1D)):
+            return [module], True
+    return None, False
 
 
 def supports_derivation(loaded: LoadedModel, kind: AttentionKind) -> bool:
-    try:
-        _linears(loaded.model, loaded.sites[kind][0])
-        return True
-    except (DerivationUnsupported, KeyError, IndexError):
-        return False
+    sites = loaded.sites.get(kind)
+    # The recomputation is the plain formula: only sites where the probe proved it equals the model's own.
+    return (loaded.capture_path == "interface" and bool(sites)
+            and all(s.output_projection is not None and s.plain_formula for s in sites))
 
 
-def _head_slice(linear: torch.nn.Linear, head: int, head_dim: int) -> tuple[np.ndarray, np.ndarray]:
-    rows = slice(head * head_dim, (head + 1) * head_dim)
-    weight = linear.weight.detach().double().numpy()[rows].T  # [d_model, d_head]: X @ W
-    bias = linear.bias.detach().double().numpy()[rows] if linear.bias is not None else np.zeros(head_dim)
-    return weight, bias
+def _site(loaded: LoadedModel, kind: AttentionKind, layer: int) -> AttentionSite:
+    if not supports_derivation(loaded, kind):
+        raise DerivationUnsupported(
+            f"The derivation needs Q, K, V from the attention interface and the output projection W_o; "
+            f"{loaded.name}'s {kind} attention does not offer both.", code="derivation_unsupported",
+            model=loaded.name, kind=kind)
+    return loaded.sites[kind][layer]
+
+
+def _head_projections(modules, fused: bool, x, x_kv, head, kv_head, heads, kv_heads, head_dim
+                      ) -> Projections | None:
+    weights = [_weight_in_out(m) for m in modules]
+    if fused:  # one [d_model, (H + 2 Hkv) * D] matrix: Q heads, then K heads, then V heads
+        weight, bias = weights[0]
+        if weight.shape[1] != (heads + 2 * kv_heads) * head_dim:
+            return None  # interleaved layouts (GPT-NeoX) are not sliced here
+        q_width, kv_width = heads * head_dim, kv_heads * head_dim
+        bias = np.zeros(weight.shape[1]) if bias is None else bias
+        cuts = (slice(0, q_width), slice(q_width, q_width + kv_width), slice(q_width + kv_width, None))
+        weights = [(weight[:, c], bias[c]) for c in cuts]
+
+    def head_slice(pair, index):
+        weight, bias = pair
+        columns = slice(index * head_dim, (index + 1) * head_dim)
+        return weight[:, columns], (np.zeros(head_dim) if bias is None else bias[columns])
+
+    (w_q, b_q), (w_k, b_k), (w_v, b_v) = head_slice(weights[0], head), head_slice(weights[1], kv_head), \
+        head_slice(weights[2], kv_head)
+    if w_q.shape[0] != x.shape[1] or w_k.shape[0] != x_kv.shape[1]:
+        return None
+    return Projections(x, x_kv, w_q, b_q, w_k, b_k, w_v, b_v)
 
 
 def derive(loaded: LoadedModel, text: str, kind: AttentionKind, layer: int, head: int,
            target: str | None = None) -> Derivation:
     """Recompute ``layer``/``head`` of ``kind`` attention for ``text`` and compare with the model."""
-    site = loaded.sites[kind][layer]
-    linears = _linears(loaded.model, site)
+    site = _site(loaded, kind, layer)
+    if not 0 <= head < site.heads:
+        raise DerivationUnsupported(f"{kind} layer {layer} has {site.heads} heads.", code="no_such_head",
+                                    kind=kind, layer=layer, head=head)
+    projection_modules, fused = _projection_modules(site.module)
     seen: dict[str, torch.Tensor] = {}
     me = threading.get_ident()  # the model is shared: record only this thread's forward pass
 
@@ -123,43 +196,51 @@ def derive(loaded: LoadedModel, text: str, kind: AttentionKind, layer: int, head
         # The last call wins: for an encoder-decoder, generating the target runs the decoder first.
         def hook(module, inputs, output):
             if threading.get_ident() == me:
-                seen[name] = (output if take_output else inputs[0]).detach()[0].double()
+                seen[name] = (output if take_output else inputs[0]).detach()[0].double().cpu()
         return hook
 
-    handles = [linears.q.register_forward_hook(keep("x", False)),
-               linears.k.register_forward_hook(keep("x_kv", False)),
-               linears.o.register_forward_hook(keep("concat", False)),
-               linears.o.register_forward_hook(keep("out", True))]
+    handles = [site.output_projection.register_forward_hook(keep("out", True))]
+    if projection_modules is not None:
+        handles.append(projection_modules[0].register_forward_hook(keep("x", False)))
+        handles.append(projection_modules[-1].register_forward_hook(keep("x_kv", False)))
     try:
-        result = capture(loaded, text, target=target, layers={kind: [layer]})
+        result = capture(loaded, text, target=target, layers={kind: [layer]}, record_vectors=True)
     finally:
         for handle in handles:
             handle.remove()
 
-    n_heads, head_dim = loaded.shape.n_heads, loaded.shape.head_dim
-    x, x_kv = seen["x"].numpy(), seen["x_kv"].numpy()
+    vectors = result.vectors[kind][layer]
+    kv_head = vectors.kv_head_of(head)
+    queries = vectors.query.astype(np.float64)  # [H, Q, D]
+    keys = vectors.key.astype(np.float64)
+    values = vectors.value.astype(np.float64)
+    heads, kv_heads, head_dim = queries.shape[0], keys.shape[0], queries.shape[2]
     per_head = []
-    for h in range(n_heads):
-        w_q, b_q = _head_slice(linears.q, h, head_dim)
-        w_k, b_k = _head_slice(linears.k, h, head_dim)
-        w_v, b_v = _head_slice(linears.v, h, head_dim)
-        q, k, v = x @ w_q + b_q, x_kv @ w_k + b_k, x_kv @ w_v + b_v
+    for h in range(heads):
+        q, k, v = queries[h], keys[vectors.kv_head_of(h)], values[vectors.kv_head_of(h)]
         scores = q @ k.T
-        scale = float(getattr(site, "scaling", head_dim ** -0.5))
-        scaled = scores * scale
-        mask = causal_mask(len(q)) if kind == "decoder" else np.zeros(scores.shape, dtype=bool)
-        masked = np.where(mask, -np.inf, scaled)
+        scaled = scores * vectors.scaling
+        if vectors.softcap is not None:
+            scaled = np.tanh(scaled / vectors.softcap) * vectors.softcap
+        masked = np.where(vectors.mask, -np.inf, scaled)
         weights = softmax_rows(masked)
-        per_head.append(dict(w_q=w_q, b_q=b_q, w_k=w_k, b_k=b_k, w_v=w_v, b_v=b_v, q=q, k=k, v=v, scores=scores,
-                             scale=scale, scaled=scaled, mask=mask, masked=masked, weights=weights,
+        per_head.append(dict(q=q, k=k, v=v, scores=scores, scaled=scaled, masked=masked, weights=weights,
                              head_output=weights @ v))
     concat = np.concatenate([p["head_output"] for p in per_head], axis=-1)
-    w_o = linears.o.weight.detach().double().numpy().T
-    b_o = linears.o.bias.detach().double().numpy() if linears.o.bias is not None else np.zeros(w_o.shape[1])
+    w_o, b_o = _weight_in_out(site.output_projection)
+    b_o = np.zeros(w_o.shape[1]) if b_o is None else b_o
+    projections = None
+    if projection_modules is not None and "x" in seen:
+        projections = _head_projections(projection_modules, fused, seen["x"].numpy(), seen["x_kv"].numpy(), head,
+                                        kv_head, heads, kv_heads, head_dim)
+    this = per_head[head]
+    rotary = projections is not None and not (np.allclose(projections.q, this["q"], atol=1e-4)
+                                              and np.allclose(projections.k, this["k"], atol=1e-4))
     return Derivation(
-        kind=kind, layer=layer, head=head, n_heads=n_heads,
-        queries=result.query_tokens(kind), keys=result.key_tokens(kind), x=x, x_kv=x_kv,
-        **per_head[head], concat=concat, w_o=w_o, b_o=b_o, output=concat @ w_o + b_o,
-        model_weights=result.head_map(kind, layer, head).astype(np.float64),
-        model_concat=seen["concat"].numpy(), model_output=seen["out"].numpy(),
+        kind=kind, layer=layer, head=head, n_heads=heads, kv_head=kv_head,
+        queries=result.query_tokens(kind), keys=result.key_tokens(kind), projections=projections, rotary=rotary,
+        **this, scale=vectors.scaling, softcap=vectors.softcap, mask=vectors.mask, concat=concat, w_o=w_o, b_o=b_o,
+        output=concat @ w_o + b_o, model_weights=result.attention(kind, layer, head).astype(np.float64),
+        model_concat=vectors.output.reshape(len(vectors.output), -1).astype(np.float64),
+        model_output=seen["out"].numpy(),
     )

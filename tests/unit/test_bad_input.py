@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from attnviz import InputTextError, ModelLoadError, NoAttentionError, capture, load_model
-from attnviz.capture.capture import MAX_CHARS, LayerRequestError
+from attnviz.capturing.tokenizing import MAX_CHARS
+from attnviz.errors import LayerRequestError
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\t"])

@@ -36,17 +36,15 @@ def test_equals_eager_output_attentions(minilm):
 
 
 def test_capture_does_not_change_the_model_output(minilm):
-    """Hidden states with capture (eager path in some layers) equal a plain SDPA forward."""
-    from attnviz.capture.interface import Recorder, Site, recording
+    """Hidden states with every layer captured equal a plain SDPA forward."""
+    from attnviz.capturing.run import _batch_inputs, _encode, _forward_through_interface, layer_plan
 
-    ids = torch.tensor([capture(minilm, SENTENCE).source.token_ids])
+    encoded = _encode(minilm, SENTENCE, None, 512, True, 8)
+    inputs = _batch_inputs(minilm, [encoded])
     with torch.inference_mode():
-        plain = minilm.model(input_ids=ids).last_hidden_state
-        buffers = {"encoder": torch.empty(6, 12, 9, 9)}
-        wanted = {id(m): Site(("encoder", i), i, True) for i, m in enumerate(minilm.sites["encoder"])}
-        with recording(Recorder(wanted=wanted, buffers=buffers)):
-            captured = minilm.model(input_ids=ids).last_hidden_state
-    torch.testing.assert_close(captured, plain, atol=1e-5, rtol=1e-4)
+        plain = minilm.model(**inputs).last_hidden_state
+    outputs, _, _ = _forward_through_interface(minilm, layer_plan(minilm, None), inputs, 1, torch.float32, False)
+    torch.testing.assert_close(outputs.last_hidden_state, plain, atol=1e-5, rtol=1e-4)
 
 
 def test_word_ids_group_subwords(minilm):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from attnviz import load_model
+from attnviz.analysis.masks import causal_mask
 from attnviz.teach.derivation import DerivationUnsupported, derive, supports_derivation
 from attnviz.teach.scratch import attention_steps, softmax_rows
 
@@ -52,7 +53,10 @@ def test_scratch_rejects_bad_shapes():
 
 def test_derivation_on_minilm_equals_the_model(minilm):
     d = derive(minilm, DEMO, "encoder", layer=2, head=5)
-    assert d.x.shape == (9, 384) and d.w_q.shape == (384, 32) and d.q.shape == (9, 32)
+    p = d.projections
+    assert p.x.shape == (9, 384) and p.w_q.shape == (384, 32) and d.q.shape == (9, 32)
+    np.testing.assert_allclose(p.q, d.q, atol=1e-4)  # no rotary: X W_q + b_q is the Q attention used
+    assert not d.rotary
     assert d.concat.shape == (9, 384) and d.w_o.shape == (384, 384)
     assert d.scale == pytest.approx(1 / np.sqrt(32))
     np.testing.assert_allclose(d.weights, d.model_weights, atol=1e-5)
@@ -72,8 +76,21 @@ def test_derivation_on_the_toy_translator_equals_the_model(kind):
         assert d.q.shape[0] == len(d.queries) and d.k.shape[0] == len(d.keys) != d.q.shape[0]
 
 
-def test_rotary_models_are_refused_clearly():
+@pytest.mark.parametrize("head", [0, 3])
+def test_derivation_covers_rotary_and_grouped_kv_heads(head):
+    """The toy LM rotates Q and K and shares 2 KV heads among 4 query heads; the derivation still holds."""
     lm = load_model("toy-lm")
-    assert not supports_derivation(lm, "decoder")
-    with pytest.raises(DerivationUnsupported, match="BERT- and BART-style"):
-        derive(lm, "life is", "decoder", 0, 0)
+    d = derive(lm, "the train left the station", "decoder", 1, head)
+    assert d.rotary and d.kv_head == head // 2
+    assert not np.allclose(d.projections.q, d.q, atol=1e-4)  # rotation changed Q
+    np.testing.assert_allclose(d.weights, d.model_weights, atol=1e-5)
+    np.testing.assert_allclose(d.concat, d.model_concat, atol=1e-5)
+    np.testing.assert_allclose(d.output, d.model_output, atol=1e-5)
+    assert np.array_equal(d.mask, causal_mask(len(d.q)))
+
+
+def test_position_bias_models_are_refused_clearly(tiny_model_dirs):
+    t5 = load_model(str(tiny_model_dirs["t5"]))
+    assert not supports_derivation(t5, "encoder")
+    with pytest.raises(DerivationUnsupported, match="output projection"):
+        derive(t5, "the teacher", "encoder", 0, 0)
