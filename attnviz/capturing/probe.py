@@ -15,7 +15,6 @@ again with ``output_attentions=True``; if that returns weights they are captured
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -199,28 +198,23 @@ def _projection_modules(model: PreTrainedModel) -> list[torch.nn.Module]:
     return [m for m in model.modules() if isinstance(m, (torch.nn.Linear, Conv1D))]
 
 
-def probe_model(model: PreTrainedModel, family: Family, *, interface: bool = True,
-                on_fallback: Callable[[], None] | None = None) -> ProbeReport:
-    """Find every attention site of ``model``, through the capture point or else through ``output_attentions``.
-
-    ``on_fallback`` is called before the output_attentions probe (the loader uses it to switch the
-    model to its eager attention, which is what returns weights).
-    """
+def probe_interface(model: PreTrainedModel, family: Family) -> ProbeReport | None:
+    """Sites seen through the capture point, or None when no attention call reached it."""
     inputs = probe_inputs(model, family)
-    if interface:
-        probe = Probe()
-        hooks = [m.register_forward_pre_hook(probe.projection_hook) for m in _projection_modules(model)]
-        try:
-            with handling(probe):
-                _run(model, inputs)
-        finally:
-            for hook in hooks:
-                hook.remove()
-        if probe.calls:
-            return ProbeReport("interface", _interface_sites(probe, family))
-    if on_fallback is not None:
-        on_fallback()
-    sites = _returned_sites(model, family, inputs)
+    probe = Probe()
+    hooks = [m.register_forward_pre_hook(probe.projection_hook) for m in _projection_modules(model)]
+    try:
+        with handling(probe):
+            _run(model, inputs)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return ProbeReport("interface", _interface_sites(probe, family)) if probe.calls else None
+
+
+def probe_returned(model: PreTrainedModel, family: Family) -> ProbeReport:
+    """Sites of a model whose attention is outside the interface, from its eager ``output_attentions``."""
+    sites = _returned_sites(model, family, probe_inputs(model, family))
     if not sites:
         raise NoAttentionError(
             f"{type(model).__name__} has no attention weights attnviz can read: it has no attention layers "

@@ -23,7 +23,7 @@ from transformers.models.auto.modeling_auto import (
 )
 
 from attnviz.capturing.interface import ATTNVIZ, register
-from attnviz.capturing.probe import AttentionSite, ProbeReport, probe_model
+from attnviz.capturing.probe import AttentionSite, ProbeReport, probe_interface, probe_returned
 from attnviz.errors import AttnvizError, ModelLoadError
 from attnviz.models.registry import ResolvedModel, downloads_allowed, resolve
 from attnviz.result import AttentionKind, CapturePath, Family, ModelShape
@@ -163,9 +163,44 @@ def load_model(name: str, *, device: str | torch.device = "cpu", dtype: str | to
     except Exception as error:  # transformers raises OSError, ValueError, KeyError ... for bad models
         raise ModelLoadError(_friendly(error, resolved)) from error
     model.eval()
-    report = probe_model(model, family, interface=through_interface, on_fallback=lambda: _use_eager(model))
+    report = probe_interface(model, family) if through_interface else None
+    if report is None:  # attention outside the interface: the model's own eager code returns the weights
+        if through_interface:
+            model = _reload_eager(resolved, family, {**common, "dtype": torch_dtype}, torch_device)
+        report = probe_returned(model, family)
+    return LoadedModel(resolved.name, resolved.location, model, tokenizer,
+                       _shape(config, tokenizer, family, report), report.sites)
+
+
+def wrap_model(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, name: str = "model") -> LoadedModel:
+    """A model object you already hold (in a notebook, say), made ready for :func:`attnviz.capture`.
+
+    Its attention is switched to attnviz's function where the model allows it; otherwise it is
+    captured through its own ``output_attentions``, as :func:`load_model` does.
+    """
+    register()
+    family = family_of(model.config)
+    model.eval()
+    report = None
+    try:
+        model.set_attn_implementation(ATTNVIZ)
+        if model.config._attn_implementation == ATTNVIZ:
+            report = probe_interface(model, family)
+    except Exception as error:  # the model knows a fixed set of implementations
+        log.debug("%s keeps its attention implementation: %s", type(model).__name__, error)
+    if report is None:
+        try:
+            model.set_attn_implementation("eager")
+        except Exception as error:
+            log.debug("%s keeps its attention implementation: %s", type(model).__name__, error)
+        report = probe_returned(model, family)
+    return LoadedModel(name, name, model, tokenizer, _shape(model.config, tokenizer, family, report), report.sites)
+
+
+def _shape(config: PretrainedConfig, tokenizer: PreTrainedTokenizerBase, family: Family,
+           report: ProbeReport) -> ModelShape:
     text_config = config.get_text_config()
-    shape = ModelShape(
+    return ModelShape(
         family=family,
         n_layers={kind: len(sites) for kind, sites in report.sites.items()},
         layout=report.layouts,
@@ -174,15 +209,17 @@ def load_model(name: str, *, device: str | torch.device = "cpu", dtype: str | to
         max_positions=_position_limit(config, tokenizer),
         capture_path=report.path,
     )
-    return LoadedModel(resolved.name, resolved.location, model, tokenizer, shape, report.sites)
 
 
-def _use_eager(model: PreTrainedModel) -> None:
-    """Models outside the attention interface return their weights from their own eager attention."""
-    try:
-        model.set_attn_implementation("eager")
-    except Exception as error:  # some models know only one implementation: keep it
-        log.debug("could not switch %s to eager attention: %s", type(model).__name__, error)
+def _reload_eager(resolved: ResolvedModel, family: Family, options: dict, device: torch.device) -> PreTrainedModel:
+    """Such models read the attention implementation once, when built (BLOOM builds its masks by it)."""
+    for model_class in _MODEL_CLASSES[family]:
+        try:
+            model = model_class.from_pretrained(resolved.location, attn_implementation="eager", **options)
+            return model.to(device).eval()
+        except ValueError as error:
+            last_error = error
+    raise ModelLoadError(_friendly(last_error, resolved)) from last_error
 
 
 def _load_weights(resolved: ResolvedModel, family: Family, options: dict) -> tuple[PreTrainedModel, bool]:
