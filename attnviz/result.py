@@ -87,6 +87,7 @@ class TokenSequence:
     special: tuple[bool, ...]  # True for [CLS], </s>, <pad> ... added by the tokenizer
     word_ids: tuple[int | None, ...]  # index of the word each token belongs to; None for specials
     labels: tuple[str, ...] = ()
+    offsets: tuple[tuple[int, int], ...] = ()  # character span of each token in the text; (0, 0) if none
 
     def __post_init__(self) -> None:
         n = len(self.tokens)
@@ -94,8 +95,11 @@ class TokenSequence:
             from attnviz.analysis.tokens import display_label
 
             object.__setattr__(self, "labels", tuple(display_label(token) for token in self.tokens))
-        if not (len(self.token_ids) == len(self.special) == len(self.word_ids) == len(self.labels) == n):
-            raise ValueError("tokens, token_ids, special, word_ids and labels must have the same length")
+        if not self.offsets:
+            object.__setattr__(self, "offsets", ((0, 0),) * n)
+        if not (len(self.token_ids) == len(self.special) == len(self.word_ids) == len(self.labels)
+                == len(self.offsets) == n):
+            raise ValueError("tokens, token_ids, special, word_ids, labels and offsets must have the same length")
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -104,7 +108,7 @@ class TokenSequence:
         """The decoder's input for teacher forcing: ``start`` then every token but the last."""
         return TokenSequence(
             (start_token, *self.tokens[:-1]), (start_id, *self.token_ids[:-1]), (True, *self.special[:-1]),
-            (None, *self.word_ids[:-1]), (start_token, *self.labels[:-1]),
+            (None, *self.word_ids[:-1]), (start_token, *self.labels[:-1]), ((0, 0), *self.offsets[:-1]),
         )
 
 

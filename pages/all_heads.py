@@ -58,7 +58,7 @@ if kind != "cross":
                 tr("col.layer"): view.layer, tr("col.head"): view.heads[0],
                 tr("col.pattern"): tr(f"pattern.{profile.pattern}"),
                 tr("col.entropy"): round(profile.entropy, 2), tr("col.previous"): round(profile.previous, 2),
-                tr("col.self"): round(profile.self, 2), tr("col.special"): round(profile.special, 2),
+                tr("col.self"): round(profile.self_weight, 2), tr("col.special"): round(profile.special, 2),
                 tr("col.top"): f"{top[0][0]} → {top[0][1]} ({top[0][2]:.2f})" if top else "",
             })
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")

@@ -1,10 +1,9 @@
 """Causal self-attention of a decoder: the masked upper triangle and the row-wise softmax."""
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
-from attnviz.analysis.tokens import display_label
+from attnviz.analysis.checks import causal_check, next_token_table
 from ui import controls, panels
 from ui.lang import tr
 
@@ -27,14 +26,14 @@ if result is None:
 panels.toy_vocabulary(loaded, text)
 view, facts = panels.attention_panel(result, "decoder", vc, key="causal")
 with facts:
-    maps = result.layer_maps("decoder", vc.layer)
-    above = float(maps[:, np.triu(np.ones(maps.shape[-2:], dtype=bool), k=1)].max(initial=0.0))
-    error = float(np.abs(maps.sum(-1) - 1).max())
-    st.success(tr("causal.check", value=above, err=max(error, 1e-7)))
-    if result.target is None and result.produced is not None:
+    check = causal_check(result.attention("decoder", vc.layer))
+    if check.holds:
+        st.success(tr("causal.check", value=check.max_above_diagonal, err=max(check.max_row_error, 1e-7)))
+    else:
+        st.warning(tr("causal.check_failed", value=check.max_above_diagonal, err=check.max_row_error))
+    predictions = next_token_table(result)
+    if predictions:
         st.subheader(tr("causal.predictions"))
-        tokens = [display_label(tok) for tok in result.source.tokens]
-        rows = [{tr("axis.query"): tr("causal.prefix", prefix=" ".join(tokens[: i + 1])),
-                 "→": display_label(result.produced.tokens[i])} for i in range(len(tokens))]
+        rows = [{tr("axis.query"): tr("causal.prefix", prefix=row.prefix), "→": row.next_token} for row in predictions]
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     panels.result_downloads(result, key="causal-all")

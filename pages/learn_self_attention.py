@@ -39,7 +39,8 @@ others = [p for p in words if p != query]
 default_key = next((p for p in others if labels[p] == "train"), others[0])
 key = right.selectbox("→", others, index=others.index(default_key), format_func=lambda p: labels[p],
                       key="learn_key")
-layer, head, weight = best_head_for_link(result.arrays["encoder"], query, key, visible=words)
+best = best_head_for_link(result, "encoder", query, key, visible=words)
+layer, head, weight = best.layer, best.head, best.weight
 st.markdown(tr("learn.self.head_found", n=loaded.shape.n_layers["encoder"] * loaded.shape.n_heads, layer=layer,
                head=head, query=panels.md_escape(labels[query]), key=panels.md_escape(labels[key]), weight=weight))
 derivation = cached_derivation(MODEL, text, "encoder", layer, head)

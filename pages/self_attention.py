@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from attnviz.analysis.heads import head_profile, strongest_links
+from attnviz.analysis.heads import profile_shown_head, strongest_links
+from attnviz.analysis.tokens import visible_positions
 from ui import controls, panels
 from ui.lang import tr
 
@@ -30,10 +31,10 @@ with facts:
     st.dataframe(pd.DataFrame(links, columns=[tr("axis.query"), tr("axis.key"), tr("hover.weight")]),
                  hide_index=True, width="stretch")
     if len(view.heads) == 1:
-        seq = result.query_tokens(kind)
-        profile = head_profile(result.head_map(kind, vc.layer, view.heads[0]), seq.special, vc.layer, view.heads[0])
+        shown = visible_positions(result.query_tokens(kind), vc.options.hide_special)
+        profile = profile_shown_head(result, kind, vc.layer, view.heads[0], shown)
         st.subheader(tr("self.profile"))
         st.metric(tr("col.pattern"), tr(f"pattern.{profile.pattern}"))
         st.caption(f"{tr('col.entropy')}: {profile.entropy:.2f} · {tr('col.previous')}: {profile.previous:.2f} · "
-                   f"{tr('col.self')}: {profile.self:.2f} · {tr('col.special')}: {profile.special:.2f}")
+                   f"{tr('col.self')}: {profile.self_weight:.2f} · {tr('col.special')}: {profile.special:.2f}")
     panels.result_downloads(result, key="self-all")

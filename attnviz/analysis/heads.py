@@ -8,6 +8,9 @@ from typing import Literal
 
 import numpy as np
 
+from attnviz.analysis.masks import causal_mask
+from attnviz.result import AttentionKind, AttentionResult
+
 HeadMode = Literal["single", "mean", "max"]
 
 
@@ -31,21 +34,35 @@ def combine_heads(maps: np.ndarray, heads: Sequence[int], mode: HeadMode) -> np.
 
 
 Pattern = Literal["previous", "self", "next", "first", "special", "broad", "focused"]
+BROAD_ENTROPY = 0.6  # mean row entropy, as a share of the most each row could have, above which a head is broad
+CLEAR_PATTERN = 0.5  # mean weight on one kind of key above which a head is named by it
 
 
 @dataclass(frozen=True)
 class HeadProfile:
-    """Summary statistics of one head's map (weights averaged over query rows)."""
+    """Summary statistics of one head's map, averaged over query rows.
+
+    ``entropy`` is in bits; ``relative_entropy`` divides each row's entropy by the most that row
+    could have (log2 of the keys it may see), so a uniform causal head scores 1 although its
+    first rows see only one or two keys.
+    """
 
     layer: int
     head: int
-    entropy: float  # mean row entropy in bits (0 = each row looks at one key)
-    previous: float  # mean weight on the key right before the query
-    self: float  # mean weight on the query's own position
-    next: float  # mean weight on the key right after
-    first: float  # mean weight on the first key
-    special: float  # mean weight on special tokens ([CLS], [SEP], </s> ...)
+    entropy: float
+    relative_entropy: float
+    previous_weight: float  # mean weight on the key right before the query
+    self_weight: float  # ... on the query's own position
+    next_weight: float  # ... on the key right after
+    first_weight: float  # ... on the first key
+    special_weight: float  # ... on special tokens ([CLS], [SEP], </s> ...)
     pattern: Pattern
+
+    # Old names, kept for code written against them.
+    previous = property(lambda p: p.previous_weight)
+    next = property(lambda p: p.next_weight)
+    first = property(lambda p: p.first_weight)
+    special = property(lambda p: p.special_weight)
 
 
 def _diagonal_mean(matrix: np.ndarray, offset: int) -> float:
@@ -53,26 +70,68 @@ def _diagonal_mean(matrix: np.ndarray, offset: int) -> float:
     return float(values.mean()) if values.size else 0.0
 
 
-def head_profile(matrix: np.ndarray, special: Sequence[bool], layer: int, head: int) -> HeadProfile:
-    """Describe one square self-attention map ``[query, key]``."""
+def row_entropy(matrix: np.ndarray) -> np.ndarray:
+    """Entropy in bits of each row of ``[..., query, key]``."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        entropy = float(-(np.where(matrix > 0, matrix * np.log2(matrix), 0.0)).sum(-1).mean())
+        return -(np.where(matrix > 0, matrix * np.log2(matrix), 0.0)).sum(-1)
+
+
+def relative_row_entropy(matrix: np.ndarray, forbidden: np.ndarray | None = None) -> np.ndarray:
+    """Row entropy over its maximum, log2(keys the row may see); rows that see one key are NaN."""
+    n_keys = matrix.shape[-1]
+    allowed = np.full(matrix.shape[-2], n_keys) if forbidden is None else (~forbidden).sum(-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(allowed > 1, row_entropy(matrix) / np.log2(np.maximum(allowed, 2)), np.nan)
+
+
+def head_profile(matrix: np.ndarray, special: Sequence[bool], layer: int, head: int, *,
+                 causal: bool = False) -> HeadProfile:
+    """Describe one square self-attention map ``[query, key]`` (``causal``: a decoder's masked map)."""
     special_mask = np.asarray(special, dtype=bool)
+    forbidden = causal_mask(*matrix.shape) if causal else None
+    relative = relative_row_entropy(matrix, forbidden)
+    relative_mean = float(np.nanmean(relative)) if np.isfinite(relative).any() else 0.0
     stats = {
-        "previous": _diagonal_mean(matrix, -1),
-        "self": _diagonal_mean(matrix, 0),
-        "next": _diagonal_mean(matrix, 1),
-        "first": float(matrix[:, 0].mean()),
-        "special": float(matrix[:, special_mask].sum(-1).mean()) if special_mask.any() else 0.0,
+        "previous_weight": _diagonal_mean(matrix, -1),
+        "self_weight": _diagonal_mean(matrix, 0),
+        "next_weight": _diagonal_mean(matrix, 1),
+        "first_weight": float(matrix[:, 0].mean()),
+        "special_weight": float(matrix[:, special_mask].sum(-1).mean()) if special_mask.any() else 0.0,
     }
+    if causal:  # row 0 of a causal map can only look at itself: it says nothing about the head
+        rows = slice(1, None) if len(matrix) > 1 else slice(None)
+        stats["self_weight"] = float(np.diagonal(matrix)[rows].mean())
+        stats["first_weight"] = float(matrix[rows, 0].mean())
+        if special_mask.any():
+            stats["special_weight"] = float(matrix[rows][:, special_mask].sum(-1).mean())
     name, value = max(stats.items(), key=lambda kv: kv[1])
-    if value >= 0.5:
-        pattern: Pattern = "first" if name == "first" and not special_mask[:1].any() else name  # type: ignore[assignment]
-        if name == "first" and special_mask[:1].any():
+    if value >= CLEAR_PATTERN:
+        pattern: Pattern = name.removesuffix("_weight")  # type: ignore[assignment]
+        if pattern == "first" and special_mask[:1].any():
             pattern = "special"
     else:
-        pattern = "broad" if entropy > 0.6 * np.log2(max(2, matrix.shape[-1])) else "focused"
-    return HeadProfile(layer=layer, head=head, entropy=entropy, pattern=pattern, **stats)
+        pattern = "broad" if relative_mean > BROAD_ENTROPY else "focused"
+    return HeadProfile(layer=layer, head=head, entropy=float(row_entropy(matrix).mean()),
+                       relative_entropy=relative_mean, pattern=pattern, **stats)
+
+
+def visible_map(result: AttentionResult, kind: AttentionKind, layer: int, head: int,
+                positions: Sequence[int]) -> np.ndarray:
+    """One head's map restricted to the shown tokens, rows renormalised: what a heatmap that hides
+    special tokens shows, so statistics beside it describe the same picture."""
+    from attnviz.analysis.tokens import renormalise_rows
+
+    matrix = result.attention(kind, layer, head)[np.ix_(list(positions), list(positions))]
+    return renormalise_rows(matrix)
+
+
+def profile_shown_head(result: AttentionResult, kind: AttentionKind, layer: int, head: int,
+                       positions: Sequence[int]) -> HeadProfile:
+    """The profile of a self-attention head over exactly the tokens a heatmap shows."""
+    seq = result.query_tokens(kind)
+    special = [seq.special[p] for p in positions]
+    return head_profile(visible_map(result, kind, layer, head, positions), special, layer, head,
+                        causal=kind == "decoder")
 
 
 def strongest_links(matrix: np.ndarray, row_labels: Sequence[str], col_labels: Sequence[str], top: int = 5
@@ -86,27 +145,35 @@ def strongest_links(matrix: np.ndarray, row_labels: Sequence[str], col_labels: S
     return [(row_labels[r], col_labels[c], float(matrix[r, c])) for r, c in zip(rows, cols) if scores[r, c] >= 0]
 
 
-def best_head_for_link(maps: np.ndarray, query: int, key: int, visible: Sequence[int] | None = None
-                       ) -> tuple[int, int, float]:
-    """(layer, head, weight) where ``query`` puts the most weight on ``key``.
+@dataclass(frozen=True)
+class BestHead:
+    layer: int  # the model's layer number
+    head: int
+    weight: float
 
-    ``maps`` is ``[layer, head, query, key]``; with ``visible`` the row is first restricted to those
-    key positions and renormalised (so weight parked on [CLS]/[SEP] does not count).
+
+def best_head_for_link(result: AttentionResult, kind: AttentionKind, query: int, key: int,
+                       visible: Sequence[int] | None = None) -> BestHead:
+    """The captured head where ``query`` puts the most weight on ``key``, by the model's layer number.
+
+    With ``visible`` the row is first restricted to those key positions and renormalised (so weight
+    parked on [CLS]/[SEP] does not count).
     """
-    rows = maps[:, :, query, :]
+    rows = result.arrays[kind][:, :, query, :]  # [captured layer, head, key]
     if visible is not None:
         rows = rows[..., list(visible)]
         rows = rows / np.clip(rows.sum(-1, keepdims=True), 1e-12, None)
         key = list(visible).index(key)
-    layer, head = np.unravel_index(np.argmax(rows[..., key]), rows.shape[:2])
-    return int(layer), int(head), float(rows[layer, head, key])
+    index, head = np.unravel_index(np.nanargmax(rows[..., key]), rows.shape[:2])
+    return BestHead(result.layers[kind][int(index)], int(head), float(rows[index, head, key]))
 
 
 def distinct_heads(profiles: Sequence[HeadProfile], count: int = 3) -> list[HeadProfile]:
     """Up to ``count`` heads with different patterns, each the clearest example of its pattern."""
-    strength = {"previous": lambda p: p.previous, "self": lambda p: p.self, "next": lambda p: p.next,
-                "special": lambda p: p.special, "first": lambda p: p.first, "broad": lambda p: p.entropy,
-                "focused": lambda p: -p.entropy}
+    strength = {"previous": lambda p: p.previous_weight, "self": lambda p: p.self_weight,
+                "next": lambda p: p.next_weight, "special": lambda p: p.special_weight,
+                "first": lambda p: p.first_weight, "broad": lambda p: p.relative_entropy,
+                "focused": lambda p: -p.relative_entropy}
     best: dict[str, HeadProfile] = {}
     for profile in profiles:
         current = best.get(profile.pattern)

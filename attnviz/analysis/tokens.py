@@ -57,8 +57,17 @@ def word_groups(seq: TokenSequence, positions: Sequence[int]) -> list[list[int]]
 
 
 def group_label(seq: TokenSequence, group: Sequence[int]) -> str:
-    pieces = [display_label(seq.tokens[i]) for i in group]
-    return pieces[0] + "".join(p[2:] if p.startswith("##") else p for p in pieces[1:])
+    """The word a group of pieces spells: each character once, even where byte-level BPE split one
+    character over two tokens (both tokens then cover the same span of the text)."""
+    label, last_span = "", None
+    for position in group:
+        span = seq.offsets[position]
+        if span != (0, 0) and span == last_span:
+            continue
+        piece = seq.labels[position]
+        label += piece[2:] if label and piece.startswith("##") else piece
+        last_span = span
+    return label
 
 
 def merge_words(matrix: np.ndarray, row_groups: list[list[int]], col_groups: list[list[int]]) -> np.ndarray:

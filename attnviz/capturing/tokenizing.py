@@ -83,6 +83,7 @@ def tokenize(
     sequence = TokenSequence(
         tokens=tokens, token_ids=tuple(ids), special=tuple(special), word_ids=tuple(word_ids),
         labels=labels_from_offsets(tokenizer, text, ids, tokens, offsets),
+        offsets=tuple(offsets) if offsets is not None else (),
     )
     if fast:
         total = sum(len(row) for row in rows) - (len(rows) - 1) * tokenizer.num_special_tokens_to_add()

@@ -139,6 +139,11 @@ STRINGS.update({
     "causal.prefix": {"en": "after “{prefix}”", "zh": "在“{prefix}”之后"},
     "causal.check": {"en": "Check: the largest weight above the diagonal is {value:.1e}; rows sum to 1 ± {err:.0e}.",
                      "zh": "验证：对角线以上最大的权重为 {value:.1e}；每行之和为 1 ± {err:.0e}。"},
+    "causal.check_failed": {
+        "en": "The causal mask did not hold here: the largest weight above the diagonal is {value:.1e} and rows "
+              "sum to 1 ± {err:.1e}. This model does not mask the future the standard way.",
+        "zh": "此处因果掩码不成立：对角线以上最大的权重为 {value:.1e}，每行之和为 1 ± {err:.1e}。"
+              "该模型没有按标准方式遮蔽未来。"},
     "cross.intro": {"en": "In an encoder-decoder, the decoder's **queries** come from the target being written and the "
                           "**keys and values** from the encoded source. Each row shows which source words the decoder "
                           "reads while writing that target word: an alignment between the two sentences.",

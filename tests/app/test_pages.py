@@ -47,7 +47,7 @@ def test_self_attention_default_is_the_7x7_demo():
     assert at.title[0].value == "Self-attention"
     figure = _figures(at)[0]
     assert _array(figure["data"][0]["z"]).shape == (7, 7)
-    assert figure["layout"]["xaxis"]["ticktext"][:3] == ["the·1", "train", "left"]
+    assert figure["layout"]["xaxis"]["ticktext"][:3] == ["The", "train", "left"]
     assert "query" in figure["layout"]["yaxis"]["title"]["text"].lower()
 
 

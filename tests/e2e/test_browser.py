@@ -43,7 +43,7 @@ def test_type_change_layer_and_head_then_download_png(page, app_url, shots_dir):
     page.goto(app_url)
     wait_idle(page)
     assert "layer 0" in _chart_title(page)
-    assert _x_ticks(page)[:3] == ["the·1", "train", "left"]
+    assert _x_ticks(page)[:3] == ["The", "train", "left"]
     page.screenshot(path=str(shots_dir / "e2e-1-default.png"), full_page=True)
 
     text = page.locator("[data-testid='stSidebar'] textarea")

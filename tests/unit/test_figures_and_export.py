@@ -22,7 +22,7 @@ def demo(minilm):
 def test_hiding_specials_gives_the_7x7_demo(demo):
     view = build_view(demo, "encoder", 0, [0])
     assert view.matrix.shape == (7, 7)
-    assert view.row_labels == ("the·1", "train", "left", "the·4", "station", "on", "time")
+    assert view.row_labels == ("The", "train", "left", "the", "station", "on", "time")  # as typed
 
 
 def test_mean_and_max_of_heads(demo):
@@ -42,7 +42,7 @@ def test_renormalised_rows_sum_to_one(demo):
 def test_merging_subwords_keeps_rows_distributions(minilm):
     result = capture(minilm, "Tokenization is unbelievable")
     view = build_view(result, "encoder", 0, [0], options=ViewOptions(hide_special=False, merge_subwords=True))
-    assert "tokenization" in view.row_labels and len(view.row_labels) == 5  # [CLS] 3 words [SEP]
+    assert "Tokenization" in view.row_labels and len(view.row_labels) == 5  # [CLS] 3 words [SEP], as typed
     np.testing.assert_allclose(view.matrix.sum(1), 1.0, atol=1e-5)
 
 
