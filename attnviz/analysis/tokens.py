@@ -65,9 +65,11 @@ def group_label(seq: TokenSequence, group: Sequence[int]) -> str:
         if span != (0, 0) and span == last_span:
             continue
         piece = seq.labels[position]
+        if piece == "␣" and len(group) > 1:  # a lone space piece (byte-level BPE) adds nothing to a word
+            continue
         label += piece[2:] if label and piece.startswith("##") else piece
         last_span = span
-    return label
+    return label or "␣"
 
 
 def merge_words(matrix: np.ndarray, row_groups: list[list[int]], col_groups: list[list[int]]) -> np.ndarray:
