@@ -38,7 +38,9 @@ def result_metadata(result: AttentionResult) -> dict:
         "shape": {
             "n_layers": dict(shape.n_layers), "n_heads": shape.n_heads, "n_kv_heads": shape.n_kv_heads,
             "head_dim": shape.head_dim, "d_model": shape.d_model, "max_tokens": shape.max_tokens,
+            "heads_per_layer": {kind: list(layout.heads) for kind, layout in shape.layout.items()},
         },
+        "capture_path": shape.capture_path,
         "source": _tokens_dict(result.source),
         "target": _tokens_dict(result.target) if result.target else None,
         "produced": list(result.produced.tokens) if result.produced else None,

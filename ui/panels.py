@@ -30,9 +30,14 @@ def model_summary(loaded: LoadedModel) -> None:
     shape = loaded.shape
     layers = ", ".join(tr("shape.layers", n=n, kind=tr(f"kind.{kind}")) for kind, n in shape.n_layers.items())
     kv = tr("shape.kv", kv=shape.n_kv_heads) if shape.n_kv_heads != shape.n_heads else ""
+    per_kind = {kind: shape.heads_of(kind) for kind in shape.kinds}
+    heads = (str(shape.n_heads) if len(set(per_kind.values())) == 1
+             else " / ".join(f"{n} ({tr(f'kind.{kind}')})" for kind, n in per_kind.items()))
     st.caption(md_escape(loaded.name) + " · " + tr("shape.summary", family=tr(f"family.{shape.family}"),
-                                                   layers=layers, heads=shape.n_heads, kv=kv,
+                                                   layers=layers, heads=heads, kv=kv,
                                                    head_dim=shape.head_dim, d_model=shape.d_model))
+    if loaded.capture_path == "output_attentions":
+        st.caption(tr("shape.path.output_attentions"))
 
 
 def run_capture(loaded: LoadedModel, text: str, target: str | None = None) -> AttentionResult | None:

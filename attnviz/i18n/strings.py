@@ -87,6 +87,12 @@ STRINGS.update({
     "family.encoder-decoder": {"en": "encoder-decoder", "zh": "编码器-解码器"},
     "shape.summary": {"en": "{family} · {layers} · {heads} heads{kv} · head dim {head_dim} · d_model {d_model}",
                       "zh": "{family} · {layers} · {heads} 个头{kv} · 每头维度 {head_dim} · d_model {d_model}"},
+    "shape.path.output_attentions": {
+        "en": "This model computes attention outside transformers' attention interface, so attnviz reads the "
+              "weights its own eager attention returns (output_attentions=True). Every layer is computed even "
+              "when one is shown.",
+        "zh": "该模型在 transformers 的注意力接口之外计算注意力，因此 attnviz 读取其自身 eager 注意力返回的权重"
+              "（output_attentions=True）。即使只显示一层，也会计算所有层。"},
     "shape.kv": {"en": " ({kv} KV heads shared)", "zh": "（共享 {kv} 个 KV 头）"},
     "shape.layers": {"en": "{n} {kind} layers", "zh": "{n} 层{kind}"},
     # export

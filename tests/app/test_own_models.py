@@ -1,0 +1,63 @@
+"""Models outside the attention interface, and ALBERT's shared layers, in the app and on the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from attnviz.__main__ import main
+from tests.architectures import ARCHITECTURES, build, eager_attentions
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+FAMILIES = {"deberta-v2-disentangled": ("pages/self_attention.py", "model"),
+            "mpnet-relative": ("pages/self_attention.py", "model"),
+            "albert-shared": ("pages/self_attention.py", "model"),
+            "bloom-alibi": ("pages/causal_attention.py", "lm"),
+            "falcon": ("pages/causal_attention.py", "lm")}
+TEXT = "the teacher saw a book in the park"
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    from attnviz.toy.tokenizer import build_tokenizer
+
+    tokenizer = build_tokenizer("translator")
+    root = tmp_path_factory.mktemp("own-models")
+    return {name: build(name, root / name, tokenizer) for name in FAMILIES}
+
+
+@pytest.mark.parametrize("name", list(FAMILIES))
+def test_the_app_draws_models_outside_the_interface(folders, name):
+    page, key = FAMILIES[name]
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page(page).run()
+    at.selectbox(key=key).set_value("__custom__").run()
+    at.text_input(key=f"{key}_path").set_value(str(folders[name])).run()
+    assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]
+    captions = " ".join(c.value for c in at.caption)
+    if name == "albert-shared":
+        assert "3 self-attention layers" in captions  # one map per application of the shared layer
+    else:
+        assert "output_attentions" in captions
+
+
+@pytest.mark.parametrize("name", list(FAMILIES))
+def test_the_cli_captures_them_equal_to_eager(folders, name, tmp_path, capsys):
+    out = tmp_path / "result.json"
+    assert main(["capture", "--model", str(folders[name]), "--text", TEXT, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    data = json.loads(out.read_text())
+    family = ARCHITECTURES[name][0]
+    kind = "encoder" if family == "encoder" else "decoder"
+    reference, _ = eager_attentions(folders[name], family, torch.tensor([data["source"]["token_ids"]]))
+    captured = np.array(data["attention"][kind], dtype=np.float32)
+    np.testing.assert_allclose(captured, reference[kind][:, 0].numpy(), atol=1e-5)
+    assert data["capture_path"] == ("interface" if name == "albert-shared" else "output_attentions")
+    if name != "albert-shared":
+        assert "output_attentions" in printed  # the CLI says which path it used
