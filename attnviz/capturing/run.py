@@ -296,29 +296,19 @@ def _result(loaded: LoadedModel, plan, encoded: _Encoded, row: int, buffers: dic
     )
 
 
-def capture(
-    loaded: LoadedModel,
-    text: str,
-    target: str | None = None,
-    layers: LayerRequest = None,
-    *,
-    generate_target: bool = True,
-    max_tokens: int | None = None,
-    max_new_tokens: int = 32,
-    record_vectors: bool = False,
-    storage: Storage = "float32",
-) -> AttentionResult:
+def capture(loaded: LoadedModel, text: str, target: str | None = None, layers: LayerRequest = None,
+            **options) -> AttentionResult:
     """Run ``loaded`` on ``text`` and return the attention of the requested layers.
 
     ``layers``: ``None`` for all, a list of layer numbers (for every kind of attention), or a dict
     ``{"encoder": [...], "decoder": [...], "cross": [...]}``: only those leave the fast SDPA path.
     For encoder-decoders, ``target`` is the decoder text (teacher forcing); without it the model
-    generates one (greedy). ``max_tokens`` may exceed the default cut (512) up to the model's own
-    limit; ``storage="float16"`` halves the memory of long captures. ``record_vectors`` keeps each
-    captured layer's Q, K, V as the attention function received them (``result.vectors``).
+    generates one (greedy). Keyword options, as for :func:`capture_batch`: ``max_tokens`` may exceed
+    the default cut (512) up to the model's own limit; ``storage="float16"`` halves the memory of
+    long captures; ``record_vectors=True`` keeps each captured layer's Q, K, V as the attention
+    function received them (``result.vectors``); ``generate_target``, ``max_new_tokens``.
     """
-    return capture_batch(loaded, [text], [target], layers, generate_target=generate_target, max_tokens=max_tokens,
-                         max_new_tokens=max_new_tokens, record_vectors=record_vectors, storage=storage)[0]
+    return capture_batch(loaded, [text], [target], layers, **options)[0]
 
 
 def routing_session(loaded: LoadedModel) -> CaptureSession:
