@@ -38,7 +38,8 @@ def _check(loaded: LoadedModel, ref: HeadRef) -> None:
                                 kind=kind, layer=layer, head=head)
 
 
-def _keep_masks(loaded: LoadedModel, rows: Sequence[Iterable[HeadRef]]) -> dict[tuple[AttentionKind, int], torch.Tensor]:
+def _keep_masks(loaded: LoadedModel, rows: Sequence[Iterable[HeadRef]]
+                ) -> dict[tuple[AttentionKind, int], torch.Tensor]:
     keep: dict[tuple[AttentionKind, int], torch.Tensor] = {}
     for row, refs in enumerate(rows):
         for ref in refs:
@@ -67,5 +68,5 @@ def ablate_heads(loaded: LoadedModel, heads: Iterable[HeadRef], mode: AblationMo
 
 
 def ablate_heads_per_row(loaded: LoadedModel, rows: Sequence[Iterable[HeadRef]], mode: AblationMode = "zero"):
-    """Context manager: batch row ``i`` has the heads in ``rows[i]`` ablated (the batch must have ``len(rows)`` rows)."""
+    """Context manager: batch row ``i`` has the heads in ``rows[i]`` ablated (a batch of ``len(rows)`` rows)."""
     return _ablating(loaded, [list(r) for r in rows], mode)

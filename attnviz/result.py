@@ -205,7 +205,10 @@ class AttentionResult:
         return self.source
 
     def attention(self, kind: AttentionKind, layer: int, head: int | None = None) -> np.ndarray:
-        """Weights of model layer ``layer`` (not array index): ``[head, query, key]``, or ``[query, key]`` of one head."""
+        """Weights of model layer ``layer`` (not an array index).
+
+        ``[head, query, key]`` for the whole layer, or ``[query, key]`` for one ``head``.
+        """
         if kind not in self.arrays:
             raise KeyError(f"this result has no {kind} attention (it has: {', '.join(self.kinds) or 'none'})")
         try:

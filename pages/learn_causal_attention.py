@@ -11,11 +11,13 @@ from attnviz.figures.matrix import matrix_figure
 from attnviz.teach.scratch import attention_steps
 from ui.engine import cached_capture, cached_continuation, cached_model
 from ui.lang import lang, tr
+from ui.lessons import prose
+from ui.url_state import BOUND
 
 MODEL = "toy-lm"
 
 st.title(tr("learn.causal.title"))
-st.markdown(tr("learn.causal.intro"))
+st.markdown(prose("learn.causal.intro"))
 st.latex(r"\mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}}+M\right),\quad M_{ij}=\begin{cases}0&j\le i\\"
          r"-\infty&j>i\end{cases}")
 
@@ -32,7 +34,7 @@ columns[2].plotly_chart(matrix_figure(steps.weights, words, words, masked=steps.
 
 st.subheader(tr("learn.causal.generate"))
 loaded = cached_model(MODEL)
-prompt = st.text_input(tr("learn.causal.prompt"), value="life", key="learn_prompt", max_chars=100)
+prompt = st.text_input(tr("learn.causal.prompt"), value="life", key="learn_prompt", max_chars=100, **BOUND)
 try:
     ids = cached_continuation(MODEL, prompt, 8)
 except AttnvizError as error:
@@ -44,15 +46,16 @@ n_prompt = len(loaded.tokenizer(prompt.strip())["input_ids"])
 if len(tokens) <= n_prompt:
     st.info(tr("learn.causal.so_far", text=" ".join(words_only)))
     st.stop()
-st.caption(tr("learn.causal.full", text=" ".join(words_only)))
-k = st.slider(tr("learn.causal.step"), min_value=n_prompt, max_value=len(tokens), value=n_prompt, key="learn_k")
+st.caption(prose("learn.causal.full", text=" ".join(words_only)))
+k = st.slider(tr("learn.causal.step"), min_value=n_prompt, max_value=len(tokens), value=n_prompt, key="learn_k",
+              **BOUND)
 st.markdown(tr("learn.causal.so_far", text=" ".join(words_only[: k - 1])))
 left, right = st.columns(2)
-layer = left.select_slider(tr("ctl.layer"), list(range(loaded.shape.n_layers["decoder"])), key="learn_layer")
-head = right.select_slider(tr("ctl.head"), list(range(loaded.shape.n_heads)), key="learn_head")
+layer = left.select_slider(tr("ctl.layer"), list(range(loaded.shape.n_layers["decoder"])), key="learn_layer", **BOUND)
+head = right.select_slider(tr("ctl.head"), list(range(loaded.shape.n_heads)), key="learn_head", **BOUND)
 full = cached_capture(MODEL, " ".join(words_only), None)
 prefix = cached_capture(MODEL, " ".join(words_only[: k - 1]), None)
 view = build_view(prefix, "decoder", layer, [head], "single", ViewOptions(hide_special=False))
 st.plotly_chart(attention_heatmap(view, lang=lang(), fixed_scale=True), key="growing", width="content", theme=None)
 difference = np.abs(full.layer_maps("decoder", layer)[:, :k, :k] - prefix.layer_maps("decoder", layer)).max()
-st.caption(tr("learn.causal.stable", k=k, diff=float(difference)))
+st.caption(prose("learn.causal.stable", k=k, diff=float(difference)))

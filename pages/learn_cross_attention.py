@@ -9,17 +9,19 @@ from ui import panels
 from ui.controls import DEFAULT_TEXT
 from ui.engine import cached_derivation, cached_model
 from ui.lang import lang, tr
+from ui.lessons import prose
+from ui.url_state import BOUND
 
 MODEL = "toy-translator"
 
 st.title(tr("learn.cross.title"))
-st.markdown(tr("learn.cross.intro"))
+st.markdown(prose("learn.cross.intro"))
 st.latex(r"\mathrm{CrossAttention}=\mathrm{softmax}\!\left(\frac{Q_{\text{target}}\,K_{\text{source}}^\top}"
          r"{\sqrt{d_k}}\right)V_{\text{source}}")
 left, right = st.columns(2)
-text = left.text_input(tr("learn.text"), value=DEFAULT_TEXT, key="learn_cross_text", max_chars=200)
+text = left.text_input(tr("learn.text"), value=DEFAULT_TEXT, key="learn_cross_text", max_chars=200, **BOUND)
 target = right.text_input(tr("learn.target"), value="", key="learn_cross_target", max_chars=200,
-                          help=tr("ctl.target_help"))
+                          help=tr("ctl.target_help"), **BOUND)
 loaded = cached_model(MODEL)
 result = panels.run_capture(loaded, text, target)
 if result is None:
@@ -41,10 +43,10 @@ cols[2].plotly_chart(matrix_figure(derivation.v, keys, show_values=False, title=
 view = build_view(result, "cross", layer, list(range(loaded.shape.n_heads)), "mean",
                   ViewOptions(hide_special=True, renormalise=True))
 st.plotly_chart(attention_heatmap(view, lang=lang()), key="align", width="content", theme=None)
-st.markdown(tr("learn.cross.reorder"))
+st.markdown(prose("learn.cross.reorder"))
 if len(view.row_labels):
     row = st.selectbox(tr("learn.query_token"), range(len(view.row_labels)),
-                       format_func=lambda i: view.row_labels[i], key="learn_cross_row")
+                       format_func=lambda i: view.row_labels[i], key="learn_cross_row", **BOUND)
     st.markdown(tr("learn.cross.row", token=panels.md_escape(view.row_labels[row])))
     st.plotly_chart(row_bars(view.matrix[row], view.col_labels, highlight=int(view.matrix[row].argmax())),
                     key="row", theme=None)

@@ -11,26 +11,29 @@ from attnviz.teach.derivation import supports_derivation
 from ui.controls import DEFAULT_TEXT
 from ui.engine import cached_derivation, cached_model
 from ui.lang import tr
+from ui.lessons import prose
+from ui.url_state import BOUND, url_choice
 
 MODELS = ["minilm", "toy-translator", "toy-lm"]
 
 st.title(tr("learn.derive.title"))
-st.markdown(tr("learn.derive.intro"))
+st.markdown(prose("learn.derive.intro"))
 top = st.columns([2, 2, 1, 1])
-model_name = top[0].selectbox(tr("ctl.model"), MODELS, key="derive_model")
+model_name = top[0].selectbox(tr("ctl.model"), MODELS, key="derive_model", **BOUND)
 loaded = cached_model(model_name)
 kinds = [k for k in loaded.shape.kinds if supports_derivation(loaded, k)]
 if not kinds:
     st.warning(tr("learn.derive.unsupported"))
     st.stop()
-kind = top[1].selectbox(tr("learn.derive.kind"), kinds, format_func=lambda k: tr(f"kind.{k}"), key="derive_kind")
-layer = top[2].selectbox(tr("ctl.layer"), list(range(loaded.shape.n_layers[kind])), key="derive_layer")
-head = top[3].selectbox(tr("ctl.head"), list(range(loaded.shape.heads_of(kind, layer))), key="derive_head")
+kind = url_choice(top[1].selectbox, tr("learn.derive.kind"), kinds, "derive_kind", kinds[0], lambda k: tr(f"kind.{k}"))
+layer = top[2].selectbox(tr("ctl.layer"), list(range(loaded.shape.n_layers[kind])), key="derive_layer", **BOUND)
+head = top[3].selectbox(tr("ctl.head"), list(range(loaded.shape.heads_of(kind, layer))), key="derive_head", **BOUND)
 inputs = st.columns(2)
-text = inputs[0].text_input(tr("learn.text"), value=DEFAULT_TEXT, key="derive_text", max_chars=200)
+text = inputs[0].text_input(tr("learn.text"), value=DEFAULT_TEXT, key="derive_text", max_chars=200, **BOUND)
 target = None
 if loaded.family == "encoder-decoder":
-    target = inputs[1].text_input(tr("learn.target"), value="火车准时驶出车站", key="derive_target", max_chars=200)
+    target = inputs[1].text_input(tr("learn.target"), value="火车准时驶出车站", key="derive_target", max_chars=200,
+                                  **BOUND)
 try:
     d = cached_derivation(model_name, text, kind, layer, head, target)
 except AttnvizError as error:
@@ -59,11 +62,11 @@ if p is not None:
             show(matrix_figure(w.T, [f"{name}·{i}" for i in range(h)], show_values=False, title=f"{name}ᵀ",
                                height=260), f"w-{name}")
 else:
-    st.info(tr("learn.derive.no_projection"))
+    st.info(prose("learn.derive.no_projection"))
 if d.rotary:
-    st.info(tr("learn.derive.rotary"))
+    st.info(prose("learn.derive.rotary"))
 if loaded.shape.layout[kind].kv_heads[layer] < loaded.shape.heads_of(kind, layer):
-    st.caption(tr("learn.derive.gqa", head=d.head, kv=d.kv_head))
+    st.caption(prose("learn.derive.gqa", head=d.head, kv=d.kv_head))
 
 st.subheader("③ " + tr("learn.derive.s2", n=n, h=h))
 for column, (name, m, labels) in zip(st.columns(3), (("Q", d.q, rows), ("K", d.k, cols), ("V", d.v, cols))):

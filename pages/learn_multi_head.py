@@ -10,30 +10,32 @@ from ui import panels
 from ui.controls import DEFAULT_TEXT
 from ui.engine import cached_derivation, cached_model
 from ui.lang import lang, tr
+from ui.lessons import prose
+from ui.url_state import BOUND
 
 MODEL = "minilm"
 D_MODELS = [64, 128, 256, 384, 512, 768, 1024]
 
 st.title(tr("learn.multi.title"))
-st.markdown(tr("learn.multi.intro"))
+st.markdown(prose("learn.multi.intro"))
 st.latex(r"\mathrm{MultiHead}(X)=\mathrm{Concat}(\mathrm{head}_1,\dots,\mathrm{head}_h)\,W_o,\quad "
          r"\mathrm{head}_i=\mathrm{Attention}(XW_q^{(i)},XW_k^{(i)},XW_v^{(i)})")
 
 st.subheader(tr("learn.multi.split"))
 left, right = st.columns(2)
-d_model = left.select_slider(tr("learn.multi.d_model"), D_MODELS, value=512, key="learn_d_model")
+d_model = left.select_slider(tr("learn.multi.d_model"), D_MODELS, value=512, key="learn_d_model", **BOUND)
 divisors = [h for h in (1, 2, 4, 6, 8, 12, 16, 32, 64) if d_model % h == 0]
 n_heads = right.select_slider(tr("learn.multi.heads"), divisors, value=32 if 32 in divisors else divisors[-1],
-                              key="learn_heads")
+                              key="learn_heads", **BOUND)
 dim = d_model // n_heads
 st.plotly_chart(head_split_figure(d_model, n_heads, head_label=tr("head")), key="split", theme=None)
-st.markdown(tr("learn.multi.split_text", d_model=d_model, heads=n_heads, dim=dim, last=dim - 1))
+st.markdown(prose("learn.multi.split_text", d_model=d_model, heads=n_heads, dim=dim, last=dim - 1))
 
 loaded = cached_model(MODEL)
 shape = loaded.shape
 st.info(tr("learn.multi.real", d_model=shape.d_model, heads=shape.n_heads, dim=shape.head_dim))
 st.subheader(tr("learn.multi.side"))
-text = st.text_input(tr("learn.text"), value=DEFAULT_TEXT, key="learn_text", max_chars=300)
+text = st.text_input(tr("learn.text"), value=DEFAULT_TEXT, key="learn_text", max_chars=300, **BOUND)
 result = panels.run_capture(loaded, text)
 if result is None:
     st.stop()
@@ -52,7 +54,7 @@ for column, profile in zip(st.columns(len(chosen)), chosen):
         st.plotly_chart(figure, key=f"head-{profile.layer}-{profile.head}", theme=None)
 
 st.subheader(tr("learn.multi.concat"))
-st.markdown(tr("learn.multi.concat_text", dim=shape.head_dim, d_model=shape.d_model))
+st.markdown(prose("learn.multi.concat_text", dim=shape.head_dim, d_model=shape.d_model))
 derivation = cached_derivation(MODEL, text, "encoder", chosen[0].layer, chosen[0].head)
 tokens = [t for t in result.source.tokens]
 st.plotly_chart(matrix_figure(derivation.concat, tokens, column_groups=shape.head_dim, show_values=False,

@@ -7,13 +7,15 @@ import streamlit as st
 from attnviz.figures.matrix import matrix_figure
 from attnviz.teach.scratch import attention_steps
 from ui.lang import tr
+from ui.lessons import prose
+from ui.url_state import BOUND
 
 DEFAULT_TOKENS = "the cat sat on the mat"
 DEFAULT_X = [[1.0, 0.2, 0.0], [0.1, 1.0, 0.3], [0.0, 0.4, 1.0], [0.9, 0.1, 0.1], [1.0, 0.2, 0.0], [0.2, 0.9, 0.4]]
 
 st.title(tr("learn.play.title"))
-st.markdown(tr("learn.play.intro"))
-names = st.text_input(tr("learn.play.tokens"), value=DEFAULT_TOKENS, key="play_tokens", max_chars=120).split()
+st.markdown(prose("learn.play.intro"))
+names = st.text_input(tr("learn.play.tokens"), value=DEFAULT_TOKENS, key="play_tokens", max_chars=120, **BOUND).split()
 names = (names + [f"t{i}" for i in range(len(names), 6)])[:6]
 labels = [f"{name}·{i}" if names.count(name) > 1 else name for i, name in enumerate(names)]
 left, right = st.columns([3, 2])
@@ -22,11 +24,11 @@ with left:
     frame = st.data_editor(pd.DataFrame(DEFAULT_X, columns=["d0", "d1", "d2"], index=labels), key="play_x",
                            width="stretch")
 with right:
-    use_projections = st.checkbox(tr("learn.play.projections"), value=False, key="play_proj")
+    use_projections = st.checkbox(tr("learn.play.projections"), value=False, key="play_proj", **BOUND)
     seed = st.number_input(tr("learn.play.seed"), min_value=0, max_value=9999, value=0, key="play_seed",
-                           disabled=not use_projections)
-    scale = st.checkbox(tr("learn.play.scale"), value=True, key="play_scale")
-    causal = st.checkbox(tr("learn.play.causal"), value=False, key="play_causal")
+                           disabled=not use_projections, **BOUND)
+    scale = st.checkbox(tr("learn.play.scale"), value=True, key="play_scale", **BOUND)
+    causal = st.checkbox(tr("learn.play.causal"), value=False, key="play_causal", **BOUND)
 
 x = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
 if not np.isfinite(x).all():

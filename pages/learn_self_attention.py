@@ -13,13 +13,15 @@ from ui import panels
 from ui.controls import DEFAULT_TEXT
 from ui.engine import cached_derivation, cached_model
 from ui.lang import lang, tr
+from ui.lessons import prose
+from ui.url_state import BOUND
 
 MODEL = "minilm"
 
 st.title(tr("learn.self.title"))
-st.markdown(tr("learn.self.intro"))
+st.markdown(prose("learn.self.intro"))
 st.latex(r"\mathrm{Attention}(Q,K,V)=\mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}}\right)V")
-text = st.text_input(tr("learn.text"), value=DEFAULT_TEXT, key="learn_text", max_chars=300)
+text = st.text_input(tr("learn.text"), value=DEFAULT_TEXT, key="learn_text", max_chars=300, **BOUND)
 loaded = cached_model(MODEL)
 result = panels.run_capture(loaded, text)
 if result is None:
@@ -34,27 +36,27 @@ if len(words) < 2:
 left, right = st.columns(2)
 default_query = next((p for p in words if labels[p] == "station"), words[-1])
 query = left.selectbox(tr("learn.query_token"), words, index=words.index(default_query),
-                       format_func=lambda p: labels[p], key="learn_query")
+                       format_func=lambda p: labels[p], key="learn_query", **BOUND)
 others = [p for p in words if p != query]
 default_key = next((p for p in others if labels[p] == "train"), others[0])
 key = right.selectbox("→", others, index=others.index(default_key), format_func=lambda p: labels[p],
-                      key="learn_key")
+                      key="learn_key", **BOUND)
 best = best_head_for_link(result, "encoder", query, key, visible=words)
 layer, head, weight = best.layer, best.head, best.weight
-st.markdown(tr("learn.self.head_found", n=loaded.shape.n_layers["encoder"] * loaded.shape.n_heads, layer=layer,
+st.markdown(prose("learn.self.head_found", n=loaded.shape.n_layers["encoder"] * loaded.shape.n_heads, layer=layer,
                head=head, query=panels.md_escape(labels[query]), key=panels.md_escape(labels[key]), weight=weight))
 derivation = cached_derivation(MODEL, text, "encoder", layer, head)
 
 st.subheader(tr("learn.self.step1", token=labels[query]))
-st.markdown(tr("learn.self.step1.text", d=loaded.shape.head_dim))
+st.markdown(prose("learn.self.step1.text", d=loaded.shape.head_dim))
 st.plotly_chart(row_bars(derivation.scaled[query], labels, highlight=key), key="scores", theme=None)
 
 st.subheader(tr("learn.self.step2"))
-st.markdown(tr("learn.self.step2.text"))
+st.markdown(prose("learn.self.step2.text"))
 st.plotly_chart(row_bars(derivation.weights[query], labels, highlight=key), key="weights", theme=None)
 
 st.subheader(tr("learn.self.step3", token=labels[query]))
-st.markdown(tr("learn.self.step3.text", d=loaded.shape.head_dim))
+st.markdown(prose("learn.self.step3.text", d=loaded.shape.head_dim))
 row = derivation.weights[query]
 top = np.argsort(row)[::-1][:4]
 dims = [f"v[{i}]" for i in range(8)]

@@ -12,11 +12,11 @@ from attnviz.analysis.view import ViewOptions
 from attnviz.result import Family
 from ui.engine import cached_model
 from ui.lang import lang, tr
+from ui.url_state import BOUND, url_choice
 
 DEFAULT_TEXT = "The train left the station on time"
 CUSTOM = "__custom__"
 COLOURSCALES = ["Blues", "Viridis", "Magma", "YlOrRd", "Greys", "Cividis"]
-BOUND = {"bind": "query-params", "persist_state": "session"}
 
 
 @dataclass(frozen=True)
@@ -35,23 +35,6 @@ class ViewControls:
     colorscale: str
     show_values: bool | None
     fixed_scale: bool
-
-
-def url_choice(widget, label: str, options: list, key: str, default, format_func, **kwargs):
-    """A radio or selectbox with translated labels whose URL value stays language-neutral.
-
-    Streamlit's query-parameter binding stores the *formatted* label, which would make a link
-    made in Chinese unreadable to the English interface; these widgets sync the raw value by hand.
-    """
-    if key not in st.session_state or st.session_state[key] not in options:
-        wanted = st.query_params.get(key)
-        st.session_state[key] = wanted if wanted in options else default
-    value = widget(label, options, key=key, format_func=format_func, persist_state="session", **kwargs)
-    if value == default:
-        st.query_params.pop(key, None)
-    else:
-        st.query_params[key] = value
-    return value
 
 
 def kind_picker(kinds: list) -> str:

@@ -24,6 +24,7 @@ SENTENCE = "the teacher saw a book in the park yesterday"
 SHORT = "a dog ran"
 TARGET = "老师 昨天 在 公园 看见 书"
 SHORT_TARGET = "狗 跑"
+WORDS = "the a teacher saw book park dog ran train left station on time yesterday".split()
 
 
 @pytest.fixture(scope="module")
@@ -181,8 +182,7 @@ def test_sliding_window_masks_far_keys_exactly(folders):
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(layers=st.integers(1, 3), kv_heads=st.sampled_from([1, 2, 4]), groups=st.sampled_from([1, 2]),
-       head_dim=st.sampled_from([4, 8]), words=st.lists(st.sampled_from(
-           "the a teacher saw book park dog ran train left station on time yesterday".split()), min_size=1, max_size=14),
+       head_dim=st.sampled_from([4, 8]), words=st.lists(st.sampled_from(WORDS), min_size=1, max_size=14),
        encoder=st.booleans())
 def test_random_tiny_configs_equal_eager(tmp_path_factory, tokenizer, layers, kv_heads, groups, head_dim, words,
                                          encoder):
