@@ -12,8 +12,14 @@ from typing import Literal
 
 import torch
 
-from attnviz.capturing.interface import AttentionOutput, additive_mask, eager_function_for, formula_is_plain, \
-    plain_attention, sdpa
+from attnviz.capturing.interface import (
+    AttentionOutput,
+    additive_mask,
+    eager_function_for,
+    formula_is_plain,
+    plain_attention,
+    sdpa,
+)
 from attnviz.capturing.probe import AttentionSite
 from attnviz.errors import CaptureShapeError, NoAttentionError
 from attnviz.result import AttentionKind

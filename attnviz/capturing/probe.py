@@ -21,8 +21,14 @@ import torch
 from transformers import PreTrainedModel
 from transformers.pytorch_utils import Conv1D
 
-from attnviz.capturing.interface import AttentionOutput, additive_mask, eager_function_for, formula_is_plain, \
-    handling, plain_attention
+from attnviz.capturing.interface import (
+    AttentionOutput,
+    additive_mask,
+    eager_function_for,
+    formula_is_plain,
+    handling,
+    plain_attention,
+)
 from attnviz.errors import NoAttentionError
 from attnviz.result import AttentionKind, CapturePath, Family, HeadLayout
 
