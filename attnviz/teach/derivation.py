@@ -189,14 +189,13 @@ def derive(loaded: LoadedModel, text: str, kind: AttentionKind, layer: int, head
         raise DerivationUnsupported(f"{kind} layer {layer} has {site.heads} heads.", code="no_such_head",
                                     kind=kind, layer=layer, head=head)
     projection_modules, fused = _projection_modules(site.module)
-    seen: dict[str, torch.Tensor] = {}
+    calls: dict[str, list[torch.Tensor]] = {}
     me = threading.get_ident()  # the model is shared: record only this thread's forward pass
 
     def keep(name: str, take_output: bool):
-        # The last call wins: for an encoder-decoder, generating the target runs the decoder first.
         def hook(module, inputs, output):
             if threading.get_ident() == me:
-                seen[name] = (output if take_output else inputs[0]).detach()[0].double().cpu()
+                calls.setdefault(name, []).append((output if take_output else inputs[0]).detach()[0].double().cpu())
         return hook
 
     handles = [site.output_projection.register_forward_hook(keep("out", True))]
@@ -209,6 +208,10 @@ def derive(loaded: LoadedModel, text: str, kind: AttentionKind, layer: int, head
         for handle in handles:
             handle.remove()
 
+    # The capture's forward pass is the last (generating a target runs the decoder first); a shared
+    # module (ALBERT) runs once per application in it, so take this site's own call.
+    per_pass = sum(other.module is site.module for sites in loaded.sites.values() for other in sites)
+    seen = {name: values[len(values) - per_pass + site.application] for name, values in calls.items()}
     vectors = result.vectors[kind][layer]
     kv_head = vectors.kv_head_of(head)
     queries = vectors.query.astype(np.float64)  # [H, Q, D]

@@ -205,3 +205,19 @@ def test_random_tiny_configs_equal_eager(tmp_path_factory, tokenizer, layers, kv
     np.testing.assert_allclose(result.arrays[family], reference[family][:, 0].numpy(), atol=1e-5)
     assert result.arrays[family].shape == (layers, heads, len(result.source), len(result.source))
     _check_distributions(result)
+
+
+@pytest.mark.parametrize("name", list(ARCHITECTURES))
+def test_derivation_holds_wherever_it_is_offered(folders, name):
+    """Recorded Q, K, V carry the derivation through rotary, grouped KV heads, fused QKV and soft-capping."""
+    from attnviz.teach.derivation import derive, supports_derivation
+
+    family = ARCHITECTURES[name][0]
+    loaded = load_model(str(folders(name)))
+    kinds = [kind for kind in loaded.shape.kinds if supports_derivation(loaded, kind)]
+    if not kinds:
+        pytest.skip(f"{name}: {loaded.capture_path} path or position bias; the derivation says so in the app")
+    for kind in kinds:
+        head = loaded.shape.heads_of(kind, 1) - 1
+        d = derive(loaded, SENTENCE, kind, 1, head, target=_target(family))
+        assert max(d.weights_error, d.concat_error, d.output_error) < 1e-5, (kind, d.weights_error, d.output_error)
