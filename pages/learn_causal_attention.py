@@ -10,6 +10,7 @@ from attnviz.figures.heatmap import attention_heatmap
 from attnviz.figures.matrix import matrix_figure
 from attnviz.teach.scratch import attention_steps
 from ui.engine import cached_capture, cached_continuation, cached_model
+from ui.errors import show_error
 from ui.lang import lang, tr
 from ui.lessons import prose
 from ui.url_state import BOUND
@@ -38,7 +39,7 @@ prompt = st.text_input(tr("learn.causal.prompt"), value="life", key="learn_promp
 try:
     ids = cached_continuation(MODEL, prompt, 8)
 except AttnvizError as error:
-    st.error(str(error))
+    show_error(error)
     st.stop()
 tokens = loaded.tokenizer.convert_ids_to_tokens(ids)
 words_only = [display_label(t) for t in tokens[1:]]  # tokens[0] is <s>

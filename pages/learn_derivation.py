@@ -10,6 +10,7 @@ from attnviz.figures.matrix import matrix_figure
 from attnviz.teach.derivation import supports_derivation
 from ui.controls import DEFAULT_TEXT
 from ui.engine import cached_derivation, cached_model
+from ui.errors import show_error
 from ui.lang import tr
 from ui.lessons import prose
 from ui.url_state import BOUND, url_choice
@@ -37,7 +38,7 @@ if loaded.family == "encoder-decoder":
 try:
     d = cached_derivation(model_name, text, kind, layer, head, target)
 except AttnvizError as error:
-    st.error(str(error))
+    show_error(error)
     st.stop()
 
 rows, cols = list(d.queries.labels), list(d.keys.labels)

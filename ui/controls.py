@@ -11,6 +11,7 @@ from attnviz.analysis.heads import HeadMode
 from attnviz.analysis.view import ViewOptions
 from attnviz.result import Family
 from ui.engine import cached_model
+from ui.errors import show_error
 from ui.lang import lang, tr
 from ui.url_state import BOUND, url_choice
 
@@ -72,7 +73,7 @@ def model_picker(spec: PageSpec) -> LoadedModel | None:
         with st.spinner(tr("msg.loading", model=name)):
             loaded = cached_model(name)
     except AttnvizError as error:
-        st.error(str(error))
+        show_error(error)
         return None
     if loaded.family not in spec.families:
         what = {"decoder": tr("kind.decoder"), "encoder-decoder": tr("kind.cross")}

@@ -16,6 +16,7 @@ from attnviz.export import MIME_TYPES, figure_to_image, image_export_available
 from attnviz.export_data import matrix_to_csv, matrix_to_json, result_to_json, result_to_npz, safe_filename
 from attnviz.figures.heatmap import attention_heatmap
 from ui.engine import cached_capture
+from ui.errors import show_error
 from ui.lang import lang, tr
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
@@ -46,7 +47,7 @@ def run_capture(loaded: LoadedModel, text: str, target: str | None = None) -> At
         with st.spinner(tr("msg.running")):
             result = cached_capture(loaded.name, text, target)
     except AttnvizError as error:
-        st.error(str(error))
+        show_error(error)
         return None
     if result.source_truncation.truncated:
         trunc = result.source_truncation

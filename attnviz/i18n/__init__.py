@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
+from attnviz.i18n.errors import ERROR_STRINGS
 from attnviz.i18n.learn import LEARN_STRINGS
 from attnviz.i18n.strings import STRINGS
 
 STRINGS.update(LEARN_STRINGS)
+STRINGS.update(ERROR_STRINGS)
 
 Lang = Literal["en", "zh"]
 LANGUAGES: dict[Lang, str] = {"en": "English", "zh": "简体中文"}

@@ -1,0 +1,40 @@
+"""Engine errors reach the visitor in the visitor's language."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from attnviz.errors import InputTextError, LayerRequestError
+from attnviz.i18n import STRINGS
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+def test_every_error_code_the_engine_raises_has_both_languages():
+    import re
+
+    engine = Path(__file__).resolve().parents[2] / "attnviz"
+    codes = {m for p in engine.rglob("*.py") for m in re.findall(r'code="([a-z_]+)"', p.read_text("utf-8"))}
+    missing = [c for c in codes if f"error.{c}" not in STRINGS or "zh" not in STRINGS[f"error.{c}"]]
+    assert codes and not missing, missing
+
+
+def test_error_text_translates_codes_and_kinds(monkeypatch):
+    from ui import errors
+
+    monkeypatch.setattr(errors, "tr", lambda key, **v: STRINGS[key]["zh"].format(**v) if v else STRINGS[key]["zh"])
+    assert errors.error_text(InputTextError("The text is empty: type a sentence.", code="empty_text")) == \
+        "文本为空：请输入一个句子。"
+    text = errors.error_text(LayerRequestError("no", code="no_such_layer", kind="encoder", n_layers=6, asked=[9]))
+    assert "6" in text and "[9]" in text and "层" in text
+
+
+def test_an_empty_text_in_chinese_is_a_chinese_message():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["lang"] = "zh"
+    at.query_params["text"] = "   "
+    at.run()
+    assert not at.exception
+    assert any("文本为空" in e.value for e in at.error), [e.value for e in at.error]
