@@ -52,6 +52,13 @@ def result_metadata(result: AttentionResult) -> dict:
     }
 
 
+def arrays_to_npz(arrays: dict[str, np.ndarray]) -> bytes:
+    """Named arrays as one compressed NPZ file (a derivation's every matrix, for example)."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()
+
+
 def result_to_npz(result: AttentionResult) -> bytes:
     """Arrays ``encoder``/``decoder``/``cross`` as float32 plus a ``metadata`` JSON string."""
     buffer = io.BytesIO()

@@ -1,14 +1,13 @@
 """Lesson 4: causal attention: the −∞ mask, and a decoder writing one token at a time."""
 
-import numpy as np
 import streamlit as st
 
-from attnviz.analysis.tokens import display_label
 from attnviz.analysis.view import ViewOptions, build_view
+from attnviz.capturing.tokenizing import sequence_from_ids
 from attnviz.errors import AttnvizError
 from attnviz.figures.heatmap import attention_heatmap
 from attnviz.figures.matrix import matrix_figure
-from attnviz.teach.scratch import attention_steps
+from attnviz.teach.lessons import prefix_change, tiny_causal_demo
 from ui.engine import cached_capture, cached_continuation, cached_model
 from ui.errors import show_error
 from ui.lang import lang, tr
@@ -24,7 +23,7 @@ st.latex(r"\mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}}+M\right),\quad M_{
 
 st.subheader(tr("learn.causal.tiny"))
 words = ["life", "is", "very", "short"]
-steps = attention_steps(np.random.default_rng(7).normal(size=(4, 3)).round(1), causal=True)
+steps = tiny_causal_demo()
 columns = st.columns(3)
 columns[0].plotly_chart(matrix_figure(steps.scaled, words, words, title=tr("learn.causal.scores")),
                         key="tiny-scores", theme=None)
@@ -41,8 +40,8 @@ try:
 except AttnvizError as error:
     show_error(error)
     st.stop()
-tokens = loaded.tokenizer.convert_ids_to_tokens(ids)
-words_only = [display_label(t) for t in tokens[1:]]  # tokens[0] is <s>
+tokens = ids
+words_only = list(sequence_from_ids(loaded.tokenizer, ids).labels[1:])  # ids[0] is <s>
 n_prompt = len(loaded.tokenizer(prompt.strip())["input_ids"])
 if len(tokens) <= n_prompt:
     st.info(tr("learn.causal.so_far", text=" ".join(words_only)))
@@ -53,10 +52,10 @@ k = st.slider(tr("learn.causal.step"), min_value=n_prompt, max_value=len(tokens)
 st.markdown(tr("learn.causal.so_far", text=" ".join(words_only[: k - 1])))
 left, right = st.columns(2)
 layer = left.select_slider(tr("ctl.layer"), list(range(loaded.shape.n_layers["decoder"])), key="learn_layer", **BOUND)
-head = right.select_slider(tr("ctl.head"), list(range(loaded.shape.n_heads)), key="learn_head", **BOUND)
+head = right.select_slider(tr("ctl.head"), list(range(loaded.shape.heads_of("decoder", layer))), key="learn_head",
+                           **BOUND)
 full = cached_capture(MODEL, " ".join(words_only), None)
 prefix = cached_capture(MODEL, " ".join(words_only[: k - 1]), None)
 view = build_view(prefix, "decoder", layer, [head], "single", ViewOptions(hide_special=False))
 st.plotly_chart(attention_heatmap(view, lang=lang(), fixed_scale=True), key="growing", width="content", theme=None)
-difference = np.abs(full.layer_maps("decoder", layer)[:, :k, :k] - prefix.layer_maps("decoder", layer)).max()
-st.caption(prose("learn.causal.stable", k=k, diff=float(difference)))
+st.caption(prose("learn.causal.stable", k=k, diff=prefix_change(full, prefix, layer)))

@@ -1,11 +1,9 @@
 """Lesson 5: every step of one attention layer of a real model, with its numbers, checked against the model."""
 
-import io
-
-import numpy as np
 import streamlit as st
 
 from attnviz.errors import AttnvizError
+from attnviz.export_data import arrays_to_npz
 from attnviz.figures.matrix import matrix_figure
 from attnviz.teach.derivation import supports_derivation
 from ui.controls import DEFAULT_TEXT
@@ -105,7 +103,5 @@ if max(d.weights_error, d.concat_error, d.output_error) < 1e-4:
 else:
     st.error(tr("learn.derive.mismatch", o=d.output_error))
 
-buffer = io.BytesIO()
-np.savez_compressed(buffer, **d.arrays())
-st.download_button(tr("learn.derive.download"), buffer.getvalue(), icon=":material/download:",
+st.download_button(tr("learn.derive.download"), arrays_to_npz(d.arrays()), icon=":material/download:",
                    file_name=f"{model_name}_{kind}_L{layer}_H{head}_derivation.npz", on_click="ignore")

@@ -1,11 +1,11 @@
 """Playground: edit a small embedding matrix and watch every step of attention update."""
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
+from attnviz.errors import InputTextError
 from attnviz.figures.matrix import matrix_figure
-from attnviz.teach.scratch import attention_steps
+from attnviz.teach.lessons import playground_steps
 from ui.lang import tr
 from ui.lessons import prose
 from ui.url_state import BOUND
@@ -30,15 +30,12 @@ with right:
     scale = st.checkbox(tr("learn.play.scale"), value=True, key="play_scale", **BOUND)
     causal = st.checkbox(tr("learn.play.causal"), value=False, key="play_causal", **BOUND)
 
-x = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
-if not np.isfinite(x).all():
+try:
+    steps = playground_steps(frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float),
+                             use_projections=use_projections, seed=seed, scale=scale, causal=causal)
+except InputTextError:
     st.error(tr("learn.play.bad"))
     st.stop()
-projections = [None, None, None]
-if use_projections:
-    rng = np.random.default_rng(int(seed))
-    projections = [rng.normal(scale=0.8, size=(3, 3)).round(2) for _ in range(3)]
-steps = attention_steps(x, *projections, scale=scale, causal=causal)
 
 
 def show(matrix, title, key, rows=labels, cols=None, **kwargs):

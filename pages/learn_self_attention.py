@@ -1,14 +1,14 @@
 """Lesson 1: self-attention on the real minilm, following one token through score, softmax and sum."""
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from attnviz.analysis.heads import best_head_for_link
-from attnviz.analysis.tokens import display_label, unique_labels, visible_positions
+from attnviz.analysis.tokens import unique_labels, visible_positions
 from attnviz.analysis.view import ViewOptions, build_view
 from attnviz.figures.heatmap import attention_heatmap
 from attnviz.figures.matrix import row_bars
+from attnviz.teach.lessons import value_contributions
 from ui import panels
 from ui.controls import DEFAULT_TEXT
 from ui.engine import cached_derivation, cached_model
@@ -28,7 +28,7 @@ if result is None:
     st.stop()
 
 seq = result.source
-labels = unique_labels([display_label(t) for t in seq.tokens])
+labels = unique_labels(list(seq.labels))
 words = visible_positions(seq, hide_special=True)
 if len(words) < 2:
     st.info(tr("msg.error", error="Type at least two words."))
@@ -57,18 +57,17 @@ st.plotly_chart(row_bars(derivation.weights[query], labels, highlight=key), key=
 
 st.subheader(tr("learn.self.step3", token=labels[query]))
 st.markdown(prose("learn.self.step3.text", d=loaded.shape.head_dim))
-row = derivation.weights[query]
-top = np.argsort(row)[::-1][:4]
-dims = [f"v[{i}]" for i in range(8)]
+parts, output = value_contributions(derivation, query)
+dims = [f"v[{i}]" for i in range(len(output))]
 
 
 def numbers(values):  # text cells: the table mixes numbers with an ellipsis row
     return dict(zip(dims, (f"{v:+.3f}" for v in values)))
 
 
-table = [{"": f"{row[j]:.3f} × v({labels[j]})", **numbers(row[j] * derivation.v[j][:8])} for j in top]
+table = [{"": f"{p.weight:.3f} × v({labels[p.key]})", **numbers(p.weighted_value)} for p in parts]
 table.append({"": "…", **dict.fromkeys(dims, "…")})
-table.append({"": tr("learn.self.sum"), **numbers(derivation.head_output[query][:8])})
+table.append({"": tr("learn.self.sum"), **numbers(output)})
 st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
 
 st.subheader(tr("learn.self.map"))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from attnviz.analysis.heads import HeadMode, combine_heads
+from attnviz.analysis.masks import causal_mask
 from attnviz.analysis.tokens import (
     group_label,
     merge_words,
@@ -47,11 +48,6 @@ class AttentionView:
             return f"H{self.heads[0]}"
         return f"{self.mode}-H{'-'.join(map(str, self.heads))}" if len(self.heads) <= 4 else \
             f"{self.mode}-{len(self.heads)}heads"
-
-
-def causal_mask(n_query: int, n_key: int) -> np.ndarray:
-    """True above the (bottom-right aligned) diagonal: keys in the query's future."""
-    return ~np.tril(np.ones((n_query, n_key), dtype=bool), k=n_key - n_query)
 
 
 def _axis(result: AttentionResult, kind: AttentionKind, rows: bool, options: ViewOptions):

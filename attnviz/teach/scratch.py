@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from attnviz.analysis.masks import causal_mask
+
 
 @dataclass(frozen=True)
 class AttentionSteps:
@@ -37,11 +39,6 @@ def softmax_rows(scores: np.ndarray) -> np.ndarray:
     shifted = scores - scores.max(axis=-1, keepdims=True)
     exp = np.exp(shifted)
     return exp / exp.sum(axis=-1, keepdims=True)
-
-
-def causal_mask(n: int) -> np.ndarray:
-    """True above the diagonal: token i may not look at token j > i."""
-    return np.triu(np.ones((n, n), dtype=bool), k=1)
 
 
 def attention_steps(

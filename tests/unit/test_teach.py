@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from attnviz import load_model
+from attnviz import capture, load_model
 from attnviz.analysis.masks import causal_mask
 from attnviz.teach.derivation import DerivationUnsupported, derive, supports_derivation
 from attnviz.teach.scratch import attention_steps, softmax_rows
@@ -94,3 +94,22 @@ def test_position_bias_models_are_refused_clearly(tiny_model_dirs):
     assert not supports_derivation(t5, "encoder")
     with pytest.raises(DerivationUnsupported, match="output projection"):
         derive(t5, "the teacher", "encoder", 0, 0)
+
+
+def test_lesson_numbers():
+    from attnviz.errors import InputTextError
+    from attnviz.teach.lessons import playground_steps, prefix_change, tiny_causal_demo, value_contributions
+
+    demo = tiny_causal_demo()
+    assert demo.x.shape == (4, 3) and np.array_equal(demo.mask, causal_mask(4))
+    with pytest.raises(InputTextError):
+        playground_steps(np.array([[1.0, np.nan]]), use_projections=False, seed=0, scale=True, causal=False)
+    a = playground_steps(np.eye(3), use_projections=True, seed=3, scale=True, causal=False)
+    b = playground_steps(np.eye(3), use_projections=True, seed=3, scale=True, causal=False)
+    np.testing.assert_array_equal(a.w_q, b.w_q)  # seeded
+    lm = load_model("toy-lm")
+    full, prefix = capture(lm, "the train left the station"), capture(lm, "the train left")
+    assert prefix_change(full, prefix, 1) < 1e-5  # the past never sees the future
+    d = derive(load_model("minilm"), DEMO, "encoder", 1, 0)
+    parts, output = value_contributions(d, 2, top=len(d.weights))
+    np.testing.assert_allclose(sum(p.weighted_value for p in parts), output, atol=1e-9)
