@@ -94,8 +94,8 @@ class CaptureSession:
         kwargs = dict(kwargs)
         mask = additive_mask(module, query, key, attention_mask, kwargs.pop("is_causal", None))
         target = buffer[:, :heads]
-        in_place = (site.plain_formula and formula_is_plain(module, kwargs) and query.dtype == torch.float32
-                    and query.device.type == "cpu" and target.is_contiguous())
+        in_place = (site.plain_formula and formula_is_plain(module, kwargs) and query.dtype == target.dtype
+                    and query.device == target.device and target.is_contiguous())
         if in_place:  # the weights land in the result's buffer directly
             output, weights = plain_attention(module, query, key, value, mask, kwargs.get("scaling"),
                                               kwargs.get("softcap"), out=target)
