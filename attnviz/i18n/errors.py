@@ -47,6 +47,7 @@ ERROR_STRINGS: dict[str, dict[str, str]] = {
                         "zh": "未知的数据类型“{dtype}”：请使用 float32、bfloat16 或 float16。"},
     "error.eager_no_weights": {"en": "{module} returned no attention weights from its eager path.",
                                "zh": "{module} 的 eager 路径没有返回注意力权重。"},
+    "error.bad_matrix": {"en": "Every cell of X must be a number.", "zh": "X 的每个单元格都必须是数字。"},
     "error.model_load": {"en": "The model could not be loaded: {message}", "zh": "无法加载模型：{message}"},
     "error.input_text": {"en": "The text cannot be used: {message}", "zh": "无法使用该文本：{message}"},
     "error.error": {"en": "{message}", "zh": "出错了：{message}"},
