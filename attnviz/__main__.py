@@ -19,7 +19,7 @@ def _parse_layers(text: str | None) -> list[int] | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m attnviz", description="Capture transformer attention.")
+    parser = argparse.ArgumentParser(prog="attnviz", description="Capture transformer attention.")
     commands = parser.add_subparsers(dest="command", required=True)
     cap = commands.add_parser("capture", help="run a model on text and save tokens and attention arrays")
     cap.add_argument("--model", default=DEFAULT_MODEL,
@@ -30,6 +30,12 @@ def main(argv: list[str] | None = None) -> int:
     cap.add_argument("--max-tokens", type=int, help="cut the text to this many tokens")
     cap.add_argument("--out", type=Path, required=True, help="output file: .npz or .json")
     commands.add_parser("models", help="list the built-in models")
+    commands.add_parser("app", help="start the Streamlit app (extra arguments go to streamlit run)",
+                        add_help=False)
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv[:1] == ["app"]:
+        return run_app(argv[1:])
     args = parser.parse_args(argv)
 
     if args.command == "models":
@@ -55,6 +61,20 @@ def main(argv: list[str] | None = None) -> int:
     for note in result.notes:
         print(f"note: {note}")
     return 0
+
+
+def run_app(streamlit_args: list[str]) -> int:
+    """``streamlit run`` the app that ships with attnviz (the repository's app.py, or its installed copy)."""
+    import subprocess
+
+    from attnviz.paths import app_script
+
+    script = app_script()
+    command = [sys.executable, "-m", "streamlit", "run", str(script), *streamlit_args]
+    try:
+        return subprocess.call(command, cwd=script.parent)
+    except KeyboardInterrupt:
+        return 0
 
 
 if __name__ == "__main__":

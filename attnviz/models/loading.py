@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import os
 from dataclasses import dataclass
 
 import torch
@@ -25,7 +25,8 @@ from transformers.models.auto.modeling_auto import (
 from attnviz.capturing.interface import ATTNVIZ, register
 from attnviz.capturing.probe import AttentionSite, ProbeReport, probe_interface, probe_returned
 from attnviz.errors import AttnvizError, ModelLoadError
-from attnviz.models.registry import ResolvedModel, downloads_allowed, resolve
+from attnviz.hub import Progress, fetch
+from attnviz.models.registry import ResolvedModel, resolve
 from attnviz.result import AttentionKind, CapturePath, Family, ModelShape
 
 log = logging.getLogger(__name__)
@@ -99,15 +100,9 @@ def _position_limit(config: PretrainedConfig, tokenizer: PreTrainedTokenizerBase
 
 def _friendly(error: Exception, resolved: ResolvedModel) -> str:
     text = str(error).splitlines()[0][:300] if str(error) else type(error).__name__
-    if not resolved.is_local_dir:
-        hint = (
-            "it is not in the local Hugging Face cache and downloads are off "
-            "(set ATTNVIZ_ALLOW_DOWNLOADS=1 on a machine with internet)"
-            if not downloads_allowed()
-            else "it could not be fetched from the hub"
-        )
-        return f"Could not load '{resolved.name}': {hint}. Details: {text}"
-    return f"Could not load the model at '{resolved.location}': {text}"
+    own_folder = resolved.is_local_dir and not resolved.builtin
+    where = f"the model at '{resolved.location}'" if own_folder else f"'{resolved.name}'"
+    return f"Could not load {where}: {text}"
 
 
 def pick_device(device: str | torch.device = "auto") -> torch.device:
@@ -137,20 +132,23 @@ def pick_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
     return _DTYPES[str(dtype)]
 
 
-def load_model(name: str, *, device: str | torch.device = "cpu", dtype: str | torch.dtype | None = None
-               ) -> LoadedModel:
+def load_model(name: str, *, device: str | torch.device = "cpu", dtype: str | torch.dtype | None = None,
+               allow_download: bool = True, progress: Progress | None = None) -> LoadedModel:
     """Load a built-in model (``minilm``, ``toy-translator``, ``toy-lm``), a hub id or a local folder.
 
-    ``device``: "cpu" (default), "cuda", "mps" or "auto" (the best one present); ``dtype``: float32
-    (default), bfloat16 or float16. Captured weights always come back as float32 numpy.
-    Never runs remote code. Raises :class:`ModelLoadError` with a readable message on any failure.
+    A hub id comes from the local Hugging Face cache when it is there, else it downloads (as
+    transformers does, with progress bars, or reporting ``progress(bytes done, bytes in all)``),
+    unless ``allow_download`` is False or the machine is offline (``HF_HUB_OFFLINE=1``): then one
+    clear :class:`ModelLoadError`. ``device``: "cpu" (default), "cuda", "mps" or "auto" (the best
+    one present); ``dtype``: float32 (default), bfloat16 or float16. Captured weights always come
+    back as float32 numpy. Never runs remote code.
     """
     register()
     resolved = resolve(name)
-    local_only = resolved.is_local_dir or not downloads_allowed()
-    common = {"trust_remote_code": False, "local_files_only": local_only}
-    if local_only:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no network round-trips for what must be local
+    if not resolved.is_local_dir:  # from here on the loader reads a local snapshot folder only
+        folder = fetch(resolved.name, allow_download=allow_download, progress=progress)
+        resolved = dataclasses.replace(resolved, location=str(folder))
+    common = {"trust_remote_code": False, "local_files_only": True}
     torch_dtype, torch_device = pick_dtype(dtype), pick_device(device)
     try:
         config = AutoConfig.from_pretrained(resolved.location, **common)

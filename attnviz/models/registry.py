@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from attnviz.errors import ModelLoadError
+from attnviz.paths import asset_models
 from attnviz.result import Family
 
-ASSET_MODELS = Path(__file__).resolve().parents[2] / "assets" / "models"
+ASSET_MODELS = asset_models()  # the repository's assets/models, or their copy inside the installed package
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}(/[\w.-]{1,96})?$")
 
 

@@ -1,0 +1,24 @@
+"""Where the app and the toy models are: bundled inside the installed package, or in the repository."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent
+_BUNDLE = PACKAGE / "_bundle"  # filled by the wheel build (setup.py)
+_REPOSITORY = PACKAGE.parent
+
+
+def _root() -> Path:
+    return _BUNDLE if (_BUNDLE / "app.py").is_file() else _REPOSITORY
+
+
+def app_script() -> Path:
+    """The Streamlit entry script (``streamlit run`` it)."""
+    return _root() / "app.py"
+
+
+def asset_models() -> Path:
+    """The folder holding the toy models."""
+    bundled = _BUNDLE / "assets" / "models"
+    return bundled if bundled.is_dir() else _REPOSITORY / "assets" / "models"
