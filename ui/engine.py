@@ -1,4 +1,8 @@
-"""Cached calls into the attnviz engine: one model per process, one capture per distinct input."""
+"""Cached calls into the attnviz engine: one model per process, one capture per distinct input.
+
+Captures live in one byte-bounded cache per server (the operator's ``cache_bytes``), handed to every
+session as they are: no pickled copy per rerun, as ``st.cache_data`` would make.
+"""
 
 from __future__ import annotations
 
@@ -6,32 +10,45 @@ import streamlit as st
 import transformers
 
 from attnviz import AttentionResult, LoadedModel, capture, load_model
+from attnviz.cache import ByteBoundedCache
+from attnviz.settings import Settings, listens_only_locally, load_settings
 
 transformers.utils.logging.disable_progress_bar()
 transformers.logging.set_verbosity_error()
 
 
+@st.cache_resource(show_spinner=False)
+def visitor_settings() -> Settings:
+    """The operator's settings, with defaults for who can reach this server."""
+    return load_settings(listens_only_locally(st.get_option("server.address")))
+
+
 @st.cache_resource(show_spinner=False, max_entries=6)
 def cached_model(name: str) -> LoadedModel:
     """Shared by every session; only read from (captures run under torch.inference_mode)."""
-    return load_model(name)
+    return load_model(name, visitor=visitor_settings())
 
 
-# A 512-token capture of every layer is ~75 MB: keep a bounded number, for an hour.
-@st.cache_data(show_spinner=False, max_entries=16, ttl=3600)
+@st.cache_resource(show_spinner=False)
+def _results() -> ByteBoundedCache:
+    return ByteBoundedCache(visitor_settings().cache_bytes)
+
+
 def cached_capture(model_name: str, text: str, target: str | None) -> AttentionResult:
-    return capture(cached_model(model_name), text, target=target or None)
+    limit = visitor_settings().max_tokens
+    return _results().get(("capture", model_name, text, target or None),
+                          lambda: capture(cached_model(model_name), text, target=target or None, max_tokens=limit))
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
 def cached_derivation(model_name: str, text: str, kind: str, layer: int, head: int, target: str | None = None):
     from attnviz.teach.derivation import derive
 
-    return derive(cached_model(model_name), text, kind, layer, head, target=target or None)
+    return _results().get(("derive", model_name, text, kind, layer, head, target or None),
+                          lambda: derive(cached_model(model_name), text, kind, layer, head, target=target or None))
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
 def cached_continuation(model_name: str, prompt: str, max_new_tokens: int) -> list[int]:
     from attnviz.models.generation import continue_prompt
 
-    return continue_prompt(cached_model(model_name), prompt, max_new_tokens)
+    return _results().get(("continue", model_name, prompt, max_new_tokens),
+                          lambda: continue_prompt(cached_model(model_name), prompt, max_new_tokens))

@@ -28,6 +28,7 @@ from attnviz.errors import AttnvizError, ModelLoadError
 from attnviz.hub import Progress, fetch
 from attnviz.models.registry import ResolvedModel, resolve
 from attnviz.result import AttentionKind, CapturePath, Family, ModelShape
+from attnviz.settings import Settings
 
 log = logging.getLogger(__name__)
 DEFAULT_TOKEN_LIMIT = 512  # beyond this, [layers, heads, n, n] arrays stop fitting comfortably in memory
@@ -133,7 +134,8 @@ def pick_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
 
 
 def load_model(name: str, *, device: str | torch.device = "cpu", dtype: str | torch.dtype | None = None,
-               allow_download: bool = True, progress: Progress | None = None) -> LoadedModel:
+               allow_download: bool = True, progress: Progress | None = None,
+               visitor: Settings | None = None) -> LoadedModel:
     """Load a built-in model (``minilm``, ``toy-translator``, ``toy-lm``), a hub id or a local folder.
 
     A hub id comes from the local Hugging Face cache when it is there, else it downloads (as
@@ -141,10 +143,13 @@ def load_model(name: str, *, device: str | torch.device = "cpu", dtype: str | to
     unless ``allow_download`` is False or the machine is offline (``HF_HUB_OFFLINE=1``): then one
     clear :class:`ModelLoadError`. ``device``: "cpu" (default), "cuda", "mps" or "auto" (the best
     one present); ``dtype``: float32 (default), bfloat16 or float16. Captured weights always come
-    back as float32 numpy. Never runs remote code.
+    back as float32 numpy. Never runs remote code. ``visitor``: the operator's settings when a web
+    visitor names the model (what may be named, whether downloads are on).
     """
     register()
-    resolved = resolve(name)
+    resolved = resolve(name, visitor)
+    if visitor is not None:
+        allow_download = allow_download and visitor.allow_downloads
     if not resolved.is_local_dir:  # from here on the loader reads a local snapshot folder only
         folder = fetch(resolved.name, allow_download=allow_download, progress=progress)
         resolved = dataclasses.replace(resolved, location=str(folder))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from pathlib import Path
 from attnviz.errors import ModelLoadError
 from attnviz.paths import asset_models
 from attnviz.result import Family
+from attnviz.settings import Settings
 
 ASSET_MODELS = asset_models()  # the repository's assets/models, or their copy inside the installed package
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}(/[\w.-]{1,96})?$")
@@ -67,31 +67,53 @@ class ResolvedModel:
     builtin: BuiltinModel | None
 
 
-def downloads_allowed() -> bool:
-    """Hub downloads only when the user opts in; otherwise a missing model fails fast instead of hanging."""
-    return os.environ.get("ATTNVIZ_ALLOW_DOWNLOADS", "") == "1" and os.environ.get("HF_HUB_OFFLINE", "") != "1"
+def _looks_like_path(name: str) -> bool:
+    """Folders are named with a leading . / ~, a backslash or several slashes; hub ids have one slash at most."""
+    return name.startswith((".", "/", "~")) or "\\" in name or name.count("/") > 1
 
 
-def resolve(name: str) -> ResolvedModel:
+def resolve(name: str, visitor: Settings | None = None) -> ResolvedModel:
+    """Where ``name`` loads from. ``visitor``: the operator's settings for a web visitor (None: the user
+    on their own machine, in Python or on the command line, may name anything).
+
+    For a visitor, a refused folder gets the same message whether or not it exists (the disk is not
+    even looked at), and no message shows a server path.
+    """
     name = (name or "").strip()
     if not name:
-        raise ModelLoadError("No model given: choose a built-in model or type a hub id or a local folder.")
+        raise ModelLoadError("No model given: choose a built-in model or type a hub id or a local folder.",
+                             code="no_model")
     if name in BUILTIN_MODELS:
         builtin = BUILTIN_MODELS[name]
         path = builtin.locate()
         if not (path / "config.json").is_file():
-            raise ModelLoadError(f"The built-in model '{name}' has no files at {path}; reinstall attnviz.")
+            raise ModelLoadError(f"The built-in model '{name}' has no files; reinstall attnviz.",
+                                 code="builtin_missing", model=name)
         return ResolvedModel(name, str(path), True, builtin)
+    if visitor is not None and not visitor.allow_local_paths:
+        if _looks_like_path(name):
+            raise ModelLoadError("This server does not open folders on its disk: choose a model from the list.",
+                                 code="folders_refused")
+        if name not in visitor.models and not visitor.allow_hub_ids:
+            raise ModelLoadError("This server offers only the models in its list.", code="hub_refused")
+        return _hub_id(name)
     path = Path(name).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():
-            raise ModelLoadError(f"The folder {path} holds no config.json, so it is not a transformers model folder.")
+            raise ModelLoadError(f"The folder {path} holds no config.json, so it is not a transformers model folder.",
+                                 code="not_a_model_folder")
         return ResolvedModel(name, str(path.resolve()), True, None)
-    if name.startswith((".", "/", "~")) or "\\" in name:
-        raise ModelLoadError(f"There is no folder at {path}.")
+    if _looks_like_path(name):
+        raise ModelLoadError(f"There is no folder at {path}.", code="no_folder")
+    if visitor is not None and name not in visitor.models and not visitor.allow_hub_ids:
+        raise ModelLoadError("This server offers only the models in its list.", code="hub_refused")
+    return _hub_id(name)
+
+
+def _hub_id(name: str) -> ResolvedModel:
     if not _HUB_ID.match(name):
         raise ModelLoadError(
             f"'{name[:80]}' is neither a built-in model ({', '.join(BUILTIN_MODELS)}), "
-            "a local folder nor a valid hub id such as 'bert-base-uncased' or 'gpt2'."
+            "a local folder nor a valid hub id such as 'bert-base-uncased' or 'gpt2'.", code="bad_name",
         )
     return ResolvedModel(name, name, False, None)

@@ -1,0 +1,116 @@
+"""Operator settings: what visitors of a hosted attnviz may do. One place, a file and matching variables.
+
+The file is ``attnviz.toml`` in the working folder, or the path in ``ATTNVIZ_CONFIG``; each key can
+be overridden by an environment variable ``ATTNVIZ_<KEY>`` (upper case)::
+
+    # attnviz.toml
+    models = ["gpt2", "Helsinki-NLP/opus-mt-en-zh"]   # hub ids visitors may pick, besides the built-ins
+    allow_hub_ids = false        # may visitors type any hub id?
+    allow_local_paths = false    # may visitors name folders on the server?
+    allow_downloads = false      # may the server download models from the hub?
+    max_tokens = 512             # longest input a visitor's text is cut to
+    cache_bytes = 1073741824     # memory for cached captures and figures, in bytes
+
+Defaults depend on who can reach the server: listening only on localhost (a single user on their own
+machine) everything is on; listening on other addresses (a class, a public demo) visitors get the
+built-ins plus the allow-list, no local folders, no downloads unless enabled.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+import tomllib
+
+from attnviz.errors import ModelLoadError
+
+LOCAL_ADDRESSES = {"localhost", "127.0.0.1", "::1", "[::1]"}
+CURATED_HUB_MODELS = ("gpt2", "distilgpt2", "HuggingFaceTB/SmolLM2-135M", "Qwen/Qwen2.5-0.5B",
+                      "Helsinki-NLP/opus-mt-en-zh", "t5-small", "bert-base-uncased")
+
+
+@dataclass(frozen=True)
+class Settings:
+    models: tuple[str, ...] = ()  # hub ids visitors may pick besides the built-ins
+    allow_hub_ids: bool = False
+    allow_local_paths: bool = False
+    allow_downloads: bool = False
+    max_tokens: int = 512
+    cache_bytes: int = 1 << 30
+    source: tuple[str, ...] = field(default=(), compare=False)  # where the values came from, for the operator
+
+    @property
+    def hub_models(self) -> tuple[str, ...]:
+        """Hub ids offered in the model list."""
+        return self.models
+
+
+def defaults(local_only: bool) -> Settings:
+    if local_only:
+        return Settings(models=CURATED_HUB_MODELS, allow_hub_ids=True, allow_local_paths=True, allow_downloads=True)
+    return Settings()
+
+
+def listens_only_locally(address: str | None) -> bool:
+    """Streamlit's ``server.address``: unset means every interface."""
+    return bool(address) and address.strip().lower() in LOCAL_ADDRESSES
+
+
+def _parse(key: str, value, kind: type):
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off", ""):
+            return False
+        raise ValueError(f"{key} must be true or false, not {value!r}")
+    if kind is int:
+        number = int(value)
+        if number <= 0:
+            raise ValueError(f"{key} must be a positive number, not {value!r}")
+        return number
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return tuple(str(v) for v in value)
+
+
+_KINDS = {"models": tuple, "allow_hub_ids": bool, "allow_local_paths": bool, "allow_downloads": bool,
+          "max_tokens": int, "cache_bytes": int}
+
+
+def load_settings(local_only: bool, config: str | os.PathLike | None = None,
+                  environ: dict[str, str] | None = None) -> Settings:
+    """Defaults for who can reach the server, then the file, then ``ATTNVIZ_*`` variables."""
+    environ = os.environ if environ is None else environ
+    settings = defaults(local_only)
+    sources = ["defaults (localhost)" if local_only else "defaults (shared server)"]
+    path = Path(config or environ.get("ATTNVIZ_CONFIG") or "attnviz.toml")
+    values: dict = {}
+    if path.is_file():
+        try:
+            values.update(tomllib.loads(path.read_text("utf-8")))
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise ModelLoadError(f"The settings file {path} cannot be read: {error}", code="bad_settings") from error
+        sources.append(str(path))
+    for key in _KINDS:
+        variable = f"ATTNVIZ_{key.upper()}"
+        if variable in environ:
+            values[key] = environ[variable]
+            sources.append(variable)
+    unknown = set(values) - set(_KINDS)
+    if unknown:
+        raise ModelLoadError(f"Unknown settings: {', '.join(sorted(unknown))}.", code="bad_settings")
+    try:
+        parsed = {key: _parse(key, value, _KINDS[key]) for key, value in values.items()}
+    except (TypeError, ValueError) as error:
+        raise ModelLoadError(f"Bad setting: {error}", code="bad_settings") from error
+    return replace(settings, **parsed, source=tuple(sources))
+
+
+def settings_table(settings: Settings) -> list[tuple[str, object]]:
+    """(name, value) rows for showing the operator what is in force."""
+    return [(f.name, getattr(settings, f.name)) for f in fields(settings)]
