@@ -1,0 +1,147 @@
+"""One call in a notebook: plotly figures from an attnviz result, or from what BertViz users already have.
+
+    from attnviz.notebook import head_view, grid_view, causal_view, cross_view
+    head_view(outputs.attentions, tokens)            # BertViz: head_view(outputs.attentions, tokens)
+    head_view(result, layer=2, head=5)                # an attnviz result
+    grid_view(outputs.attentions, tokens)             # every head of every layer
+    causal_view(outputs.attentions, tokens)           # a decoder's masked map, future cells grey
+    cross_view(outputs.cross_attentions, encoder_tokens=src, decoder_tokens=tgt)
+
+``attention`` is an :class:`~attnviz.result.AttentionResult` or transformers' ``outputs.attentions``
+(a tuple with one ``[batch, heads, query, key]`` tensor per layer; the first batch row is shown).
+Each function returns a ``plotly.graph_objects.Figure``; notebooks display it, ``.write_html`` saves it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from attnviz.analysis.heads import HeadMode
+from attnviz.analysis.view import ViewOptions, build_view
+from attnviz.result import (
+    AttentionKind,
+    AttentionResult,
+    HeadLayout,
+    ModelShape,
+    TokenSequence,
+    Truncation,
+)
+
+SPECIAL_TOKENS = {"[CLS]", "[SEP]", "[PAD]", "<s>", "</s>", "<pad>", "<|endoftext|>", "<bos>", "<eos>"}
+
+
+def _stack(attentions) -> np.ndarray:
+    """``[layer, head, query, key]`` float32 from a tuple of tensors/arrays (first batch row) or an array."""
+    if isinstance(attentions, np.ndarray) and attentions.ndim == 4:
+        return attentions.astype(np.float32)
+    layers = []
+    for layer in attentions:
+        array = layer.detach().float().cpu().numpy() if hasattr(layer, "detach") else np.asarray(layer, np.float32)
+        layers.append(array[0] if array.ndim == 4 else array)
+    if not layers:
+        raise ValueError("attentions is empty: run the model with output_attentions=True")
+    return np.stack(layers).astype(np.float32)
+
+
+def _sequence(tokens: Sequence[str]) -> TokenSequence:
+    tokens = tuple(str(t) for t in tokens)
+    special = tuple(t in SPECIAL_TOKENS for t in tokens)
+    return TokenSequence(tokens, tuple(range(len(tokens))), special,
+                         tuple(None if s else i for i, s in enumerate(special)))
+
+
+def result_from_attentions(attentions, tokens: Sequence[str], *, kind: AttentionKind = "encoder",
+                           cross_attentions=None, decoder_tokens: Sequence[str] | None = None,
+                           decoder_attentions=None) -> AttentionResult:
+    """An :class:`AttentionResult` from transformers' attentions and tokens (BertViz's inputs)."""
+    arrays: dict[AttentionKind, np.ndarray] = {}
+    if attentions is not None:
+        arrays[kind] = _stack(attentions)
+    if decoder_attentions is not None:
+        arrays["decoder"] = _stack(decoder_attentions)
+    if cross_attentions is not None:
+        arrays["cross"] = _stack(cross_attentions)
+    source = _sequence(tokens)
+    target = _sequence(decoder_tokens) if decoder_tokens is not None else None
+    for name, array in arrays.items():
+        n_query = len(target) if name in ("cross", "decoder") and target is not None else len(source)
+        n_key = len(target) if name == "decoder" and target is not None else len(source)
+        if array.shape[-2:] != (n_query, n_key):
+            raise ValueError(f"{name} attention is {array.shape[-2]}×{array.shape[-1]} but the tokens give "
+                             f"{n_query}×{n_key}: pass the tokens the model read")
+    family = "encoder-decoder" if "cross" in arrays else ("decoder" if kind == "decoder" else "encoder")
+    shape = ModelShape(
+        family=family, n_layers={k: a.shape[0] for k, a in arrays.items()},
+        layout={k: HeadLayout((a.shape[1],) * a.shape[0], (a.shape[1],) * a.shape[0], (0,) * a.shape[0])
+                for k, a in arrays.items()},
+        d_model=0, max_tokens=len(source), capture_path="output_attentions",
+    )
+    return AttentionResult("attentions", shape, source, target, arrays,
+                           {k: tuple(range(a.shape[0])) for k, a in arrays.items()},
+                           Truncation(len(source), len(source), 0, 0))
+
+
+def _as_result(attention, tokens, kind: AttentionKind) -> AttentionResult:
+    if isinstance(attention, AttentionResult):
+        return attention
+    if tokens is None:
+        raise ValueError("pass the tokens with transformers' attentions: head_view(outputs.attentions, tokens)")
+    return result_from_attentions(attention, tokens, kind=kind)
+
+
+def _kind(result: AttentionResult, wanted: AttentionKind | None) -> AttentionKind:
+    if wanted is not None:
+        return wanted
+    return next(k for k in ("encoder", "decoder", "cross") if k in result.arrays)
+
+
+def head_view(attention, tokens: Sequence[str] | None = None, *, layer: int = 0, head: int | Sequence[int] = 0,
+              mode: HeadMode = "single", kind: AttentionKind | None = None, hide_special: bool = False,
+              colorscale: str = "Blues", lang: str = "en"):
+    """One head's query × key heatmap (or several heads combined by ``mode`` "mean" or "max")."""
+    from attnviz.figures.heatmap import attention_heatmap
+
+    result = _as_result(attention, tokens, kind or "encoder")
+    heads = [head] if isinstance(head, int) else list(head)
+    view = build_view(result, _kind(result, kind), layer, heads, mode if len(heads) > 1 else "single",
+                      ViewOptions(hide_special=hide_special))
+    return attention_heatmap(view, lang=lang, colorscale=colorscale)
+
+
+def grid_view(attention, tokens: Sequence[str] | None = None, *, layers: Sequence[int] | None = None,
+              heads: Sequence[int] | None = None, kind: AttentionKind | None = None, hide_special: bool = False,
+              colorscale: str = "Blues", lang: str = "en"):
+    """Every head (rows: layers, columns: heads), like BertViz's model_view."""
+    from attnviz.figures.grid import head_grid
+
+    result = _as_result(attention, tokens, kind or "encoder")
+    kind = _kind(result, kind)
+    layers = list(result.layers[kind]) if layers is None else list(layers)
+    options = ViewOptions(hide_special=hide_special)
+    views = [[build_view(result, kind, layer, [h], "single", options)
+              for h in (range(result.shape.heads_of(kind, layer)) if heads is None else heads)] for layer in layers]
+    return head_grid(views, lang=lang, colorscale=colorscale)
+
+
+def causal_view(attention, tokens: Sequence[str] | None = None, *, layer: int = 0, head: int = 0,
+                colorscale: str = "Blues", lang: str = "en"):
+    """A decoder's causal self-attention: the masked future drawn grey."""
+    result = _as_result(attention, tokens, "decoder")
+    return head_view(result, layer=layer, head=head, kind="decoder", colorscale=colorscale, lang=lang)
+
+
+def cross_view(cross_attentions, encoder_tokens: Sequence[str] | None = None,
+               decoder_tokens: Sequence[str] | None = None, *, layer: int = 0, head: int | Sequence[int] = 0,
+               mode: HeadMode = "single", hide_special: bool = False, colorscale: str = "Blues", lang: str = "en"):
+    """An encoder-decoder's target × source alignment matrix."""
+    if isinstance(cross_attentions, AttentionResult):
+        result = cross_attentions
+    else:
+        if encoder_tokens is None or decoder_tokens is None:
+            raise ValueError("pass encoder_tokens and decoder_tokens with the cross attentions")
+        result = result_from_attentions(None, encoder_tokens, cross_attentions=cross_attentions,
+                                        decoder_tokens=decoder_tokens)
+    return head_view(result, layer=layer, head=head, mode=mode, kind="cross", hide_special=hide_special,
+                     colorscale=colorscale, lang=lang)
