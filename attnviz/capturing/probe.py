@@ -117,7 +117,7 @@ def probe_inputs(model: PreTrainedModel, family: Family) -> dict:
     device = next(model.parameters()).device
     inputs = {"input_ids": _probe_ids(model, SOURCE_LEN).to(device)}
     if family == "encoder-decoder":
-        start = model.config.decoder_start_token_id
+        start = getattr(model.config, "decoder_start_token_id", None)
         decoder_ids = _probe_ids(model, TARGET_LEN)
         if start is not None:
             decoder_ids[0, 0] = start
@@ -181,7 +181,8 @@ def returned_attentions(outputs, family: Family) -> dict[AttentionKind, tuple[to
     for kind in wanted:
         for name in _ATTENTION_OUTPUTS[kind]:
             value = getattr(outputs, name, None)
-            if value and all(isinstance(a, torch.Tensor) for a in value):
+            # [batch, head, query, key] only: block-local attention (LongT5, BigBird) has no token × token map
+            if value and all(isinstance(a, torch.Tensor) and a.ndim == 4 for a in value):
                 found[kind] = tuple(value)
                 break
     return found
@@ -192,11 +193,21 @@ def _returned_sites(model: PreTrainedModel, family: Family, inputs: dict) -> dic
     text_config = model.config.get_text_config()
     hidden = int(getattr(text_config, "hidden_size", 0) or getattr(text_config, "d_model", 0) or 0)
     sites: dict[AttentionKind, list[AttentionSite]] = {}
+    windowed: list[AttentionKind] = []
+    n_target = TARGET_LEN if family == "encoder-decoder" else SOURCE_LEN
+    lengths = {"encoder": (SOURCE_LEN, SOURCE_LEN), "decoder": (n_target, n_target), "cross": (n_target, SOURCE_LEN)}
     for kind, maps in returned_attentions(outputs, family).items():
+        if tuple(maps[0].shape[-2:]) != lengths[kind]:
+            windowed.append(kind)  # local-window attention (Longformer, LED) returns [query, window]
+            continue
         sites[kind] = [AttentionSite(kind=kind, layer=layer, module=None, application=0, heads=a.shape[1],
                                      kv_heads=a.shape[1], plain_formula=False,
                                      head_dim=int(getattr(text_config, "head_dim", 0) or hidden // a.shape[1]))
                        for layer, a in enumerate(maps)]
+    if not sites and windowed:
+        raise NoAttentionError(
+            f"{type(model).__name__} attends within local windows and returns [query, window] weights, which are not "
+            "a token × token map attnviz can draw.", code="windowed_attention", model=type(model).__name__)
     return sites
 
 

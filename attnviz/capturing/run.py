@@ -20,7 +20,7 @@ from attnviz.capturing.capturer import CaptureSession, RecordedVectors, SiteKey
 from attnviz.capturing.interface import handling
 from attnviz.capturing.probe import returned_attentions
 from attnviz.capturing.tokenizing import clean_text, sequence_from_ids, tokenize
-from attnviz.errors import InputTextError, LayerRequestError, NoAttentionError
+from attnviz.errors import CaptureShapeError, InputTextError, LayerRequestError, NoAttentionError
 from attnviz.models.loading import LoadedModel
 from attnviz.result import AttentionKind, AttentionResult, HeadVectors, TokenSequence, Truncation
 
@@ -88,9 +88,9 @@ def _model_inputs(loaded: LoadedModel, ids: Sequence[int]) -> dict:
 
 def _decoder_start(loaded: LoadedModel) -> int:
     model = loaded.model
-    start = model.config.decoder_start_token_id
+    start = getattr(model.config, "decoder_start_token_id", None)  # some configs (T5's in v5) lack it
     if start is None:
-        start = model.generation_config.decoder_start_token_id
+        start = getattr(getattr(model, "generation_config", None), "decoder_start_token_id", None)
     if start is None:
         start = loaded.tokenizer.pad_token_id or 0
     return int(start)
@@ -202,7 +202,12 @@ def _forward_returning_attentions(loaded, plan, inputs, storage):
         if kind not in returned:
             raise NoAttentionError(f"{loaded.name} returned no {kind} attention weights.", code="missing_kind",
                                    kind=kind)
-        buffers[kind] = torch.stack([returned[kind][layer] for layer in chosen]).to("cpu", storage)
+        stacked = torch.stack([returned[kind][layer] for layer in chosen])  # [layer, batch, head, query, key]
+        expected = _query_key_lengths(loaded, inputs)[kind]
+        if tuple(stacked.shape[-2:]) != expected:
+            raise CaptureShapeError(f"{loaded.name} returned {kind} attention of shape {tuple(stacked.shape[-2:])}, "
+                                    f"not {expected}.", code="capture_shape", kind=kind, layer=chosen[0])
+        buffers[kind] = stacked.to("cpu", storage)
     return outputs, buffers, {}
 
 

@@ -69,6 +69,10 @@ ERROR_STRINGS: dict[str, dict[str, str]] = {
                                 "请先在联网的机器上下载一次，或指定本地文件夹。"},
     "error.hub_failed": {"en": "{message}", "zh": "无法从 hub 下载“{model}”（{error}）。"},
     "error.bad_settings": {"en": "{message}", "zh": "运营设置有误：{message}"},
+    "error.windowed_attention": {
+        "en": "{model} attends within local windows and returns [query, window] weights, which are not a token × token "
+              "map attnviz can draw.",
+        "zh": "{model} 只在局部窗口内计算注意力，返回的是 [查询, 窗口] 权重，不是 attnviz 能绘制的词元 × 词元矩阵。"},
     "error.model_load": {"en": "The model could not be loaded: {message}", "zh": "无法加载模型：{message}"},
     "error.input_text": {"en": "The text cannot be used: {message}", "zh": "无法使用该文本：{message}"},
     "error.error": {"en": "{message}", "zh": "出错了：{message}"},

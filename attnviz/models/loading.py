@@ -24,7 +24,7 @@ from transformers.models.auto.modeling_auto import (
 
 from attnviz.capturing.interface import ATTNVIZ, register
 from attnviz.capturing.probe import AttentionSite, ProbeReport, probe_interface, probe_returned
-from attnviz.errors import AttnvizError, ModelLoadError
+from attnviz.errors import AttnvizError, ModelLoadError, NoAttentionError
 from attnviz.hub import Progress, fetch
 from attnviz.models.registry import ResolvedModel, resolve
 from attnviz.result import AttentionKind, CapturePath, Family, ModelShape
@@ -79,6 +79,8 @@ def family_of(config: PretrainedConfig) -> Family:
     return "encoder"
 
 
+KINDS_OF: dict[Family, tuple[AttentionKind, ...]] = {
+    "encoder": ("encoder",), "decoder": ("decoder",), "encoder-decoder": ("encoder", "decoder", "cross")}
 _MODEL_CLASSES = {
     "encoder": (AutoModel,),
     "decoder": (AutoModelForCausalLM, AutoModel),
@@ -167,10 +169,18 @@ def load_model(name: str, *, device: str | torch.device = "cpu", dtype: str | to
         raise ModelLoadError(_friendly(error, resolved)) from error
     model.eval()
     report = probe_interface(model, family) if through_interface else None
-    if report is None:  # attention outside the interface: the model's own eager code returns the weights
-        if through_interface:
-            model = _reload_eager(resolved, family, {**common, "dtype": torch_dtype}, torch_device)
-        report = probe_returned(model, family)
+    if report is None or set(report.sites) != set(KINDS_OF[family]):
+        # Attention (partly) outside the interface: the model's own eager code may return the weights.
+        eager = _reload_eager(resolved, family, {**common, "dtype": torch_dtype}, torch_device) \
+            if through_interface else model
+        try:
+            returned = probe_returned(eager, family)
+        except NoAttentionError:
+            if report is None:
+                raise
+        else:
+            if report is None or set(returned.sites) > set(report.sites):
+                model, report = eager, returned
     return LoadedModel(resolved.name, resolved.location, model, tokenizer,
                        _shape(config, tokenizer, family, report), report.sites)
 
