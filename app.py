@@ -8,8 +8,10 @@ this frame (no language switch, no navigation) for the very first visitor of a f
 import streamlit as st
 
 from ui.lang import language_picker, tr
+from ui.url_state import remember_link, report_rejected_link
 
 st.set_page_config(page_title="attnviz", page_icon=":material/visibility:", layout="wide")
+remember_link()  # before anything reads (and tidies) the link's parameters
 language_picker()
 
 explore = [
@@ -35,3 +37,4 @@ learn = [
             url_path="learn-playground"),
 ]
 st.navigation({tr("nav.explore"): explore, tr("nav.learn"): learn}).run()
+report_rejected_link(tr("msg.bad_link"))

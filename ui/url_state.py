@@ -32,3 +32,39 @@ def url_choice(widget, label: str, options: list, key: str, default, format_func
     else:
         st.query_params[key] = str(value)
     return value
+
+
+_LINK = "_link_params"
+_ALIASES = {"lang": "ui_lang"}  # URL parameter -> the session key of the widget that reads it
+
+
+def _same(value, text: str) -> bool:
+    if isinstance(value, (list, tuple)):
+        return sorted(map(str, value)) == sorted(part for part in text.replace("[", "").replace("]", "").split(",")
+                                                 if part)
+    return str(value).lower() == text.lower()
+
+
+def remember_link() -> None:
+    """Before the page runs, on a session's first run: keep the link's parameters as they came."""
+    if _LINK not in st.session_state:
+        st.session_state[_LINK] = {key: st.query_params.get(key) for key in st.query_params}
+
+
+def report_rejected_link(message: str) -> list[str]:
+    """After the page ran: name the parameters of the opening link that were not valid and fell back to defaults."""
+    link = st.session_state.get(_LINK)
+    if not link:
+        return []
+    st.session_state[_LINK] = {}  # only the opening link is checked
+    rejected = []
+    for key, text in link.items():
+        value = st.session_state.get(_ALIASES.get(key, key))
+        if value is not None and _same(value, text):
+            continue
+        if value is None and st.query_params.get(key) == text:
+            continue  # a parameter no widget on this page reads: left as it was
+        rejected.append(key)
+    if rejected:
+        st.toast(message.format(keys=", ".join(sorted(rejected))), icon=":material/link_off:")
+    return rejected

@@ -145,6 +145,8 @@ STRINGS.update({
     "causal.prefix": {"en": "after “{prefix}”", "zh": "在“{prefix}”之后"},
     "causal.check": {"en": "Check: the largest weight above the diagonal is {value:.1e}; rows sum to 1 ± {err:.0e}.",
                      "zh": "验证：对角线以上最大的权重为 {value:.1e}；每行之和为 1 ± {err:.0e}。"},
+    "msg.bad_link": {"en": "Some settings in this link were not valid and were reset to defaults: {keys}.",
+                     "zh": "此链接中的部分设置无效，已恢复为默认值：{keys}。"},
     "causal.check_failed": {
         "en": "The causal mask did not hold here: the largest weight above the diagonal is {value:.1e} and rows "
               "sum to 1 ± {err:.1e}. This model does not mask the future the standard way.",

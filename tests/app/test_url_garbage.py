@@ -1,0 +1,43 @@
+"""Links with garbage or out-of-range values open the page with defaults and say which settings were reset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+def _open(**query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.mark.parametrize("query", [
+    {"layer": "banana", "mode": "xyz", "head": "99", "hide": "maybe", "cs": "Nope"},
+    {"layer": "-1", "head": "1e9"},
+    {"lang": "xx"},
+    {"model": "toy-translator", "kind": "zzz"},
+    {"heads": "1,2,zz", "mode": "mean"},
+])
+def test_garbage_falls_back_to_defaults_with_a_notice(query):
+    at = _open(**query)
+    notices = " ".join(t.value for t in at.toast)
+    assert "reset to defaults" in notices
+    assert at.get("plotly_chart") or at.get("iframe") or at.get("html") or at.get("component")  # the page drew
+
+
+def test_a_valid_link_gets_no_notice():
+    at = _open(layer="3", mode="mean", hide="false")
+    assert not at.toast
+
+
+def test_a_refused_model_in_a_link_is_a_message_not_a_crash():
+    at = _open(model="__custom__", model_path="../../../etc/passwd\x00")
+    assert at.error and "Traceback" not in " ".join(e.value for e in at.error)

@@ -1,0 +1,102 @@
+"""Property-based tests: arbitrary Unicode and random layers, heads and options through capture, views,
+figures and exports. Every outcome is a result or an AttnvizError with a message — never another exception."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from attnviz import AttnvizError, capture, capture_batch, load_model
+from attnviz.analysis.heads import combine_heads
+from attnviz.analysis.view import ViewOptions, build_view
+from attnviz.export_data import matrix_to_csv, matrix_to_json, result_to_json, safe_filename
+from attnviz.figures.heatmap import attention_heatmap
+
+NASTY = st.sampled_from(["\x00", "\ud800", "\udfff", "مرحبا بالعالم", "שלום", "e\u0301\u0302\u0303", "🚆🇨🇳",
+                         "火车准时驶出车站", "<script>alert(1)</script>", "${x}{{y}}", "\u202e\u200b\ufeff", "  ",
+                         "\n\t", "=cmd|' /C calc'!A0", "Z̸̢̛a̵͓l̶g̵o̷"])
+TEXT = st.one_of(st.text(max_size=200), st.lists(st.one_of(NASTY, st.text(max_size=12)), max_size=12).map("".join))
+
+
+@pytest.fixture(scope="module")
+def models(tiny_model_dirs):
+    return {name: load_model(str(tiny_model_dirs[name])) for name in ("bert", "gpt2", "bart", "llama-gqa")}
+
+
+def _check(result):
+    for array in result.arrays.values():
+        assert np.isfinite(array).all()
+        np.testing.assert_allclose(array.sum(-1), 1.0, atol=1e-4)
+
+
+@given(text=TEXT, name=st.sampled_from(["bert", "gpt2", "bart", "llama-gqa"]), target=st.one_of(st.none(), TEXT))
+def test_capture_any_text(models, text, name, target):
+    try:
+        result = capture(models[name], text, target=target, max_new_tokens=4)
+    except AttnvizError as error:
+        assert str(error) and error.code
+        return
+    _check(result)
+    json.loads(result_to_json(result))
+
+
+def test_capture_a_hundred_thousand_characters(models):
+    result = capture(models["gpt2"], "the teacher saw a book " * 5000)
+    assert result.truncated and len(result.source) == models["gpt2"].shape.max_tokens
+    _check(result)
+
+
+@given(texts=st.lists(TEXT, min_size=1, max_size=4))
+def test_capture_batch_any_texts(models, texts):
+    try:
+        results = capture_batch(models["bert"], texts)
+    except AttnvizError as error:
+        assert error.code
+        return
+    for result in results:
+        _check(result)
+
+
+@given(data=st.data(), name=st.sampled_from(["bert", "gpt2", "bart"]), hide=st.booleans(), merge=st.booleans(),
+       renorm=st.booleans(), by_output=st.booleans(), mode=st.sampled_from(["single", "mean", "max"]),
+       colours=st.sampled_from(["Blues", "Viridis", "Magma"]), values=st.sampled_from([None, True, False]))
+def test_views_figures_and_exports(models, data, name, hide, merge, renorm, by_output, mode, colours, values):
+    loaded = models[name]
+    text = data.draw(TEXT.filter(lambda t: any(ch.isalpha() for ch in t)), label="text")
+    try:
+        result = capture(loaded, text, max_new_tokens=4)
+    except AttnvizError:
+        return
+    kind = data.draw(st.sampled_from(list(result.kinds)), label="kind")
+    layer = data.draw(st.sampled_from(list(result.layers[kind])), label="layer")
+    n_heads = result.shape.heads_of(kind, layer)
+    heads = data.draw(st.lists(st.integers(0, n_heads - 1), min_size=1, max_size=n_heads, unique=True), label="heads")
+    view = build_view(result, kind, layer, heads, mode, ViewOptions(hide, merge, renorm, by_output))
+    assert view.matrix.shape == (len(view.row_labels), len(view.col_labels))
+    assert np.isfinite(view.matrix).all()
+    figure = attention_heatmap(view, colorscale=colours, show_values=values)
+    assert figure.data
+    csv = matrix_to_csv(view.matrix, view.row_labels, view.col_labels).decode("utf-8-sig")
+    assert all(not line.startswith(("=", "+", "-", "@")) for line in csv.splitlines()[1:])
+    json.loads(matrix_to_json(view.matrix, view.row_labels, view.col_labels, model=name))
+
+
+@given(parts=st.lists(st.text(max_size=40), max_size=5), extension=st.sampled_from(["png", "svg", "pdf", "csv"]))
+def test_file_names_are_always_safe(parts, extension):
+    name = safe_filename(*parts, extension=extension)
+    assert name.endswith("." + extension) and "/" not in name and "\\" not in name and ".." not in name
+    assert 0 < len(name) <= 130
+
+
+@given(heads=st.lists(st.integers(-3, 7), max_size=5), mode=st.text(max_size=6))
+def test_combine_heads_rejects_nonsense_clearly(heads, mode):
+    maps = np.full((4, 3, 3), 1 / 3)
+    try:
+        combined = combine_heads(maps, heads, mode)
+    except (ValueError, IndexError):
+        return
+    assert combined.shape == (3, 3)
