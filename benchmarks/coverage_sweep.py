@@ -116,9 +116,13 @@ def model_class(family: str):
             "encoder-decoder": transformers.AutoModelForSeq2SeqLM}[family]
 
 
-def eager_reference(folder: Path, family: str, result) -> dict[str, np.ndarray]:
+def eager_reference(folder: Path, family: str, result, tokenizer_inputs=("input_ids", "attention_mask")
+                    ) -> dict[str, np.ndarray]:
     model = model_class(family).from_pretrained(folder, attn_implementation="eager").eval()
-    inputs = {"input_ids": torch.tensor([result.source.token_ids])}
+    ids = torch.tensor([result.source.token_ids])
+    inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}  # what capture passes, as a tokenizer would
+    if "token_type_ids" in tokenizer_inputs:
+        inputs["token_type_ids"] = torch.zeros_like(ids)
     if result.target is not None:
         inputs["decoder_input_ids"] = torch.tensor([result.target.token_ids])
     with torch.no_grad():
@@ -162,7 +166,7 @@ def sweep_one(model_type: str, config_class_name: str, root: Path, tokenizer) ->
         reason = "eager returns weights: ENGINE BUG" if eager else "eager returns no token × token weights either"
         return family, status, "-", f"{type(error).__name__}: {str(error)[:100]} ({reason})"
     try:
-        reference = eager_reference(folder, family, result)
+        reference = eager_reference(folder, family, result, tokenizer.model_input_names)
     except Exception as error:
         return loaded.family, "tested", loaded.capture_path, f"no eager reference: {type(error).__name__}"
     n_source = len(result.source)

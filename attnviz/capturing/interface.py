@@ -83,7 +83,8 @@ def additive_mask(module, query, key, attention_mask, is_causal) -> torch.Tensor
     if attention_mask is not None and attention_mask.dtype != torch.bool:
         return attention_mask
     q_len, k_len = query.shape[2], key.shape[2]
-    causal = is_causal if is_causal is not None else getattr(module, "is_causal", False)
+    # The same default as transformers' SDPA function: a module that does not say is treated as causal.
+    causal = is_causal if is_causal is not None else getattr(module, "is_causal", True)
     if attention_mask is None:
         if not (causal and q_len > 1):
             return None
@@ -136,6 +137,18 @@ def attnviz_attention(module, query, key, value, attention_mask, **kwargs):
     return handler.attend(module, query, key, value, attention_mask, kwargs)
 
 
+def explicit_sdpa_mask(*args, **kwargs):
+    """SDPA's boolean masks, always built: never None for "SDPA will apply is_causal itself".
+
+    That shortcut trusts each module's ``is_causal`` flag, and some models set it wrong (NLLB-MoE's decoder
+    says False): their SDPA path then ignores causality that their eager path applies. An explicit mask
+    makes every layer, captured or not, compute what eager computes.
+    """
+    kwargs["allow_is_causal_skip"] = False
+    kwargs["allow_is_bidirectional_skip"] = False
+    return sdpa_mask(*args, **kwargs)
+
+
 _registered = False
 
 
@@ -144,6 +157,5 @@ def register() -> None:
     global _registered
     if not _registered:
         AttentionInterface.register(ATTNVIZ, attnviz_attention)
-        # Masks are built as for SDPA (bool, or None when SDPA may use its causal fast path).
-        ALL_MASK_ATTENTION_FUNCTIONS.register(ATTNVIZ, sdpa_mask)
+        ALL_MASK_ATTENTION_FUNCTIONS.register(ATTNVIZ, explicit_sdpa_mask)
         _registered = True

@@ -54,6 +54,7 @@ class AttentionSite:
 class ProbeReport:
     path: CapturePath
     sites: dict[AttentionKind, list[AttentionSite]]
+    several_maps_per_layer: bool = False
 
     @property
     def layouts(self) -> dict[AttentionKind, HeadLayout]:
@@ -219,14 +220,28 @@ def probe_interface(model: PreTrainedModel, family: Family) -> ProbeReport | Non
     """Sites seen through the capture point, or None when no attention call reached it."""
     inputs = probe_inputs(model, family)
     probe = Probe()
+    invocations: dict[int, int] = {}
+
+    def count(module, _inputs):
+        invocations[id(module)] = invocations.get(id(module), 0) + 1
+
     hooks = [m.register_forward_pre_hook(probe.projection_hook) for m in _projection_modules(model)]
+    hooks += [m.register_forward_pre_hook(count) for m in model.modules()]
     try:
         with handling(probe):
             _run(model, inputs)
     finally:
         for hook in hooks:
             hook.remove()
-    return ProbeReport("interface", _interface_sites(probe, family)) if probe.calls else None
+    if not probe.calls:
+        return None
+    calls: dict[int, int] = {}
+    for call in probe.calls:
+        calls[id(call.module)] = calls.get(id(call.module), 0) + 1
+    # More attention calls than runs of the module: one layer computes several maps (DiffLlama's
+    # differential attention), which are not one map per layer.
+    several = any(n > invocations.get(module, 0) for module, n in calls.items())
+    return ProbeReport("interface", _interface_sites(probe, family), several_maps_per_layer=several)
 
 
 def probe_returned(model: PreTrainedModel, family: Family) -> ProbeReport:

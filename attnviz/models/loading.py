@@ -168,8 +168,11 @@ def load_model(name: str, *, device: str | torch.device = "cpu", dtype: str | to
     except Exception as error:  # transformers raises OSError, ValueError, KeyError ... for bad models
         raise ModelLoadError(_friendly(error, resolved)) from error
     model.eval()
-    report = probe_interface(model, family) if through_interface else None
-    if report is None or set(report.sites) != set(KINDS_OF[family]):
+    try:
+        report = probe_interface(model, family) if through_interface else None
+    except NoAttentionError:  # code that expects eager's masks (MPT) fails under the interface's
+        report = None
+    if report is None or set(report.sites) != set(KINDS_OF[family]) or report.several_maps_per_layer:
         # Attention (partly) outside the interface: the model's own eager code may return the weights.
         eager = _reload_eager(resolved, family, {**common, "dtype": torch_dtype}, torch_device) \
             if through_interface else model
@@ -179,7 +182,7 @@ def load_model(name: str, *, device: str | torch.device = "cpu", dtype: str | to
             if report is None:
                 raise
         else:
-            if report is None or set(returned.sites) > set(report.sites):
+            if report is None or set(returned.sites) > set(report.sites) or report.several_maps_per_layer:
                 model, report = eager, returned
     return LoadedModel(resolved.name, resolved.location, model, tokenizer,
                        _shape(config, tokenizer, family, report), report.sites)
