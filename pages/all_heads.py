@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from attnviz.analysis.heads import head_profile, strongest_links
+from attnviz.analysis.tables import head_rows
 from attnviz.analysis.view import build_view
 from attnviz.export_data import safe_filename
 from attnviz.figures.grid import MAX_PANEL_CELLS, head_grid
@@ -22,7 +22,7 @@ text, target = controls.text_inputs(with_target=loaded.family == "encoder-decode
 kinds = list(loaded.shape.kinds)
 kind = controls.kind_picker(kinds)
 layer = controls.layer_picker(loaded.shape.n_layers[kind], allow_all_layers=True)
-heads = controls.head_toggles(loaded.shape.n_heads)
+heads = controls.head_toggles(loaded.shape.heads_of(kind))
 options, colorscale, _, _ = controls.display_options(cross=kind == "cross")
 panels.model_summary(loaded)
 result = panels.run_capture(loaded, text, target)
@@ -47,18 +47,9 @@ with st.container(border=True):
 
 if kind != "cross":
     st.subheader(tr("heads.table"))
-    special = result.query_tokens(kind).special
-    rows = []
-    for row in views:
-        for view in row:
-            full = result.head_map(kind, view.layer, view.heads[0])
-            profile = head_profile(full, special, view.layer, view.heads[0])
-            top = strongest_links(view.matrix, view.row_labels, view.col_labels, top=1)
-            rows.append({
-                tr("col.layer"): view.layer, tr("col.head"): view.heads[0],
-                tr("col.pattern"): tr(f"pattern.{profile.pattern}"),
-                tr("col.entropy"): round(profile.entropy, 2), tr("col.previous"): round(profile.previous, 2),
-                tr("col.self"): round(profile.self_weight, 2), tr("col.special"): round(profile.special, 2),
-                tr("col.top"): f"{top[0][0]} → {top[0][1]} ({top[0][2]:.2f})" if top else "",
-            })
+    rows = [{tr("col.layer"): row.layer, tr("col.head"): row.head, tr("col.pattern"): tr(f"pattern.{row.pattern}"),
+             tr("col.entropy"): round(row.entropy, 2), tr("col.previous"): round(row.previous_weight, 2),
+             tr("col.self"): round(row.self_weight, 2), tr("col.special"): round(row.special_weight, 2),
+             tr("col.top"): f"{row.top_link[0]} → {row.top_link[1]} ({row.top_link[2]:.2f})" if row.top_link else ""}
+            for row in head_rows(result, kind, [view for views_of_layer in views for view in views_of_layer])]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")

@@ -27,8 +27,8 @@ result = panels.run_capture(loaded, text, target)
 if result is None:
     st.stop()
 layer = loaded.shape.n_layers["cross"] - 1
-if result.target_generated and result.produced is not None:
-    written = " ".join(t for t, s in zip(result.produced.tokens, result.produced.special) if not s)
+if result.target_generated and result.output_tokens is not None:
+    written = " ".join(t for t, s in zip(result.output_tokens.labels, result.output_tokens.special) if not s)
     st.info(tr("msg.generated", target=written))
 
 derivation = cached_derivation(MODEL, text, "cross", layer, 0, target or None)

@@ -18,7 +18,7 @@ if loaded is None:
 text, target = controls.text_inputs(with_target=loaded.family == "encoder-decoder")
 kinds = [k for k in loaded.shape.kinds if k != "cross"]
 kind = controls.kind_picker(kinds)
-vc = controls.view_controls(loaded.shape.n_layers[kind], loaded.shape.n_heads)
+vc = controls.view_controls(loaded.shape.n_layers[kind], loaded.shape.heads_of(kind))
 panels.model_summary(loaded)
 result = panels.run_capture(loaded, text, target)
 if result is None:

@@ -181,3 +181,20 @@ def test_next_token_table_for_decoders(tiny_model_dirs):
     assert len(table) == len(result.source)
     assert table[0].prefix == result.source.labels[0]
     assert [row.next_token for row in table] == list(result.output_tokens.labels)
+
+
+def test_alignment_and_head_tables(bert, tiny_model_dirs):
+    from attnviz.analysis.tables import alignment_rows, head_rows
+    from attnviz.analysis.view import ViewOptions, build_view
+
+    seq2seq = capture(load_model(str(tiny_model_dirs["bart"])), "the teacher saw a book", target="老师 看见 书")
+    view = build_view(seq2seq, "cross", 1, [0], options=ViewOptions(hide_special=False))
+    rows = alignment_rows(view)
+    assert [r.target for r in rows] == list(view.row_labels)
+    assert all(r.weight == pytest.approx(float(view.matrix[i].max())) for i, r in enumerate(rows))
+    result = capture(bert, "the teacher saw a book")
+    views = [build_view(result, "encoder", layer, [head]) for layer in (0, 2) for head in (1, 3)]
+    table = head_rows(result, "encoder", views)
+    assert [(r.layer, r.head) for r in table] == [(0, 1), (0, 3), (2, 1), (2, 3)]
+    profile = head_profile(result.attention("encoder", 2, 3), result.source.special, 2, 3)
+    assert table[-1].pattern == profile.pattern and table[-1].self_weight == pytest.approx(profile.self_weight)
