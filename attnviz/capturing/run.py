@@ -20,7 +20,7 @@ from attnviz.capturing.capturer import CaptureSession, RecordedVectors, SiteKey
 from attnviz.capturing.interface import handling
 from attnviz.capturing.probe import returned_attentions
 from attnviz.capturing.tokenizing import clean_text, sequence_from_ids, tokenize
-from attnviz.errors import CaptureShapeError, InputTextError, LayerRequestError, NoAttentionError
+from attnviz.errors import AttnvizError, CaptureShapeError, InputTextError, LayerRequestError, NoAttentionError
 from attnviz.models.loading import LoadedModel
 from attnviz.result import AttentionKind, AttentionResult, HeadVectors, TokenSequence, Truncation
 
@@ -247,14 +247,20 @@ def capture_batch(
         raise InputTextError("Give one target per text.", code="targets_mismatch")
     encoded = [_encode(loaded, t, g, limit, generate_target, max_new_tokens) for t, g in zip(texts, targets)]
     inputs = _batch_inputs(loaded, encoded)
-    if loaded.capture_path == "interface":
-        outputs, buffers, vectors = _forward_through_interface(loaded, plan, inputs, len(encoded), _STORAGE[storage],
-                                                                record_vectors)
-    else:
-        if record_vectors:
-            raise NoAttentionError(f"{loaded.name} computes attention outside transformers' attention interface, "
-                                   "so its Q, K and V cannot be recorded.", code="no_vectors", model=loaded.name)
-        outputs, buffers, vectors = _forward_returning_attentions(loaded, plan, inputs, _STORAGE[storage])
+    if record_vectors and loaded.capture_path != "interface":
+        raise NoAttentionError(f"{loaded.name} computes attention outside transformers' attention interface, "
+                               "so its Q, K and V cannot be recorded.", code="no_vectors", model=loaded.name)
+    try:
+        if loaded.capture_path == "interface":
+            outputs, buffers, vectors = _forward_through_interface(loaded, plan, inputs, len(encoded),
+                                                                    _STORAGE[storage], record_vectors)
+        else:
+            outputs, buffers, vectors = _forward_returning_attentions(loaded, plan, inputs, _STORAGE[storage])
+    except AttnvizError:
+        raise
+    except Exception as error:  # the model's own code failed (out of memory, a bug in a custom layer ...)
+        raise NoAttentionError(f"{loaded.name} failed while reading the text ({type(error).__name__}).",
+                               code="forward_failed", model=loaded.name, error=type(error).__name__) from error
     logits = getattr(outputs, "logits", None)
     return [_result(loaded, plan, e, row, buffers, vectors, logits, limit, single=len(encoded) == 1)
             for row, e in enumerate(encoded)]

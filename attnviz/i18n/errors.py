@@ -73,6 +73,8 @@ ERROR_STRINGS: dict[str, dict[str, str]] = {
         "en": "{model} attends within local windows and returns [query, window] weights, which are not a token × token "
               "map attnviz can draw.",
         "zh": "{model} 只在局部窗口内计算注意力，返回的是 [查询, 窗口] 权重，不是 attnviz 能绘制的词元 × 词元矩阵。"},
+    "error.forward_failed": {"en": "{model} failed while reading the text ({error}).",
+                             "zh": "{model} 在读取文本时出错（{error}）。"},
     "error.model_load": {"en": "The model could not be loaded: {message}", "zh": "无法加载模型：{message}"},
     "error.input_text": {"en": "The text cannot be used: {message}", "zh": "无法使用该文本：{message}"},
     "error.error": {"en": "{message}", "zh": "出错了：{message}"},
