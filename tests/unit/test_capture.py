@@ -93,7 +93,8 @@ def test_selective_capture_leaves_other_layers_on_sdpa(tiny_model_dirs, monkeypa
 
     sdpa_modules = []
     original = capturer.sdpa
-    monkeypatch.setattr(capturer, "sdpa", lambda module, *a, **k: sdpa_modules.append(module) or original(module, *a, **k))
+    monkeypatch.setattr(capturer, "sdpa",
+                        lambda module, *a, **k: sdpa_modules.append(module) or original(module, *a, **k))
     loaded = load_model(str(tiny_model_dirs["bert"]))
     sdpa_modules.clear()
     capture(loaded, SENTENCE, layers=[1])
