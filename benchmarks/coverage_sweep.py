@@ -51,7 +51,8 @@ SHRINK = {
     "num_key_value_heads": 2, "n_head_kv": 2, "num_kv_heads": 2,
     "intermediate_size": 64, "d_ff": 64, "ffn_dim": 64, "encoder_ffn_dim": 64, "decoder_ffn_dim": 64, "n_inner": 64,
     "hidden_dim": 64, "moe_intermediate_size": 32, "shared_expert_intermediate_size": 32,
-    "head_dim": 8, "d_kv": 8, "kv_channels": 8,
+    "head_dim": 8, "d_kv": 8, "kv_channels": 8, "rotary_dim": 4, "qk_rope_head_dim": 4, "qk_nope_head_dim": 4,
+    "v_head_dim": 8, "kv_lora_rank": 16, "q_lora_rank": 16,
     "num_experts": 4, "num_local_experts": 4, "n_routed_experts": 4, "num_experts_per_tok": 2, "moe_topk": 2,
     "top_k": 2,
 }

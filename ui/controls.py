@@ -13,6 +13,7 @@ from attnviz.result import Family
 from ui.engine import cached_model
 from ui.errors import show_error
 from ui.lang import lang, tr
+from ui.model_picker import hub_choices, ready_to_load
 from ui.url_state import BOUND, url_choice
 
 DEFAULT_TEXT = "The train left the station on time"
@@ -57,7 +58,7 @@ def _keep_valid(key: str, allowed: list, default) -> None:
 def model_picker(spec: PageSpec) -> LoadedModel | None:
     """Model choice in the sidebar; loads it (cached) and reports problems on the page."""
     names = [name for name, model in BUILTIN_MODELS.items() if model.family in spec.families]
-    options = names + [CUSTOM]
+    options = names + hub_choices(spec.families) + [CUSTOM]
     choice = url_choice(st.sidebar.selectbox, tr("ctl.model"), options, spec.model_key, spec.default_model,
                         lambda n: tr("ctl.model.custom") if n == CUSTOM else n)
     if choice == CUSTOM:
@@ -68,7 +69,10 @@ def model_picker(spec: PageSpec) -> LoadedModel | None:
             return None
     else:
         name = choice
-        st.sidebar.caption(BUILTIN_MODELS[name].description.get(lang(), ""))
+        if name in BUILTIN_MODELS:
+            st.sidebar.caption(BUILTIN_MODELS[name].description.get(lang(), ""))
+    if not ready_to_load(name):
+        return None
     try:
         with st.spinner(tr("msg.loading", model=name)):
             loaded = cached_model(name)

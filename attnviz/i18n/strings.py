@@ -147,6 +147,11 @@ STRINGS.update({
                      "zh": "验证：对角线以上最大的权重为 {value:.1e}；每行之和为 1 ± {err:.0e}。"},
     "msg.bad_link": {"en": "Some settings in this link were not valid and were reset to defaults: {keys}.",
                      "zh": "此链接中的部分设置无效，已恢复为默认值：{keys}。"},
+    "hub.download_needed": {"en": "{model} is not on this machine yet: {files} files, {size} to download.",
+                            "zh": "本机还没有 {model}：需要下载 {files} 个文件，共 {size}。"},
+    "hub.download": {"en": "Download ({size})", "zh": "下载（{size}）"},
+    "hub.downloading": {"en": "Downloading {model} …", "zh": "正在下载 {model} …"},
+    "hub.progress": {"en": "{done:.1f} of {total:.1f} MB", "zh": "已下载 {done:.1f} / {total:.1f} MB"},
     "causal.check_failed": {
         "en": "The causal mask did not hold here: the largest weight above the diagonal is {value:.1e} and rows "
               "sum to 1 ± {err:.1e}. This model does not mask the future the standard way.",

@@ -67,7 +67,7 @@ class ResolvedModel:
     builtin: BuiltinModel | None
 
 
-def _looks_like_path(name: str) -> bool:
+def looks_like_path(name: str) -> bool:
     """Folders are named with a leading . / ~, a backslash or several slashes; hub ids have one slash at most."""
     return name.startswith((".", "/", "~")) or "\\" in name or name.count("/") > 1
 
@@ -91,7 +91,7 @@ def resolve(name: str, visitor: Settings | None = None) -> ResolvedModel:
                                  code="builtin_missing", model=name)
         return ResolvedModel(name, str(path), True, builtin)
     if visitor is not None and not visitor.allow_local_paths:
-        if _looks_like_path(name):
+        if looks_like_path(name):
             raise ModelLoadError("This server does not open folders on its disk: choose a model from the list.",
                                  code="folders_refused")
         if name not in visitor.models and not visitor.allow_hub_ids:
@@ -103,7 +103,7 @@ def resolve(name: str, visitor: Settings | None = None) -> ResolvedModel:
             raise ModelLoadError(f"The folder {path} holds no config.json, so it is not a transformers model folder.",
                                  code="not_a_model_folder")
         return ResolvedModel(name, str(path.resolve()), True, None)
-    if _looks_like_path(name):
+    if looks_like_path(name):
         raise ModelLoadError(f"There is no folder at {path}.", code="no_folder")
     if visitor is not None and name not in visitor.models and not visitor.allow_hub_ids:
         raise ModelLoadError("This server offers only the models in its list.", code="hub_refused")

@@ -1,0 +1,68 @@
+"""Hub models in the app: the operator's list, the download size before it starts, a progress bar while it runs."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
+
+from attnviz import AttnvizError
+from attnviz.hub import cached_snapshot, fetch, plan_download
+from attnviz.models.registry import BUILTIN_MODELS, looks_like_path
+from ui.engine import visitor_settings
+from ui.errors import show_error
+from ui.lang import tr
+
+# Families of the curated small models, so each page lists only those it can show.
+KNOWN_FAMILIES = {"gpt2": "decoder", "distilgpt2": "decoder", "HuggingFaceTB/SmolLM2-135M": "decoder",
+                  "Qwen/Qwen2.5-0.5B": "decoder", "Helsinki-NLP/opus-mt-en-zh": "encoder-decoder",
+                  "t5-small": "encoder-decoder", "bert-base-uncased": "encoder"}
+
+
+def hub_choices(families: tuple[str, ...]) -> list[str]:
+    """Hub ids the operator offers that this page can show (unknown families are offered everywhere)."""
+    return [name for name in visitor_settings().hub_models
+            if name not in BUILTIN_MODELS and KNOWN_FAMILIES.get(name, families[0]) in families]
+
+
+@st.cache_data(show_spinner=False, ttl=600)
+def _plan(name: str):
+    return plan_download(name)
+
+
+def ready_to_load(name: str) -> bool:
+    """True when ``name`` can load now; for a hub id not yet cached, offer the download (size first)."""
+    if name in BUILTIN_MODELS or looks_like_path(name):
+        return True  # not a hub id: loading says what is wrong, if anything
+    if visitor_settings().allow_local_paths and Path(name).expanduser().is_dir():
+        return True
+    if cached_snapshot(name) is not None:
+        return True
+    if not visitor_settings().allow_downloads:
+        return True  # loading says, in the visitor's language, that it is not available offline
+    try:
+        plan = _plan(name)
+    except AttnvizError as error:
+        show_error(error)
+        return False
+    size = f"{plan.missing_bytes / 2**20:.1f} MB"
+    st.info(tr("hub.download_needed", model=name, size=size, files=len(plan.files)))
+    if not st.button(tr("hub.download", size=size), key=f"download-{name}", icon=":material/download:"):
+        return False
+    bar = st.progress(0.0, text=tr("hub.downloading", model=name))
+    context = get_script_run_ctx()
+
+    def report(done: int, total: int) -> None:
+        # Downloads run in huggingface_hub's worker threads: lend them this session's context to draw.
+        add_script_run_ctx(threading.current_thread(), context)
+        bar.progress(min(1.0, done / max(total, 1)), text=tr("hub.progress", done=done / 2**20, total=total / 2**20))
+
+    try:
+        fetch(name, progress=report)
+    except AttnvizError as error:
+        show_error(error)
+        return False
+    bar.empty()
+    return True
