@@ -1,0 +1,162 @@
+"""From role scores to role names: thresholds, the shuffled-position baseline, and the report types."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from attnviz.roles.scores import (
+    TokenFacts,
+    baselines,
+    cross_baselines,
+    linear_parts,
+    role_masks,
+    score_cross_attention,
+    score_self_attention,
+)
+
+# A head has a role when score >= THRESHOLDS[role] and score >= baseline + MARGIN.
+THRESHOLDS: dict[str, float] = {
+    "first": 0.5, "special": 0.5, "previous": 0.5, "next": 0.5, "self": 0.5, "local": 0.8,
+    "duplicate": 0.3, "induction": 0.3, "monotonic": 0.5, "broad": 0.9,
+}
+MARGIN = 0.2
+SINK_ROLES = ("first", "special")
+# The order roles are listed in; "local" only when no sharper positional role holds, "broad" only alone.
+ORDER = ("previous", "next", "self", "duplicate", "induction", "monotonic", "local", "first", "special", "broad")
+NO_ROLE = "none"
+
+
+@dataclass(frozen=True)
+class HeadRoles:
+    """The roles of one head. ``scores``/``baselines``: role -> value in [0, 1]; ``roles``: those that hold."""
+
+    kind: str
+    layer: int  # the model's own layer number
+    head: int
+    scores: dict[str, float]
+    baselines: dict[str, float]
+    roles: tuple[str, ...]
+
+    @property
+    def primary(self) -> str:
+        """The first non-sink role, else the sink role, else "none" (no clear role)."""
+        return self.roles[0] if self.roles else NO_ROLE
+
+
+@dataclass(frozen=True)
+class RoleReport:
+    """Roles of every captured head. ``evidence``: role -> where its scores came from ("text", "probe", "corpus")."""
+
+    model_name: str
+    heads: tuple[HeadRoles, ...]
+    evidence: dict[str, str] = field(default_factory=dict)
+
+    def of(self, kind: str, layer: int, head: int) -> HeadRoles:
+        for h in self.heads:
+            if (h.kind, h.layer, h.head) == (kind, layer, head):
+                return h
+        raise KeyError((kind, layer, head))
+
+    def with_role(self, role: str) -> tuple[HeadRoles, ...]:
+        return tuple(h for h in self.heads if role in h.roles)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for h in self.heads:
+            out[h.primary] = out.get(h.primary, 0) + 1
+        return out
+
+
+def assign(scores: dict[str, float], base: dict[str, float]) -> tuple[str, ...]:
+    """The roles that clear their threshold and beat the shuffled baseline, in ORDER."""
+    held = [r for r in ORDER if r in scores and scores[r] >= THRESHOLDS[r] and scores[r] >= base.get(r, 0.0) + MARGIN]
+    if "local" in held and any(r in held for r in ("previous", "next", "self")):
+        held.remove("local")
+    if "broad" in held and len(held) > 1:
+        held.remove("broad")
+    non_sink = [r for r in held if r not in SINK_ROLES]
+    return tuple(non_sink + [r for r in held if r in SINK_ROLES])
+
+
+def heads_from_scores(kind: str, layers: Iterable[int], scores: dict[str, np.ndarray],
+                      base: dict[str, float | np.ndarray]) -> list[HeadRoles]:
+    """HeadRoles for every (layer index, head) of score arrays [layer, head]; NaN heads are skipped."""
+    out = []
+    layers = tuple(layers)
+    any_role = next(iter(scores.values()))
+    for li, layer in enumerate(layers):
+        for head in range(any_role.shape[1]):
+            s = {r: float(v[li, head]) for r, v in scores.items()}
+            if any(np.isnan(x) for x in s.values()):
+                continue
+            b = {r: float(np.asarray(v)[li, head]) if np.ndim(v) else float(v) for r, v in base.items()}
+            out.append(HeadRoles(kind, layer, head, s, b, assign(s, b)))
+    return out
+
+
+def facts_of(sequence, causal: bool) -> TokenFacts:
+    """TokenFacts of an attnviz TokenSequence."""
+    return TokenFacts(tuple(int(i) for i in sequence.token_ids), tuple(bool(s) for s in sequence.special), causal)
+
+
+@dataclass(frozen=True)
+class CorpusScores:
+    """Role scores summed over many texts of one kind: the census's statistics.
+
+    For linear roles the score is sum(num) / sum(den) over all texts (a mass-weighted mean); ``broad``
+    and the baselines are means over texts. ``n_texts`` texts contributed.
+    """
+
+    kind: str
+    layers: tuple[int, ...]
+    scores: dict[str, np.ndarray]  # role -> [layer, head]
+    baselines: dict[str, float]
+    n_texts: int
+
+    def heads(self) -> list[HeadRoles]:
+        return heads_from_scores(self.kind, self.layers, self.scores, self.baselines)
+
+
+def corpus_role_scores(items: Iterable[tuple[np.ndarray, TokenFacts]], kind: str = "encoder",
+                       layers: Iterable[int] | None = None) -> CorpusScores:
+    """Role scores of a corpus from stacked maps: ``items`` yields (maps [layer, head, n, n], facts) per text.
+
+    Texts may have different lengths. Call it with each text's ``result.arrays[kind]`` and
+    ``facts_of(result.source, causal=kind == "decoder")``.
+    """
+    num = den = None
+    broad = []
+    base_sum: dict[str, float] = {}
+    n_rows_sum = None
+    n = 0
+    for maps, facts in items:
+        roles, nu, de = linear_parts(maps, facts)
+        _, _, den_mask = role_masks(facts)
+        rows = den_mask.any(-1).sum(-1).astype(np.float64)
+        num = nu.astype(np.float64) if num is None else num + nu
+        den = de.astype(np.float64) if den is None else den + de
+        n_rows_sum = rows if n_rows_sum is None else n_rows_sum + rows
+        broad.append(score_self_attention(maps, facts)["broad"])
+        for r, v in baselines(facts).items():
+            base_sum[r] = base_sum.get(r, 0.0) + v
+        n += 1
+    if n == 0:
+        raise ValueError("corpus_role_scores needs at least one text")
+    enough = den >= 0.05 * np.maximum(n_rows_sum, 1)
+    ratio = np.where(enough, num / np.where(den > 0, den, 1.0), 0.0)
+    scores = {r: np.clip(ratio[..., i], 0, 1).astype(np.float32) for i, r in enumerate(roles)}
+    scores["broad"] = np.mean(broad, axis=0).astype(np.float32)
+    layer_ids = tuple(layers) if layers is not None else tuple(range(num.shape[0]))
+    return CorpusScores(kind, layer_ids, scores, {r: v / n for r, v in base_sum.items()}, n)
+
+
+def self_attention_heads(kind: str, layers: Iterable[int], maps: np.ndarray, facts: TokenFacts) -> list[HeadRoles]:
+    return heads_from_scores(kind, layers, score_self_attention(maps, facts), baselines(facts))
+
+
+def cross_attention_heads(layers: Iterable[int], maps: np.ndarray, source_special: tuple[bool, ...]) -> list[HeadRoles]:
+    base = cross_baselines(maps.shape[-2], source_special)
+    return heads_from_scores("cross", layers, score_cross_attention(maps, source_special), base)
