@@ -14,6 +14,13 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+# Fuzz profiles (tests/fuzz): "ci" by default, "long" by --hypothesis-profile=long or ATTNVIZ_FUZZ=long.
+_FUZZ = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]}
+settings.register_profile("ci", max_examples=25, **_FUZZ)
+settings.register_profile("long", max_examples=2000, **_FUZZ)  # x 6 properties = 12,000 cases
+
 import torch  # noqa: E402
 import transformers  # noqa: E402
 

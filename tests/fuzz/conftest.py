@@ -1,16 +1,17 @@
-"""Fuzz profiles: a short one for every run (CI), a long one on demand.
+"""Fuzz profiles (registered in tests/conftest.py): a short one for every run (CI), a long one on demand.
 
     ATTNVIZ_FUZZ=long python -m pytest tests/fuzz      # >= 10,000 cases in all
+    python -m pytest tests/fuzz --hypothesis-profile=long
 """
 
 from __future__ import annotations
 
 import os
 
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 
-_COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-           "derandomize": False}
-settings.register_profile("ci", max_examples=40, **_COMMON)
-settings.register_profile("long", max_examples=2500, **_COMMON)
-settings.load_profile(os.environ.get("ATTNVIZ_FUZZ", "ci"))
+# The environment wins; else a profile named on the command line (already loaded by hypothesis); else CI.
+if os.environ.get("ATTNVIZ_FUZZ"):
+    settings.load_profile(os.environ["ATTNVIZ_FUZZ"])
+elif settings.get_current_profile_name() == "default":
+    settings.load_profile("ci")

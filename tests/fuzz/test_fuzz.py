@@ -7,13 +7,14 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from attnviz import AttnvizError, capture, capture_batch, load_model
 from attnviz.analysis.heads import combine_heads
 from attnviz.analysis.view import ViewOptions, build_view
-from attnviz.export_data import matrix_to_csv, matrix_to_json, result_to_json, safe_filename
+from attnviz.export_data import load_npz, matrix_to_csv, matrix_to_json, result_to_json, result_to_npz, safe_filename
+from attnviz.figures.grid import head_grid
 from attnviz.figures.heatmap import attention_heatmap
 
 NASTY = st.sampled_from(["\x00", "\ud800", "\udfff", "مرحبا بالعالم", "שלום", "e\u0301\u0302\u0303", "🚆🇨🇳",
@@ -24,7 +25,9 @@ TEXT = st.one_of(st.text(max_size=200), st.lists(st.one_of(NASTY, st.text(max_si
 
 @pytest.fixture(scope="module")
 def models(tiny_model_dirs):
-    return {name: load_model(str(tiny_model_dirs[name])) for name in ("bert", "gpt2", "bart", "llama-gqa")}
+    loaded = {name: load_model(str(tiny_model_dirs[name])) for name in ("bert", "gpt2", "bart", "llama-gqa")}
+    loaded["minilm"] = load_model("minilm")
+    return loaded
 
 
 def _check(result):
@@ -33,7 +36,8 @@ def _check(result):
         np.testing.assert_allclose(array.sum(-1), 1.0, atol=1e-4)
 
 
-@given(text=TEXT, name=st.sampled_from(["bert", "gpt2", "bart", "llama-gqa"]), target=st.one_of(st.none(), TEXT))
+@given(text=TEXT, name=st.sampled_from(["bert", "gpt2", "bart", "llama-gqa", "minilm"]),
+       target=st.one_of(st.none(), TEXT))
 def test_capture_any_text(models, text, name, target):
     try:
         result = capture(models[name], text, target=target, max_new_tokens=4)
@@ -42,6 +46,22 @@ def test_capture_any_text(models, text, name, target):
         return
     _check(result)
     json.loads(result_to_json(result))
+    metadata, arrays = load_npz(result_to_npz(result))
+    assert set(arrays) == set(result.arrays) and metadata
+
+
+@settings(max_examples=6)
+@given(pieces=st.lists(st.one_of(NASTY, st.text(min_size=1, max_size=30)), min_size=1, max_size=8),
+       name=st.sampled_from(["bert", "gpt2", "bart", "minilm"]))
+def test_a_hundred_thousand_arbitrary_characters(models, pieces, name):
+    text = ("".join(pieces) * 100_000)[:100_000]
+    try:
+        result = capture(models[name], text, max_new_tokens=2)
+    except AttnvizError as error:
+        assert str(error) and error.code
+        return
+    assert len(result.source) <= models[name].shape.max_tokens
+    _check(result)
 
 
 def test_capture_a_hundred_thousand_characters(models):
@@ -80,6 +100,9 @@ def test_views_figures_and_exports(models, data, name, hide, merge, renorm, by_o
     assert np.isfinite(view.matrix).all()
     figure = attention_heatmap(view, colorscale=colours, show_values=values)
     assert figure.data
+    singles = [build_view(result, kind, layer, [h], "single", ViewOptions(hide, merge, renorm, by_output))
+               for h in heads[:4]]
+    assert len(head_grid([singles], colorscale=colours).data) == len(singles)
     csv = matrix_to_csv(view.matrix, view.row_labels, view.col_labels).decode("utf-8-sig")
     assert all(not line.startswith(("=", "+", "-", "@")) for line in csv.splitlines()[1:])
     json.loads(matrix_to_json(view.matrix, view.row_labels, view.col_labels, model=name))
