@@ -20,6 +20,7 @@ import numpy as np
 
 from attnviz.analysis.heads import HeadMode
 from attnviz.analysis.view import ViewOptions, build_view
+from attnviz.figures.words import ENGLISH, FigureWords
 from attnviz.result import (
     AttentionKind,
     AttentionResult,
@@ -99,7 +100,7 @@ def _kind(result: AttentionResult, wanted: AttentionKind | None) -> AttentionKin
 
 def head_view(attention, tokens: Sequence[str] | None = None, *, layer: int = 0, head: int | Sequence[int] = 0,
               mode: HeadMode = "single", kind: AttentionKind | None = None, hide_special: bool = False,
-              colorscale: str = "Blues", lang: str = "en"):
+              colorscale: str = "Blues", words: FigureWords = ENGLISH):
     """One head's query × key heatmap (or several heads combined by ``mode`` "mean" or "max")."""
     from attnviz.figures.heatmap import attention_heatmap
 
@@ -107,12 +108,12 @@ def head_view(attention, tokens: Sequence[str] | None = None, *, layer: int = 0,
     heads = [head] if isinstance(head, int) else list(head)
     view = build_view(result, _kind(result, kind), layer, heads, mode if len(heads) > 1 else "single",
                       ViewOptions(hide_special=hide_special))
-    return attention_heatmap(view, lang=lang, colorscale=colorscale)
+    return attention_heatmap(view, words=words, colorscale=colorscale)
 
 
 def grid_view(attention, tokens: Sequence[str] | None = None, *, layers: Sequence[int] | None = None,
               heads: Sequence[int] | None = None, kind: AttentionKind | None = None, hide_special: bool = False,
-              colorscale: str = "Blues", lang: str = "en"):
+              colorscale: str = "Blues", words: FigureWords = ENGLISH):
     """Every head (rows: layers, columns: heads), like BertViz's model_view."""
     from attnviz.figures.grid import head_grid
 
@@ -122,19 +123,20 @@ def grid_view(attention, tokens: Sequence[str] | None = None, *, layers: Sequenc
     options = ViewOptions(hide_special=hide_special)
     views = [[build_view(result, kind, layer, [h], "single", options)
               for h in (range(result.shape.heads_of(kind, layer)) if heads is None else heads)] for layer in layers]
-    return head_grid(views, lang=lang, colorscale=colorscale)
+    return head_grid(views, words=words, colorscale=colorscale)
 
 
 def causal_view(attention, tokens: Sequence[str] | None = None, *, layer: int = 0, head: int = 0,
-                colorscale: str = "Blues", lang: str = "en"):
+                colorscale: str = "Blues", words: FigureWords = ENGLISH):
     """A decoder's causal self-attention: the masked future drawn grey."""
     result = _as_result(attention, tokens, "decoder")
-    return head_view(result, layer=layer, head=head, kind="decoder", colorscale=colorscale, lang=lang)
+    return head_view(result, layer=layer, head=head, kind="decoder", colorscale=colorscale, words=words)
 
 
 def cross_view(cross_attentions, encoder_tokens: Sequence[str] | None = None,
                decoder_tokens: Sequence[str] | None = None, *, layer: int = 0, head: int | Sequence[int] = 0,
-               mode: HeadMode = "single", hide_special: bool = False, colorscale: str = "Blues", lang: str = "en"):
+               mode: HeadMode = "single", hide_special: bool = False, colorscale: str = "Blues",
+               words: FigureWords = ENGLISH):
     """An encoder-decoder's target × source alignment matrix."""
     if isinstance(cross_attentions, AttentionResult):
         result = cross_attentions
@@ -144,4 +146,4 @@ def cross_view(cross_attentions, encoder_tokens: Sequence[str] | None = None,
         result = result_from_attentions(None, encoder_tokens, cross_attentions=cross_attentions,
                                         decoder_tokens=decoder_tokens)
     return head_view(result, layer=layer, head=head, mode=mode, kind="cross", hide_special=hide_special,
-                     colorscale=colorscale, lang=lang)
+                     colorscale=colorscale, words=words)

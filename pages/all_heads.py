@@ -9,16 +9,11 @@ from attnviz.export_data import safe_filename
 from attnviz.figures.grid import MAX_PANEL_CELLS, head_grid
 from attnviz.figures.heatmap import plot_text
 from ui import controls, panels
-from ui.lang import lang, tr
+from ui.lang import chart_words, tr
 
 SPEC = controls.PageSpec("model", ("encoder", "decoder", "encoder-decoder"), "minilm")
 
-st.title(tr("page.heads"))
-st.markdown(tr("heads.intro"))
-loaded = controls.model_picker(SPEC)
-if loaded is None:
-    st.stop()
-text, target = controls.text_inputs(with_target=loaded.family == "encoder-decoder")
+loaded, text, target = controls.page_start(SPEC, tr("page.heads"), tr("heads.intro"))
 kinds = list(loaded.shape.kinds)
 kind = controls.kind_picker(kinds)
 layer = controls.layer_picker(loaded.shape.n_layers[kind], allow_all_layers=True)
@@ -34,7 +29,7 @@ longest = max(len(result.query_tokens(kind)), len(result.key_tokens(kind)))
 if longest > MAX_PANEL_CELLS:
     st.info(tr("heads.pooled", n=longest, block=-(-longest // MAX_PANEL_CELLS)))
 views = [[build_view(result, kind, layer_index, [h], "single", options) for h in heads] for layer_index in layers]
-figure = head_grid(views, lang=lang(), colorscale=colorscale,
+figure = head_grid(views, words=chart_words(), colorscale=colorscale,
                    title=f"{plot_text(loaded.name)} · {tr('kind.' + kind)}",
                    panel_size=120 if len(heads) <= 8 else 105)
 stem = f"{loaded.name}_{kind}_grid" if layer is None else f"{loaded.name}_{kind}_L{layer}_grid"

@@ -10,7 +10,7 @@ from attnviz.figures.matrix import matrix_figure
 from attnviz.teach.lessons import prefix_change, tiny_causal_demo
 from ui.engine import cached_capture, cached_continuation, cached_model
 from ui.errors import show_error
-from ui.lang import lang, tr
+from ui.lang import chart_words, tr
 from ui.lessons import prose
 from ui.url_state import BOUND
 
@@ -57,5 +57,6 @@ head = right.select_slider(tr("ctl.head"), list(range(loaded.shape.heads_of("dec
 full = cached_capture(MODEL, " ".join(words_only), None)
 prefix = cached_capture(MODEL, " ".join(words_only[: k - 1]), None)
 view = build_view(prefix, "decoder", layer, [head], "single", ViewOptions(hide_special=False))
-st.plotly_chart(attention_heatmap(view, lang=lang(), fixed_scale=True), key="growing", width="content", theme=None)
+st.plotly_chart(attention_heatmap(view, words=chart_words(), fixed_scale=True), key="growing", width="content",
+                theme=None)
 st.caption(prose("learn.causal.stable", k=k, diff=prefix_change(full, prefix, layer)))

@@ -8,7 +8,7 @@ from attnviz.figures.matrix import matrix_figure, row_bars
 from ui import panels
 from ui.controls import DEFAULT_TEXT
 from ui.engine import cached_derivation, cached_model
-from ui.lang import lang, tr
+from ui.lang import chart_words, tr
 from ui.lessons import prose
 from ui.url_state import BOUND
 
@@ -42,7 +42,7 @@ cols[2].plotly_chart(matrix_figure(derivation.v, keys, show_values=False, title=
 
 view = build_view(result, "cross", layer, list(range(loaded.shape.n_heads)), "mean",
                   ViewOptions(hide_special=True, renormalise=True))
-st.plotly_chart(attention_heatmap(view, lang=lang()), key="align", width="content", theme=None)
+st.plotly_chart(attention_heatmap(view, words=chart_words()), key="align", width="content", theme=None)
 st.markdown(prose("learn.cross.reorder"))
 if len(view.row_labels):
     row = st.selectbox(tr("learn.query_token"), range(len(view.row_labels)),

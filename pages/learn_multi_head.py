@@ -9,7 +9,7 @@ from attnviz.figures.matrix import head_split_figure, matrix_figure
 from ui import panels
 from ui.controls import DEFAULT_TEXT
 from ui.engine import cached_derivation, cached_model
-from ui.lang import lang, tr
+from ui.lang import chart_words, tr
 from ui.lessons import prose
 from ui.url_state import BOUND
 
@@ -49,7 +49,7 @@ for column, profile in zip(st.columns(len(chosen)), chosen):
         st.markdown(f"**{tr('learn.layer_head', layer=profile.layer, head=profile.head)}** · "
                     f"{tr('col.pattern')}: *{tr('pattern.' + profile.pattern)}*")
         view = build_view(result, "encoder", profile.layer, [profile.head], "single", options)
-        figure = attention_heatmap(view, lang=lang(), show_values=False, title="")
+        figure = attention_heatmap(view, words=chart_words(), show_values=False, title="")
         figure.update_layout(width=None, height=380, margin={"l": 10, "r": 10, "t": 80, "b": 10})
         st.plotly_chart(figure, key=f"head-{profile.layer}-{profile.head}", theme=None)
 

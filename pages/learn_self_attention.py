@@ -12,7 +12,7 @@ from attnviz.teach.lessons import value_contributions
 from ui import panels
 from ui.controls import DEFAULT_TEXT
 from ui.engine import cached_derivation, cached_model
-from ui.lang import lang, tr
+from ui.lang import chart_words, tr
 from ui.lessons import prose
 from ui.url_state import BOUND
 
@@ -72,5 +72,5 @@ st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
 
 st.subheader(tr("learn.self.map"))
 view = build_view(result, "encoder", layer, [head], "single", ViewOptions(hide_special=True, renormalise=True))
-st.plotly_chart(attention_heatmap(view, lang=lang()), key="map", width="content", theme=None)
+st.plotly_chart(attention_heatmap(view, words=chart_words()), key="map", width="content", theme=None)
 panels.rows_sum_note(view)

@@ -10,12 +10,7 @@ from ui.lang import tr
 
 SPEC = controls.PageSpec("model", ("encoder", "decoder", "encoder-decoder"), "minilm")
 
-st.title(tr("page.self"))
-st.markdown(tr("self.intro"))
-loaded = controls.model_picker(SPEC)
-if loaded is None:
-    st.stop()
-text, target = controls.text_inputs(with_target=loaded.family == "encoder-decoder")
+loaded, text, target = controls.page_start(SPEC, tr("page.self"), tr("self.intro"))
 kinds = [k for k in loaded.shape.kinds if k != "cross"]
 kind = controls.kind_picker(kinds)
 vc = controls.view_controls(loaded.shape.n_layers[kind], loaded.shape.heads_of(kind))

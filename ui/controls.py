@@ -155,3 +155,14 @@ def view_controls(n_layers: int, n_heads: int, *, default_hide: bool = True, cro
     options, colorscale, show_values, fixed = display_options(default_hide, cross)
     return ViewControls(layer=layer or 0, heads=heads, mode=mode, options=options, colorscale=colorscale,
                         show_values=show_values, fixed_scale=fixed)
+
+
+def page_start(spec: PageSpec, title: str, intro: str) -> tuple[LoadedModel, str, str | None]:
+    """Title and introduction, then the model and the text(s) in the sidebar; stops the page until a model loads."""
+    st.title(title)
+    st.markdown(intro)
+    loaded = model_picker(spec)
+    if loaded is None:
+        st.stop()
+    text, target = text_inputs(with_target=loaded.family == "encoder-decoder")
+    return loaded, text, target

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from attnviz.errors import AttnvizError
-from attnviz.i18n import STRINGS
+from ui.i18n import STRINGS
 from ui.lang import tr
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from attnviz.i18n import LANGUAGES, t
+from attnviz.figures.words import FigureWords
+from ui.i18n import LANGUAGES, figure_words, t
 
 _KEY = "ui_lang"
 
@@ -32,3 +33,8 @@ def lang() -> str:
 
 def tr(key: str, /, **values: object) -> str:
     return t(key, lang(), **values)
+
+
+def chart_words() -> FigureWords:
+    """The words figures show, in the visitor's language."""
+    return figure_words(lang())

@@ -17,7 +17,7 @@ from attnviz.export_data import matrix_to_csv, matrix_to_json, result_to_json, r
 from attnviz.figures.heatmap import attention_heatmap
 from ui.engine import cached_capture
 from ui.errors import show_error
-from ui.lang import lang, tr
+from ui.lang import chart_words, tr
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
 
@@ -106,8 +106,8 @@ def attention_panel(result: AttentionResult, kind, controls, key: str) -> tuple[
     """The heatmap of the chosen layer/heads with its exports on the left; returns the view and the
     right-hand column for the page's own facts."""
     view = build_view(result, kind, controls.layer, controls.heads, controls.mode, controls.options)
-    figure = attention_heatmap(view, lang=lang(), colorscale=controls.colorscale, show_values=controls.show_values,
-                               fixed_scale=controls.fixed_scale)
+    figure = attention_heatmap(view, words=chart_words(), colorscale=controls.colorscale,
+                               show_values=controls.show_values, fixed_scale=controls.fixed_scale)
     chart, facts = st.columns([3, 2], gap="large")
     with chart:
         heatmap_panel(view, figure, key=key)

@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from attnviz.analysis.view import AttentionView
-from attnviz.i18n import t
+from attnviz.figures.words import ENGLISH, FigureWords
 
 MASKED_COLOUR = "#d9d9d9"
 AUTO_VALUES_MAX_CELLS = 16  # write numbers into cells when neither side has more tokens than this
@@ -21,21 +21,22 @@ def plot_text(label: str) -> str:
     return html.escape(label, quote=False)
 
 
-def axis_titles(view: AttentionView, lang: str) -> tuple[str, str]:
+def axis_titles(view: AttentionView, words: FigureWords = ENGLISH) -> tuple[str, str]:
     if view.kind == "cross":
-        return t("axis.source", lang), t("axis.target", lang)
-    return t("axis.key", lang), t("axis.query", lang)
+        return words.source, words.target
+    return words.key, words.query
 
 
-def view_title(view: AttentionView, lang: str) -> str:
-    heads = view.head_label.replace("H", t("head", lang) + " ", 1) if view.mode == "single" else view.head_label
-    return f"{plot_text(view.model_name)} · {t('kind.' + view.kind, lang)} · {t('layer', lang)} {view.layer} · {heads}"
+def view_title(view: AttentionView, words: FigureWords = ENGLISH) -> str:
+    heads = view.head_label.replace("H", words.head + " ", 1) if view.mode == "single" else view.head_label
+    kind = words.kinds.get(view.kind, view.kind)
+    return f"{plot_text(view.model_name)} · {kind} · {words.layer} {view.layer} · {heads}"
 
 
 def attention_heatmap(
     view: AttentionView,
     *,
-    lang: str = "en",
+    words: FigureWords = ENGLISH,
     colorscale: str = "Blues",
     show_values: bool | None = None,
     fixed_scale: bool = False,
@@ -54,8 +55,8 @@ def attention_heatmap(
     else:  # a label per cell would make the page several MB: name the cell by its positions
         hover_names = None
         cell_name = "#%{y} → #%{x}"
-    x_title, y_title = axis_titles(view, lang)
-    weight = t("hover.weight", lang)
+    x_title, y_title = axis_titles(view, words)
+    weight = words.weight
     zmax = 1.0 if fixed_scale or not np.isfinite(z).any() else float(np.nanmax(z))
     gap = 1 if max(n_rows, n_cols) <= 48 else 0  # white grid lines would hide cells of a long text
     figure = go.Figure(
@@ -64,14 +65,14 @@ def attention_heatmap(
             customdata=hover_names,
             hovertemplate=f"{cell_name}<br>{weight}: %{{z:.4f}}<extra></extra>",
             colorscale=colorscale, zmin=0, zmax=zmax,
-            colorbar={"title": {"text": t("colorbar", lang)}, "thickness": 14},
+            colorbar={"title": {"text": words.weight}, "thickness": 14},
             texttemplate="%{z:.2f}" if show_values else None,
             textfont={"size": 10},
             xgap=gap, ygap=gap, hoverongaps=False,
         )
     )
     if view.masked.any():
-        masked_hover = f"{cell_name}<br>{t('hover.masked', lang)}<extra></extra>"
+        masked_hover = f"{cell_name}<br>{words.masked}<extra></extra>"
         figure.add_trace(go.Heatmap(
             z=np.where(view.masked, 1.0, np.nan), x=list(range(n_cols)), y=list(range(n_rows)),
             customdata=hover_names, hovertemplate=masked_hover,
@@ -88,7 +89,7 @@ def attention_heatmap(
     shown = [view.col_labels[i] for i in x_ticks] + [view.row_labels[i] for i in y_ticks]
     label_space = 12 + 7 * max((len(label) for label in shown), default=4)
     figure.update_layout(
-        title={"text": title if title is not None else view_title(view, lang), "x": 0.01, "y": 0.99,
+        title={"text": title if title is not None else view_title(view, words), "x": 0.01, "y": 0.99,
                "yanchor": "top", "font": {"size": 15}},
         xaxis={"title": x_title, "tickmode": "array", "tickvals": x_ticks, "ticktext": [cols[i] for i in x_ticks],
                "side": "top", "tickangle": 0 if n_cols <= 6 else (-45 if step == 1 else -90), "showgrid": False,

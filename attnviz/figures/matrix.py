@@ -6,11 +6,12 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.colors import qualitative
 
 from attnviz.figures.heatmap import MASKED_COLOUR, plot_text
 
-HEAD_COLOURS = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B", "#B279A2", "#FF9DA6",
-                "#9D755D", "#BAB0AC"]
+HEAD_COLOURS = qualitative.T10  # one colour per head, plotly's Tableau 10
+HIGHLIGHT, PLAIN = qualitative.T10[2], qualitative.T10[0]
 
 
 def matrix_figure(
@@ -75,7 +76,7 @@ def row_bars(values: Sequence[float], labels: Sequence[str], *, title: str = "",
     """One row of scores or weights as bars, one bar per key token."""
     values = np.asarray(values, dtype=float)
     shown = np.where(np.isfinite(values), values, 0.0)
-    colours = ["#D9D9D9" if masked is not None and masked[i] else ("#E45756" if i == highlight else "#4C78A8")
+    colours = [MASKED_COLOUR if masked is not None and masked[i] else (HIGHLIGHT if i == highlight else PLAIN)
                for i in range(len(values))]
     text = ["−∞" if not np.isfinite(v) else f"{v:.{decimals}f}" for v in values]
     figure = go.Figure(go.Bar(x=[plot_text(label) for label in labels], y=shown, marker_color=colours, text=text,

@@ -7,7 +7,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from attnviz.errors import InputTextError, LayerRequestError
-from attnviz.i18n import STRINGS
+from ui.i18n import STRINGS
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
