@@ -84,9 +84,10 @@ def role_masks(facts: TokenFacts) -> tuple[tuple[str, ...], np.ndarray, np.ndarr
     same = (ids[:, None] == ids[None, :]) & ~special[None, :] & ~special[:, None]
     after_same = np.zeros((n, n), bool)  # key j follows an earlier copy of the query's token: ids[j-1] == ids[i]
     after_same[:, 1:] = same[:, :-1] & (k[:, 1:] - 1 < q)
+    other_special = allowed & special[None, :] & (k != 0)
     masks = {
         "first": (allowed & (k == 0), allowed, rows & (np.arange(n) >= 1)),
-        "special": (allowed & special[None, :] & (k != 0), allowed, rows & (allowed & special[None, :] & (k != 0)).any(1)),
+        "special": (other_special, allowed, rows & other_special.any(1)),
         "previous": (plain & (k == q - 1), plain, rows & (plain & (k == q - 1)).any(1)),
         "next": (plain & (k == q + 1), plain, rows & (plain & (k == q + 1)).any(1)),
         "self": (plain & (k == q), plain, rows & (plain & (k == q)).any(1)),

@@ -1,0 +1,83 @@
+"""The numbers of the induction-heads lesson: the two-head circuit on one text, read from the model.
+
+For a query position ``i`` in the repeated part, with ``j`` the earlier position holding the same token:
+
+1. the previous-token head (layer 0) at position ``j + 1`` looks at ``j``: it writes "the token before me
+   was tokens[j]" into position ``j + 1``;
+2. the induction head (layer 1) at ``i`` looks for a position whose previous token equals ``tokens[i]``:
+   that is ``j + 1``;
+3. so the model predicts ``tokens[j + 1]`` next.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from attnviz.roles.report import RoleReport
+
+
+@dataclass(frozen=True)
+class CircuitHeads:
+    previous_head: int  # in layer 0
+    induction_head: int  # in layer 1
+    previous_score: float
+    induction_score: float
+
+
+@dataclass(frozen=True)
+class CircuitStep:
+    query: int  # i
+    earlier: int  # j: the earlier position with tokens[j] == tokens[i]
+    tokens: tuple[str, ...]
+    previous_row: np.ndarray  # layer-0 previous-token head, row j + 1
+    induction_row: np.ndarray  # layer-1 induction head, row i
+    predictions: tuple[tuple[str, float], ...]  # the model's top next tokens at i, with probabilities
+
+    @property
+    def copied(self) -> str:
+        return self.tokens[self.earlier + 1]
+
+
+def circuit_heads(report: RoleReport, kind: str = "decoder") -> CircuitHeads:
+    """The strongest previous-token head of layer 0 and induction head of layer 1."""
+    layer0 = [h for h in report.heads if h.kind == kind and h.layer == 0]
+    layer1 = [h for h in report.heads if h.kind == kind and h.layer == 1]
+    prev = max(layer0, key=lambda h: h.scores["previous"])
+    ind = max(layer1, key=lambda h: h.scores["induction"])
+    return CircuitHeads(prev.head, ind.head, prev.scores["previous"], ind.scores["induction"])
+
+
+def repeated_positions(token_ids: tuple[int, ...], special: tuple[bool, ...]) -> list[tuple[int, int]]:
+    """(i, j): positions i whose token appeared before at j (latest earlier copy), j + 1 < i, no specials."""
+    out = []
+    for i in range(len(token_ids)):
+        if special[i]:
+            continue
+        earlier = [j for j in range(i - 1) if token_ids[j] == token_ids[i] and not special[j]]
+        if earlier:
+            out.append((i, earlier[-1]))
+    return out
+
+
+def circuit_step(loaded, result, heads: CircuitHeads, query: int, top: int = 3) -> CircuitStep:
+    """The lesson's numbers at ``query`` (which must be a repeated position of ``result.source``)."""
+    sequence = result.source
+    pairs = dict(repeated_positions(sequence.token_ids, sequence.special))
+    if query not in pairs:
+        raise ValueError(f"position {query} has no earlier copy of its token")
+    earlier = pairs[query]
+    maps = result.arrays["decoder"]
+    with torch.inference_mode():
+        logits = loaded.model(input_ids=torch.tensor([sequence.token_ids])).logits[0, query]
+    probs = torch.softmax(logits.float(), -1)
+    best = torch.topk(probs, top)
+    words = loaded.tokenizer.convert_ids_to_tokens(best.indices.tolist())
+    return CircuitStep(
+        query=query, earlier=earlier, tokens=tuple(sequence.tokens),
+        previous_row=maps[result.layers["decoder"].index(0), heads.previous_head, earlier + 1, : earlier + 2].copy(),
+        induction_row=maps[result.layers["decoder"].index(1), heads.induction_head, query, : query + 1].copy(),
+        predictions=tuple((w, float(p)) for w, p in zip(words, best.values.tolist())),
+    )

@@ -1,0 +1,31 @@
+"""The induction-heads lesson renders the two heads with the toy model's numbers; the roles panel on all heads."""
+
+from __future__ import annotations
+
+from tests.app.test_pages import _app, _figures
+
+
+def test_lesson_shows_the_two_heads_and_the_prediction():
+    at = _app("pages/learn_induction.py")
+    assert at.title[0].value == "Induction heads: two heads that copy a pattern"
+    assert len(_figures(at)) == 3  # layer-0 map, layer-1 map, training curve
+    text = " ".join(m.value for m in at.markdown)
+    assert "previous-token head at position" in text and "top prediction" in text
+    slider = at.select_slider(key="induction_query")
+    slider.set_value(slider.options[-1] if isinstance(slider.options[-1], int) else int(slider.options[-1])).run()
+    assert not at.exception
+
+
+def test_lesson_in_chinese():
+    at = _app("pages/learn_induction.py", lang="zh")
+    assert at.title[0].value == "归纳头：两个头合作复制模式"
+    assert any("归纳头" in m.value for m in at.markdown)
+
+
+def test_roles_panel_on_all_heads_filters_by_role():
+    at = _app("pages/all_heads.py")
+    assert any(s.value == "Head roles" for s in at.subheader)
+    filt = at.selectbox(key="roles_filter_encoder")
+    assert "previous" in filt.options or "previous token" in " ".join(map(str, filt.options))
+    filt.set_value("previous").run()
+    assert not at.exception
