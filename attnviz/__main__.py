@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from attnviz.models.registry import BUILTIN_MODELS, DEFAULT_MODEL
+from attnviz.roles import cli as roles_cli
 
 
 def _parse_layers(text: str | None) -> list[int] | None:
@@ -30,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     cap.add_argument("--max-tokens", type=int, help="cut the text to this many tokens")
     cap.add_argument("--out", type=Path, required=True, help="output file: .npz or .json")
     commands.add_parser("models", help="list the built-in models")
+    roles_cli.add_parser(commands)
     commands.add_parser("app", help="start the Streamlit app (extra arguments go to streamlit run)",
                         add_help=False)
     if argv is None:
@@ -37,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["app"]:
         return run_app(argv[1:])
     args = parser.parse_args(argv)
+    if args.command == "heads":
+        return roles_cli.run(args)
 
     if args.command == "models":
         for model in BUILTIN_MODELS.values():
