@@ -1,4 +1,4 @@
-"""Train the toy induction model: a 2-layer attention-only GPT-2 on random word sequences with a repeated span.
+"""Train the toy induction model: a 2-layer attention-only Llama on random word sequences with a repeated span.
 
     flock /tmp/attnviz-cpu.lock python scripts/train_induction.py      # a few minutes on 2 CPU cores
 
@@ -26,7 +26,7 @@ import torch
 from tokenizers import Tokenizer, normalizers, pre_tokenizers
 from tokenizers.models import WordLevel
 from tokenizers.processors import TemplateProcessing
-from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
 from attnviz.toy.grammar import english_vocabulary
 
@@ -67,16 +67,17 @@ def make_batch(batch: int, n_specials: int, vocab: int, bos: int, gen: torch.Gen
     return ids, first, second
 
 
-def build_model(vocab: int, tokenizer: PreTrainedTokenizerFast) -> GPT2LMHeadModel:
-    config = GPT2Config(
-        vocab_size=vocab, n_positions=MAX_POSITIONS, n_embd=64, n_layer=2, n_head=4, n_inner=4,
-        resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, activation_function="gelu_new",
+def build_model(vocab: int, tokenizer: PreTrainedTokenizerFast) -> LlamaForCausalLM:
+    """A 2-layer, 4-head Llama (rotary positions make a previous-token head easy to learn), MLPs zeroed."""
+    config = LlamaConfig(
+        vocab_size=vocab, hidden_size=64, intermediate_size=4, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=4, max_position_embeddings=MAX_POSITIONS, tie_word_embeddings=True,
         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True,
+        pad_token_id=tokenizer.pad_token_id,
     )
-    model = GPT2LMHeadModel(config)
-    for block in model.transformer.h:  # attention only: the MLPs add exactly zero
-        for p in block.mlp.parameters():
+    model = LlamaForCausalLM(config)
+    for layer in model.model.layers:  # attention only: the MLPs add exactly zero
+        for p in layer.mlp.parameters():
             torch.nn.init.zeros_(p)
             p.requires_grad_(False)
     return model
@@ -90,7 +91,7 @@ def train(steps: int, batch: int, out: Path) -> None:
     model = build_model(vocab, tokenizer)
     gen = torch.Generator().manual_seed(SEED)
     trainable = [p for p in model.parameters() if p.requires_grad]
-    optimiser = torch.optim.AdamW(trainable, lr=3e-3, weight_decay=0.01)
+    optimiser = torch.optim.AdamW(trainable, lr=1e-2, weight_decay=0.01)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: min(1.0, (s + 1) / 50))
     curve: list[dict[str, float]] = []
     started = time.perf_counter()
@@ -101,7 +102,7 @@ def train(steps: int, batch: int, out: Path) -> None:
         per_token = torch.nn.functional.cross_entropy(
             logits.reshape(-1, vocab), ids[:, 1:].reshape(-1), reduction="none"
         ).view(batch, SEQ_LEN - 1)
-        loss = per_token.mean()
+        loss = per_token[second[:, 1:]].mean()  # only the repeated copy can be predicted: train on it alone
         optimiser.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
@@ -149,8 +150,8 @@ def _plot_curve(curve: list[dict[str, float]], path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=1500)
-    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     torch.set_num_threads(1)  # tiny matrices: a second thread only adds contention

@@ -12,12 +12,15 @@ def test_lesson_shows_the_two_heads_and_the_prediction():
     text = " ".join(m.value for m in at.markdown)
     assert "previous-token head at position" in text and "top prediction" in text
     slider = at.select_slider(key="induction_query")
-    slider.set_value(slider.options[-1] if isinstance(slider.options[-1], int) else int(slider.options[-1])).run()
+    last = int(str(slider.options[-1]).split(" ·")[0])  # options read "position · token"
+    slider.set_value(last).run()
     assert not at.exception
+    assert any(f"at position {last}" in m.value for m in at.markdown)
 
 
 def test_lesson_in_chinese():
-    at = _app("pages/learn_induction.py", lang="zh")
+    at = _app("pages/learn_induction.py")
+    at.radio(key="ui_lang").set_value("zh").run()
     assert at.title[0].value == "归纳头：两个头合作复制模式"
     assert any("归纳头" in m.value for m in at.markdown)
 
