@@ -35,6 +35,8 @@ learn = [
             url_path="learn-derivation"),
     st.Page("pages/learn_playground.py", title=tr("learn.play.page"), icon=":material/edit_square:",
             url_path="learn-playground"),
+    st.Page("pages/learn_induction.py", title=tr("learn.induction.page"), icon=":material/repeat:",
+            url_path="learn-induction"),
 ]
 st.navigation({tr("nav.explore"): explore, tr("nav.learn"): learn}).run()
 report_rejected_link(tr("msg.bad_link"))

@@ -8,7 +8,7 @@ from attnviz.analysis.view import build_view
 from attnviz.export_data import safe_filename
 from attnviz.figures.grid import MAX_PANEL_CELLS, head_grid
 from attnviz.figures.heatmap import plot_text
-from ui import controls, panels
+from ui import controls, panels, roles_panel
 from ui.lang import chart_words, tr
 
 SPEC = controls.PageSpec("model", ("encoder", "decoder", "encoder-decoder"), "minilm")
@@ -48,3 +48,5 @@ if kind != "cross":
              tr("col.top"): f"{row.top_link[0]} → {row.top_link[1]} ({row.top_link[2]:.2f})" if row.top_link else ""}
             for row in head_rows(result, kind, [view for views_of_layer in views for view in views_of_layer])]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+roles_panel.show(result, kind, loaded)

@@ -83,7 +83,7 @@ def build_model(vocab: int, tokenizer: PreTrainedTokenizerFast) -> LlamaForCausa
     return model
 
 
-def train(steps: int, batch: int, out: Path) -> None:
+def train(steps: int, batch: int, out: Path, lr: float = 3e-3, every_position: bool = False) -> None:
     random.seed(SEED)
     torch.manual_seed(SEED)
     tokenizer = build_tokenizer()
@@ -91,7 +91,7 @@ def train(steps: int, batch: int, out: Path) -> None:
     model = build_model(vocab, tokenizer)
     gen = torch.Generator().manual_seed(SEED)
     trainable = [p for p in model.parameters() if p.requires_grad]
-    optimiser = torch.optim.AdamW(trainable, lr=1e-2, weight_decay=0.01)
+    optimiser = torch.optim.AdamW(trainable, lr=lr, weight_decay=0.01)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: min(1.0, (s + 1) / 50))
     curve: list[dict[str, float]] = []
     started = time.perf_counter()
@@ -102,7 +102,9 @@ def train(steps: int, batch: int, out: Path) -> None:
         per_token = torch.nn.functional.cross_entropy(
             logits.reshape(-1, vocab), ids[:, 1:].reshape(-1), reduction="none"
         ).view(batch, SEQ_LEN - 1)
-        loss = per_token[second[:, 1:]].mean()  # only the repeated copy can be predicted: train on it alone
+        # the repeated copy is the only predictable part; training on every position too keeps the first copy's
+        # loss at ln(vocabulary) (the model learns it cannot know) instead of letting it grow overconfident
+        loss = per_token.mean() if every_position else per_token[second[:, 1:]].mean()
         optimiser.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
@@ -153,9 +155,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--every-position", action="store_true", help="train on every position, not only the repeated copy")
     args = parser.parse_args()
     torch.set_num_threads(1)  # tiny matrices: a second thread only adds contention
-    train(args.steps, args.batch, args.out)
+    train(args.steps, args.batch, args.out, args.lr, args.every_position)
 
 
 if __name__ == "__main__":

@@ -52,6 +52,11 @@ BUILTIN_MODELS: dict[str, BuiltinModel] = {
             {"en": "Toy language model (Llama-style decoder, 2 layers, 4 query heads sharing 2 KV heads)",
              "zh": "玩具语言模型（Llama 式解码器，2 层，4 个查询头共享 2 个 KV 头）"},
         ),
+        BuiltinModel(
+            "toy-induction", "decoder", lambda: ASSET_MODELS / "toy-induction",
+            {"en": "Toy induction model (attention-only Llama, 2 layers x 4 heads) trained to continue repeated spans",
+             "zh": "玩具归纳模型（只有注意力的 Llama，2 层 × 4 头），训练目标是接续重复出现的片段"},
+        ),
     ]
 }
 DEFAULT_MODEL = "minilm"
@@ -98,11 +103,14 @@ def resolve(name: str, visitor: Settings | None = None) -> ResolvedModel:
             raise ModelLoadError("This server offers only the models in its list.", code="hub_refused")
         return _hub_id(name)
     path = Path(name).expanduser()
-    if path.is_dir():
-        if not (path / "config.json").is_file():
-            raise ModelLoadError(f"The folder {path} holds no config.json, so it is not a transformers model folder.",
-                                 code="not_a_model_folder")
+    if path.is_dir() and (path / "config.json").is_file():
         return ResolvedModel(name, str(path.resolve()), True, None)
+    if visitor is not None and (path.is_dir() or looks_like_path(name)):
+        # a visitor allowed to name folders still learns nothing about the server's disk from the message
+        raise ModelLoadError("There is no model folder at the path you typed.", code="no_folder")
+    if path.is_dir():
+        raise ModelLoadError(f"The folder {path} holds no config.json, so it is not a transformers model folder.",
+                             code="not_a_model_folder")
     if looks_like_path(name):
         raise ModelLoadError(f"There is no folder at {path}.", code="no_folder")
     if visitor is not None and name not in visitor.models and not visitor.allow_hub_ids:

@@ -61,3 +61,12 @@ def test_the_installed_command_line_captures_a_toy_model(installed, tmp_path):
                 "--out", str(out))
     assert done.returncode == 0, done.stderr
     assert out.is_file() and "decoder" in done.stdout
+
+
+def test_the_installed_console_script_lists_the_models(installed):
+    script = installed / "bin" / "attnviz"
+    assert script.is_file()
+    done = subprocess.run([sys.executable, str(script), "models"], cwd="/", capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(installed)}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert {"minilm", "toy-translator", "toy-lm"} <= {line.split()[0] for line in done.stdout.splitlines()}

@@ -69,8 +69,20 @@ def test_a_shared_server_offers_its_list_and_the_built_ins(tmp_path):
 def test_on_ones_own_machine_folders_load_and_messages_may_name_them(tmp_path, tiny_model_dirs):
     local = load_settings(True, config=tmp_path / "none.toml", environ={})
     assert resolve(str(tiny_model_dirs["bert"]), local).is_local_dir
-    with pytest.raises(ModelLoadError, match="There is no folder"):
-        resolve(str(tmp_path / "missing"), local)
+    with pytest.raises(ModelLoadError, match="There is no folder at .*missing"):
+        resolve(str(tmp_path / "missing"))  # Python or the command line: the user's own disk, named
+
+
+def test_a_visitor_allowed_folders_still_learns_nothing_about_the_disk(tmp_path):
+    visitor = load_settings(False, config=tmp_path / "none.toml", environ={"ATTNVIZ_ALLOW_LOCAL_PATHS": "1"})
+    (tmp_path / "not-a-model").mkdir()
+    messages = set()
+    for name in (str(tmp_path / "not-a-model"), str(tmp_path / "missing"), "~/nothing/here"):
+        with pytest.raises(ModelLoadError) as raised:
+            resolve(name, visitor)
+        messages.add((raised.value.code, str(raised.value)))
+    assert len(messages) == 1
+    assert str(tmp_path) not in str(messages) and str(Path.home()) not in str(messages)
 
 
 def test_the_app_on_a_shared_configuration_refuses_a_folder_the_same_way(tmp_path, tiny_model_dirs, monkeypatch):
