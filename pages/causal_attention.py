@@ -17,7 +17,8 @@ loaded = controls.model_picker(SPEC)
 if loaded is None:
     st.stop()
 text, target = controls.text_inputs(with_target=loaded.family == "encoder-decoder")
-vc = controls.view_controls(loaded.shape.n_layers["decoder"], loaded.shape.heads_of("decoder"), default_hide=False)
+vc = controls.view_controls(loaded.shape.n_layers["decoder"], loaded.shape.heads_of("decoder"), default_hide=False,
+                            key="map-causal")
 panels.model_summary(loaded)
 result = panels.run_capture(loaded, text, target)
 if result is None:

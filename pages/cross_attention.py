@@ -17,7 +17,8 @@ if loaded is None:
 text, target = controls.text_inputs(with_target=True)
 # Alignment is usually sharpest in the last layer.
 n_layers = loaded.shape.n_layers["cross"]
-vc = controls.view_controls(n_layers, loaded.shape.heads_of("cross"), cross=True, default_layer=n_layers - 1)
+vc = controls.view_controls(n_layers, loaded.shape.heads_of("cross"), cross=True, default_layer=n_layers - 1,
+                            key="map-cross")
 panels.model_summary(loaded)
 result = panels.run_capture(loaded, text, target)
 if result is None:

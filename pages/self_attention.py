@@ -13,7 +13,7 @@ SPEC = controls.PageSpec("model", ("encoder", "decoder", "encoder-decoder"), "mi
 loaded, text, target = controls.page_start(SPEC, tr("page.self"), tr("self.intro"))
 kinds = [k for k in loaded.shape.kinds if k != "cross"]
 kind = controls.kind_picker(kinds)
-vc = controls.view_controls(loaded.shape.n_layers[kind], loaded.shape.heads_of(kind))
+vc = controls.view_controls(loaded.shape.n_layers[kind], loaded.shape.heads_of(kind), key="map-self")
 panels.model_summary(loaded)
 result = panels.run_capture(loaded, text, target)
 if result is None:

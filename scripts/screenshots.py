@@ -1,6 +1,6 @@
 """Take full-page screenshots of a running attnviz app with headless Chromium.
 
-    python -m scripts.screenshots http://localhost:8501 out_dir self-attention all-heads ...
+    python -m scripts.screenshots http://localhost:8501 out_dir self_attention all_heads ...
 """
 
 from __future__ import annotations

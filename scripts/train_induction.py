@@ -152,11 +152,12 @@ def _plot_curve(curve: list[dict[str, float]], path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=2000)
-    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--steps", type=int, default=4000)
+    parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--every-position", action="store_true", help="train on every position, not only the repeated copy")
+    parser.add_argument("--every-position", action="store_true",
+                        help="train on every position, not only the repeated copy")
     args = parser.parse_args()
     torch.set_num_threads(1)  # tiny matrices: a second thread only adds contention
     train(args.steps, args.batch, args.out, args.lr, args.every_position)

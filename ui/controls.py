@@ -10,6 +10,7 @@ from attnviz import BUILTIN_MODELS, AttnvizError, LoadedModel
 from attnviz.analysis.heads import HeadMode
 from attnviz.analysis.view import ViewOptions
 from attnviz.result import Family
+from ui import live_map
 from ui.engine import cached_model
 from ui.errors import show_error
 from ui.lang import lang, tr
@@ -37,6 +38,8 @@ class ViewControls:
     colorscale: str
     show_values: bool | None
     fixed_scale: bool
+    choice: live_map.LiveChoice | None = None
+    live_key: str = ""  # the browser map's key: its reports land in st.session_state under it
 
 
 def kind_picker(kinds: list) -> str:
@@ -148,13 +151,14 @@ def display_options(default_hide: bool = True, cross: bool = False) -> tuple[Vie
     return options, colorscale, show_values, fixed
 
 
-def view_controls(n_layers: int, n_heads: int, *, default_hide: bool = True, cross: bool = False,
+def view_controls(n_layers: int, n_heads: int, *, key: str, default_hide: bool = True, cross: bool = False,
                   default_layer: int = 0) -> ViewControls:
-    layer = layer_picker(n_layers, default=default_layer)
-    heads, mode = head_picker(n_heads)
+    """Layer, head and mode are switched on the map itself (see ui/live_map.py); display options stay here."""
+    choice = live_map.chosen_view(key, n_layers, n_heads, default_layer)
     options, colorscale, show_values, fixed = display_options(default_hide, cross)
-    return ViewControls(layer=layer or 0, heads=heads, mode=mode, options=options, colorscale=colorscale,
-                        show_values=show_values, fixed_scale=fixed)
+    return ViewControls(layer=choice.layer, heads=choice.shown_heads, mode=choice.mode, options=options,
+                        colorscale=colorscale, show_values=show_values, fixed_scale=fixed, choice=choice,
+                        live_key=key)
 
 
 def page_start(spec: PageSpec, title: str, intro: str) -> tuple[LoadedModel, str, str | None]:

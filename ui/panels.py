@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import numpy as np
 import plotly.graph_objects as go
@@ -15,6 +16,7 @@ from attnviz.analysis.view import AttentionView, build_view
 from attnviz.export import MIME_TYPES, figure_to_image, image_export_available
 from attnviz.export_data import matrix_to_csv, matrix_to_json, result_to_json, result_to_npz, safe_filename
 from attnviz.figures.heatmap import attention_heatmap
+from ui import live_map
 from ui.engine import cached_capture
 from ui.errors import show_error
 from ui.lang import chart_words, tr
@@ -70,23 +72,27 @@ def show_figure(figure: go.Figure, key: str, file_stem: str, stretch: bool = Fal
                     theme=None)
 
 
-def image_buttons(figure: go.Figure, file_stem: str, key: str) -> None:
-    """PNG / SVG / PDF, rendered only when clicked (kaleido takes a moment)."""
+def image_buttons(figure: go.Figure | Callable[[], go.Figure], file_stem: str, key: str) -> None:
+    """PNG / SVG / PDF, rendered only when clicked (kaleido takes a moment); ``figure`` may be a function
+    that builds it, so a page that draws in the browser builds a plotly figure only for an export."""
     if not image_export_available():
         st.caption(tr("export.unavailable"))
         return
     columns = st.columns(3)
     for column, fmt in zip(columns, ("png", "svg", "pdf")):
         column.download_button(
-            fmt.upper(), data=lambda fmt=fmt: figure_to_image(figure, fmt), file_name=f"{file_stem}.{fmt}",
+            fmt.upper(), data=lambda fmt=fmt: figure_to_image(figure() if callable(figure) else figure, fmt),
+            file_name=f"{file_stem}.{fmt}",
             mime=MIME_TYPES[fmt], key=f"{key}-{fmt}", on_click="ignore", icon=":material/image:",
         )
 
 
-def heatmap_panel(view: AttentionView, figure: go.Figure, key: str) -> None:
-    """The chart, then its export buttons (image formats and the plotted numbers)."""
+def heatmap_panel(view: AttentionView, figure: go.Figure | Callable[[], go.Figure], key: str,
+                  drawn: bool = False) -> None:
+    """The chart (unless ``drawn`` already in the browser), then its export buttons (images and numbers)."""
     stem = safe_filename(view.model_name, view.kind, f"L{view.layer}", view.head_label, extension="x")[:-2]
-    show_figure(figure, key=f"{key}-chart", file_stem=stem)
+    if not drawn:
+        show_figure(figure() if callable(figure) else figure, key=f"{key}-chart", file_stem=stem)
     with st.container(border=True):
         st.markdown(f"**{tr('export.title')}** · `{stem}`")
         image_buttons(figure, stem, key)
@@ -106,11 +112,20 @@ def attention_panel(result: AttentionResult, kind, controls, key: str) -> tuple[
     """The heatmap of the chosen layer/heads with its exports on the left; returns the view and the
     right-hand column for the page's own facts."""
     view = build_view(result, kind, controls.layer, controls.heads, controls.mode, controls.options)
-    figure = attention_heatmap(view, words=chart_words(), colorscale=controls.colorscale,
-                               show_values=controls.show_values, fixed_scale=controls.fixed_scale)
+
+    def figure() -> go.Figure:  # for image exports only: the page draws the map in the browser
+        return attention_heatmap(view, words=chart_words(), colorscale=controls.colorscale,
+                                 show_values=controls.show_values, fixed_scale=controls.fixed_scale)
+
     chart, facts = st.columns([3, 2], gap="large")
     with chart:
-        heatmap_panel(view, figure, key=key)
+        payload = live_map.live_payload(result, kind, controls.choice, controls.options,
+                                        colorscale=controls.colorscale, show_values=controls.show_values,
+                                        fixed_scale=controls.fixed_scale,
+                                        title=f"{result.model_name} · {tr('kind.' + kind)}",
+                                        n_heads=result.shape.heads_of(kind))
+        live_map.show(payload, key=controls.live_key)
+        heatmap_panel(view, figure, key=key, drawn=True)
         rows_sum_note(view)
     return view, facts
 

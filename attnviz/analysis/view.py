@@ -62,6 +62,47 @@ def _axis(result: AttentionResult, kind: AttentionKind, rows: bool, options: Vie
     return groups, [group_label(seq, g) for g in groups]
 
 
+def _masked_groups(kind: AttentionKind, n_query: int, n_key: int, row_groups, col_groups) -> np.ndarray:
+    """A merged cell is masked when every token pair inside it is (vectorised: a mean count of masked keys)."""
+    if kind != "decoder":
+        return np.zeros((len(row_groups), len(col_groups)), dtype=bool)
+    counts = merge_words(causal_mask(n_query, n_key).astype(np.float32), row_groups, col_groups)
+    sizes = np.array([len(g) for g in col_groups], dtype=np.float32)
+    return counts >= sizes[None, :] - 1e-6
+
+
+@dataclass(frozen=True)
+class ViewStack:
+    """Every head of several layers, ready to draw: ``matrix[layer_index, head, row, col]``.
+
+    Heads are merged into words (when asked) one by one and combined afterwards, exactly as
+    :func:`build_view` does, so a map combined from the stack equals the single view.
+    """
+
+    matrix: np.ndarray
+    row_labels: tuple[str, ...]
+    col_labels: tuple[str, ...]
+    masked: np.ndarray  # [row, col], the same for every layer and head
+    kind: AttentionKind
+    layers: tuple[int, ...]
+    model_name: str
+
+
+def stack_views(result: AttentionResult, kind: AttentionKind, layers: Sequence[int],
+                options: ViewOptions = ViewOptions()) -> ViewStack:
+    maps = np.stack([result.layer_maps(kind, layer) for layer in layers])  # [layer, head, query, key]
+    row_groups, row_labels = _axis(result, kind, True, options)
+    col_groups, col_labels = _axis(result, kind, False, options)
+    matrix = merge_words(maps, row_groups, col_groups).astype(np.float32)
+    return ViewStack(
+        matrix=matrix,
+        row_labels=tuple(unique_labels(row_labels, [g[0] for g in row_groups])),
+        col_labels=tuple(unique_labels(col_labels, [g[0] for g in col_groups])),
+        masked=_masked_groups(kind, maps.shape[-2], maps.shape[-1], row_groups, col_groups),
+        kind=kind, layers=tuple(layers), model_name=result.model_name,
+    )
+
+
 def build_view(
     result: AttentionResult,
     kind: AttentionKind,
@@ -70,23 +111,19 @@ def build_view(
     mode: HeadMode = "single",
     options: ViewOptions = ViewOptions(),
 ) -> AttentionView:
-    maps = result.layer_maps(kind, layer)  # [head, query, key]
-    combined = combine_heads(maps, heads, mode)
+    maps = result.layer_maps(kind, layer)[list(heads)]  # [head, query, key]
     row_groups, row_labels = _axis(result, kind, True, options)
     col_groups, col_labels = _axis(result, kind, False, options)
-    matrix = merge_words(combined, row_groups, col_groups)
+    # merge each head, then combine: for "max" this is the strongest head per word pair, and it is what the
+    # browser computes from a ViewStack
+    matrix = combine_heads(merge_words(maps, row_groups, col_groups), range(len(heads)), mode)
     if options.renormalise:
         matrix = renormalise_rows(matrix)
-    if kind == "decoder":
-        full_mask = causal_mask(*combined.shape)
-        masked = np.array([[full_mask[np.ix_(r, c)].all() for c in col_groups] for r in row_groups], dtype=bool)
-    else:
-        masked = np.zeros(matrix.shape, dtype=bool)
     return AttentionView(
         matrix=matrix.astype(np.float32),
         row_labels=tuple(unique_labels(row_labels, [g[0] for g in row_groups])),
         col_labels=tuple(unique_labels(col_labels, [g[0] for g in col_groups])),
-        masked=masked,
+        masked=_masked_groups(kind, maps.shape[-2], maps.shape[-1], row_groups, col_groups),
         kind=kind,
         layer=layer,
         heads=tuple(heads),

@@ -20,7 +20,8 @@ def test_lesson_shows_the_two_heads_and_the_prediction():
 
 def test_lesson_in_chinese():
     at = _app("pages/learn_induction.py")
-    at.radio(key="ui_lang").set_value("zh").run()
+    at.session_state["ui_lang"] = "zh"
+    at.run()
     assert at.title[0].value == "归纳头：两个头合作复制模式"
     assert any("归纳头" in m.value for m in at.markdown)
 

@@ -29,6 +29,16 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory):
+    yield from _serve(tmp_path_factory)
+
+
+@pytest.fixture()
+def fresh_app_url(tmp_path_factory):
+    """A server nobody has visited yet: its first visitor is the test."""
+    yield from _serve(tmp_path_factory)
+
+
+def _serve(tmp_path_factory):
     port = _free_port()
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "BROWSER_PATH": CHROMIUM}

@@ -78,18 +78,18 @@ def test_shared_link_reproduces_the_view(page, app_url):
     title = _chart_title(page)
     assert "层 4" in title and "头 7" in title
     # Values in links stay language-neutral ("cross", not a translated label), so they open in Chinese too.
-    page.goto(f"{app_url}/all-heads?model=toy-translator&kind=cross&lang=zh")
+    page.goto(f"{app_url}/all_heads?model=toy-translator&kind=cross&lang=zh")
     wait_idle(page)
     assert "交叉注意力" in _chart_title(page)
 
 
 @pytest.mark.parametrize("path, heading", [
-    ("all-heads", "All heads"), ("causal-attention", "Causal attention"), ("cross-attention", "Cross-attention"),
-    ("learn-self-attention", "Self-attention, one step at a time"), ("learn-multi-head", "Multi-head attention"),
-    ("learn-cross-attention", "Cross-attention: reading the source while writing the target"),
-    ("learn-causal-attention", "Causal attention: no peeking at the future"),
-    ("learn-derivation", "The derivation, with the model's real numbers"),
-    ("learn-playground", "Playground: attention on numbers you choose"),
+    ("all_heads", "All heads"), ("causal_attention", "Causal attention"), ("cross_attention", "Cross-attention"),
+    ("learn_self_attention", "Self-attention, one step at a time"), ("learn_multi_head", "Multi-head attention"),
+    ("learn_cross_attention", "Cross-attention: reading the source while writing the target"),
+    ("learn_causal_attention", "Causal attention: no peeking at the future"),
+    ("learn_derivation", "The derivation, with the model's real numbers"),
+    ("learn_playground", "Playground: attention on numbers you choose"),
 ])
 def test_every_page_renders_a_chart(page, app_url, shots_dir, path, heading):
     page.goto(app_url)  # the entry page first, as a visitor following the app's own navigation

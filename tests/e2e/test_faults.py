@@ -45,7 +45,7 @@ def _stop(server: subprocess.Popen) -> None:
 def test_a_visitor_leaving_mid_request_does_not_hurt_others(browser, app_url):
     leaving = browser.new_context().new_page()
     long_text = " ".join(["the train left the station on time"] * 60)
-    leaving.goto(f"{app_url}/all-heads?text={long_text.replace(' ', '+')}")
+    leaving.goto(f"{app_url}/all_heads?text={long_text.replace(' ', '+')}")
     leaving.wait_for_timeout(400)  # the capture is under way
     leaving.context.close()  # gone, mid-request
     staying = browser.new_context().new_page()
@@ -86,8 +86,8 @@ _NO_NOTICE = pytest.mark.xfail(reason="the causal and cross pages draw with defa
                                       "in a real browser (it is in AppTest); under investigation", strict=False)
 
 
-@pytest.mark.parametrize("path", ["all-heads", pytest.param("causal-attention", marks=_NO_NOTICE),
-                                  pytest.param("cross-attention", marks=_NO_NOTICE), "learn-multi-head"])
+@pytest.mark.parametrize("path", ["all_heads", pytest.param("causal_attention", marks=_NO_NOTICE),
+                                  pytest.param("cross_attention", marks=_NO_NOTICE), "learn_multi_head"])
 def test_a_garbage_link_to_any_page_opens_with_defaults_and_a_notice(browser, app_url, path):
     """AppTest cannot open a page other than the default with a link, so this is checked in a browser."""
     page = browser.new_context().new_page()

@@ -1,0 +1,131 @@
+"""The compact form a heatmap takes to the browser, where heads and layers switch without a round trip.
+
+One binary message: a magic word, the length of a JSON header, the header (labels, which layers and
+heads are inside, where the window sits, the colour table), then every head's weights as unsigned
+16-bit integers (weight × 65535: 7.6e-6 apart, finer than the four decimals a tooltip shows), then
+one byte per cell for the causal mask. Half the bytes of float32, and no JSON number parsing.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from plotly.colors import get_colorscale, sample_colorscale
+
+MAGIC = b"AVZ1"
+LEVELS = 65535
+BUDGET_CELLS = 3_200_000  # 6.4 MB of weights: every layer of MiniLM at 128 tokens, all 12 heads of a layer at 512
+MAX_SIDE = 1024  # a longer side is shown pooled (an overview), and a zoomed window at full resolution
+
+
+@dataclass(frozen=True)
+class Window:
+    """Which part of the full matrix a payload holds: rows/cols from ``row0``/``col0``, pooled by ``block``."""
+
+    row0: int = 0
+    col0: int = 0
+    rows: int = 0
+    cols: int = 0
+    block: int = 1
+
+
+def colour_table(colorscale: str, steps: int = 256) -> list[str]:
+    """``steps`` colours sampled evenly from a plotly colour scale, as ``rgb(r, g, b)`` strings."""
+    return sample_colorscale(get_colorscale(colorscale), [i / (steps - 1) for i in range(steps)], colortype="rgb")
+
+
+def quantise(weights: np.ndarray) -> np.ndarray:
+    return np.rint(np.clip(np.nan_to_num(weights, nan=0.0), 0.0, 1.0) * LEVELS).astype("<u2")
+
+
+def _pool(cells: np.ndarray, block: int) -> np.ndarray:
+    """Mean over ``block`` x ``block`` tiles of the last two axes; NaN (masked) cells left out of each mean."""
+    *lead, n_rows, n_cols = cells.shape
+    rows, cols = -(-n_rows // block), -(-n_cols // block)
+    padded = np.full((*lead, rows * block, cols * block), np.nan, dtype=np.float32)
+    padded[..., :n_rows, :n_cols] = cells
+    tiles = padded.reshape(*lead, rows, block, cols, block)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN tiles stay NaN: wholly masked
+        return np.nanmean(tiles, axis=(-3, -1))
+
+
+def window_of(matrix: np.ndarray, masked: np.ndarray, window: Window) -> tuple[np.ndarray, np.ndarray]:
+    """The window's cells of ``matrix[..., row, col]`` and of the mask, pooled by the window's block."""
+    rows = slice(window.row0, window.row0 + window.rows)
+    cols = slice(window.col0, window.col0 + window.cols)
+    part, part_mask = matrix[..., rows, cols], masked[rows, cols]
+    if window.block == 1:
+        return part, part_mask
+    pooled_mask = np.isnan(_pool(np.where(part_mask, np.nan, 0.0), window.block))
+    pooled = _pool(np.where(part_mask, np.nan, part), window.block)
+    return np.nan_to_num(pooled), pooled_mask
+
+
+def overview_window(n_rows: int, n_cols: int, max_side: int = MAX_SIDE) -> Window:
+    """The whole matrix, pooled just enough that neither side exceeds ``max_side``."""
+    block = max(1, -(-max(n_rows, n_cols) // max_side))
+    return Window(0, 0, n_rows, n_cols, block)
+
+
+def zoom_window(n_rows: int, n_cols: int, rows: tuple[int, int], cols: tuple[int, int],
+                max_side: int = MAX_SIDE) -> Window:
+    """A region ``[r0, r1) x [c0, c1)`` clipped to the matrix, at full resolution when it fits in ``max_side``."""
+    r0, r1 = sorted(int(v) for v in rows)
+    c0, c1 = sorted(int(v) for v in cols)
+    r0, c0 = max(0, min(r0, n_rows - 1)), max(0, min(c0, n_cols - 1))
+    r1, c1 = max(r0 + 1, min(r1, n_rows)), max(c0 + 1, min(c1, n_cols))
+    block = max(1, -(-max(r1 - r0, c1 - c0) // max_side))
+    return Window(r0, c0, r1 - r0, c1 - c0, block)
+
+
+def encode(weights: np.ndarray, masked: np.ndarray, header: dict) -> bytes:
+    """``weights[layer, head, row, col]`` in [0, 1] and ``masked[row, col]`` -> one binary message."""
+    if weights.ndim != 4 or masked.shape != weights.shape[-2:]:
+        raise ValueError(f"weights {weights.shape} and mask {masked.shape} do not fit together")
+    meta = {**header, "shape": list(weights.shape)}
+    text = json.dumps(meta, ensure_ascii=False).encode("utf-8")
+    text += b" " * (len(text) % 2)  # the weights start on an even byte for a Uint16Array view
+    body = quantise(weights).tobytes() + np.ascontiguousarray(masked, dtype=np.uint8).tobytes()
+    return MAGIC + struct.pack("<I", len(text)) + text + body
+
+
+def decode(message: bytes) -> tuple[dict, np.ndarray, np.ndarray]:
+    """The inverse of :func:`encode` (what the browser reads), as float32 weights and a boolean mask."""
+    if message[:4] != MAGIC:
+        raise ValueError("not an attention payload")
+    (length,) = struct.unpack("<I", message[4:8])
+    meta = json.loads(message[8 : 8 + length].decode("utf-8"))
+    shape = tuple(meta["shape"])
+    cells = int(np.prod(shape))
+    start = 8 + length
+    weights = np.frombuffer(message, dtype="<u2", count=cells, offset=start).reshape(shape) / LEVELS
+    masked = np.frombuffer(message, dtype=np.uint8, offset=start + 2 * cells).reshape(shape[-2:]).astype(bool)
+    return meta, weights.astype(np.float32), masked
+
+
+def heads_to_send(n_layers: int, n_heads: int, cells: int, layer: int, heads: Sequence[int],
+                  budget: int = BUDGET_CELLS) -> tuple[list[int], list[int]]:
+    """Layer indices and heads a payload carries: everything when it fits the budget, else the current
+    layer's heads, else only the heads the current view needs (each switch then asks the server)."""
+    if n_layers * n_heads * cells <= budget:
+        return list(range(n_layers)), list(range(n_heads))
+    if n_heads * cells <= budget:
+        return [layer], list(range(n_heads))
+    return [layer], sorted(set(heads))
+
+
+def combine(weights: np.ndarray, masked: np.ndarray, layers: Sequence[int], heads: Sequence[int], layer: int,
+            shown: Sequence[int], mode: str, renormalise: bool = False) -> np.ndarray:
+    """What the browser draws from a decoded payload (static/live_map.js ``combine``), for tests and notebooks."""
+    chosen = weights[list(layers).index(layer), [list(heads).index(h) for h in shown]]
+    matrix = chosen.max(axis=0) if mode == "max" else chosen.mean(axis=0)
+    if renormalise:
+        sums = np.where(masked, 0.0, matrix).sum(axis=-1, keepdims=True)
+        matrix = np.divide(matrix, sums, out=np.zeros_like(matrix), where=sums > 0)
+    return matrix

@@ -1,0 +1,40 @@
+"""In a real browser: the first visitor of a fresh server, and maps that switch heads without the server."""
+
+from __future__ import annotations
+
+import pytest
+
+from scripts.browser import wait_idle
+
+DEEP_LINKS = [("", "Self-attention"), ("learn_induction", "Induction heads")]
+
+
+@pytest.mark.parametrize(("path", "title"), DEEP_LINKS)
+def test_the_first_visitor_of_a_fresh_server_sees_the_page_and_its_navigation(browser, fresh_app_url, path, title):
+    page = browser.new_page()
+    page.goto(f"{fresh_app_url}/{path}")
+    wait_idle(page)
+    assert title in page.locator("[data-testid='stMain'] h1").first.inner_text()
+    assert page.get_by_text("Page not found").count() == 0
+    nav = page.locator("[data-testid='stSidebarNav']").inner_text()
+    assert "Causal attention" in nav and "Learn step by step" in nav  # app.py's navigation, not the file list
+    assert page.get_by_text("English").count()  # and its language switch
+    page.close()
+
+
+def test_a_head_switch_redraws_in_the_browser_without_the_server(page, app_url):
+    page.goto(f"{app_url}/?layer=1")
+    wait_idle(page)
+    canvas = page.locator("[data-testid='avz-live'] canvas")
+    assert canvas.get_attribute("data-layer") == "1" and canvas.get_attribute("data-head") == "0"
+    runs = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda frame: runs.append(frame)))
+    page.locator("[data-testid='avz-head-5']").click()
+    assert canvas.get_attribute("data-head") == "5"  # drawn synchronously by the click, before any reply
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.55)
+    tip = page.locator("[data-testid='avz-live'] .avz-tip")
+    assert float(tip.get_attribute("data-value")) >= 0
+    wait_idle(page)  # the choice reaches the server a moment later: URL and facts follow
+    page.wait_for_function("() => location.search.includes('head=5')")
+    assert "L1_H5" in page.locator("[data-testid='stMain']").inner_text()

@@ -1,0 +1,78 @@
+"""The browser map's payload: what it carries decodes to the very matrices build_view gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from attnviz import capture, load_model
+from attnviz.analysis.masks import causal_mask
+from attnviz.analysis.view import ViewOptions, build_view, stack_views
+from attnviz.figures.live import (
+    LEVELS,
+    combine,
+    decode,
+    encode,
+    heads_to_send,
+    overview_window,
+    window_of,
+    zoom_window,
+)
+
+
+@pytest.fixture(scope="module")
+def decoder_result():
+    return capture(load_model("toy-lm"), "the farmer saw the bridge near the city")
+
+
+@pytest.mark.parametrize("mode", ["single", "mean", "max"])
+@pytest.mark.parametrize("options", [ViewOptions(), ViewOptions(hide_special=False),
+                                     ViewOptions(merge_subwords=True, renormalise=True)])
+def test_what_the_browser_combines_is_the_view(decoder_result, mode, options):
+    layers = list(range(decoder_result.shape.n_layers["decoder"]))
+    stack = stack_views(decoder_result, "decoder", layers, options)
+    meta, weights, masked = decode(encode(stack.matrix, stack.masked, {"layers": layers}))
+    heads = [0] if mode == "single" else [1, 3]
+    view = build_view(decoder_result, "decoder", 1, heads, mode, options)
+    drawn = combine(weights, masked, layers, range(weights.shape[1]), 1, heads, mode, options.renormalise)
+    np.testing.assert_allclose(drawn, view.matrix, atol=2 / LEVELS)
+    assert (masked == view.masked).all() and list(stack.row_labels) == list(view.row_labels)
+
+
+def test_merged_masks_are_the_cells_wholly_in_the_future(decoder_result):
+    view = build_view(decoder_result, "decoder", 0, [0], "single", ViewOptions(hide_special=False))
+    assert (view.masked == causal_mask(*view.matrix.shape)).all()
+
+
+def test_encoding_keeps_unicode_labels_and_odd_header_lengths():
+    for label in ("a", "火车", "😀"):
+        weights = np.random.default_rng(0).random((1, 2, 3, 3)).astype(np.float32)
+        meta, back, masked = decode(encode(weights, np.eye(3, dtype=bool), {"rows": [label] * 3}))
+        assert meta["rows"] == [label] * 3 and meta["shape"] == [1, 2, 3, 3]
+        np.testing.assert_allclose(back, weights, atol=0.5 / LEVELS)
+        assert (masked == np.eye(3, dtype=bool)).all()
+
+
+def test_a_long_input_is_an_overview_and_a_zoom_at_full_resolution():
+    n = 4096
+    overview = overview_window(n, n)
+    assert overview.block == 4 and -(-n // overview.block) == 1024
+    zoom = zoom_window(n, n, (1000, 1300), (900, 1100))
+    assert (zoom.row0, zoom.rows, zoom.col0, zoom.cols, zoom.block) == (1000, 300, 900, 200, 1)
+    matrix = np.random.default_rng(1).random((1, 1, 64, 64)).astype(np.float32)
+    masked = causal_mask(64)
+    pooled, pooled_mask = window_of(matrix, masked, overview_window(64, 64, max_side=16))
+    assert pooled.shape == (1, 1, 16, 16) and pooled_mask.shape == (16, 16)
+    first_block = np.where(masked[:4, :4], np.nan, matrix[0, 0, :4, :4])
+    assert pooled[0, 0, 0, 0] == pytest.approx(np.nanmean(first_block))
+    assert pooled_mask[0, 1] and not pooled_mask[1, 0]  # wholly future blocks stay masked
+    part, part_mask = window_of(matrix, masked, zoom_window(64, 64, (10, 20), (5, 9)))
+    assert part.shape == (1, 1, 10, 4) and (part == matrix[..., 10:20, 5:9]).all()
+
+
+def test_what_fits_the_budget_travels():
+    assert heads_to_send(6, 12, 7 * 7, 2, [0]) == (list(range(6)), list(range(12)))
+    assert heads_to_send(6, 12, 128 * 128, 2, [0]) == (list(range(6)), list(range(12)))
+    assert heads_to_send(6, 12, 512 * 512, 2, [0]) == ([2], list(range(12)))
+    assert heads_to_send(6, 12, 1024 * 1024, 2, [0, 3]) == ([2], [0, 3])
+

@@ -1,0 +1,20 @@
+"""The first run of a fresh server, which Streamlit makes in its legacy ``pages/`` folder mode."""
+
+from __future__ import annotations
+
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+
+
+def leave_legacy_page_folder_mode() -> None:
+    """Switch Streamlit to app.py's own navigation and run the same page again through it.
+
+    A ``pages/`` folder beside app.py makes Streamlit run the very first session's page in its legacy
+    mode: without app.py (no language switch, the file list as navigation) and, for a URL it does not
+    know, with a "page not found" popup. After one st.navigation call the flag is off for the process;
+    setting it here and rerunning gives the first visitor what every later one gets. The page's URL
+    path is its file name, so the rerun resolves to the same page.
+    """
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()

@@ -1,0 +1,153 @@
+"""The explorer pages' attention map, drawn in the browser (static/live_map.js) from a compact payload.
+
+Layers, heads and the head mode switch in the browser without a rerun; the browser reports its choice a
+moment later, so the page's facts, exports and URL follow. Text, model and display options still rerun.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from attnviz import AttentionResult
+from attnviz.analysis.heads import HeadMode
+from attnviz.analysis.view import ViewOptions, stack_views
+from attnviz.figures.heatmap import MASKED_COLOUR
+from attnviz.figures.live import (
+    colour_table,
+    encode,
+    heads_to_send,
+    overview_window,
+    window_of,
+    zoom_window,
+)
+from ui.lang import chart_words, tr
+
+_STATIC = Path(__file__).parent / "static"
+_MAP = st.components.v2.component(
+    "attnviz_live_map",
+    js=(_STATIC / "live_map.js").read_text("utf-8"),
+    css=(_STATIC / "live_map.css").read_text("utf-8"),
+)
+MODES: tuple[HeadMode, ...] = ("single", "mean", "max")
+_CACHE_KEY = "_live_map_payload"  # one per session: the last payload, reused while nothing it shows changed
+
+
+@dataclass(frozen=True)
+class LiveChoice:
+    """What the visitor shows: one layer, a head (single mode) or heads (mean/max), and a zoomed region."""
+
+    layer: int
+    head: int
+    heads: tuple[int, ...]
+    mode: HeadMode
+    zoom: tuple[int, int, int, int] | None = None
+
+    @property
+    def shown_heads(self) -> tuple[int, ...]:
+        return (self.head,) if self.mode == "single" else self.heads
+
+
+def _int(value, default: int, allowed: range) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return default
+    return number if number in allowed else default
+
+
+def _from_url(n_layers: int, n_heads: int, default_layer: int) -> dict:
+    params = st.query_params
+    heads = params.get("heads")
+    return {"layer": params.get("layer", default_layer), "head": params.get("head", 0),
+            "mode": params.get("mode", "single"),
+            "heads": [h for h in (heads or "").split(",") if h.strip()] or list(range(n_heads))}
+
+
+def chosen_view(key: str, n_layers: int, n_heads: int, default_layer: int = 0) -> LiveChoice:
+    """The map's choice: what the browser last reported, else the link's parameters, else defaults.
+    Values a link or another model left out of range fall back to defaults; the URL is kept in step."""
+    state = st.session_state.get(key)
+    view = state.get("view") if hasattr(state, "get") else None
+    if not isinstance(view, dict):
+        view = _from_url(n_layers, n_heads, default_layer)
+    layers, heads_all = range(n_layers), range(n_heads)
+    default_layer = min(max(default_layer, 0), n_layers - 1)
+    heads = tuple(sorted({h for h in (_int(v, -1, heads_all) for v in view.get("heads") or []) if h >= 0}))
+    zoom = view.get("zoom")
+    choice = LiveChoice(
+        layer=_int(view.get("layer"), default_layer, layers),
+        head=_int(view.get("head"), 0, heads_all),
+        heads=heads or tuple(heads_all),
+        mode=view.get("mode") if view.get("mode") in MODES else "single",
+        zoom=tuple(int(v) for v in zoom) if isinstance(zoom, list | tuple) and len(zoom) == 4 else None,
+    )
+    _to_url(choice, n_heads, default_layer)
+    return choice
+
+
+def _to_url(choice: LiveChoice, n_heads: int, default_layer: int) -> None:
+    wanted = {"layer": str(choice.layer) if choice.layer != default_layer else None,
+              "head": str(choice.head) if choice.head else None,
+              "mode": choice.mode if choice.mode != "single" else None,
+              "heads": ",".join(map(str, choice.heads)) if len(choice.heads) < n_heads else None}
+    for name, value in wanted.items():
+        if value is None:
+            st.query_params.pop(name, None)
+        elif st.query_params.get(name) != value:
+            st.query_params[name] = value
+
+
+def _words() -> dict:
+    words = chart_words()
+    return {"layer": tr("ctl.layer"), "mode": tr("ctl.mode"), "weight": words.weight, "masked": words.masked,
+            "modes": {m: tr(f"mode.{m}") for m in MODES}, "reset": tr("live.reset"), "hint": tr("live.hint"),
+            "loading": tr("live.loading"), "pooled": tr("live.pooled"), "block": tr("live.block")}
+
+
+def live_payload(result: AttentionResult, kind, choice: LiveChoice, options: ViewOptions, *, colorscale: str,
+                 show_values: bool | None, fixed_scale: bool, title: str, n_heads: int) -> bytes:
+    """The bytes the browser draws from: as many layers and heads as the size budget allows."""
+    n_layers = result.shape.n_layers[kind]
+    probe = stack_views(result, kind, [choice.layer], options)
+    n_rows, n_cols = probe.matrix.shape[-2:]
+    window = (zoom_window(n_rows, n_cols, choice.zoom[:2], choice.zoom[2:]) if choice.zoom
+              else overview_window(n_rows, n_cols))
+    cells = -(-window.rows // window.block) * -(-window.cols // window.block)
+    layers, heads = heads_to_send(n_layers, n_heads, cells, choice.layer, choice.shown_heads)
+    words = _words()
+    version = hashlib.blake2b(repr((
+        result.model_name, result.source.token_ids, getattr(result.target, "token_ids", None), kind, options,
+        colorscale, show_values, fixed_scale, title, layers, heads, window, words)).encode(), digest_size=8).hexdigest()
+    cached = st.session_state.get(_CACHE_KEY)
+    if cached is not None and cached[0] == (version, choice):
+        return cached[1]  # a rerun that changed nothing the map shows (say, the map's own report)
+    stack = probe if layers == [choice.layer] else stack_views(result, kind, layers, options)
+    weights, masked = window_of(stack.matrix[:, heads], stack.masked, window)
+    rows = _window_labels(stack.row_labels, window.row0, window.rows, window.block)
+    cols = _window_labels(stack.col_labels, window.col0, window.cols, window.block)
+    header = {
+        "title": title, "layers": layers, "heads": heads, "n_layers": n_layers, "n_heads": n_heads,
+        "rows": rows, "cols": cols, "colours": colour_table(colorscale), "masked_colour": MASKED_COLOUR,
+        "renormalise": options.renormalise, "show_values": show_values, "fixed_scale": fixed_scale,
+        "window": {"row0": window.row0, "col0": window.col0, "block": window.block, "zoomed": choice.zoom is not None},
+        "state": {"layer": choice.layer, "head": choice.head, "heads": list(choice.heads), "mode": choice.mode,
+                  "zoom": list(choice.zoom) if choice.zoom else None},
+        "words": words, "version": version,
+    }
+    payload = encode(weights, masked, header)
+    st.session_state[_CACHE_KEY] = ((version, choice), payload)
+    return payload
+
+
+def _window_labels(labels: tuple[str, ...], start: int, count: int, block: int) -> list[str]:
+    if block == 1:
+        return list(labels[start : start + count])
+    return [f"{labels[i]} … #{i}–{min(i + block, start + count) - 1}" for i in range(start, start + count, block)]
+
+
+def show(payload: bytes, key: str) -> None:
+    _MAP(key=key, data=payload, default={"view": None}, on_view_change=lambda: None)

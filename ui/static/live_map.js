@@ -1,0 +1,322 @@
+// Attention heatmaps drawn in the browser from a compact binary payload (attnviz/figures/live.py).
+// Layer, head and mode switches redraw here at once; the choice reaches the server a moment later
+// (for the page's facts and the URL), or at once when the payload lacks the layer or head asked for.
+
+const STATES = new Map(); // component key -> the visitor's current choice, kept across reruns
+const SEND_DELAY_MS = 250;
+
+function parse(bytes) {
+  const head = new TextDecoder().decode(bytes.subarray(0, 4));
+  if (head !== "AVZ1") throw new Error("not an attention payload");
+  const length = new DataView(bytes.buffer, bytes.byteOffset + 4, 4).getUint32(0, true);
+  const meta = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length)));
+  const [L, H, R, C] = meta.shape;
+  const cells = L * H * R * C;
+  const start = 8 + length;
+  const raw = bytes.subarray(start, start + 2 * cells);
+  // a Uint16Array needs an even byte offset: copy only when the message sits oddly in its buffer
+  const weights = (bytes.byteOffset + start) % 2 === 0
+    ? new Uint16Array(raw.buffer, raw.byteOffset, cells)
+    : new Uint16Array(raw.slice().buffer);
+  const masked = bytes.subarray(start + 2 * cells, start + 2 * cells + R * C);
+  return { meta, weights, masked };
+}
+
+function el(tag, attrs = {}, text) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function sameView(a, b) {
+  return a && b && a.layer === b.layer && a.head === b.head && a.mode === b.mode &&
+    JSON.stringify(a.heads) === JSON.stringify(b.heads) && JSON.stringify(a.zoom) === JSON.stringify(b.zoom);
+}
+
+// One [row, col] map from the payload: a head, or the mean / max of several heads, rows renormalised if asked.
+function combine(payload, view) {
+  const { meta, weights, masked } = payload;
+  const [, H, R, C] = meta.shape;
+  const li = meta.layers.indexOf(view.layer);
+  const wanted = view.mode === "single" ? [view.head] : view.heads;
+  const hs = wanted.map((h) => meta.heads.indexOf(h));
+  if (li < 0 || hs.some((h) => h < 0) || hs.length === 0) return null;
+  const n = R * C;
+  const out = new Float32Array(n);
+  for (let k = 0; k < hs.length; k++) {
+    const base = (li * H + hs[k]) * n;
+    if (view.mode === "max") {
+      for (let i = 0; i < n; i++) { const v = weights[base + i]; if (v > out[i]) out[i] = v; }
+    } else {
+      for (let i = 0; i < n; i++) out[i] += weights[base + i];
+    }
+  }
+  const scale = view.mode === "max" ? 1 / 65535 : 1 / (65535 * hs.length);
+  for (let i = 0; i < n; i++) out[i] *= scale;
+  if (meta.renormalise) {
+    for (let r = 0; r < R; r++) {
+      let s = 0;
+      for (let c = 0; c < C; c++) if (!masked[r * C + c]) s += out[r * C + c];
+      if (s > 0) for (let c = 0; c < C; c++) out[r * C + c] /= s;
+    }
+  }
+  return out;
+}
+
+function parseRgb(text) {
+  if (text.startsWith("#")) return [1, 3, 5].map((i) => parseInt(text.slice(i, i + 2), 16));
+  const m = text.match(/(\d+(?:\.\d+)?)[,\s]+(\d+(?:\.\d+)?)[,\s]+(\d+(?:\.\d+)?)/);
+  return m ? [Math.round(+m[1]), Math.round(+m[2]), Math.round(+m[3])] : [0, 0, 0];
+}
+
+function labelEvery(n, room) { return Math.max(1, Math.ceil(n / room)); }
+
+function drawMap(ctx, payload, matrix, view, crop, geometry) {
+  const { meta, masked } = payload;
+  const [, , , C] = meta.shape;
+  const { r0, r1, c0, c1 } = crop;
+  const rows = r1 - r0, cols = c1 - c0;
+  const g = geometry;
+  const lut = meta.colours.map(parseRgb);
+  const maskRgb = parseRgb(meta.masked_colour);
+  let zmax = 0;
+  for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) {
+    const i = r * C + c;
+    if (!masked[i] && matrix[i] > zmax) zmax = matrix[i];
+  }
+  if (meta.fixed_scale || zmax <= 0) zmax = 1;
+  g.zmax = zmax;
+  const image = new ImageData(cols, rows);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) {
+    const i = (r + r0) * C + (c + c0), o = 4 * (r * cols + c);
+    const rgb = masked[i] ? maskRgb : lut[Math.min(255, Math.round((matrix[i] / zmax) * 255))];
+    image.data[o] = rgb[0]; image.data[o + 1] = rgb[1]; image.data[o + 2] = rgb[2]; image.data[o + 3] = 255;
+  }
+  const tile = document.createElement("canvas");
+  tile.width = cols; tile.height = rows;
+  tile.getContext("2d").putImageData(image, 0, 0);
+  ctx.imageSmoothingEnabled = g.cell < 1;
+  ctx.drawImage(tile, g.left, g.top, cols * g.cell, rows * g.cell);
+  if (g.cell >= 10) { // white lines between cells, as the figures exported from the server have
+    ctx.strokeStyle = "#fff"; ctx.lineWidth = 1; ctx.beginPath();
+    for (let c = 1; c < cols; c++) { ctx.moveTo(g.left + c * g.cell, g.top); ctx.lineTo(g.left + c * g.cell, g.top + rows * g.cell); }
+    for (let r = 1; r < rows; r++) { ctx.moveTo(g.left, g.top + r * g.cell); ctx.lineTo(g.left + cols * g.cell, g.top + r * g.cell); }
+    ctx.stroke();
+  }
+  const values = meta.show_values === null ? Math.max(rows, cols) <= 16 : meta.show_values;
+  if (values && g.cell >= 22) {
+    ctx.font = `${Math.min(12, g.cell / 3)}px sans-serif`; ctx.textAlign = "center"; ctx.textBaseline = "middle";
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) {
+      const i = (r + r0) * C + (c + c0);
+      const x = g.left + (c + 0.5) * g.cell, y = g.top + (r + 0.5) * g.cell;
+      if (masked[i]) { ctx.fillStyle = "#777"; ctx.fillText("−∞", x, y); continue; }
+      ctx.fillStyle = matrix[i] / zmax > 0.55 ? "#fff" : "#222";
+      ctx.fillText(matrix[i].toFixed(2), x, y);
+    }
+  }
+  // token labels: rows on the left, columns on top (every k-th when there are many)
+  ctx.fillStyle = "#333"; ctx.font = `${g.cell >= 14 ? 12 : 10}px "Noto Sans", "Noto Sans CJK SC", sans-serif`;
+  ctx.textBaseline = "middle"; ctx.textAlign = "right";
+  const stepR = labelEvery(rows, g.plotH / 13), stepC = labelEvery(cols, g.plotW / 13);
+  for (let r = 0; r < rows; r += stepR) ctx.fillText(clip(meta.rows[r + r0]), g.left - 5, g.top + (r + 0.5) * g.cell);
+  ctx.save();
+  const rotate = cols > 6 || meta.cols.some((s) => s.length > 6);
+  for (let c = 0; c < cols; c += stepC) {
+    const x = g.left + (c + 0.5) * g.cell;
+    ctx.save(); ctx.translate(x, g.top - 5);
+    if (rotate) { ctx.rotate(-Math.PI / 2); ctx.textAlign = "left"; } else { ctx.textAlign = "center"; ctx.textBaseline = "bottom"; }
+    ctx.fillText(clip(meta.cols[c + c0]), 0, 0);
+    ctx.restore();
+  }
+  ctx.restore();
+  // colour bar
+  const bx = g.left + cols * g.cell + 24, bh = Math.min(220, rows * g.cell);
+  for (let y = 0; y < bh; y++) {
+    const rgb = lut[Math.round((1 - y / bh) * 255)];
+    ctx.fillStyle = `rgb(${rgb[0]},${rgb[1]},${rgb[2]})`; ctx.fillRect(bx, g.top + y, 12, 1);
+  }
+  ctx.fillStyle = "#333"; ctx.textAlign = "left"; ctx.font = "11px sans-serif";
+  ctx.fillText(zmax.toFixed(2), bx + 16, g.top + 5);
+  ctx.fillText((zmax / 2).toFixed(2), bx + 16, g.top + bh / 2);
+  ctx.fillText("0", bx + 16, g.top + bh - 4);
+  ctx.save(); ctx.translate(bx + 50, g.top + bh / 2); ctx.rotate(-Math.PI / 2); ctx.textAlign = "center";
+  ctx.fillText(meta.words.weight, 0, 0); ctx.restore();
+}
+
+function clip(label) { return label.length > 18 ? label.slice(0, 17) + "…" : label; }
+
+function geometryFor(ctx, meta, rows, cols) {
+  const longest = Math.max(rows, cols);
+  const cell = longest <= 12 ? 44 : Math.max(640 / longest, 0.25);
+  ctx.font = "12px sans-serif";
+  const widest = (labels) => Math.min(150, Math.max(20, ...labels.map((s) => ctx.measureText(clip(s)).width)));
+  const rotate = cols > 6 || meta.cols.some((s) => s.length > 6);
+  const left = 30 + widest(meta.rows);
+  const top = 36 + (rotate ? widest(meta.cols) : 16);
+  return { cell, left, top, plotW: cols * cell, plotH: rows * cell,
+           width: Math.ceil(left + cols * cell + 100), height: Math.ceil(top + rows * cell + 16) };
+}
+
+export default function (component) {
+  const { data, parentElement, setStateValue, key } = component;
+  if (!data) return;
+  let payload;
+  try { payload = parse(data); } catch (error) { parentElement.textContent = String(error); return; }
+  const meta = payload.meta;
+  const memo = STATES.get(key) || {};
+  const serverView = { ...meta.state };
+  // The server echoes what this map last sent; anything else (a link, a new text) is a new start.
+  const view = memo.view && sameView(serverView, memo.sent) ? memo.view : serverView;
+  if (memo.root && memo.version === meta.version && sameView(view, memo.view) && memo.root.isConnected) {
+    return; // same data, same choice: nothing to redraw
+  }
+  // remove only this map's previous drawing: the parent also holds the stylesheet Streamlit put there
+  parentElement.querySelectorAll(".avz-live").forEach((node) => node.remove());
+  const root = el("div", { class: "avz-live", "data-testid": "avz-live" });
+  const bar = el("div", { class: "avz-bar" });
+  const plot = el("div", { class: "avz-plot" });
+  const canvas = el("canvas", { tabindex: "0", "aria-label": meta.title });
+  const tip = el("div", { class: "avz-tip" });
+  const note = el("div", { class: "avz-note" });
+  plot.append(canvas, tip);
+  root.append(el("div", { class: "avz-title" }, meta.title), bar, plot, note);
+  parentElement.append(root);
+  const state = { view, crop: null, sendTimer: null };
+  STATES.set(key, { ...memo, root, version: meta.version, view, sent: memo.sent });
+
+  // controls
+  const layerBox = el("label", { class: "avz-layer" });
+  const layerInput = el("input", { type: "range", min: 0, max: meta.n_layers - 1, step: 1, "data-testid": "avz-layer" });
+  const layerValue = el("span", { class: "avz-value" });
+  layerBox.append(el("span", {}, meta.words.layer + " "), layerInput, layerValue);
+  const modeSelect = el("select", { "data-testid": "avz-mode" });
+  for (const m of ["single", "mean", "max"]) {
+    const option = el("option", { value: m }, meta.words.modes[m]);
+    modeSelect.append(option);
+  }
+  const headBox = el("div", { class: "avz-heads" });
+  const headButtons = [];
+  for (let h = 0; h < meta.n_heads; h++) {
+    const b = el("button", { type: "button", "data-head": String(h), "data-testid": `avz-head-${h}` }, `H${h}`);
+    headButtons.push(b); headBox.append(b);
+  }
+  const reset = el("button", { type: "button", class: "avz-reset", "data-testid": "avz-reset" }, meta.words.reset);
+  if (meta.fixed_layer === null || meta.fixed_layer === undefined) bar.append(layerBox);
+  bar.append(el("span", { class: "avz-label" }, meta.words.mode), modeSelect, headBox, reset);
+  note.textContent = meta.words.hint;
+
+  const ctx = canvas.getContext("2d");
+  let geometry = null, matrix = null;
+
+  function fullCrop() {
+    const [, , R, C] = meta.shape;
+    return { r0: 0, r1: R, c0: 0, c1: C };
+  }
+
+  function render() {
+    const v = state.view;
+    layerInput.value = String(v.layer); layerValue.textContent = String(v.layer);
+    modeSelect.value = v.mode;
+    headButtons.forEach((b, h) => {
+      const on = v.mode === "single" ? h === v.head : v.heads.includes(h);
+      b.classList.toggle("on", on);
+    });
+    reset.style.display = state.crop || meta.window.zoomed ? "" : "none";
+    matrix = combine(payload, v);
+    if (!matrix) { root.classList.add("avz-waiting"); note.textContent = meta.words.loading; return; }
+    root.classList.remove("avz-waiting");
+    note.textContent = meta.window.block > 1 ? meta.words.pooled.replace("{block}", meta.window.block) : meta.words.hint;
+    const crop = state.crop || fullCrop();
+    const ratio = window.devicePixelRatio || 1;
+    geometry = geometryFor(ctx, meta, crop.r1 - crop.r0, crop.c1 - crop.c0);
+    canvas.width = geometry.width * ratio; canvas.height = geometry.height * ratio;
+    canvas.style.width = `${geometry.width}px`; canvas.style.height = `${geometry.height}px`;
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    ctx.clearRect(0, 0, geometry.width, geometry.height);
+    drawMap(ctx, payload, matrix, v, crop, geometry);
+    canvas.dataset.layer = String(v.layer);
+    canvas.dataset.head = v.mode === "single" ? String(v.head) : v.heads.join(",");
+    canvas.dataset.mode = v.mode;
+    canvas.dataset.drawn = String(performance.now());
+  }
+
+  function choose(change, immediately = false) {
+    state.view = { ...state.view, ...change };
+    STATES.set(key, { ...STATES.get(key), view: state.view });
+    render();
+    clearTimeout(state.sendTimer);
+    const send = () => {
+      STATES.set(key, { ...STATES.get(key), sent: state.view });
+      setStateValue("view", state.view);
+    };
+    if (immediately || !matrix) send(); else state.sendTimer = setTimeout(send, SEND_DELAY_MS);
+  }
+
+  layerInput.addEventListener("input", () => choose({ layer: Number(layerInput.value) }));
+  modeSelect.addEventListener("change", () => choose({ mode: modeSelect.value }));
+  headButtons.forEach((b, h) => b.addEventListener("click", () => {
+    const v = state.view;
+    if (v.mode === "single") return choose({ head: h });
+    const heads = v.heads.includes(h) ? v.heads.filter((x) => x !== h) : [...v.heads, h].sort((a, b) => a - b);
+    if (heads.length) choose({ heads });
+  }));
+  reset.addEventListener("click", () => {
+    if (meta.window.zoomed) { state.crop = null; choose({ zoom: null }, true); } else { state.crop = null; render(); }
+  });
+  canvas.addEventListener("keydown", (e) => {
+    const v = state.view;
+    if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
+      const d = e.key === "ArrowRight" ? 1 : -1;
+      if (v.mode === "single") choose({ head: (v.head + d + meta.n_heads) % meta.n_heads });
+      e.preventDefault();
+    } else if ((e.key === "ArrowUp" || e.key === "ArrowDown") && meta.fixed_layer == null) {
+      const d = e.key === "ArrowDown" ? 1 : -1;
+      choose({ layer: Math.min(meta.n_layers - 1, Math.max(0, v.layer + d)) });
+      e.preventDefault();
+    }
+  });
+
+  // hover and drag-to-zoom
+  function cellAt(event) {
+    if (!geometry) return null;
+    const rect = canvas.getBoundingClientRect();
+    const x = event.clientX - rect.left - geometry.left, y = event.clientY - rect.top - geometry.top;
+    const crop = state.crop || fullCrop();
+    const c = Math.floor(x / geometry.cell), r = Math.floor(y / geometry.cell);
+    if (x < 0 || y < 0 || c >= crop.c1 - crop.c0 || r >= crop.r1 - crop.r0) return null;
+    return { r: r + crop.r0, c: c + crop.c0, x: event.clientX - rect.left, y: event.clientY - rect.top };
+  }
+  let dragFrom = null;
+  canvas.addEventListener("mousedown", (e) => { dragFrom = cellAt(e); });
+  canvas.addEventListener("mouseup", (e) => {
+    const to = cellAt(e);
+    const from = dragFrom; dragFrom = null;
+    if (!from || !to || (Math.abs(from.r - to.r) < 2 && Math.abs(from.c - to.c) < 2)) return;
+    const r0 = Math.min(from.r, to.r), r1 = Math.max(from.r, to.r) + 1;
+    const c0 = Math.min(from.c, to.c), c1 = Math.max(from.c, to.c) + 1;
+    if (meta.window.block > 1) { // the overview is pooled: ask the server for the region at full resolution
+      const w = meta.window, b = w.block;
+      choose({ zoom: [w.row0 + r0 * b, w.row0 + r1 * b, w.col0 + c0 * b, w.col0 + c1 * b] }, true);
+    } else { state.crop = { r0, r1, c0, c1 }; render(); }
+  });
+  canvas.addEventListener("mousemove", (e) => {
+    const at = cellAt(e);
+    if (!at || !matrix) { tip.style.display = "none"; return; }
+    const C = meta.shape[3];
+    const i = at.r * C + at.c;
+    const name = `${meta.rows[at.r]} → ${meta.cols[at.c]}`;
+    const where = meta.window.block > 1 ? ` (${meta.words.block} ${meta.window.block}×${meta.window.block})` : "";
+    const value = payload.masked[i] ? meta.words.masked : `${meta.words.weight}: ${matrix[i].toFixed(4)}`;
+    tip.textContent = "";
+    tip.append(el("div", {}, name + where), el("div", {}, value));
+    tip.style.display = "block";
+    tip.style.left = `${Math.min(at.x + 14, geometry.width - 180)}px`;
+    tip.style.top = `${at.y + 14}px`;
+    tip.dataset.value = payload.masked[i] ? "masked" : matrix[i].toFixed(4);
+  });
+  canvas.addEventListener("mouseleave", () => { tip.style.display = "none"; });
+
+  render();
+  if (!matrix) choose({}, true); // the server sent another layer than the one chosen here: ask for it
+}
