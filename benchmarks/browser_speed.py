@@ -1,0 +1,144 @@
+"""Interaction speed in a real browser: first map, head/layer/mode switches, and bytes sent, at 9, 128, 512 tokens.
+
+    flock /tmp/attnviz-cpu.lock python benchmarks/browser_speed.py [--repeats 10]
+
+Starts ``streamlit run app.py`` on a free port, opens the self-attention page of MiniLM in headless Chromium
+with texts of about 9, 128 and 512 tokens, and prints medians measured in this one run:
+
+- first map: a fresh browser context's navigation until the canvas holds a drawn map;
+- head / mode switch: from the click until the canvas says it drew the new choice (measured in the page);
+- layer switch: the same for a slider step (at 512 tokens the layer is fetched from the server);
+- payload: bytes of the websocket messages that carried the page's first map;
+- grid: the all-heads page's Python build time for its figure (measured in process, the figure is plotly).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from scripts.browser import CHROMIUM, FLAGS, wait_idle  # noqa: E402
+from tests.e2e.conftest import _free_port  # noqa: E402
+
+WORDS = ("the train left the station on time and the farmer crossed a bridge near the old city while "
+         "children read books").split()
+
+
+def text_of(tokens: int) -> str:
+    """About ``tokens`` MiniLM tokens (these words are one token each; two special tokens are added)."""
+    return " ".join(WORDS[i % len(WORDS)] for i in range(tokens - 2))
+
+
+def _switch(page, action: str, wanted: dict[str, str]) -> float:
+    """Milliseconds from an input event to the canvas showing ``wanted``, measured inside the page."""
+    return page.evaluate(
+        """([action, wanted]) => new Promise((resolve) => {
+            const host = [...document.querySelectorAll('*')]
+                .find((e) => e.shadowRoot && e.shadowRoot.querySelector('[data-testid="avz-live"]'));
+            const root = host ? host.shadowRoot : document;
+            const canvas = () => root.querySelector('[data-testid="avz-live"] canvas');
+            const t0 = performance.now();
+            const [kind, value] = action.split(':');
+            if (kind === 'head') root.querySelector(`[data-testid="avz-head-${value}"]`).click();
+            if (kind === 'mode') { const s = root.querySelector('[data-testid="avz-mode"]');
+                                   s.value = value; s.dispatchEvent(new Event('change')); }
+            if (kind === 'layer') { const s = root.querySelector('[data-testid="avz-layer"]');
+                                    s.value = value; s.dispatchEvent(new Event('input')); }
+            const done = () => { const c = canvas();
+                return c && Object.entries(wanted).every(([k, v]) => c.dataset[k] === v)
+                       && !root.querySelector('.avz-waiting'); };
+            const poll = () => done() ? requestAnimationFrame(() => resolve(performance.now() - t0))
+                                      : setTimeout(poll, 5);
+            poll();
+        })""",
+        [action, wanted],
+    )
+
+
+def measure(browser, url: str, tokens: int, repeats: int) -> dict[str, float]:
+    context = browser.new_context(viewport={"width": 1500, "height": 1100})
+    page = context.new_page()
+    received = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda f: received.append(len(f))))
+    started = time.perf_counter()
+    page.goto(f"{url}/?text={text_of(tokens).replace(' ', '+')}")
+    page.wait_for_selector("[data-testid='avz-live'] canvas[data-drawn]", timeout=180_000)
+    first = (time.perf_counter() - started) * 1000
+    wait_idle(page)
+    first_bytes = sum(received)
+    page.wait_for_timeout(500)
+    heads, layers, modes = [], [], []
+    for i in range(repeats):
+        heads.append(_switch(page, f"head:{(i + 1) % 12}", {"head": str((i + 1) % 12)}))
+        modes.append(_switch(page, "mode:mean" if i % 2 == 0 else "mode:single",
+                             {"mode": "mean" if i % 2 == 0 else "single"}))
+        layer = (i + 1) % 6
+        layers.append(_switch(page, f"layer:{layer}", {"layer": str(layer)}))
+        page.wait_for_timeout(400)  # let the report reach the server, as a hand pausing would
+        wait_idle(page)
+    context.close()
+    return {"first": first, "bytes": first_bytes, "head": statistics.median(heads),
+            "layer": statistics.median(layers), "mode": statistics.median(modes)}
+
+
+def grid_build_ms(tokens: int) -> float:
+    """The all-heads page's figure build for every head of every layer, in process (what its rerun pays)."""
+    from attnviz import capture, load_model
+    from attnviz.analysis.view import build_view
+    from attnviz.figures.grid import head_grid
+
+    result = capture(load_model("minilm"), text_of(tokens))
+    started = time.perf_counter()
+    views = [[build_view(result, "encoder", layer, [h]) for h in range(12)] for layer in range(6)]
+    head_grid(views)
+    return (time.perf_counter() - started) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--tokens", type=int, nargs="+", default=[9, 128, 512])
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                               "--server.headless", "true"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    url = f"http://localhost:{port}"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            warm = browser.new_page()
+            warm.goto(url)
+            wait_idle(warm)  # a warm server: model loaded, first session done
+            warm.close()
+            print(f"{'tokens':>6} {'first map':>10} {'sent':>9} {'head':>8} {'mode':>8} {'layer':>8} "
+                  f"{'grid build':>11}")
+            for tokens in args.tokens:
+                m = measure(browser, url, tokens, args.repeats)
+                grid = grid_build_ms(tokens)
+                print(f"{tokens:>6} {m['first']:>8.0f}ms {m['bytes'] / 1e6:>7.2f}MB {m['head']:>6.1f}ms "
+                      f"{m['mode']:>6.1f}ms {m['layer']:>6.1f}ms {grid:>9.0f}ms", flush=True)
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+if __name__ == "__main__":
+    main()
