@@ -78,8 +78,8 @@ def measure(browser, url: str, tokens: int, repeats: int) -> dict[str, float]:
     heads, layers, modes = [], [], []
     for i in range(repeats):
         heads.append(_switch(page, f"head:{(i + 1) % 12}", {"head": str((i + 1) % 12)}))
-        modes.append(_switch(page, "mode:mean" if i % 2 == 0 else "mode:single",
-                             {"mode": "mean" if i % 2 == 0 else "single"}))
+        modes.append(_switch(page, "mode:mean", {"mode": "mean"}))  # mean of every head, then back
+        modes.append(_switch(page, "mode:single", {"mode": "single"}))
         layer = (i + 1) % 6
         layers.append(_switch(page, f"layer:{layer}", {"layer": str(layer)}))
         page.wait_for_timeout(400)  # let the report reach the server, as a hand pausing would

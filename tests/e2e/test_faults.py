@@ -51,7 +51,7 @@ def test_a_visitor_leaving_mid_request_does_not_hurt_others(browser, app_url):
     staying = browser.new_context().new_page()
     staying.goto(app_url)
     wait_idle(staying)
-    assert staying.locator("[data-testid='stPlotlyChart']").count() >= 1
+    staying.wait_for_selector("[data-testid='avz-live'] canvas[data-drawn]", state="attached", timeout=60_000)
     assert staying.locator("[data-testid='stException']").count() == 0
     staying.context.close()
 
@@ -73,7 +73,7 @@ def test_a_server_restart_under_an_open_page(browser, tmp_path):
             page.wait_for_timeout(3000)  # Streamlit reconnects by itself
             page.reload()
             wait_idle(page)
-            assert page.locator("[data-testid='stPlotlyChart']").count() >= 1
+            page.wait_for_selector("[data-testid='avz-live'] canvas[data-drawn]", state="attached", timeout=60_000)
             assert page.locator("[data-testid='stException']").count() == 0
             body = page.inner_text("body")
             assert "Traceback" not in body and str(ROOT) not in body
