@@ -66,5 +66,5 @@ def report_rejected_link(message: str) -> list[str]:
             continue  # a parameter no widget on this page reads: left as it was
         rejected.append(key)
     if rejected:
-        st.toast(message.format(keys=", ".join(sorted(rejected))), icon=":material/link_off:")
+        st.toast(message.format(keys=", ".join(sorted(rejected))), icon=":material/link_off:", duration="long")
     return rejected
