@@ -1,0 +1,296 @@
+"""Engines that run :func:`~attnviz.census.stats.census_batch` over a corpus, and the census entry point.
+
+- ``local`` (default): batches in this process, one after the other, a progress bar, each batch's part
+  written to ``<out>.parts/`` as soon as it is done. Memory holds one batch at a time; an interrupted
+  run started again with the same settings skips the batches already written.
+- ``ray``: the same batches as rows of a Ray Dataset, ``map_batches`` with actors that each load the
+  model once (one GPU each when CUDA is there), the same per-batch function; the driver writes the
+  parts as they arrive, so resuming works the same way.
+
+Parts are combined in batch order in float64, so both engines give the same census.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Literal
+
+from attnviz.census.gold import with_gold
+from attnviz.census.qkmap import Method, umap_available
+from attnviz.census.report import CensusResult, build_result
+from attnviz.census.sources import CensusInputError, Corpus, corpus_from_texts, read_corpus
+from attnviz.census.stats import Accumulator, Batch, BatchPart, CensusOptions, census_batch, head_keys, make_batches
+from attnviz.models.loading import LoadedModel
+
+Engine = Literal["local", "ray"]
+ENGINES: tuple[str, ...] = ("local", "ray")
+Progress = Callable[[int, int], None]  # (batches done, batches in all)
+
+
+# ------------------------------------------------------------------------------------------------ parts
+class PartStore:
+    """Finished batches: in a folder (resumable) or in memory."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self.memory: dict[int, bytes] = {}
+
+    def prepare(self, manifest: dict, restart: bool) -> None:
+        if self.folder is None:
+            return
+        path = self.folder / "manifest.json"
+        if self.folder.exists() and restart:
+            shutil.rmtree(self.folder)
+        if path.exists():
+            found = json.loads(path.read_text("utf-8"))
+            if found != manifest:
+                changed = sorted(k for k in manifest if found.get(k) != manifest[k])
+                raise CensusInputError(
+                    f"{self.folder} holds parts of a census with other settings ({', '.join(changed)}); "
+                    "start again with --restart (restart=True) or choose another output file.",
+                    code="census_parts_differ", folder=str(self.folder), changed=changed)
+            return
+        if self.folder.exists() and any(self.folder.iterdir()):
+            raise CensusInputError(f"{self.folder} exists and is not a census parts folder; move it away.",
+                                   code="census_parts_foreign", folder=str(self.folder))
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(manifest, indent=1, ensure_ascii=False), "utf-8")
+
+    def _file(self, batch_id: int) -> Path:
+        return self.folder / f"batch-{batch_id:07d}.parquet"
+
+    def done(self) -> set[int]:
+        if self.folder is None:
+            return set(self.memory)
+        return {int(p.stem.split("-")[1]) for p in self.folder.glob("batch-*.parquet")}
+
+    def put(self, batch_id: int, data: bytes) -> None:
+        if self.folder is None:
+            self.memory[batch_id] = data
+            return
+        temporary = self.folder / f".batch-{batch_id:07d}.tmp"
+        temporary.write_bytes(data)
+        temporary.replace(self._file(batch_id))  # a part is there whole or not at all
+
+    def parts(self) -> Iterator[BatchPart]:
+        """Parts in batch order."""
+        for batch_id in sorted(self.done()):
+            data = self.memory[batch_id] if self.folder is None else self._file(batch_id).read_bytes()
+            yield BatchPart.from_bytes(data)
+
+    def remove(self) -> None:
+        if self.folder is not None and self.folder.exists():
+            shutil.rmtree(self.folder)
+
+
+def parts_folder(out: Path) -> Path:
+    return out.with_name(out.name + ".parts")
+
+
+# ------------------------------------------------------------------------------------------------ engines
+def _progress_reporter(progress: bool | Progress, total: int, already: int) -> tuple[Progress, Callable[[], None]]:
+    if callable(progress):
+        return progress, lambda: None
+    if not progress:
+        return (lambda done, total: None), lambda: None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        def report(done: int, total: int) -> None:
+            if done == total or done % max(1, total // 20) == 0:
+                print(f"census: {done}/{total} batches", file=sys.stderr, flush=True)
+
+        return report, lambda: None
+    bar = tqdm(total=total, initial=already, unit="batch", desc="census", file=sys.stderr)
+    return (lambda done, total: bar.update(done - bar.n)), bar.close
+
+
+def run_local(loaded: LoadedModel, batches: Sequence[Batch], options: CensusOptions,
+              store: PartStore, report: Progress, total: int) -> None:
+    done = total - len(batches)
+    for batch in batches:
+        store.put(batch.batch_id, census_batch(loaded, batch, options).to_bytes())
+        done += 1
+        report(done, total)
+
+
+class CensusActor:
+    """A Ray Data actor: loads the model once, then runs :func:`census_batch` on each row (one batch)."""
+
+    def __init__(self, model: str, options: dict, device: str = "cpu") -> None:
+        import transformers
+
+        from attnviz.models.loading import load_model
+
+        transformers.logging.set_verbosity_error()
+        transformers.utils.logging.disable_progress_bar()
+        self.loaded = load_model(model, device=device)
+        self.options = CensusOptions(**{k: v for k, v in options.items() if k != "stats_version"})
+
+    def __call__(self, rows: dict) -> dict:
+        import numpy as np
+
+        ids, parts = [], []
+        for batch_id, batch in zip(rows["batch_id"], rows["batch"]):
+            part = census_batch(self.loaded, Batch.from_item({"batch_id": batch_id, "batch": batch}), self.options)
+            ids.append(int(batch_id))
+            parts.append(part.to_bytes())
+        return {"batch_id": np.array(ids, dtype=np.int64), "part": np.array(parts, dtype=object)}
+
+
+def run_ray(model: str, batches: Sequence[Batch], options: CensusOptions, store: PartStore, report: Progress,
+            total: int, *, workers: int | None = None, address: str | None = None,
+            num_cpus: int | None = None) -> None:
+    """The same batches through ``ray.data`` with model-holding actors; parts written as they arrive."""
+    try:
+        import ray
+    except ImportError:
+        raise CensusInputError("The ray engine needs Ray Data (pip install 'ray[data]').",
+                               code="census_needs_ray") from None
+    import logging
+
+    import torch
+
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=address, num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
+                 configure_logging=False)
+    try:
+        context = ray.data.DataContext.get_current()
+        context.enable_progress_bars = False
+        gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        cpus = int(ray.available_resources().get("CPU", 1)) or 1
+        count = workers or (gpus if gpus else cpus)
+        count = max(1, min(count, len(batches)))
+        dataset = ray.data.from_items([b.to_item() for b in batches], override_num_blocks=len(batches))
+        results = dataset.map_batches(
+            CensusActor, fn_constructor_kwargs={"model": model, "options": options.to_dict(),
+                                                "device": "cuda" if gpus else "cpu"},
+            batch_size=1, compute=ray.data.ActorPoolStrategy(size=count), num_gpus=1 if gpus else 0,
+            num_cpus=0 if gpus else max(1, cpus // count), batch_format="numpy",
+        )
+        done = total - len(batches)
+        for row in results.iter_rows():
+            store.put(int(row["batch_id"]), bytes(row["part"]))
+            done += 1
+            report(done, total)
+    finally:
+        if started:
+            ray.shutdown()
+
+
+# ------------------------------------------------------------------------------------------------ entry point
+def _corpus(data, column: str, target_column: str | None, alignment_column: str | None, split: str,
+            limit: int | None) -> Corpus:
+    if isinstance(data, Corpus):
+        return data
+    if isinstance(data, str | Path):
+        return read_corpus(data, column=column, target_column=target_column, alignment_column=alignment_column,
+                           split=split, limit=limit)
+    if isinstance(data, Iterable):
+        texts = list(data)[:limit] if limit else list(data)
+        return corpus_from_texts(texts)
+    raise CensusInputError("data must be a file, a folder, hf:NAME, a Corpus or a list of texts.",
+                           code="census_bad_data")
+
+
+def _model_name(model: str | LoadedModel) -> str:
+    if isinstance(model, str):
+        return model
+    from attnviz.models.registry import BUILTIN_MODELS
+
+    return model.name if model.name in BUILTIN_MODELS else model.location
+
+
+def census(
+    model: str | LoadedModel,
+    data: str | Path | Corpus | Sequence[str],
+    out: str | Path | None = None,
+    *,
+    engine: Engine = "local",
+    options: CensusOptions | None = None,
+    column: str = "text",
+    target_column: str | None = None,
+    alignment_column: str | None = None,
+    split: str = "train",
+    limit: int | None = None,
+    qk_method: Method = "pca",
+    progress: bool | Progress = False,
+    restart: bool = False,
+    keep_parts: bool = False,
+    workers: int | None = None,
+    ray_address: str | None = None,
+    ray_cpus: int | None = None,
+) -> CensusResult:
+    """Statistics of every head over a corpus.
+
+    ``data``: a text file (one text per line), a CSV/TSV/Parquet/JSONL file (``column``), ``hf:NAME``
+    (a Hugging Face dataset, ``split``), a ``save_to_disk`` folder, a :class:`Corpus` or a list of texts.
+    With ``out`` the census is saved there as one Parquet file, and finished batches are kept in
+    ``<out>.parts/`` until it is: run the same call again after an interruption and it resumes.
+    ``engine="ray"`` runs the batches through Ray Data (a running cluster, or a local one started here).
+    For the toy translator, grammar sentences get their gold target and alignment.
+    """
+    options = options or CensusOptions()
+    if engine not in ENGINES:
+        raise CensusInputError(f"Unknown engine '{engine}': choose local or ray.", code="census_engine")
+    if qk_method not in ("pca", "umap"):
+        raise CensusInputError(f"Unknown map method '{qk_method}': choose pca or umap.", code="census_qk_method")
+    if qk_method == "umap" and not umap_available():
+        raise CensusInputError("The UMAP map needs the package umap-learn (pip install umap-learn); "
+                               "PCA needs nothing.", code="census_needs_umap")
+    if options.batch_size < 1 or options.max_tokens < 2:
+        raise CensusInputError("The batch size must be at least 1 and max tokens at least 2.",
+                               code="census_bad_options")
+    started = time.perf_counter()
+    name = _model_name(model)
+    corpus = with_gold(_corpus(data, column, target_column, alignment_column, split, limit), name)
+    out_path = Path(out).expanduser() if out is not None else None
+    if out_path is not None and out_path.suffix.lower() not in (".parquet", ".pq"):
+        raise CensusInputError("The census is written as Parquet: name the output file *.parquet.",
+                               code="census_out_suffix")
+    if out_path is not None and not out_path.parent.is_dir():
+        raise CensusInputError(f"There is no folder {out_path.parent} to write the census in.",
+                               code="census_no_out_folder")
+    from attnviz.models.loading import load_model
+
+    loaded = model if isinstance(model, LoadedModel) else load_model(model)
+    batches = make_batches(corpus.texts, corpus.targets, corpus.alignments, options)
+    store = PartStore(parts_folder(out_path) if out_path is not None else None)
+    store.prepare({"model": name, "corpus": corpus.fingerprint(), "texts": len(corpus),
+                   "options": options.to_dict(), "batches": len(batches)}, restart)
+    finished = store.done()
+    todo = [b for b in batches if b.batch_id not in finished]
+    report, close = _progress_reporter(progress, len(batches), len(batches) - len(todo))
+    try:
+        if todo and engine == "local":
+            run_local(loaded, todo, options, store, report, len(batches))
+        elif todo:
+            run_ray(name, todo, options, store, report, len(batches), workers=workers, address=ray_address,
+                    num_cpus=ray_cpus)
+    finally:
+        close()
+    heads = head_keys(loaded.shape)
+    accumulator = Accumulator(len(heads), options.top_examples)
+    for part in store.parts():
+        accumulator.add(part)
+    notes = [f"Resumed: {len(finished)} of {len(batches)} batches were already done."] if finished and todo else []
+    if not loaded.capture_path == "interface" and options.qk_texts:
+        notes.append("This model's attention runs outside the attention interface: no query/key map.")
+    shape = loaded.shape
+    result = build_result(
+        accumulator, heads, corpus, model=name, engine=engine, seconds=time.perf_counter() - started,
+        options=options.to_dict(), qk_method=qk_method, kinds={k: shape.n_layers[k] for k in shape.kinds},
+        heads_per_layer={k: [shape.heads_of(k, i) for i in range(shape.n_layers[k])] for k in shape.kinds},
+        notes=notes)
+    if out_path is not None:
+        result.save(out_path)
+        if not keep_parts:
+            store.remove()
+    return result
