@@ -1,7 +1,7 @@
 """One 2-D map of a head's query and key vectors together (as AttentionViz draws them).
 
-Before projecting, the keys are moved so their mean equals the queries' mean and both sides are scaled
-so their mean norms match. Neither changes the attention pattern: adding a vector ``c`` to every key
+Before projecting, both sides are scaled so their mean norms match and the keys are moved so their
+mean equals the queries' mean. Neither changes the attention pattern: adding a vector ``c`` to every key
 adds ``q·c`` to a whole softmax row, and ``q·k`` is unchanged when queries are scaled by ``s`` and keys
 by ``1/s``. What remains is where queries sit relative to the keys they attend to, which a joint map
 can show. PCA (numpy SVD, signs fixed) by default; UMAP when the package ``umap-learn`` is installed
@@ -26,15 +26,26 @@ def umap_available() -> bool:
 
 
 def normalise(queries: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Keys translated onto the queries' centroid; both scaled to the same mean norm (float64)."""
+    """Queries scaled by ``s``, keys by ``1/s`` and moved onto the queries' centroid, with ``s`` chosen
+    (by bisection) so both sides end with the same mean norm (float64)."""
     q = np.asarray(queries, dtype=np.float64)
     k = np.asarray(keys, dtype=np.float64)
-    k = k - k.mean(0) + q.mean(0)
-    q_norm, k_norm = np.linalg.norm(q, axis=1).mean(), np.linalg.norm(k, axis=1).mean()
-    if q_norm > 0 and k_norm > 0:
-        scale = np.sqrt(k_norm / q_norm)
-        q, k = q * scale, k / scale
-    return q, k
+    spread, centre = k - k.mean(0), q.mean(0)
+
+    def placed(scale: float) -> tuple[np.ndarray, np.ndarray]:
+        return q * scale, spread / scale + centre * scale
+
+    def longer_keys(log_scale: float) -> bool:
+        scaled_q, scaled_k = placed(np.exp(log_scale))
+        return np.linalg.norm(scaled_k, axis=1).mean() > np.linalg.norm(scaled_q, axis=1).mean()
+
+    low, high = -30.0, 30.0
+    if np.linalg.norm(q, axis=1).mean() > 0 and np.linalg.norm(spread, axis=1).mean() > 0:
+        for _ in range(80):  # keys are relatively longer at small scales, shorter at large ones
+            middle = (low + high) / 2
+            low, high = (middle, high) if longer_keys(middle) else (low, middle)
+        return placed(float(np.exp((low + high) / 2)))
+    return placed(1.0)
 
 
 def pca_2d(points: np.ndarray) -> np.ndarray:

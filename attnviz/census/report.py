@@ -27,6 +27,8 @@ GRID_STATS: tuple[str, ...] = ("previous", "same", "next", "first", "special", "
 HEAD_COLUMNS: tuple[str, ...] = (*GRID_STATS, "rows", "alignment_rows",
                                  *(f"entropy_bin_{b}" for b in range(ENTROPY_BINS)),
                                  *(f"offset_{d:+d}" for d in OFFSETS))
+EXAMPLE_COLUMNS = ["kind", "layer", "head", "stat", "rank", "text_id", "score", "text", "target"]
+POINT_COLUMNS = ["kind", "layer", "head", "side", "text_id", "position", "label", "x", "y"]
 _TEXT_COLUMNS = ("record", "kind", "side", "stat", "text", "target", "label")
 _INT_COLUMNS = ("layer", "head", "rank", "text_id", "position")
 
@@ -110,6 +112,10 @@ class CensusResult:
         parts = [self.heads.assign(record="head"), self.examples.assign(record="example"),
                  self.points.assign(record="point")]
         frame = pd.concat([p for p in parts if len(p)], ignore_index=True)
+        for part in parts:  # columns of an empty part (no map, no examples) are still there, empty
+            for name in part.columns:
+                if name not in frame:
+                    frame[name] = None if name in _TEXT_COLUMNS else np.nan
         for name in _TEXT_COLUMNS:
             if name in frame:
                 frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
@@ -154,11 +160,9 @@ class CensusResult:
                                    code="census_format")
         info["notes"] = tuple(info.get("notes", ()))
         frame = table.to_pandas()
-        heads = frame[frame.record == "head"][["kind", "layer", "head", *HEAD_COLUMNS]]
-        examples = frame[frame.record == "example"][["kind", "layer", "head", "stat", "rank", "text_id", "score",
-                                                     "text", "target"]]
-        points = frame[frame.record == "point"][["kind", "layer", "head", "side", "text_id", "position", "label",
-                                                 "x", "y"]]
+        heads = frame[frame.record == "head"].reindex(columns=["kind", "layer", "head", *HEAD_COLUMNS])
+        examples = frame[frame.record == "example"].reindex(columns=EXAMPLE_COLUMNS)
+        points = frame[frame.record == "point"].reindex(columns=POINT_COLUMNS)
         return cls(_tidy(heads), _tidy(examples), _tidy(points), CensusMeta(**info))
 
 
@@ -186,8 +190,7 @@ def build_result(accumulator: Accumulator, heads: Sequence[HeadKey], corpus: Cor
             example_rows.append({"kind": kind, "layer": layer, "head": number, "stat": EXAMPLE_STATS[stat],
                                  "rank": rank, "text_id": text_id, "score": score, "text": corpus.texts[text_id],
                                  "target": corpus.targets[text_id]})
-    examples = pd.DataFrame(example_rows, columns=["kind", "layer", "head", "stat", "rank", "text_id", "score",
-                                                   "text", "target"])
+    examples = pd.DataFrame(example_rows, columns=EXAMPLE_COLUMNS)
     points = _points(accumulator.vectors, heads, qk_method)
     skipped = len(accumulator.skipped)
     all_notes = [*corpus.notes, *notes]
@@ -202,7 +205,6 @@ def build_result(accumulator: Accumulator, heads: Sequence[HeadKey], corpus: Cor
 
 
 def _points(vectors, heads: Sequence[HeadKey], method: Method) -> pd.DataFrame:
-    columns = ["kind", "layer", "head", "side", "text_id", "position", "label", "x", "y"]
     by_head: dict[int, list] = {}
     for row in sorted(vectors, key=lambda r: (r[0], r[1] != "query", r[2], r[3])):
         by_head.setdefault(row[0], []).append(row)
@@ -219,4 +221,4 @@ def _points(vectors, heads: Sequence[HeadKey], method: Method) -> pd.DataFrame:
         frames.append(pd.DataFrame({"kind": kind, "layer": layer, "head": number, "side": [r[1] for r in both],
                                     "text_id": [r[2] for r in both], "position": [r[3] for r in both],
                                     "label": [r[4] for r in both], "x": xy[:, 0], "y": xy[:, 1]}))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=POINT_COLUMNS)
