@@ -21,6 +21,10 @@ explore = [
     st.Page("pages/causal_attention.py", title=tr("page.causal"), icon=":material/change_history:"),
     st.Page("pages/cross_attention.py", title=tr("page.cross"), icon=":material/compare_arrows:"),
 ]
+explain = [
+    st.Page("pages/ablation.py", title=tr("page.ablation"), icon=":material/content_cut:"),
+    st.Page("pages/compare.py", title=tr("page.compare"), icon=":material/difference:"),
+]
 learn = [
     st.Page("pages/learn_self_attention.py", title=tr("learn.self.page"), icon=":material/school:"),
     st.Page("pages/learn_multi_head.py", title=tr("learn.multi.page"), icon=":material/view_column:"),
@@ -30,5 +34,5 @@ learn = [
     st.Page("pages/learn_playground.py", title=tr("learn.play.page"), icon=":material/edit_square:"),
     st.Page("pages/learn_induction.py", title=tr("learn.induction.page"), icon=":material/repeat:"),
 ]
-st.navigation({tr("nav.explore"): explore, tr("nav.learn"): learn}).run()
+st.navigation({tr("nav.explore"): explore, tr("nav.explain"): explain, tr("nav.learn"): learn}).run()
 report_rejected_link(tr("msg.bad_link"))

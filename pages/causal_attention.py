@@ -5,6 +5,8 @@ import streamlit as st
 
 from attnviz.analysis.checks import causal_check, next_token_table
 from ui import controls, panels
+from ui.beyond_panel import beyond_weights
+from ui.generation_panel import generation_panel
 from ui.lang import tr
 
 SPEC = controls.PageSpec("lm", ("decoder", "encoder-decoder"), "toy-lm")
@@ -38,3 +40,6 @@ with facts:
         rows = [{tr("axis.query"): tr("causal.prefix", prefix=row.prefix), "→": row.next_token} for row in predictions]
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     panels.result_downloads(result, key="causal-all")
+
+generation_panel(loaded, text, "decoder", vc.layer, view.heads, key="causal-gen")
+beyond_weights(loaded, text, target, result, "decoder", vc.layer, view.heads, vc.options, key="causal-beyond")

@@ -5,6 +5,7 @@ import streamlit as st
 
 from attnviz.analysis.tables import alignment_rows
 from ui import controls, panels
+from ui.generation_panel import generation_panel
 from ui.lang import tr
 
 SPEC = controls.PageSpec("mt", ("encoder-decoder",), "toy-translator")
@@ -37,3 +38,5 @@ with facts:
             for row in alignment_rows(view)]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     panels.result_downloads(result, key="cross-all")
+
+generation_panel(loaded, text, "cross", vc.layer, view.heads, key="cross-gen")

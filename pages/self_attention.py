@@ -6,6 +6,7 @@ import streamlit as st
 from attnviz.analysis.heads import profile_shown_head, strongest_links
 from attnviz.analysis.tokens import visible_positions
 from ui import controls, panels
+from ui.beyond_panel import beyond_weights
 from ui.lang import tr
 
 SPEC = controls.PageSpec("model", ("encoder", "decoder", "encoder-decoder"), "minilm")
@@ -33,3 +34,5 @@ with facts:
         st.caption(f"{tr('col.entropy')}: {profile.entropy:.2f} · {tr('col.previous')}: {profile.previous:.2f} · "
                    f"{tr('col.self')}: {profile.self_weight:.2f} · {tr('col.special')}: {profile.special:.2f}")
     panels.result_downloads(result, key="self-all")
+
+beyond_weights(loaded, text, target, result, kind, vc.layer, view.heads, vc.options, key="self-beyond")

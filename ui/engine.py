@@ -52,3 +52,42 @@ def cached_continuation(model_name: str, prompt: str, max_new_tokens: int) -> li
 
     return _results().get(("continue", model_name, prompt, max_new_tokens),
                           lambda: continue_prompt(cached_model(model_name), prompt, max_new_tokens))
+
+
+def cached_flow(model_name: str, text: str, target: str | None, kind: str, layer: int):
+    from attnviz.explain.flow import attention_flow
+
+    return _results().get(("flow", model_name, text, target or None, kind, layer),
+                          lambda: attention_flow(cached_capture(model_name, text, target), kind, layer))
+
+
+def cached_value_weighted(model_name: str, text: str, target: str | None, kind: str, layer: int):
+    from attnviz.explain.value_norms import value_weighted
+
+    limit = visitor_settings().max_tokens
+    return _results().get(("value", model_name, text, target or None, kind, layer),
+                          lambda: value_weighted(cached_model(model_name), text, kind, layer, target=target or None,
+                                                 max_tokens=limit))
+
+
+def cached_ablation(model_name: str, text: str, target: str | None, heads: tuple, mode: str):
+    from attnviz.explain.ablation import ablation_effect
+
+    return _results().get(("ablate", model_name, text, target or None, heads, mode),
+                          lambda: ablation_effect(cached_model(model_name), text, list(heads), mode,
+                                                  target=target or None, max_tokens=visitor_settings().max_tokens))
+
+
+def cached_importance(model_name: str, text: str, target: str | None, mode: str):
+    from attnviz.explain.ablation import head_importance
+
+    return _results().get(("importance", model_name, text, target or None, mode),
+                          lambda: head_importance(cached_model(model_name), text, mode, target=target or None,
+                                                  max_tokens=visitor_settings().max_tokens))
+
+
+def cached_generation(model_name: str, text: str, max_new_tokens: int):
+    from attnviz.explain.generation_steps import generation_steps
+
+    return _results().get(("generate", model_name, text, max_new_tokens),
+                          lambda: generation_steps(cached_model(model_name), text, max_new_tokens))

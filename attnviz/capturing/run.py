@@ -146,6 +146,15 @@ def _batch_inputs(loaded: LoadedModel, encoded: Sequence[_Encoded]) -> dict:
     return inputs
 
 
+def model_inputs(loaded: LoadedModel, text: str, target: str | None = None, *, max_tokens: int | None = None,
+                 max_new_tokens: int = 32) -> tuple[dict, TokenSequence, TokenSequence | None]:
+    """The tensors ``capture`` feeds the model for ``text`` (and the target it reads, generated if not given):
+    ``(inputs, source tokens, decoder tokens read)``, for analyses that run the model themselves."""
+    limit = loaded.shape.max_tokens if not max_tokens else max(1, int(max_tokens))
+    encoded = _encode(loaded, text, target, limit, True, max_new_tokens)
+    return _batch_inputs(loaded, [encoded]), encoded.source, encoded.reads
+
+
 def _query_key_lengths(loaded: LoadedModel, inputs: dict) -> dict[AttentionKind, tuple[int, int]]:
     n_source = inputs["input_ids"].shape[1]
     n_target = inputs["decoder_input_ids"].shape[1] if "decoder_input_ids" in inputs else n_source
@@ -246,6 +255,12 @@ def capture_batch(
     if len(targets) != len(texts):
         raise InputTextError("Give one target per text.", code="targets_mismatch")
     encoded = [_encode(loaded, t, g, limit, generate_target, max_new_tokens) for t, g in zip(texts, targets)]
+    results, _ = _capture_encoded(loaded, plan, encoded, limit, record_vectors, storage)
+    return results
+
+
+def _capture_encoded(loaded: LoadedModel, plan, encoded: Sequence[_Encoded], limit: int, record_vectors: bool,
+                     storage: Storage) -> tuple[list[AttentionResult], torch.Tensor | None]:
     inputs = _batch_inputs(loaded, encoded)
     if record_vectors and loaded.capture_path != "interface":
         raise NoAttentionError(f"{loaded.name} computes attention outside transformers' attention interface, "
@@ -263,7 +278,28 @@ def capture_batch(
                                code="forward_failed", model=loaded.name, error=type(error).__name__) from error
     logits = getattr(outputs, "logits", None)
     return [_result(loaded, plan, e, row, buffers, vectors, logits, limit, single=len(encoded) == 1)
-            for row, e in enumerate(encoded)]
+            for row, e in enumerate(encoded)], logits
+
+
+def capture_token_ids(loaded: LoadedModel, ids: Sequence[int], target_ids: Sequence[int] | None = None,
+                      layers: LayerRequest = None, *, storage: Storage = "float32"
+                      ) -> tuple[AttentionResult, np.ndarray | None]:
+    """Capture a sequence given as token ids (say one the model generated: decoding and tokenizing again
+    need not give the same ids). ``target_ids`` is what an encoder-decoder's decoder reads. Returns the
+    result and the model's logits ``[decoder position, vocabulary]`` (None if it has no LM head)."""
+    ids = [int(i) for i in ids]
+    if not ids or (loaded.family == "encoder-decoder" and not target_ids):
+        raise InputTextError("There are no tokens to read.", code="no_tokens")
+    shape = loaded.shape
+    limit = shape.max_positions or max(len(ids), len(target_ids or ()))
+    if len(ids) > limit or len(target_ids or ()) > limit:
+        raise InputTextError(f"{loaded.name} reads at most {limit} tokens.", code="too_many_ids", limit=limit)
+    source = sequence_from_ids(loaded.tokenizer, ids)
+    whole = Truncation(len(ids), len(ids), 0, 0)
+    reads = sequence_from_ids(loaded.tokenizer, list(target_ids)) if target_ids else None
+    encoded = _Encoded(source, whole, reads, None, Truncation(len(reads), len(reads), 0, 0) if reads else None)
+    results, logits = _capture_encoded(loaded, layer_plan(loaded, layers), [encoded], limit, False, storage)
+    return results[0], None if logits is None else logits[0].float().cpu().numpy()
 
 
 def _result(loaded: LoadedModel, plan, encoded: _Encoded, row: int, buffers: dict[AttentionKind, torch.Tensor],

@@ -83,7 +83,7 @@ def row_bars(values: Sequence[float], labels: Sequence[str], *, title: str = "",
                               textposition="outside", hovertemplate="%{x}: %{text}<extra></extra>"))
     figure.update_layout(title={"text": title, "x": 0, "font": {"size": 13}}, height=300,
                          margin={"l": 10, "r": 10, "t": 40, "b": 10}, plot_bgcolor="white",
-                         yaxis={"zeroline": True, "zerolinecolor": "#999"},
+                         yaxis={"zeroline": True, "zerolinecolor": "#999", "automargin": True},
                          xaxis={"type": "category", "automargin": True})
     return figure
 

@@ -117,7 +117,7 @@ class Derivation:
         return named
 
 
-def _weight_in_out(linear: torch.nn.Module) -> tuple[np.ndarray, np.ndarray | None]:
+def weight_in_out(linear: torch.nn.Module) -> tuple[np.ndarray, np.ndarray | None]:
     """Weight as [in, out] (so that y = x W + b) and bias, for Linear and GPT-2's Conv1D."""
     weight = linear.weight.detach().double().cpu().numpy()
     weight = weight if isinstance(linear, Conv1D) else weight.T
@@ -159,7 +159,7 @@ def _site(loaded: LoadedModel, kind: AttentionKind, layer: int) -> AttentionSite
 
 def _head_projections(modules, fused: bool, x, x_kv, head, kv_head, heads, kv_heads, head_dim
                       ) -> Projections | None:
-    weights = [_weight_in_out(m) for m in modules]
+    weights = [weight_in_out(m) for m in modules]
     if fused:  # one [d_model, (H + 2 Hkv) * D] matrix: Q heads, then K heads, then V heads
         weight, bias = weights[0]
         if weight.shape[1] != (heads + 2 * kv_heads) * head_dim:
@@ -230,7 +230,7 @@ def derive(loaded: LoadedModel, text: str, kind: AttentionKind, layer: int, head
         per_head.append(dict(q=q, k=k, v=v, scores=scores, scaled=scaled, masked=masked, weights=weights,
                              head_output=weights @ v))
     concat = np.concatenate([p["head_output"] for p in per_head], axis=-1)
-    w_o, b_o = _weight_in_out(site.output_projection)
+    w_o, b_o = weight_in_out(site.output_projection)
     b_o = np.zeros(w_o.shape[1]) if b_o is None else b_o
     projections = None
     if projection_modules is not None and "x" in seen:

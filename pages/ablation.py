@@ -1,0 +1,52 @@
+"""Head ablation: switch heads off (zero or mean) and see what the model's output loses; which heads matter."""
+
+import streamlit as st
+
+from attnviz import AttnvizError
+from attnviz.explain.ablation import every_head
+from ui import ablation_panel, controls, panels
+from ui.engine import cached_ablation, cached_importance
+from ui.errors import show_error
+from ui.lang import tr
+from ui.url_state import url_choice
+
+SPEC = controls.PageSpec("abl", ("encoder", "decoder", "encoder-decoder"), "toy-translator")
+AUTOMATIC_MAP_HEADS = 160  # bigger models compute the importance map on request
+
+loaded, text, target = controls.page_start(SPEC, tr("page.ablation"), tr("ablation.intro"))
+mode = url_choice(st.sidebar.radio, tr("ablation.mode"), ["zero", "mean"], "ablate", "zero",
+                  lambda m: tr(f"ablation.mode.{m}"), horizontal=True, help=tr("ablation.mode_help"))
+panels.model_summary(loaded)
+if loaded.capture_path != "interface":
+    st.warning(tr("error.no_interventions", model=loaded.name))
+    st.stop()
+panels.toy_vocabulary(loaded, text, target)
+
+ablation_panel.apply_map_clicks(loaded)
+toggles, effect_column = st.columns([1, 1], gap="large")
+with toggles:
+    st.subheader(tr("ablation.switch_off"))
+    st.caption(tr("ablation.switch_help"))
+    chosen = ablation_panel.head_toggles(loaded)
+    st.button(tr("ablation.clear"), on_click=ablation_panel.clear_toggles, args=(loaded,), icon=":material/undo:")
+with effect_column:
+    st.subheader(tr("ablation.effect", n=len(chosen)))
+    try:
+        with st.spinner(tr("msg.running")):
+            effect = cached_ablation(loaded.name, text, target, tuple(chosen), mode)
+    except AttnvizError as error:
+        show_error(error)
+        st.stop()
+    ablation_panel.effect_panel(loaded, effect)
+
+st.subheader(tr("ablation.importance"))
+if len(every_head(loaded)) > AUTOMATIC_MAP_HEADS and not st.toggle(tr("ablation.compute_map"), key="imp_on"):
+    st.caption(tr("ablation.map_on_request", n=len(every_head(loaded))))
+    st.stop()
+try:
+    with st.spinner(tr("ablation.computing", n=len(every_head(loaded)))):
+        importance = cached_importance(loaded.name, text, target, mode)
+except AttnvizError as error:
+    show_error(error)
+    st.stop()
+ablation_panel.importance_panel(loaded, importance, chosen)

@@ -1,0 +1,72 @@
+"""Beyond raw weights, under an explorer's map: rollout, flow or value-weighted attention of the shown layer."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from attnviz import AttentionResult, AttnvizError, LoadedModel
+from attnviz.analysis.tokens import visible_positions
+from attnviz.analysis.view import ViewOptions
+from attnviz.explain.flow import rollout
+from attnviz.export import MIME_TYPES
+from attnviz.export_data import matrix_to_csv, safe_filename
+from attnviz.figures.explain import analysis_map
+from attnviz.figures.matrix import row_bars
+from ui.engine import cached_flow, cached_value_weighted
+from ui.errors import show_error
+from ui.lang import tr
+from ui.panels import image_buttons, show_figure
+from ui.url_state import url_choice
+
+VIEWS = ("off", "rollout", "flow", "value")
+
+
+def _matrix(loaded: LoadedModel, text: str, target: str | None, result: AttentionResult, kind: str, view: str,
+            layer: int, heads: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray | None]:
+    """The derived map over every token, and the key norms behind a value-weighted one."""
+    if view == "rollout":
+        return rollout(result, kind, layer).at(layer), None
+    if view == "flow":
+        return cached_flow(loaded.name, text, target, kind, layer).maps[0], None
+    weighted = cached_value_weighted(loaded.name, text, target, kind, layer)
+    return weighted.combined(heads) / len(heads), weighted.norms[list(heads)].mean(axis=0)
+
+
+def beyond_weights(loaded: LoadedModel, text: str, target: str | None, result: AttentionResult, kind: str,
+                   layer: int, heads: tuple[int, ...], options: ViewOptions, key: str) -> None:
+    st.subheader(tr("beyond.title"))
+    view = url_choice(st.radio, tr("beyond.view"), list(VIEWS), "beyond", "off", lambda v: tr(f"beyond.{v}"),
+                      horizontal=True)
+    if view == "off":
+        st.caption(tr("beyond.off_help"))
+        return
+    st.caption(tr(f"beyond.{view}.explain", layer=layer,
+                  heads=", ".join(map(str, heads)) if len(heads) < result.shape.heads_of(kind, layer) else tr(
+                      "beyond.all_heads")))
+    try:
+        with st.spinner(tr("msg.running")):
+            matrix, norms = _matrix(loaded, text, target, result, kind, view, layer, heads)
+    except AttnvizError as error:
+        show_error(error)
+        return
+    queries, keys = result.query_tokens(kind), result.key_tokens(kind)
+    rows, cols = visible_positions(queries, options.hide_special), visible_positions(keys, options.hide_special)
+    shown = matrix[np.ix_(rows, cols)]
+    row_labels, col_labels = [queries.labels[i] for i in rows], [keys.labels[j] for j in cols]
+    causal = kind == "decoder"
+    masked = (np.array(cols)[None, :] > np.array(rows)[:, None]) if causal else None
+    title = f"{tr(f'beyond.{view}')} · {tr('ctl.layer')} {layer}"
+    figure = analysis_map(shown, row_labels, col_labels, title=title, masked=masked)
+    stem = safe_filename(loaded.name, kind, view, f"L{layer}", extension="x")[:-2]
+    show_figure(figure, key=f"{key}-{view}", file_stem=stem)
+    if norms is not None:
+        st.plotly_chart(row_bars(norms[cols], col_labels, title=tr("beyond.norms")), key=f"{key}-norms",
+                        theme=None)
+    columns = st.columns([3, 1])
+    with columns[0]:
+        image_buttons(figure, stem, key=f"{key}-{view}-img")
+    columns[1].download_button("CSV", matrix_to_csv(np.where(masked, 0.0, shown) if causal else shown, row_labels,
+                                                     col_labels),
+                               file_name=f"{stem}.csv", mime=MIME_TYPES["csv"], key=f"{key}-{view}-csv",
+                               on_click="ignore", icon=":material/table:")

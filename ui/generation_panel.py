@@ -1,0 +1,61 @@
+"""The model writing, token by token, under the causal and cross-attention maps."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from attnviz import AttnvizError, LoadedModel
+from attnviz.figures.explain import analysis_map, chances_figure, highlight_row
+from ui.engine import cached_generation
+from ui.errors import show_error
+from ui.lang import tr
+from ui.panels import md_escape
+from ui.url_state import BOUND
+
+NEW_TOKENS = 10
+
+
+def _sentence(labels, specials, upto: int) -> str:
+    """The tokens read so far, without the tokenizer's own markers."""
+    return " ".join(md_escape(label) for label, special in zip(labels[:upto], specials[:upto]) if not special)
+
+
+def generation_panel(loaded: LoadedModel, text: str, kind: str, layer: int, heads: tuple[int, ...], key: str) -> None:
+    """A step slider; the step's attention row framed in the map; its top next-token probabilities beside it."""
+    st.subheader(tr("gen.title"))
+    st.caption(tr(f"gen.intro.{kind}"))
+    try:
+        with st.spinner(tr("msg.running")):
+            steps = cached_generation(loaded.name, text, NEW_TOKENS)
+    except AttnvizError as error:
+        show_error(error)
+        return
+    if not steps.steps:
+        st.info(tr("gen.nothing"))
+        return
+    count = len(steps.steps)
+    if not 1 <= int(st.session_state.get("step", 1) or 1) <= count:
+        st.session_state["step"] = 1
+    number = st.slider(tr("gen.step"), 1, count, 1, key="step", **BOUND) if count > 1 else 1
+    step = steps.steps[number - 1]
+    result = steps.result
+    reads = result.query_tokens(kind)
+    # row p has read tokens 0..p; the newest token is what it chose
+    written = f"{_sentence(reads.labels, reads.special, step.row + 1)} **:orange[{md_escape(step.token)}]**"
+    st.markdown(tr("gen.written", step=number, count=count, text=written))
+    weights = result.attention(kind, layer)[list(heads)].astype(np.float64).mean(axis=0)
+    keys = result.key_tokens(kind)
+    n_rows = step.row + 1
+    n_cols = n_rows if kind == "decoder" else len(keys)
+    shown = weights[:n_rows, :n_cols]
+    masked = np.triu(np.ones_like(shown, dtype=bool), 1) if kind == "decoder" else None
+    every = len(heads) >= result.shape.heads_of(kind, layer)
+    heads_text = tr("beyond.all_heads") if every else ", ".join(map(str, heads))
+    title = tr("gen.map", layer=layer, heads=heads_text)
+    figure = highlight_row(analysis_map(shown, reads.labels[:n_rows], keys.labels[:n_cols], title=title,
+                                        masked=masked), step.row, n_cols)
+    left, right = st.columns([3, 2], gap="large")
+    left.plotly_chart(figure, key=f"{key}-map", theme=None)
+    right.plotly_chart(chances_figure(step.top, title=tr("gen.top", token=step.token)), key=f"{key}-top", theme=None)
+    right.caption(tr("gen.row", row=step.row, token=reads.labels[step.row]))
