@@ -20,6 +20,7 @@ explore = [
     st.Page("pages/all_heads.py", title=tr("page.heads"), icon=":material/apps:"),
     st.Page("pages/causal_attention.py", title=tr("page.causal"), icon=":material/change_history:"),
     st.Page("pages/cross_attention.py", title=tr("page.cross"), icon=":material/compare_arrows:"),
+    st.Page("pages/corpus.py", title=tr("page.corpus"), icon=":material/dataset:"),
 ]
 explain = [
     st.Page("pages/ablation.py", title=tr("page.ablation"), icon=":material/content_cut:"),

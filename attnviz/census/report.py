@@ -29,6 +29,17 @@ HEAD_COLUMNS: tuple[str, ...] = (*GRID_STATS, "rows", "alignment_rows",
                                  *(f"offset_{d:+d}" for d in OFFSETS))
 EXAMPLE_COLUMNS = ["kind", "layer", "head", "stat", "rank", "text_id", "score", "text", "target"]
 POINT_COLUMNS = ["kind", "layer", "head", "side", "text_id", "position", "label", "x", "y"]
+
+
+def examples_stat(stat: str) -> str | None:
+    """The statistic whose strongest texts illustrate ``stat`` (None: no texts are kept for it)."""
+    if stat in EXAMPLE_STATS:
+        return stat
+    aliases = {"entropy": "entropy_rel", "entropy_rel_std": "entropy_rel", "alignment_mass": "alignment",
+               "offset_-1": "previous", "offset_+0": "same", "offset_+1": "next"}
+    return aliases.get(stat)
+
+
 _TEXT_COLUMNS = ("record", "kind", "side", "stat", "text", "target", "label")
 _INT_COLUMNS = ("layer", "head", "rank", "text_id", "position")
 
