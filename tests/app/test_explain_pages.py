@@ -81,3 +81,14 @@ def test_generation_steps_on_the_causal_and_cross_pages(page, model_key, model):
     # step 2 is written by the row after the prompt's last (<s> the boy found a: row 5; the translator: row 1)
     row = 5 if model == "toy-lm" else 1
     assert framed and framed[-1]["layout"]["shapes"][0]["y0"] == pytest.approx(row - 0.5)
+
+
+def test_beyond_weights_on_the_causal_page_keeps_the_mask():
+    at = _app("pages/causal_attention.py")
+    at.radio(key="beyond").set_value("value").run()
+    assert not at.exception
+    value_map = [f for f in _heatmaps(at) if "W_O" in f["layout"]["title"]["text"]]
+    assert value_map
+    z = _z(value_map[0])
+    assert np.isnan(z[np.triu_indices_from(z, 1)]).all()  # future positions stay masked
+    assert (z[np.tril_indices_from(z)] >= 0).all()
