@@ -105,8 +105,9 @@ result = choose_census()
 if result is None:
     st.stop()
 meta = result.meta
+example = st.session_state.get("corpus_source", "example") == "example"
 st.caption(tr("corpus.meta", model=meta.model, texts=meta.n_texts, tokens=meta.n_tokens, engine=meta.engine,
-              seconds=meta.seconds, data=meta.data))
+              seconds=meta.seconds, data=tr("corpus.example_data", n=meta.n_texts) if example else meta.data))
 
 kind = st.sidebar.radio(tr("corpus.kind"), result.kinds, format_func=lambda k: tr(f"kind.{k}"), key="corpus_kind")
 stats = result.stats(kind)
