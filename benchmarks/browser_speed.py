@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scripts.browser import CHROMIUM, FLAGS, wait_idle  # noqa: E402
+from scripts.browser import CHROMIUM, FLAGS, SWITCH_JS, wait_idle  # noqa: E402
 from tests.e2e.conftest import _free_port  # noqa: E402
 
 WORDS = ("the train left the station on time and the farmer crossed a bridge near the old city while "
@@ -39,28 +39,7 @@ def text_of(tokens: int) -> str:
 
 def _switch(page, action: str, wanted: dict[str, str]) -> float:
     """Milliseconds from an input event to the canvas showing ``wanted``, measured inside the page."""
-    return page.evaluate(
-        """([action, wanted]) => new Promise((resolve) => {
-            const host = [...document.querySelectorAll('*')]
-                .find((e) => e.shadowRoot && e.shadowRoot.querySelector('[data-testid="avz-live"]'));
-            const root = host ? host.shadowRoot : document;
-            const canvas = () => root.querySelector('[data-testid="avz-live"] canvas');
-            const t0 = performance.now();
-            const [kind, value] = action.split(':');
-            if (kind === 'head') root.querySelector(`[data-testid="avz-head-${value}"]`).click();
-            if (kind === 'mode') { const s = root.querySelector('[data-testid="avz-mode"]');
-                                   s.value = value; s.dispatchEvent(new Event('change')); }
-            if (kind === 'layer') { const s = root.querySelector('[data-testid="avz-layer"]');
-                                    s.value = value; s.dispatchEvent(new Event('input')); }
-            const done = () => { const c = canvas();
-                return c && Object.entries(wanted).every(([k, v]) => c.dataset[k] === v)
-                       && !root.querySelector('.avz-waiting'); };
-            const poll = () => done() ? requestAnimationFrame(() => resolve(performance.now() - t0))
-                                      : setTimeout(poll, 5);
-            poll();
-        })""",
-        [action, wanted],
-    )
+    return page.evaluate(SWITCH_JS, [action, wanted])
 
 
 def measure(browser, url: str, tokens: int, repeats: int) -> dict[str, float]:

@@ -6,9 +6,9 @@ import streamlit as st
 from attnviz.analysis.tables import head_rows
 from attnviz.analysis.view import build_view
 from attnviz.export_data import safe_filename
-from attnviz.figures.grid import MAX_PANEL_CELLS, head_grid
-from attnviz.figures.heatmap import plot_text
-from ui import controls, panels, roles_panel
+from attnviz.figures.grid import head_grid
+from attnviz.figures.heatmap import attention_heatmap, plot_text
+from ui import controls, live_map, panels, roles_panel
 from ui.lang import chart_words, tr
 
 SPEC = controls.PageSpec("model", ("encoder", "decoder", "encoder-decoder"), "minilm")
@@ -18,27 +18,38 @@ kinds = list(loaded.shape.kinds)
 kind = controls.kind_picker(kinds)
 layer = controls.layer_picker(loaded.shape.n_layers[kind], allow_all_layers=True)
 heads = controls.head_toggles(loaded.shape.heads_of(kind))
-options, colorscale, _, _ = controls.display_options(cross=kind == "cross")
+options, colorscale, _, fixed = controls.display_options(cross=kind == "cross")
 panels.model_summary(loaded)
 result = panels.run_capture(loaded, text, target)
 if result is None:
     st.stop()
 
 layers = list(range(loaded.shape.n_layers[kind])) if layer is None else [layer]
-longest = max(len(result.query_tokens(kind)), len(result.key_tokens(kind)))
-if longest > MAX_PANEL_CELLS:
-    st.info(tr("heads.pooled", n=longest, block=-(-longest // MAX_PANEL_CELLS)))
+title = f"{loaded.name} · {tr('kind.' + kind)}"
+payload = live_map.grid(result, kind, layers, tuple(heads), options, colorscale=colorscale, fixed_scale=fixed,
+                        title=title)
+live_map.show(payload, key="heads-grid")
 views = [[build_view(result, kind, layer_index, [h], "single", options) for h in heads] for layer_index in layers]
-figure = head_grid(views, words=chart_words(), colorscale=colorscale,
-                   title=f"{plot_text(loaded.name)} · {tr('kind.' + kind)}",
-                   panel_size=120 if len(heads) <= 8 else 105)
+
+
+def grid_figure():  # for image exports only: the page draws the grid in the browser
+    return head_grid(views, words=chart_words(), colorscale=colorscale, title=plot_text(title),
+                     panel_size=120 if len(heads) <= 8 else 105)
+
+
 stem = f"{loaded.name}_{kind}_grid" if layer is None else f"{loaded.name}_{kind}_L{layer}_grid"
 stem = safe_filename(stem, extension="x")[:-2]
-panels.show_figure(figure, key="grid-chart", file_stem=stem, stretch=True)
 with st.container(border=True):
     st.markdown(f"**{tr('export.title')}** · `{stem}`")
-    panels.image_buttons(figure, stem, key="grid")
+    panels.image_buttons(grid_figure, stem, key="grid")
     panels.result_downloads(result, key="grid-all")
+
+opened = (st.session_state.get("heads-grid") or {}).get("view")
+if isinstance(opened, dict) and opened.get("layer") in layers and opened.get("head") in heads:
+    one = build_view(result, kind, opened["layer"], [opened["head"]], "single", options)
+    st.subheader(tr("heads.opened", layer=opened["layer"], head=opened["head"]))
+    panels.show_figure(attention_heatmap(one, words=chart_words(), colorscale=colorscale), key="grid-one",
+                       file_stem=f"{stem}_L{opened['layer']}_H{opened['head']}")
 
 if kind != "cross":
     st.subheader(tr("heads.table"))

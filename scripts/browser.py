@@ -22,3 +22,26 @@ def wait_idle(page, timeout_ms: int = 120_000) -> None:
         quiet = 0 if page.evaluate(_BUSY) else quiet + 1
         page.wait_for_timeout(400)
         waited += 400
+
+
+# Milliseconds from an input event on the browser map (``head:3``, ``mode:mean``, ``layer:2``) until its
+# canvas says it drew the wanted choice, plus one frame; measured inside the page (page.evaluate).
+SWITCH_JS = """([action, wanted]) => new Promise((resolve) => {
+            const host = [...document.querySelectorAll('*')]
+                .find((e) => e.shadowRoot && e.shadowRoot.querySelector('[data-testid="avz-live"]'));
+            const root = host ? host.shadowRoot : document;
+            const canvas = () => root.querySelector('[data-testid="avz-live"] canvas');
+            const t0 = performance.now();
+            const [kind, value] = action.split(':');
+            if (kind === 'head') root.querySelector(`[data-testid="avz-head-${value}"]`).click();
+            if (kind === 'mode') { const s = root.querySelector('[data-testid="avz-mode"]');
+                                   s.value = value; s.dispatchEvent(new Event('change')); }
+            if (kind === 'layer') { const s = root.querySelector('[data-testid="avz-layer"]');
+                                    s.value = value; s.dispatchEvent(new Event('input')); }
+            const done = () => { const c = canvas();
+                return c && Object.entries(wanted).every(([k, v]) => c.dataset[k] === v)
+                       && !root.querySelector('.avz-waiting'); };
+            const poll = () => done() ? requestAnimationFrame(() => resolve(performance.now() - t0))
+                                      : setTimeout(poll, 5);
+            poll();
+        })"""

@@ -19,8 +19,10 @@ from attnviz.figures.heatmap import MASKED_COLOUR
 from attnviz.figures.live import (
     colour_table,
     encode,
+    grid_payload,
     heads_to_send,
     overview_window,
+    window_labels,
     window_of,
     zoom_window,
 )
@@ -127,8 +129,8 @@ def live_payload(result: AttentionResult, kind, choice: LiveChoice, options: Vie
         return cached[1]  # a rerun that changed nothing the map shows (say, the map's own report)
     stack = probe if layers == [choice.layer] else stack_views(result, kind, layers, options)
     weights, masked = window_of(stack.matrix[:, heads], stack.masked, window)
-    rows = _window_labels(stack.row_labels, window.row0, window.rows, window.block)
-    cols = _window_labels(stack.col_labels, window.col0, window.cols, window.block)
+    rows = window_labels(stack.row_labels, window.row0, window.rows, window.block)
+    cols = window_labels(stack.col_labels, window.col0, window.cols, window.block)
     header = {
         "title": title, "layers": layers, "heads": heads, "n_layers": n_layers, "n_heads": n_heads,
         "rows": rows, "cols": cols, "colours": colour_table(colorscale), "masked_colour": MASKED_COLOUR,
@@ -143,11 +145,17 @@ def live_payload(result: AttentionResult, kind, choice: LiveChoice, options: Vie
     return payload
 
 
-def _window_labels(labels: tuple[str, ...], start: int, count: int, block: int) -> list[str]:
-    if block == 1:
-        return list(labels[start : start + count])
-    return [f"{labels[i]} … #{i}–{min(i + block, start + count) - 1}" for i in range(start, start + count, block)]
-
-
 def show(payload: bytes, key: str) -> None:
     _MAP(key=key, data=payload, default={"view": None}, on_view_change=lambda: None)
+
+
+def grid(result: AttentionResult, kind, layers: list[int], heads: tuple[int, ...], options: ViewOptions, *,
+         colorscale: str, fixed_scale: bool, title: str) -> bytes:
+    """The all-heads grid's payload: every chosen head of every chosen layer, pooled to small panels."""
+    stack = stack_views(result, kind, layers, options)
+    words = {**_words(), "grid_hint": tr("live.grid_hint"), "pooled": tr("live.grid_pooled")}
+    header = {"title": title, "layers": list(layers), "heads": list(heads), "colours": colour_table(colorscale),
+              "masked_colour": MASKED_COLOUR, "fixed_scale": fixed_scale, "words": words,
+              "panel": 110 if len(heads) <= 8 else 88}
+    return grid_payload(stack.matrix[:, list(heads)], stack.masked, stack.row_labels, stack.col_labels, header,
+                        renormalise=options.renormalise)

@@ -129,3 +129,34 @@ def combine(weights: np.ndarray, masked: np.ndarray, layers: Sequence[int], head
         sums = np.where(masked, 0.0, matrix).sum(axis=-1, keepdims=True)
         matrix = np.divide(matrix, sums, out=np.zeros_like(matrix), where=sums > 0)
     return matrix
+
+
+def window_labels(labels: Sequence[str], start: int, count: int, block: int) -> list[str]:
+    """Axis labels of a window: the tokens themselves, or for pooled blocks the first token and the span."""
+    if block == 1:
+        return list(labels[start : start + count])
+    return [f"{labels[i]} … #{i}–{min(i + block, start + count) - 1}" for i in range(start, start + count, block)]
+
+
+GRID_PANEL_CELLS = 64  # a grid panel shows at most 64 × 64 cells (block means beyond): 72 panels stay under 0.6 MB
+
+
+def grid_payload(matrix: np.ndarray, masked: np.ndarray, row_labels: Sequence[str], col_labels: Sequence[str],
+                 header: dict, *, renormalise: bool = False, max_side: int = GRID_PANEL_CELLS) -> bytes:
+    """Every panel of a head grid, ``matrix[layer, head, row, col]``, pooled to ``max_side`` per side.
+
+    Rows are renormalised (over unmasked cells) before pooling when asked; ``header`` carries the title,
+    layers, heads, colours and words; the browser draws it as one image (static/live_map.js ``renderGrid``).
+    """
+    matrix = np.asarray(matrix, dtype=np.float32)
+    if renormalise:
+        kept = np.where(masked, 0.0, matrix)
+        sums = kept.sum(axis=-1, keepdims=True)
+        matrix = np.divide(kept, sums, out=np.zeros_like(kept), where=sums > 0)
+    n_rows, n_cols = matrix.shape[-2:]
+    window = overview_window(n_rows, n_cols, max_side)
+    weights, pooled_mask = window_of(matrix, masked, window)
+    meta = {**header, "grid": True, "block": window.block,
+            "rows": window_labels(row_labels, 0, n_rows, window.block),
+            "cols": window_labels(col_labels, 0, n_cols, window.block)}
+    return encode(weights, pooled_mask, meta)

@@ -159,12 +159,15 @@ def test_pages_render(page, title):
 
 def test_all_heads_grid_has_every_layer_and_head():
     at = _app("pages/all_heads.py")
-    figure = _figures(at)[0]
-    assert len(figure["data"]) == 6 * 12
+    meta, weights, _ = _live(at)
+    assert meta["grid"] and weights.shape[:2] == (6, 12) and meta["layers"] == list(range(6))
     at.pills(key="heads").set_value([0, 1, 2]).run()
-    assert len(_figures(at)[0]["data"]) == 6 * 3
+    assert _live(at)[1].shape[:2] == (6, 3)
     at.toggle(key="all_layers").set_value(False).run()
-    assert len(_figures(at)[0]["data"]) == 3
+    meta, weights, _ = _live(at)
+    assert weights.shape[:2] == (1, 3) and meta["heads"] == [0, 1, 2]
+    result_panel = weights[0, 2]  # head 2 of layer 0: MiniLM's previous-token head, as the map shows it
+    assert (result_panel.argmax(-1)[2:-1] == np.arange(1, result_panel.shape[0] - 2)).all()
 
 
 def test_causal_page_masks_the_upper_triangle():

@@ -75,7 +75,8 @@ def test_shared_link_reproduces_the_view(page, app_url):
     # Values in links stay language-neutral ("cross", not a translated label), so they open in Chinese too.
     page.goto(f"{app_url}/all_heads?model=toy-translator&kind=cross&lang=zh")
     wait_idle(page)
-    assert "交叉注意力" in _chart_title(page)
+    page.wait_for_selector("[data-testid='avz-grid'] canvas[data-drawn]", state="attached", timeout=60_000)
+    assert "交叉注意力" in page.locator("[data-testid='avz-grid'] .avz-title").inner_text()
 
 
 @pytest.mark.parametrize("path, heading", [
@@ -92,7 +93,8 @@ def test_every_page_renders_a_chart(page, app_url, shots_dir, path, heading):
     page.goto(f"{app_url}/{path}")
     wait_idle(page)
     assert page.locator("[data-testid='stMain'] h1").first.inner_text() == heading
-    page.wait_for_selector("[data-testid='stPlotlyChart'] .js-plotly-plot, [data-testid='avz-live'] canvas",
+    page.wait_for_selector("[data-testid='stPlotlyChart'] .js-plotly-plot, [data-testid='avz-live'] canvas, "
+                           "[data-testid='avz-grid'] canvas",
                            state="attached", timeout=60_000)
     assert page.locator("[data-testid='stException']").count() == 0
     page.screenshot(path=str(shots_dir / f"e2e-{path}.png"), full_page=True)

@@ -91,7 +91,8 @@ def test_a_garbage_link_to_any_page_opens_with_defaults_and_a_notice(browser, ap
     page.wait_for_selector("[data-testid='stToast']", timeout=60_000)
     assert "reset to defaults" in page.locator("[data-testid='stToast']").first.inner_text()
     wait_idle(page)
-    drawn = "[data-testid='stPlotlyChart'], [data-testid='avz-live'] canvas[data-drawn]"
+    drawn = ("[data-testid='stPlotlyChart'], [data-testid='avz-live'] canvas[data-drawn], "
+             "[data-testid='avz-grid'] canvas[data-drawn]")
     page.wait_for_selector(drawn, state="attached", timeout=60_000)
     assert page.locator("[data-testid='stException']").count() == 0
     page.context.close()

@@ -76,3 +76,34 @@ def test_what_fits_the_budget_travels():
     assert heads_to_send(6, 12, 512 * 512, 2, [0]) == ([2], list(range(12)))
     assert heads_to_send(6, 12, 1024 * 1024, 2, [0, 3]) == ([2], [0, 3])
 
+
+
+def test_grid_payload_pools_each_panel_and_stays_small_at_512_tokens(minilm):
+    import time
+
+    from attnviz import capture
+    from attnviz.analysis.view import stack_views
+    from attnviz.figures.live import GRID_PANEL_CELLS, decode, grid_payload
+
+    result = capture(minilm, " ".join(["the train left the station on time"] * 80), max_tokens=512)
+    started = time.perf_counter()
+    stack = stack_views(result, "encoder", list(range(6)))
+    payload = grid_payload(stack.matrix, stack.masked, stack.row_labels, stack.col_labels,
+                           {"title": "t", "layers": list(range(6)), "heads": list(range(12))})
+    build = time.perf_counter() - started
+    meta, weights, masked = decode(payload)
+    assert meta["grid"] and weights.shape == (6, 12, GRID_PANEL_CELLS, GRID_PANEL_CELLS) and meta["block"] == 8
+    assert len(payload) < 2 * 2**20, len(payload)
+    # a panel's cell is the mean of its block of the full map
+    np.testing.assert_allclose(weights[2, 5, 3, 4], stack.matrix[2, 5, 24:32, 32:40].mean(), atol=2e-5)
+    assert build < 5  # loose: the figure printed by benchmarks/browser_speed.py is the measurement
+
+
+def test_grid_payload_renormalises_rows_before_pooling():
+    from attnviz.figures.live import decode, grid_payload
+
+    matrix = np.array([[[[0.2, 0.2, 0.0], [0.1, 0.1, 0.3], [0.25, 0.25, 0.25]]]], dtype=np.float32)
+    masked = np.triu(np.ones((3, 3), dtype=bool), 1)
+    _, weights, _ = decode(grid_payload(matrix, masked, list("abc"), list("abc"), {}, renormalise=True))
+    np.testing.assert_allclose(weights[0, 0, 1, :2], [0.5, 0.5], atol=1e-4)
+    np.testing.assert_allclose(np.where(masked, 0, weights[0, 0]).sum(-1), 1.0, atol=1e-4)

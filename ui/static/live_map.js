@@ -158,11 +158,101 @@ function geometryFor(ctx, meta, rows, cols) {
            width: Math.ceil(left + cols * cell + 100), height: Math.ceil(top + rows * cell + 16) };
 }
 
+// The grid of every head: one small panel per (layer, head), drawn into one ImageData (no per-cell calls).
+function renderGrid(component, payload) {
+  const { parentElement, setStateValue } = component;
+  const { meta, weights, masked } = payload;
+  const [L, H, R, C] = meta.shape;
+  parentElement.querySelectorAll(".avz-live").forEach((node) => node.remove());
+  const root = el("div", { class: "avz-live avz-grid", "data-testid": "avz-grid" });
+  const plot = el("div", { class: "avz-plot" });
+  const canvas = el("canvas", { "aria-label": meta.title });
+  const tip = el("div", { class: "avz-tip" });
+  plot.append(canvas, tip);
+  const note = el("div", { class: "avz-note" }, meta.block > 1 ? meta.words.pooled.replaceAll("{block}", meta.block)
+    : meta.words.grid_hint);
+  root.append(el("div", { class: "avz-title" }, meta.title), plot, note);
+  parentElement.append(root);
+  const gap = 6, left = 44, top = 26;
+  const room = parentElement.clientWidth || 1000; // panels shrink to fit the page's width, never below 36 px
+  const panel = Math.max(36, Math.min(meta.panel, Math.floor((room - left) / H) - gap));
+  const cell = panel / Math.max(R, C);
+  const width = left + H * (panel + gap), height = top + L * (panel + gap);
+  const ratio = window.devicePixelRatio || 1;
+  canvas.width = Math.round(width * ratio); canvas.height = Math.round(height * ratio);
+  canvas.style.width = `${width}px`; canvas.style.height = `${height}px`;
+  const ctx = canvas.getContext("2d");
+  const colours = meta.colours.map(parseRgb);
+  const maskRgb = parseRgb(meta.masked_colour);
+  const image = ctx.createImageData(canvas.width, canvas.height);
+  const px = image.data;
+  const side = Math.round(panel * ratio), n = R * C;
+  for (let l = 0; l < L; l++) {
+    for (let h = 0; h < H; h++) {
+      const x0 = Math.round((left + h * (panel + gap)) * ratio), y0 = Math.round((top + l * (panel + gap)) * ratio);
+      const base = (l * H + h) * n;
+      // each panel on its own scale (its largest weight darkest), or every panel on 0..1
+      let top16 = meta.fixed_scale ? 65535 : 1;
+      if (!meta.fixed_scale) {
+        for (let i = 0; i < n; i++) if (!masked[i] && weights[base + i] > top16) top16 = weights[base + i];
+      }
+      for (let y = 0; y < side; y++) {
+        const r = Math.floor(y / (cell * ratio));
+        if (r >= R) break;
+        for (let x = 0; x < side; x++) {
+          const c = Math.floor(x / (cell * ratio));
+          if (c >= C) break;
+          const i = r * C + c;
+          const rgb = masked[i] ? maskRgb : colours[Math.min(255, Math.round(weights[base + i] / top16 * 255))];
+          const o = ((y0 + y) * canvas.width + (x0 + x)) * 4;
+          px[o] = rgb[0]; px[o + 1] = rgb[1]; px[o + 2] = rgb[2]; px[o + 3] = 255;
+        }
+      }
+    }
+  }
+  ctx.putImageData(image, 0, 0);
+  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+  ctx.font = "12px sans-serif"; ctx.fillStyle = "#262730"; ctx.textAlign = "center";
+  for (let h = 0; h < H; h++) ctx.fillText(`H${meta.heads[h]}`, left + h * (panel + gap) + panel / 2, top - 8);
+  ctx.textAlign = "right";
+  for (let l = 0; l < L; l++) ctx.fillText(`L${meta.layers[l]}`, left - 8, top + l * (panel + gap) + panel / 2 + 4);
+  canvas.dataset.drawn = String(performance.now());
+  canvas.dataset.panels = String(L * H);
+
+  function at(event) {
+    const rect = canvas.getBoundingClientRect();
+    const x = event.clientX - rect.left - left, y = event.clientY - rect.top - top;
+    const h = Math.floor(x / (panel + gap)), l = Math.floor(y / (panel + gap));
+    const px = x - h * (panel + gap), py = y - l * (panel + gap);
+    if (x < 0 || y < 0 || h >= H || l >= L || px >= C * cell || py >= R * cell) return null;
+    return { l, h, r: Math.floor(py / cell), c: Math.floor(px / cell),
+             x: event.clientX - rect.left, y: event.clientY - rect.top };
+  }
+  canvas.addEventListener("mousemove", (e) => {
+    const a = at(e);
+    if (!a) { tip.style.display = "none"; return; }
+    const i = a.r * C + a.c;
+    const value = masked[i] ? meta.words.masked
+      : `${meta.words.weight}: ${(weights[(a.l * H + a.h) * n + i] / 65535).toFixed(4)}`;
+    tip.textContent = "";
+    tip.append(el("div", {}, `${meta.words.layer} ${meta.layers[a.l]} · H${meta.heads[a.h]}`),
+               el("div", {}, `${meta.rows[a.r]} → ${meta.cols[a.c]}`), el("div", {}, value));
+    tip.style.display = "block";
+    tip.style.left = `${Math.min(a.x + 14, width - 200)}px`; tip.style.top = `${a.y + 14}px`;
+  });
+  canvas.addEventListener("mouseleave", () => { tip.style.display = "none"; });
+  canvas.addEventListener("click", (e) => {
+    const a = at(e);
+    if (a) setStateValue("view", { layer: meta.layers[a.l], head: meta.heads[a.h] });
+  });
+}
+
 export default function (component) {
   const { data, parentElement, setStateValue, key } = component;
   if (!data) return;
   let payload;
   try { payload = parse(data); } catch (error) { parentElement.textContent = String(error); return; }
+  if (payload.meta.grid) return renderGrid(component, payload);
   const meta = payload.meta;
   const memo = STATES.get(key) || {};
   const serverView = { ...meta.state };
@@ -226,7 +316,7 @@ export default function (component) {
     matrix = combine(payload, v);
     if (!matrix) { root.classList.add("avz-waiting"); note.textContent = meta.words.loading; return; }
     root.classList.remove("avz-waiting");
-    note.textContent = meta.window.block > 1 ? meta.words.pooled.replace("{block}", meta.window.block) : meta.words.hint;
+    note.textContent = meta.window.block > 1 ? meta.words.pooled.replaceAll("{block}", meta.window.block) : meta.words.hint;
     const crop = state.crop || fullCrop();
     const ratio = window.devicePixelRatio || 1;
     geometry = geometryFor(ctx, meta, crop.r1 - crop.r0, crop.c1 - crop.c0);
