@@ -17,6 +17,7 @@ from ui import panels
 from ui.engine import cached_capture, cached_model, visitor_settings
 from ui.errors import show_error
 from ui.lang import chart_words, tr
+from ui.url_state import BOUND, url_choice
 
 EXAMPLE_MODELS = ("minilm", "toy-translator")
 EXAMPLE_TEXTS = 48
@@ -41,11 +42,12 @@ def stat_name(stat: str) -> str:
 
 def choose_census() -> CensusResult | None:
     sources = ["example", "upload"] + (["path"] if visitor_settings().allow_local_paths else [])
-    source = st.sidebar.radio(tr("corpus.source"), sources, format_func=lambda s: tr(f"corpus.source.{s}"),
-                              key="corpus_source")
+    source = url_choice(st.sidebar.radio, tr("corpus.source"), sources, "corpus_source", "example",
+                        lambda s: tr(f"corpus.source.{s}"))
     try:
         if source == "example":
-            model = st.sidebar.selectbox(tr("corpus.example_model"), EXAMPLE_MODELS, key="corpus_example_model")
+            model = st.sidebar.selectbox(tr("corpus.example_model"), EXAMPLE_MODELS, key="corpus_example_model",
+                                         **BOUND)
             with st.spinner(tr("corpus.building", n=EXAMPLE_TEXTS)):
                 return example_census(model)
         if source == "upload":
@@ -109,9 +111,11 @@ example = st.session_state.get("corpus_source", "example") == "example"
 st.caption(tr("corpus.meta", model=meta.model, texts=meta.n_texts, tokens=meta.n_tokens, engine=meta.engine,
               seconds=meta.seconds, data=tr("corpus.example_data", n=meta.n_texts) if example else meta.data))
 
-kind = st.sidebar.radio(tr("corpus.kind"), result.kinds, format_func=lambda k: tr(f"kind.{k}"), key="corpus_kind")
+kind = url_choice(st.sidebar.radio, tr("corpus.kind"), list(result.kinds), "corpus_kind", result.kinds[0],
+                  lambda k: tr(f"kind.{k}"))
 stats = result.stats(kind)
-stat = st.selectbox(tr("corpus.stat"), stats, format_func=stat_name, key="corpus_stat", help=tr("corpus.stat.help"))
+stat = url_choice(st.selectbox, tr("corpus.stat"), list(stats), "corpus_stat", stats[0], stat_name,
+                  help=tr("corpus.stat.help"))
 n_layers, n_heads = meta.kinds[kind], max(meta.heads[kind])
 values = result.grid(kind, stat)
 if "corpus_layer" not in st.session_state and np.isfinite(values).any():  # open on the strongest head
@@ -129,8 +133,8 @@ pick_from_click(event, kind, n_layers, n_heads)
 st.caption(tr("corpus.click_hint"))
 
 left, right = st.columns(2)
-layer = left.selectbox(tr("layer"), range(n_layers), key="corpus_layer")
-head = right.selectbox(tr("head"), range(meta.heads[kind][layer]), key="corpus_head")
+layer = left.selectbox(tr("layer"), range(n_layers), key="corpus_layer", **BOUND)
+head = right.selectbox(tr("head"), range(meta.heads[kind][layer]), key="corpus_head", **BOUND)
 if (layer, head) != selected:
     st.rerun()  # the grid's outline follows the pickers
 

@@ -159,3 +159,4 @@ def grid(result: AttentionResult, kind, layers: list[int], heads: tuple[int, ...
               "panel": 110 if len(heads) <= 8 else 88}
     return grid_payload(stack.matrix[:, list(heads)], stack.masked, stack.row_labels, stack.col_labels, header,
                         renormalise=options.renormalise)
+
