@@ -9,7 +9,8 @@ with texts of about 9, 128 and 512 tokens, and prints medians measured in this o
 - head / mode switch: from the click until the canvas says it drew the new choice (measured in the page);
 - layer switch: the same for a slider step (at 512 tokens the layer is fetched from the server);
 - payload: bytes of the websocket messages that carried the page's first map;
-- grid: the all-heads page's Python build time for its figure (measured in process, the figure is plotly).
+- grid: the all-heads payload's build time and size for all 72 heads (in process), and a fresh browser's
+  wait on the all-heads page until its grid is drawn.
 """
 
 from __future__ import annotations
@@ -68,17 +69,30 @@ def measure(browser, url: str, tokens: int, repeats: int) -> dict[str, float]:
             "layer": statistics.median(layers), "mode": statistics.median(modes)}
 
 
-def grid_build_ms(tokens: int) -> float:
-    """The all-heads page's figure build for every head of every layer, in process (what its rerun pays)."""
+def grid_build(tokens: int) -> tuple[float, int]:
+    """The all-heads payload for every head of every layer, built in process: milliseconds and bytes."""
     from attnviz import capture, load_model
-    from attnviz.analysis.view import build_view
-    from attnviz.figures.grid import head_grid
+    from attnviz.analysis.view import stack_views
+    from attnviz.figures.live import grid_payload
 
     result = capture(load_model("minilm"), text_of(tokens))
     started = time.perf_counter()
-    views = [[build_view(result, "encoder", layer, [h]) for h in range(12)] for layer in range(6)]
-    head_grid(views)
-    return (time.perf_counter() - started) * 1000
+    stack = stack_views(result, "encoder", list(range(6)))
+    payload = grid_payload(stack.matrix, stack.masked, stack.row_labels, stack.col_labels,
+                           {"title": "", "layers": list(range(6)), "heads": list(range(12))})
+    return (time.perf_counter() - started) * 1000, len(payload)
+
+
+def grid_page_ms(browser, url: str, tokens: int) -> float:
+    """A fresh browser on the all-heads page: navigation until the grid of 72 panels is drawn."""
+    context = browser.new_context(viewport={"width": 1500, "height": 1100})
+    page = context.new_page()
+    started = time.perf_counter()
+    page.goto(f"{url}/all_heads?text={text_of(tokens).replace(' ', '+')}")
+    page.wait_for_selector("[data-testid='avz-grid'] canvas[data-drawn]", state="attached", timeout=180_000)
+    elapsed = (time.perf_counter() - started) * 1000
+    context.close()
+    return elapsed
 
 
 def main() -> None:
@@ -107,12 +121,14 @@ def main() -> None:
             wait_idle(warm)  # a warm server: model loaded, first session done
             warm.close()
             print(f"{'tokens':>6} {'first map':>10} {'sent':>9} {'head':>8} {'mode':>8} {'layer':>8} "
-                  f"{'grid build':>11}")
+                  f"{'grid build':>11} {'grid sent':>10} {'grid page':>10}")
             for tokens in args.tokens:
                 m = measure(browser, url, tokens, args.repeats)
-                grid = grid_build_ms(tokens)
+                build, size = grid_build(tokens)
+                page = grid_page_ms(browser, url, tokens)
                 print(f"{tokens:>6} {m['first']:>8.0f}ms {m['bytes'] / 1e6:>7.2f}MB {m['head']:>6.1f}ms "
-                      f"{m['mode']:>6.1f}ms {m['layer']:>6.1f}ms {grid:>9.0f}ms", flush=True)
+                      f"{m['mode']:>6.1f}ms {m['layer']:>6.1f}ms {build:>9.0f}ms {size / 1e6:>8.2f}MB "
+                      f"{page:>8.0f}ms", flush=True)
             browser.close()
     finally:
         server.terminate()
