@@ -22,7 +22,7 @@ text, target = controls.text_inputs(with_target=loaded.family == "encoder-decode
 vc = controls.view_controls(loaded.shape.n_layers["decoder"], loaded.shape.heads_of("decoder"), default_hide=False,
                             key="map-causal")
 panels.model_summary(loaded)
-result = panels.run_capture(loaded, text, target)
+result = panels.run_capture(loaded, text, target, layer=vc.layer)
 if result is None:
     st.stop()
 

@@ -21,7 +21,7 @@ n_layers = loaded.shape.n_layers["cross"]
 vc = controls.view_controls(n_layers, loaded.shape.heads_of("cross"), cross=True, default_layer=n_layers - 1,
                             key="map-cross")
 panels.model_summary(loaded)
-result = panels.run_capture(loaded, text, target)
+result = panels.run_capture(loaded, text, target, layer=vc.layer)
 if result is None:
     st.stop()
 

@@ -16,7 +16,7 @@ kinds = [k for k in loaded.shape.kinds if k != "cross"]
 kind = controls.kind_picker(kinds)
 vc = controls.view_controls(loaded.shape.n_layers[kind], loaded.shape.heads_of(kind), key="map-self")
 panels.model_summary(loaded)
-result = panels.run_capture(loaded, text, target)
+result = panels.run_capture(loaded, text, target, layer=vc.layer)
 if result is None:
     st.stop()
 

@@ -11,6 +11,7 @@ import transformers
 
 from attnviz import AttentionResult, LoadedModel, capture, load_model
 from attnviz.cache import ByteBoundedCache
+from attnviz.capturing.budget import capture_plan
 from attnviz.settings import Settings, listens_only_locally, load_settings
 
 transformers.utils.logging.disable_progress_bar()
@@ -34,10 +35,28 @@ def _results() -> ByteBoundedCache:
     return ByteBoundedCache(visitor_settings().cache_bytes)
 
 
-def cached_capture(model_name: str, text: str, target: str | None) -> AttentionResult:
+def cached_capture(model_name: str, text: str, target: str | None, layer: int | None = None) -> AttentionResult:
+    """Every layer of the text's attention; for inputs too long for the byte budget, float16 and (when the
+    page says which ``layer`` it shows) only that layer: see attnviz/capturing/budget.py."""
+    loaded = cached_model(model_name)
     limit = visitor_settings().max_tokens
-    return _results().get(("capture", model_name, text, target or None),
-                          lambda: capture(cached_model(model_name), text, target=target or None, max_tokens=limit))
+    plan = capture_plan(loaded.shape, _token_count(loaded, text, target, limit), layer)
+    return _results().get(("capture", model_name, text, target or None, plan.layers and str(plan.layers),
+                           plan.storage),
+                          lambda: capture(loaded, text, target=target or None, max_tokens=limit,
+                                          layers=plan.layers, storage=plan.storage))
+
+
+def _token_count(loaded: LoadedModel, text: str, target: str | None, limit: int) -> int:
+    """Tokens of the longer side, as the capture will cut them (tokenizing is cheap next to the forward)."""
+    longest = 0
+    for part in (text, target):
+        if part:
+            try:
+                longest = max(longest, len(loaded.tokenizer(str(part), truncation=False)["input_ids"]))
+            except Exception:  # the capture itself reports bad input in the visitor's language
+                longest = max(longest, limit)
+    return min(longest, limit, loaded.shape.max_positions or limit)
 
 
 def cached_derivation(model_name: str, text: str, kind: str, layer: int, head: int, target: str | None = None):

@@ -14,6 +14,7 @@ from ui.panels import md_escape
 from ui.url_state import BOUND
 
 NEW_TOKENS = 10
+MAX_PROMPT_TOKENS = 512  # each step is a full forward pass; beyond this the page would wait on generation
 
 
 def _sentence(labels, specials, upto: int) -> str:
@@ -25,6 +26,9 @@ def generation_panel(loaded: LoadedModel, text: str, kind: str, layer: int, head
     """A step slider; the step's attention row framed in the map; its top next-token probabilities beside it."""
     st.subheader(tr("gen.title"))
     st.caption(tr(f"gen.intro.{kind}"))
+    if len(loaded.tokenizer(text)["input_ids"]) > MAX_PROMPT_TOKENS:
+        st.info(tr("gen.too_long", n=MAX_PROMPT_TOKENS))
+        return
     try:
         with st.spinner(tr("msg.running")):
             steps = cached_generation(loaded.name, text, NEW_TOKENS)

@@ -43,17 +43,21 @@ def model_summary(loaded: LoadedModel) -> None:
         st.caption(tr("shape.path.output_attentions"))
 
 
-def run_capture(loaded: LoadedModel, text: str, target: str | None = None) -> AttentionResult | None:
-    """Capture (cached) and show any problem as a message instead of a traceback."""
+def run_capture(loaded: LoadedModel, text: str, target: str | None = None, layer: int | None = None
+                ) -> AttentionResult | None:
+    """Capture (cached) and show any problem as a message instead of a traceback. ``layer``: the layer the
+    page shows, so a long input may keep only that one (the note says so)."""
     try:
         with st.spinner(tr("msg.running")):
-            result = cached_capture(loaded.name, text, target)
+            result = cached_capture(loaded.name, text, target, layer)
     except AttnvizError as error:
         show_error(error)
         return None
     if result.source_truncation.truncated:
         trunc = result.source_truncation
         st.warning(tr("msg.truncated", kept=trunc.kept_tokens, total=trunc.total_tokens, limit=loaded.shape.max_tokens))
+    if any(len(kept) < loaded.shape.n_layers[kind] for kind, kept in result.layers.items()):
+        st.caption(tr("msg.selective", layer=layer, mb=sum(a.nbytes for a in result.arrays.values()) / 2**20))
     return result
 
 
