@@ -7,6 +7,7 @@ from attnviz.analysis.heads import profile_shown_head, strongest_links
 from attnviz.analysis.tokens import visible_positions
 from ui import controls, panels
 from ui.beyond_panel import beyond_weights
+from ui.engine import derived
 from ui.lang import tr
 
 SPEC = controls.PageSpec("model", ("encoder", "decoder", "encoder-decoder"), "minilm")
@@ -23,12 +24,14 @@ if result is None:
 view, facts = panels.attention_panel(result, kind, vc, key="self")
 with facts:
     st.subheader(tr("self.links"))
-    links = strongest_links(view.matrix, view.row_labels, view.col_labels, top=6)
+    links = derived("links", result, (kind, vc.layer, view.heads, vc.mode, vc.options),
+                    lambda: strongest_links(view.matrix, view.row_labels, view.col_labels, top=6))
     st.dataframe(pd.DataFrame(links, columns=[tr("axis.query"), tr("axis.key"), tr("hover.weight")]),
                  hide_index=True, width="stretch")
     if len(view.heads) == 1:
         shown = visible_positions(result.query_tokens(kind), vc.options.hide_special)
-        profile = profile_shown_head(result, kind, vc.layer, view.heads[0], shown)
+        profile = derived("profile", result, (kind, vc.layer, view.heads[0], tuple(shown)),
+                          lambda: profile_shown_head(result, kind, vc.layer, view.heads[0], shown))
         st.subheader(tr("self.profile"))
         st.metric(tr("col.pattern"), tr(f"pattern.{profile.pattern}"))
         st.caption(f"{tr('col.entropy')}: {profile.entropy:.2f} · {tr('col.previous')}: {profile.previous:.2f} · "

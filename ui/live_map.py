@@ -14,9 +14,10 @@ import streamlit as st
 
 from attnviz import AttentionResult
 from attnviz.analysis.heads import HeadMode
-from attnviz.analysis.view import ViewOptions, stack_views
+from attnviz.analysis.view import ViewOptions, stack_views, view_size
 from attnviz.figures.heatmap import MASKED_COLOUR
 from attnviz.figures.live import (
+    Window,
     colour_table,
     encode,
     grid_payload,
@@ -114,8 +115,7 @@ def live_payload(result: AttentionResult, kind, choice: LiveChoice, options: Vie
                  show_values: bool | None, fixed_scale: bool, title: str, n_heads: int) -> bytes:
     """The bytes the browser draws from: as many layers and heads as the size budget allows."""
     n_layers = result.shape.n_layers[kind]
-    probe = stack_views(result, kind, [choice.layer], options)
-    n_rows, n_cols = probe.matrix.shape[-2:]
+    n_rows, n_cols = view_size(result, kind, options)
     window = (zoom_window(n_rows, n_cols, choice.zoom[:2], choice.zoom[2:]) if choice.zoom
               else overview_window(n_rows, n_cols))
     cells = -(-window.rows // window.block) * -(-window.cols // window.block)
@@ -127,8 +127,10 @@ def live_payload(result: AttentionResult, kind, choice: LiveChoice, options: Vie
     cached = st.session_state.get(_CACHE_KEY)
     if cached is not None and cached[0] == (version, choice):
         return cached[1]  # a rerun that changed nothing the map shows (say, the map's own report)
-    stack = probe if layers == [choice.layer] else stack_views(result, kind, layers, options)
-    weights, masked = window_of(stack.matrix[:, heads], stack.masked, window)
+    # only what travels (the window's cells of the heads sent): long inputs are big
+    region = (slice(window.row0, window.row0 + window.rows), slice(window.col0, window.col0 + window.cols))
+    stack = stack_views(result, kind, layers, options, heads=heads, region=region)
+    weights, masked = window_of(stack.matrix, stack.masked, Window(0, 0, window.rows, window.cols, window.block))
     rows = window_labels(stack.row_labels, window.row0, window.rows, window.block)
     cols = window_labels(stack.col_labels, window.col0, window.cols, window.block)
     header = {

@@ -17,7 +17,7 @@ from attnviz.export import MIME_TYPES, figure_to_image, image_export_available
 from attnviz.export_data import matrix_to_csv, matrix_to_json, result_to_json, result_to_npz, safe_filename
 from attnviz.figures.heatmap import attention_heatmap
 from ui import live_map
-from ui.engine import cached_capture
+from ui.engine import cached_capture, derived
 from ui.errors import show_error
 from ui.lang import chart_words, tr
 
@@ -104,10 +104,12 @@ def heatmap_panel(view: AttentionView, figure: go.Figure | Callable[[], go.Figur
         context = {"model": view.model_name, "kind": view.kind, "layer": view.layer, "heads": list(view.heads),
                    "mode": view.mode}
         matrix = np.where(view.masked, 0.0, view.matrix)
-        data_columns[0].download_button("CSV", matrix_to_csv(matrix, view.row_labels, view.col_labels),
+        # built when clicked: a 4,096-token map is 16 M cells of text
+        data_columns[0].download_button("CSV", lambda: matrix_to_csv(matrix, view.row_labels, view.col_labels),
                                         file_name=f"{stem}.csv", mime=MIME_TYPES["csv"], key=f"{key}-csv",
                                         on_click="ignore", icon=":material/table:")
-        data_columns[1].download_button("JSON", matrix_to_json(matrix, view.row_labels, view.col_labels, **context),
+        data_columns[1].download_button("JSON", lambda: matrix_to_json(matrix, view.row_labels, view.col_labels,
+                                                                       **context),
                                         file_name=f"{stem}.json", mime=MIME_TYPES["json"], key=f"{key}-json",
                                         on_click="ignore", icon=":material/data_object:")
 
@@ -115,8 +117,6 @@ def heatmap_panel(view: AttentionView, figure: go.Figure | Callable[[], go.Figur
 def attention_panel(result: AttentionResult, kind, controls, key: str) -> tuple[AttentionView, DeltaGenerator]:
     """The heatmap of the chosen layer/heads with its exports on the left; returns the view and the
     right-hand column for the page's own facts."""
-    view = build_view(result, kind, controls.layer, controls.heads, controls.mode, controls.options)
-
     def figure() -> go.Figure:  # for image exports only: the page draws the map in the browser
         return attention_heatmap(view, words=chart_words(), colorscale=controls.colorscale,
                                  show_values=controls.show_values, fixed_scale=controls.fixed_scale)
@@ -129,6 +129,10 @@ def attention_panel(result: AttentionResult, kind, controls, key: str) -> tuple[
                                         title=f"{result.model_name} · {tr('kind.' + kind)}",
                                         n_heads=result.shape.heads_of(kind))
         live_map.show(payload, key=controls.live_key)
+        # after the map: the browser draws while the page's own view (for exports and facts) is built
+        view = derived("view", result, (kind, controls.layer, controls.heads, controls.mode, controls.options),
+                       lambda: build_view(result, kind, controls.layer, controls.heads, controls.mode,
+                                          controls.options))
         heatmap_panel(view, figure, key=key, drawn=True)
         rows_sum_note(view)
     return view, facts

@@ -76,10 +76,22 @@ def merge_words(matrix: np.ndarray, row_groups: list[list[int]], col_groups: lis
     """Word-level attention: sum over a word's key pieces (weight it receives), mean over its query pieces.
 
     Summing keys keeps each row a distribution; averaging queries keeps it one too.
-    ``matrix`` is indexed by absolute positions ``[..., query, key]``.
+    ``matrix`` is indexed by absolute positions ``[..., query, key]``. When nothing is merged or hidden the
+    result may be ``matrix`` itself: treat it as read-only.
     """
+    if all(len(g) == 1 for g in row_groups) and all(len(g) == 1 for g in col_groups):
+        # one token per group (nothing merged): a selection, not a loop; long inputs have thousands of groups
+        rows, cols = [g[0] for g in row_groups], [g[0] for g in col_groups]
+        return matrix[..., _as_slice(rows), :][..., _as_slice(cols)]
     by_col = np.stack([matrix[..., group].sum(axis=-1) for group in col_groups], axis=-1)
     return np.stack([by_col[..., group, :].mean(axis=-2) for group in row_groups], axis=-2)
+
+
+def _as_slice(positions: list[int]) -> slice | list[int]:
+    """A run of consecutive positions as a slice (a view, no copy); any other selection as it is."""
+    if positions and positions == list(range(positions[0], positions[-1] + 1)):
+        return slice(positions[0], positions[-1] + 1)
+    return positions
 
 
 def unknown_words(tokenizer, text: str) -> list[str]:

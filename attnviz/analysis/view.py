@@ -88,17 +88,30 @@ class ViewStack:
     model_name: str
 
 
+def view_size(result: AttentionResult, kind: AttentionKind, options: ViewOptions = ViewOptions()) -> tuple[int, int]:
+    """Rows and columns a view of ``kind`` attention has under ``options`` (without building it)."""
+    return len(_axis(result, kind, True, options)[0]), len(_axis(result, kind, False, options)[0])
+
+
 def stack_views(result: AttentionResult, kind: AttentionKind, layers: Sequence[int],
-                options: ViewOptions = ViewOptions()) -> ViewStack:
-    maps = np.stack([result.layer_maps(kind, layer) for layer in layers])  # [layer, head, query, key]
+                options: ViewOptions = ViewOptions(), heads: Sequence[int] | None = None,
+                region: tuple[slice, slice] | None = None) -> ViewStack:
+    """``heads``: only these heads (axis 1 then follows their order); every head when None. ``region``: only
+    these rows and columns of the view in ``matrix`` and ``masked`` (labels stay whole), cut before the
+    float32 copy is made: a zoomed window of a 4,096-token map costs its own size, not the map's."""
+    chosen = slice(None) if heads is None else list(heads)
+    rows, cols = region or (slice(None), slice(None))
     row_groups, row_labels = _axis(result, kind, True, options)
     col_groups, col_labels = _axis(result, kind, False, options)
-    matrix = merge_words(maps, row_groups, col_groups).astype(np.float32)
+    # [layer, head, row, col], one layer at a time: merge_words of nothing merged is a view
+    matrix = np.stack([merge_words(result.layer_maps(kind, layer)[chosen], row_groups, col_groups)[..., rows, cols]
+                       .astype(np.float32) for layer in layers])
+    n_query, n_key = len(result.query_tokens(kind)), len(result.key_tokens(kind))
     return ViewStack(
         matrix=matrix,
         row_labels=tuple(unique_labels(row_labels, [g[0] for g in row_groups])),
         col_labels=tuple(unique_labels(col_labels, [g[0] for g in col_groups])),
-        masked=_masked_groups(kind, maps.shape[-2], maps.shape[-1], row_groups, col_groups),
+        masked=_masked_groups(kind, n_query, n_key, row_groups, col_groups)[rows, cols],
         kind=kind, layers=tuple(layers), model_name=result.model_name,
     )
 

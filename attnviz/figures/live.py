@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import struct
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -43,28 +42,28 @@ def quantise(weights: np.ndarray) -> np.ndarray:
     return np.rint(np.clip(np.nan_to_num(weights, nan=0.0), 0.0, 1.0) * LEVELS).astype("<u2")
 
 
-def _pool(cells: np.ndarray, block: int) -> np.ndarray:
-    """Mean over ``block`` x ``block`` tiles of the last two axes; NaN (masked) cells left out of each mean."""
+def _block_sums(cells: np.ndarray, block: int) -> np.ndarray:
+    """Sums over ``block`` x ``block`` tiles of the last two axes (zero padding at the far edges)."""
     *lead, n_rows, n_cols = cells.shape
     rows, cols = -(-n_rows // block), -(-n_cols // block)
-    padded = np.full((*lead, rows * block, cols * block), np.nan, dtype=np.float32)
-    padded[..., :n_rows, :n_cols] = cells
-    tiles = padded.reshape(*lead, rows, block, cols, block)
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN tiles stay NaN: wholly masked
-        return np.nanmean(tiles, axis=(-3, -1))
+    if (rows * block, cols * block) != (n_rows, n_cols):
+        cells = np.pad(cells, [(0, 0)] * len(lead) + [(0, rows * block - n_rows), (0, cols * block - n_cols)])
+    return cells.reshape(*lead, rows, block, cols, block).sum(axis=(-3, -1))
 
 
 def window_of(matrix: np.ndarray, masked: np.ndarray, window: Window) -> tuple[np.ndarray, np.ndarray]:
-    """The window's cells of ``matrix[..., row, col]`` and of the mask, pooled by the window's block."""
+    """The window's cells of ``matrix[..., row, col]`` and of the mask, pooled by the window's block:
+    each pooled cell is the mean of its tile's unmasked cells, and masked when all of them are."""
     rows = slice(window.row0, window.row0 + window.rows)
     cols = slice(window.col0, window.col0 + window.cols)
     part, part_mask = matrix[..., rows, cols], masked[rows, cols]
     if window.block == 1:
         return part, part_mask
-    pooled_mask = np.isnan(_pool(np.where(part_mask, np.nan, 0.0), window.block))
-    pooled = _pool(np.where(part_mask, np.nan, part), window.block)
-    return np.nan_to_num(pooled), pooled_mask
+    counts = _block_sums((~part_mask).astype(np.float32), window.block)  # unmasked cells per tile
+    values = np.where(part_mask, np.float32(0), part) if part_mask.any() else part
+    sums = _block_sums(values.astype(np.float32, copy=False), window.block)
+    pooled = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
+    return pooled, counts == 0
 
 
 def overview_window(n_rows: int, n_cols: int, max_side: int = MAX_SIDE) -> Window:

@@ -328,6 +328,8 @@ export default function (component) {
     canvas.dataset.layer = String(v.layer);
     canvas.dataset.head = v.mode === "single" ? String(v.head) : v.heads.join(",");
     canvas.dataset.mode = v.mode;
+    canvas.dataset.window = `${meta.window.row0},${meta.window.col0},${meta.window.rows},${meta.window.cols},${meta.window.block}`;
+    canvas.dataset.sent = `${meta.layers.join(",")}/${meta.heads.join(",")}`; // what the payload holds
     canvas.dataset.drawn = String(performance.now());
   }
 
