@@ -20,13 +20,12 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scripts.browser import CHROMIUM, FLAGS, SWITCH_JS, wait_idle  # noqa: E402
+from scripts.browser import CHROMIUM, FLAGS, SWITCH_JS, wait_healthy, wait_idle  # noqa: E402
 from tests.e2e.conftest import _free_port  # noqa: E402
 
 WORDS = ("the train left the station on time and the farmer crossed a bridge near the old city while "
@@ -108,12 +107,7 @@ def main() -> None:
                               stderr=subprocess.DEVNULL)
     url = f"http://localhost:{port}"
     try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
+        wait_healthy(url)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             warm = browser.new_page()

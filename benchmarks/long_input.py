@@ -34,7 +34,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scripts.browser import CHROMIUM, FLAGS, SWITCH_JS, wait_idle  # noqa: E402
+from scripts.browser import CHROMIUM, FLAGS, SWITCH_JS, wait_healthy, wait_idle  # noqa: E402
 from tests.e2e.conftest import _free_port  # noqa: E402
 
 WORDS = "the boy found a good book in the city and the girl bought an apple at the bridge".split()
@@ -125,12 +125,7 @@ def main() -> None:
             pass
 
     try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
+        wait_healthy(url)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             page = browser.new_page(viewport={"width": 1500, "height": 1200})

@@ -45,3 +45,17 @@ SWITCH_JS = """([action, wanted]) => new Promise((resolve) => {
                                       : setTimeout(poll, 5);
             poll();
         })"""
+
+
+def wait_healthy(url: str, seconds: float = 60) -> None:
+    """Until a freshly started app answers its health check (benchmarks start their own server)."""
+    import time
+    import urllib.request
+
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+            return
+        except OSError:
+            time.sleep(0.5)
