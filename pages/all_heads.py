@@ -9,6 +9,7 @@ from attnviz.export_data import safe_filename
 from attnviz.figures.grid import head_grid
 from attnviz.figures.heatmap import attention_heatmap, plot_text
 from ui import controls, live_map, panels, roles_panel
+from ui.engine import derived
 from ui.lang import chart_words, tr
 
 SPEC = controls.PageSpec("model", ("encoder", "decoder", "encoder-decoder"), "minilm")
@@ -29,7 +30,10 @@ title = f"{loaded.name} · {tr('kind.' + kind)}"
 payload = live_map.grid(result, kind, layers, tuple(heads), options, colorscale=colorscale, fixed_scale=fixed,
                         title=title)
 live_map.show(payload, key="heads-grid")
-views = [[build_view(result, kind, layer_index, [h], "single", options) for h in heads] for layer_index in layers]
+# one view per head, for the table and image exports: cached, so a rerun that changed nothing here is free
+views = derived("head-views", result, (kind, tuple(layers), tuple(heads), options),
+                lambda: [[build_view(result, kind, layer_index, [h], "single", options) for h in heads]
+                         for layer_index in layers])
 
 
 def grid_figure():  # for image exports only: the page draws the grid in the browser

@@ -66,7 +66,7 @@ def beyond_weights(loaded: LoadedModel, text: str, target: str | None, result: A
     columns = st.columns([3, 1])
     with columns[0]:
         image_buttons(figure, stem, key=f"{key}-{view}-img")
-    columns[1].download_button("CSV", matrix_to_csv(np.where(masked, 0.0, shown) if causal else shown, row_labels,
-                                                     col_labels),
+    table = np.where(masked, 0.0, shown) if causal else shown
+    columns[1].download_button("CSV", lambda: matrix_to_csv(table, row_labels, col_labels),  # built when clicked
                                file_name=f"{stem}.csv", mime=MIME_TYPES["csv"], key=f"{key}-{view}-csv",
                                on_click="ignore", icon=":material/table:")

@@ -90,10 +90,11 @@ def _score(loaded: LoadedModel, base, ablated, inputs: dict) -> torch.Tensor:
     return kl_divergence(base.logits, ablated.logits).mean(-1)  # over the target positions
 
 
-def _top(logits: torch.Tensor, loaded: LoadedModel, k: int) -> tuple[TokenChance, ...]:
-    probabilities = torch.softmax(logits.double(), dim=-1)
+def top_chances(logits, tokenizer, k: int) -> tuple[TokenChance, ...]:
+    """The ``k`` most likely tokens of one position's ``logits`` (a tensor or an array), with probabilities."""
+    probabilities = torch.softmax(torch.as_tensor(logits).double(), dim=-1)
     values, ids = probabilities.topk(min(k, probabilities.shape[-1]))
-    labels = sequence_from_ids(loaded.tokenizer, ids.tolist()).labels
+    labels = sequence_from_ids(tokenizer, ids.tolist()).labels
     return tuple(TokenChance(label, float(p)) for label, p in zip(labels, values.tolist()))
 
 
@@ -120,8 +121,9 @@ def ablation_effect(loaded: LoadedModel, text: str, heads: list[HeadRef] | tuple
     score = max(0.0, float(_score(loaded, base, ablated, inputs)[0]))  # rounding can dip below 0
     family, metric = loaded.family, METRICS[loaded.family]
     if family == "decoder":
-        return AblationEffect(family, heads, mode, metric, score, _top(base.logits[0, -1], loaded, top_k),
-                              _top(ablated.logits[0, -1], loaded, top_k))
+        return AblationEffect(family, heads, mode, metric, score,
+                              top_chances(base.logits[0, -1], loaded.tokenizer, top_k),
+                              top_chances(ablated.logits[0, -1], loaded.tokenizer, top_k))
     if family == "encoder-decoder":
         return AblationEffect(family, heads, mode, metric, score,
                               text_before=_translate(loaded, inputs, max_new_tokens, use_cache=True),

@@ -10,13 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-import torch
-
 from attnviz.capturing.run import capture_token_ids, model_inputs
-from attnviz.capturing.tokenizing import sequence_from_ids
 from attnviz.errors import InputTextError
-from attnviz.explain.ablation import TokenChance
+from attnviz.explain.ablation import TokenChance, top_chances
 from attnviz.models.generation import continue_prompt
 from attnviz.models.loading import LoadedModel
 from attnviz.result import AttentionKind, AttentionResult
@@ -37,13 +33,6 @@ class GenerationSteps:
     steps: tuple[GenerationStep, ...]
 
 
-def _top(logits: np.ndarray, tokenizer, k: int) -> tuple[TokenChance, ...]:
-    probabilities = torch.softmax(torch.from_numpy(logits).double(), dim=-1)
-    values, ids = probabilities.topk(min(k, probabilities.shape[-1]))
-    labels = sequence_from_ids(tokenizer, ids.tolist()).labels
-    return tuple(TokenChance(label, float(p)) for label, p in zip(labels, values.tolist()))
-
-
 def generation_steps(loaded: LoadedModel, text: str, max_new_tokens: int = 8, top_k: int = 5) -> GenerationSteps:
     """Greedy generation from ``text`` (a prompt, or an encoder-decoder's source) with every step's row."""
     if loaded.family == "encoder":
@@ -56,7 +45,7 @@ def generation_steps(loaded: LoadedModel, text: str, max_new_tokens: int = 8, to
         # row p read token p and chose token p + 1 (the last row chose the end of text, or what would come next)
         steps = []
         for row in range(prompt - 1, len(ids)):
-            top = _top(logits[row], loaded.tokenizer, top_k)
+            top = top_chances(logits[row], loaded.tokenizer, top_k)
             steps.append(GenerationStep(row, top[0].label, top))
         steps = tuple(steps)
         return GenerationSteps(result, ("decoder",), prompt, steps)
@@ -64,6 +53,6 @@ def generation_steps(loaded: LoadedModel, text: str, max_new_tokens: int = 8, to
     result, logits = capture_token_ids(loaded, source.token_ids, reads.token_ids)
     steps = []
     for row in range(len(reads)):  # row i reads target token i and writes token i + 1 (the last writes </s>)
-        top = _top(logits[row], loaded.tokenizer, top_k)
+        top = top_chances(logits[row], loaded.tokenizer, top_k)
         steps.append(GenerationStep(row, top[0].label, top))
     return GenerationSteps(result, ("decoder", "cross"), 1, tuple(steps))
