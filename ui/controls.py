@@ -19,7 +19,7 @@ from ui.url_state import BOUND, url_choice
 
 DEFAULT_TEXT = "The train left the station on time"
 CUSTOM = "__custom__"
-COLOURSCALES = ["Blues", "Viridis", "Magma", "YlOrRd", "Greys", "Cividis"]
+COLOURSCALES = list(live_map.COLOURSCALES)
 
 
 @dataclass(frozen=True)
@@ -131,15 +131,23 @@ def _head_pills(heads_all: list[int]) -> tuple[int, ...]:
     return tuple(sorted(chosen)) if chosen else tuple(heads_all)
 
 
+def _token_options(default_hide: bool, cross: bool) -> tuple[bool, bool, bool]:
+    """Which tokens a map has (these change its shape, so the page reruns): hide special ones, merge words,
+    and for cross-attention which token names its rows."""
+    hide = st.checkbox(tr("ctl.hide_special"), value=default_hide, key="hide", **BOUND)
+    merge = st.checkbox(tr("ctl.merge"), value=False, key="merge", **BOUND)
+    by_output = True
+    if cross:
+        by_output = st.checkbox(tr("cross.rows_output"), value=True, key="by_output", help=tr("cross.rows_help"),
+                                **BOUND)
+    return hide, merge, by_output
+
+
 def display_options(default_hide: bool = True, cross: bool = False) -> tuple[ViewOptions, str, bool | None, bool]:
+    """Every display option in the sidebar (the all-heads grid): token options, rescaled rows, colours."""
     with st.sidebar.expander(tr("ctl.display"), expanded=False):
-        hide = st.checkbox(tr("ctl.hide_special"), value=default_hide, key="hide", **BOUND)
-        merge = st.checkbox(tr("ctl.merge"), value=False, key="merge", **BOUND)
+        hide, merge, by_output = _token_options(default_hide, cross)
         renormalise = st.checkbox(tr("ctl.renormalise"), value=False, key="renorm", disabled=not hide, **BOUND)
-        by_output = True
-        if cross:
-            by_output = st.checkbox(tr("cross.rows_output"), value=True, key="by_output",
-                                    help=tr("cross.rows_help"), **BOUND)
         _keep_valid("cs", COLOURSCALES, "Blues")
         colorscale = st.selectbox(tr("ctl.colorscale"), COLOURSCALES, key="cs", **BOUND)
         values = url_choice(st.radio, tr("ctl.values"), ["auto", "on", "off"], "values", "auto",
@@ -153,12 +161,17 @@ def display_options(default_hide: bool = True, cross: bool = False) -> tuple[Vie
 
 def view_controls(n_layers: int, n_heads: int, *, key: str, default_hide: bool = True, cross: bool = False,
                   default_layer: int = 0) -> ViewControls:
-    """Layer, head and mode are switched on the map itself (see ui/live_map.py); display options stay here."""
+    """Layer, head, mode and the map's look are switched on the map itself (see ui/live_map.py); the token
+    options, which change the map's shape, stay in the sidebar."""
     choice = live_map.chosen_view(key, n_layers, n_heads, default_layer)
-    options, colorscale, show_values, fixed = display_options(default_hide, cross)
+    with st.sidebar.expander(tr("ctl.display"), expanded=False):
+        hide, merge, by_output = _token_options(default_hide, cross)
+        st.caption(tr("ctl.look_on_map"))
+    options = ViewOptions(hide_special=hide, merge_subwords=merge, renormalise=choice.renormalise and hide,
+                          label_rows_by_output=by_output)
     return ViewControls(layer=choice.layer, heads=choice.shown_heads, mode=choice.mode, options=options,
-                        colorscale=colorscale, show_values=show_values, fixed_scale=fixed, choice=choice,
-                        live_key=key)
+                        colorscale=choice.colorscale, show_values=choice.show_values,
+                        fixed_scale=choice.fixed_scale, choice=choice, live_key=key)
 
 
 def page_start(spec: PageSpec, title: str, intro: str) -> tuple[LoadedModel, str, str | None]:

@@ -1,15 +1,17 @@
 """The explorer pages' attention map, drawn in the browser (static/live_map.js) from a compact payload.
 
-Layers, heads and the head mode switch in the browser without a rerun; the browser reports its choice a
-moment later, so the page's facts, exports and URL follow. Text, model and display options still rerun.
+Layers, heads, the head mode and the map's look (colours, values in cells, the 0–1 range, rescaled rows)
+switch in the browser without a rerun; the browser reports its choice a moment later, so the page's facts,
+exports and URL follow. Text, model and the token options (hide special tokens, merge words) rerun.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
 
 from attnviz import AttentionResult
@@ -21,8 +23,9 @@ from attnviz.figures.live import (
     colour_table,
     encode,
     grid_payload,
-    heads_to_send,
+    maps_to_send,
     overview_window,
+    quantise,
     window_labels,
     window_of,
     zoom_window,
@@ -36,7 +39,9 @@ _MAP = st.components.v2.component(
     css=(_STATIC / "live_map.css").read_text("utf-8"),
 )
 MODES: tuple[HeadMode, ...] = ("single", "mean", "max")
-_CACHE_KEY = "_live_map_payload"  # one per session: the last payload, reused while nothing it shows changed
+COLOURSCALES = ("Blues", "Viridis", "Magma", "YlOrRd", "Greys", "Cividis")
+VALUES = {"auto": None, "on": True, "off": False}  # words in cells: by size, always, never
+_CACHE_KEY = "_live_map_weights"  # one per session: the last weights sent, reused while they still fit
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,10 @@ class LiveChoice:
     heads: tuple[int, ...]
     mode: HeadMode
     zoom: tuple[int, int, int, int] | None = None
+    colorscale: str = "Blues"
+    show_values: bool | None = None
+    fixed_scale: bool = False
+    renormalise: bool = False  # rows rescaled over what is shown (takes effect with special tokens hidden)
 
     @property
     def shown_heads(self) -> tuple[int, ...]:
@@ -62,12 +71,19 @@ def _int(value, default: int, allowed: range) -> int:
     return number if number in allowed else default
 
 
+def _flag(value) -> bool | None:
+    text = str(value).strip().lower()
+    return True if text in ("true", "1", "on") else False if text in ("false", "0", "off") else None
+
+
 def _from_url(n_layers: int, n_heads: int, default_layer: int) -> dict:
     params = st.query_params
     heads = params.get("heads")
     return {"layer": params.get("layer", default_layer), "head": params.get("head", 0),
             "mode": params.get("mode", "single"),
-            "heads": [h for h in (heads or "").split(",") if h.strip()] or list(range(n_heads))}
+            "heads": [h for h in (heads or "").split(",") if h.strip()] or list(range(n_heads)),
+            "colorscale": params.get("cs", "Blues"), "values": params.get("values", "auto"),
+            "fixed": _flag(params.get("fixed", "false")), "renorm": _flag(params.get("renorm", "false"))}
 
 
 def chosen_view(key: str, n_layers: int, n_heads: int, default_layer: int = 0) -> LiveChoice:
@@ -87,6 +103,10 @@ def chosen_view(key: str, n_layers: int, n_heads: int, default_layer: int = 0) -
         heads=heads or tuple(heads_all),
         mode=view.get("mode") if view.get("mode") in MODES else "single",
         zoom=tuple(int(v) for v in zoom) if isinstance(zoom, list | tuple) and len(zoom) == 4 else None,
+        colorscale=view.get("colorscale") if view.get("colorscale") in COLOURSCALES else "Blues",
+        show_values=VALUES.get(view.get("values"), None),
+        fixed_scale=view.get("fixed") is True,
+        renormalise=view.get("renorm") is True,
     )
     _to_url(choice, n_heads, default_layer)
     return choice
@@ -96,7 +116,11 @@ def _to_url(choice: LiveChoice, n_heads: int, default_layer: int) -> None:
     wanted = {"layer": str(choice.layer) if choice.layer != default_layer else None,
               "head": str(choice.head) if choice.head else None,
               "mode": choice.mode if choice.mode != "single" else None,
-              "heads": ",".join(map(str, choice.heads)) if len(choice.heads) < n_heads else None}
+              "heads": ",".join(map(str, choice.heads)) if len(choice.heads) < n_heads else None,
+              "cs": choice.colorscale if choice.colorscale != "Blues" else None,
+              "values": _values_word(choice.show_values) if choice.show_values is not None else None,
+              "fixed": "true" if choice.fixed_scale else None,
+              "renorm": "true" if choice.renormalise else None}
     for name, value in wanted.items():
         if value is None:
             st.query_params.pop(name, None)
@@ -104,47 +128,71 @@ def _to_url(choice: LiveChoice, n_heads: int, default_layer: int) -> None:
             st.query_params[name] = value
 
 
+def _values_word(show_values: bool | None) -> str:
+    return next(word for word, value in VALUES.items() if value is show_values)
+
+
 def _words() -> dict:
     words = chart_words()
     return {"layer": tr("ctl.layer"), "mode": tr("ctl.mode"), "weight": words.weight, "masked": words.masked,
             "modes": {m: tr(f"mode.{m}") for m in MODES}, "reset": tr("live.reset"), "hint": tr("live.hint"),
-            "loading": tr("live.loading"), "pooled": tr("live.pooled"), "block": tr("live.block")}
+            "loading": tr("live.loading"), "pooled": tr("live.pooled"), "block": tr("live.block"),
+            "colours": tr("live.colours"), "values": tr("live.values"),
+            "value_modes": {word: tr(f"values.{word}") for word in VALUES}, "fixed": tr("live.fixed"),
+            "fixed_help": tr("live.fixed_help"), "renorm": tr("live.renorm"), "renorm_help": tr("live.renorm_help")}
 
 
-def live_payload(result: AttentionResult, kind, choice: LiveChoice, options: ViewOptions, *, colorscale: str,
-                 show_values: bool | None, fixed_scale: bool, title: str, n_heads: int) -> bytes:
-    """The bytes the browser draws from: as many layers and heads as the size budget allows."""
-    n_layers = result.shape.n_layers[kind]
+def live_payload(result: AttentionResult, kind, choice: LiveChoice, options: ViewOptions, *, title: str,
+                 n_heads: int) -> bytes:
+    """The bytes the browser draws from: as many (layer, head) maps as the size budget allows, every colour
+    scale, and the visitor's choice. Rows travel as captured (the browser rescales them when asked)."""
+    options = replace(options, renormalise=False)
     n_rows, n_cols = view_size(result, kind, options)
     window = (zoom_window(n_rows, n_cols, choice.zoom[:2], choice.zoom[2:]) if choice.zoom
               else overview_window(n_rows, n_cols))
     cells = -(-window.rows // window.block) * -(-window.cols // window.block)
-    layers, heads = heads_to_send(n_layers, n_heads, cells, choice.layer, choice.shown_heads)
-    words = _words()
+    maps = maps_to_send(result.captured_layers[kind], n_heads, cells, choice.layer, choice.shown_heads)
     version = hashlib.blake2b(repr((
         result.model_name, result.source.token_ids, getattr(result.target, "token_ids", None), kind, options,
-        colorscale, show_values, fixed_scale, title, layers, heads, window, words)).encode(), digest_size=8).hexdigest()
+        maps, window)).encode(), digest_size=8).hexdigest()
     cached = st.session_state.get(_CACHE_KEY)
-    if cached is not None and cached[0] == (version, choice):
-        return cached[1]  # a rerun that changed nothing the map shows (say, the map's own report)
-    # only what travels (the window's cells of the heads sent): long inputs are big
-    region = (slice(window.row0, window.row0 + window.rows), slice(window.col0, window.col0 + window.cols))
-    stack = stack_views(result, kind, layers, options, heads=heads, region=region)
-    weights, masked = window_of(stack.matrix, stack.masked, Window(0, 0, window.rows, window.cols, window.block))
-    rows = window_labels(stack.row_labels, window.row0, window.rows, window.block)
-    cols = window_labels(stack.col_labels, window.col0, window.cols, window.block)
+    if cached is not None and cached[0] == version:
+        weights, masked, rows, cols = cached[1]  # a rerun that needs the maps already sent (say, the map's report)
+    else:
+        weights, masked, rows, cols = _window_maps(result, kind, options, maps, window)
+        weights = quantise(weights)  # kept as sent: 2 bytes a cell
+        st.session_state[_CACHE_KEY] = (version, (weights, masked, rows, cols))
     header = {
-        "title": title, "layers": layers, "heads": heads, "n_layers": n_layers, "n_heads": n_heads,
-        "rows": rows, "cols": cols, "colours": colour_table(colorscale), "masked_colour": MASKED_COLOUR,
-        "renormalise": options.renormalise, "show_values": show_values, "fixed_scale": fixed_scale,
+        "title": title, "maps": [list(pair) for pair in maps], "n_layers": result.shape.n_layers[kind],
+        "n_heads": n_heads, "rows": rows, "cols": cols, "colours": {name: colour_table(name) for name in COLOURSCALES},
+        "masked_colour": MASKED_COLOUR, "can_renormalise": options.hide_special,
         "window": {"row0": window.row0, "col0": window.col0, "block": window.block, "zoomed": choice.zoom is not None},
         "state": {"layer": choice.layer, "head": choice.head, "heads": list(choice.heads), "mode": choice.mode,
-                  "zoom": list(choice.zoom) if choice.zoom else None},
-        "words": words, "version": version,
+                  "zoom": list(choice.zoom) if choice.zoom else None, "colorscale": choice.colorscale,
+                  "values": _values_word(choice.show_values), "fixed": choice.fixed_scale,
+                  "renorm": choice.renormalise},
+        "words": _words(), "version": version,
     }
-    payload = encode(weights, masked, header)
-    st.session_state[_CACHE_KEY] = ((version, choice), payload)
-    return payload
+    return encode(weights, masked, header)
+
+
+def _window_maps(result: AttentionResult, kind, options: ViewOptions, maps: list[tuple[int, int]],
+                 window: Window) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    """``maps``' weights in the window as ``[map, row, col]`` (pooled by the window's block), its mask and labels.
+    Only the window's cells of the heads sent are converted: long inputs are big."""
+    region = (slice(window.row0, window.row0 + window.rows), slice(window.col0, window.col0 + window.cols))
+    by_layer: dict[int, list[int]] = {}
+    for layer, head in maps:
+        by_layer.setdefault(layer, []).append(head)
+    parts, stack = [], None
+    for layer, heads in by_layer.items():  # maps are sorted by layer, then head: this keeps their order
+        stack = stack_views(result, kind, [layer], options, heads=heads, region=region)
+        parts.append(stack.matrix[0])
+    weights, masked = window_of(np.concatenate(parts), stack.masked, Window(0, 0, window.rows, window.cols,
+                                                                             window.block))
+    rows = window_labels(stack.row_labels, window.row0, window.rows, window.block)
+    cols = window_labels(stack.col_labels, window.col0, window.cols, window.block)
+    return weights, masked, rows, cols
 
 
 def show(payload: bytes, key: str) -> None:

@@ -124,8 +124,6 @@ def attention_panel(result: AttentionResult, kind, controls, key: str) -> tuple[
     chart, facts = st.columns([3, 2], gap="large")
     with chart:
         payload = live_map.live_payload(result, kind, controls.choice, controls.options,
-                                        colorscale=controls.colorscale, show_values=controls.show_values,
-                                        fixed_scale=controls.fixed_scale,
                                         title=f"{result.model_name} · {tr('kind.' + kind)}",
                                         n_heads=result.shape.heads_of(kind))
         live_map.show(payload, key=controls.live_key)

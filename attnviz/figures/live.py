@@ -8,6 +8,7 @@ one byte per cell for the causal mask. Half the bytes of float32, and no JSON nu
 
 from __future__ import annotations
 
+import functools
 import json
 import struct
 from collections.abc import Sequence
@@ -18,7 +19,9 @@ from plotly.colors import get_colorscale, sample_colorscale
 
 MAGIC = b"AVZ1"
 LEVELS = 65535
-BUDGET_CELLS = 3_200_000  # 6.4 MB of weights: every layer of MiniLM at 128 tokens, all 12 heads of a layer at 512
+# 9.4 MB of weights: every layer of MiniLM at 128 tokens; at 512 all 12 heads of the shown layer and the shown
+# head of the other five layers (so head, mode and single-head layer switches stay in the browser)
+BUDGET_CELLS = 17 * 512 * 512 + 8192
 MAX_SIDE = 1024  # a longer side is shown pooled (an overview), and a zoomed window at full resolution
 
 
@@ -33,12 +36,16 @@ class Window:
     block: int = 1
 
 
+@functools.lru_cache(maxsize=32)
 def colour_table(colorscale: str, steps: int = 256) -> list[str]:
     """``steps`` colours sampled evenly from a plotly colour scale, as ``rgb(r, g, b)`` strings."""
     return sample_colorscale(get_colorscale(colorscale), [i / (steps - 1) for i in range(steps)], colortype="rgb")
 
 
 def quantise(weights: np.ndarray) -> np.ndarray:
+    """Weights in [0, 1] as unsigned 16-bit levels; weights already quantised pass through."""
+    if weights.dtype == np.dtype("<u2"):
+        return weights
     return np.rint(np.clip(np.nan_to_num(weights, nan=0.0), 0.0, 1.0) * LEVELS).astype("<u2")
 
 
@@ -84,8 +91,9 @@ def zoom_window(n_rows: int, n_cols: int, rows: tuple[int, int], cols: tuple[int
 
 
 def encode(weights: np.ndarray, masked: np.ndarray, header: dict) -> bytes:
-    """``weights[layer, head, row, col]`` in [0, 1] and ``masked[row, col]`` -> one binary message."""
-    if weights.ndim != 4 or masked.shape != weights.shape[-2:]:
+    """``weights[..., row, col]`` in [0, 1] (``[map, row, col]`` for the map, ``[layer, head, row, col]`` for
+    the grid) and ``masked[row, col]`` -> one binary message."""
+    if weights.ndim < 3 or masked.shape != weights.shape[-2:]:
         raise ValueError(f"weights {weights.shape} and mask {masked.shape} do not fit together")
     meta = {**header, "shape": list(weights.shape)}
     text = json.dumps(meta, ensure_ascii=False).encode("utf-8")
@@ -108,21 +116,30 @@ def decode(message: bytes) -> tuple[dict, np.ndarray, np.ndarray]:
     return meta, weights.astype(np.float32), masked
 
 
-def heads_to_send(n_layers: int, n_heads: int, cells: int, layer: int, heads: Sequence[int],
-                  budget: int = BUDGET_CELLS) -> tuple[list[int], list[int]]:
-    """Layer indices and heads a payload carries: everything when it fits the budget, else the current
-    layer's heads, else only the heads the current view needs (each switch then asks the server)."""
-    if n_layers * n_heads * cells <= budget:
-        return list(range(n_layers)), list(range(n_heads))
-    if n_heads * cells <= budget:
-        return [layer], list(range(n_heads))
-    return [layer], sorted(set(heads))
+def maps_to_send(layers: Sequence[int], n_heads: int, cells: int, layer: int, shown: Sequence[int],
+                 budget: int = BUDGET_CELLS) -> list[tuple[int, int]]:
+    """The (layer, head) maps a payload carries: every one when all fit the budget, else groups by use while
+    they fit: the heads the view shows (always); the other heads of its layer (head and mode switches); the
+    shown heads of the other captured ``layers``, nearest first (layer steps); the rest of those layers."""
+    shown = sorted(set(shown))
+    rest = [h for h in range(n_heads) if h not in shown]
+    others = sorted((other for other in layers if other != layer), key=lambda other: (abs(other - layer), other))
+    groups = [[(layer, h) for h in rest]]
+    groups += [[(other, h) for h in shown] for other in others]
+    groups += [[(other, h) for h in rest] for other in others]
+    chosen = [(layer, h) for h in shown]
+    for group in groups:  # a group that does not fit is skipped; a smaller one after it may still fit
+        if group and (len(chosen) + len(group)) * cells <= budget:
+            chosen += group
+    return sorted(chosen)
 
 
-def combine(weights: np.ndarray, masked: np.ndarray, layers: Sequence[int], heads: Sequence[int], layer: int,
+def combine(weights: np.ndarray, masked: np.ndarray, maps: Sequence[Sequence[int]], layer: int,
             shown: Sequence[int], mode: str, renormalise: bool = False) -> np.ndarray:
-    """What the browser draws from a decoded payload (static/live_map.js ``combine``), for tests and notebooks."""
-    chosen = weights[list(layers).index(layer), [list(heads).index(h) for h in shown]]
+    """What the browser draws from a decoded payload (static/live_map.js ``combine``), for tests and notebooks:
+    ``weights[map, row, col]`` holds the ``maps`` (layer, head) in order."""
+    index = {tuple(pair): i for i, pair in enumerate(maps)}
+    chosen = weights[[index[(layer, h)] for h in shown]]
     matrix = chosen.max(axis=0) if mode == "max" else chosen.mean(axis=0)
     if renormalise:
         sums = np.where(masked, 0.0, matrix).sum(axis=-1, keepdims=True)

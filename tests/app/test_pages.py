@@ -41,7 +41,7 @@ def _array(value) -> np.ndarray:
 
 
 def _live(at: AppTest) -> tuple[dict, np.ndarray, np.ndarray]:
-    """The map the browser draws: header, weights [layer, head, row, col], mask."""
+    """The map the browser draws: header, weights [map, row, col] (the grid's [layer, head, row, col]), mask."""
     return decode(at.get("bidi_component")[0].proto.bytes)
 
 
@@ -52,8 +52,8 @@ def _heatmap_z(at: AppTest) -> np.ndarray:
     meta, weights, masked = _live(at)
     state = meta["state"]
     shown = [state["head"]] if state["mode"] == "single" else state["heads"]
-    z = combine(weights, masked, meta["layers"], meta["heads"], state["layer"], shown, state["mode"],
-                meta["renormalise"])
+    z = combine(weights, masked, meta["maps"], state["layer"], shown, state["mode"],
+                state["renorm"] and meta["can_renormalise"])
     return np.where(masked, np.nan, z)
 
 
@@ -63,8 +63,8 @@ def test_self_attention_default_is_the_7x7_demo():
     meta, weights, _ = _live(at)
     assert _heatmap_z(at).shape == (7, 7)
     assert meta["cols"][:3] == ["The", "train", "left"] and meta["rows"][:3] == ["The", "train", "left"]
-    assert meta["layers"] == list(range(6)) and meta["heads"] == list(range(12))  # all of MiniLM at 7 tokens
-    assert weights.shape == (6, 12, 7, 7)
+    assert meta["maps"] == [[layer, head] for layer in range(6) for head in range(12)]  # all of MiniLM at 7 tokens
+    assert weights.shape == (72, 7, 7)
 
 
 def test_changing_layer_and_head_changes_the_map():
@@ -92,6 +92,23 @@ def test_mean_and_max_over_toggled_heads():
     at.run()
     assert (_heatmap_z(at) >= mean - 1e-6).all() and not np.allclose(_heatmap_z(at), mean)
     assert not at.exception
+
+
+def test_the_maps_look_comes_from_its_bar_and_the_link():
+    at = _app(cs="Magma", values="on", fixed="true", renorm="true")
+    state = _live(at)[0]["state"]
+    assert (state["colorscale"], state["values"], state["fixed"], state["renorm"]) == ("Magma", "on", True, True)
+    np.testing.assert_allclose(_heatmap_z(at).sum(axis=1), 1.0, atol=1e-3)  # rows rescaled over what is shown
+    assert not at.toast  # a valid link: nothing reset
+    # the bar's report (what the browser sends after a change) reruns the page with the same weights
+    sent_before = _live(at)[1]
+    at.session_state["map-self"] = {"view": {**state, "colorscale": "Viridis", "values": "off", "fixed": False,
+                                             "renorm": False}}
+    at.run()
+    meta, weights, _ = _live(at)
+    assert meta["state"]["colorscale"] == "Viridis" and np.array_equal(weights, sent_before)
+    assert at.query_params.get("cs") in ("Viridis", ["Viridis"]) and "fixed" not in at.query_params
+    assert _heatmap_z(at).sum(axis=1).max() < 0.999  # specials hidden, rows no longer rescaled
 
 
 def test_showing_special_tokens_gives_9x9():

@@ -38,3 +38,31 @@ def test_a_head_switch_redraws_in_the_browser_without_the_server(page, app_url):
     wait_idle(page)  # the choice reaches the server a moment later: URL and facts follow
     page.wait_for_function("() => location.search.includes('head=5')")
     assert "L1_H5" in page.locator("[data-testid='stMain']").inner_text()
+
+
+def test_the_maps_look_switches_in_the_browser_and_reaches_the_link(page, app_url):
+    page.goto(f"{app_url}/?layer=2")
+    wait_idle(page)
+    canvas = page.locator("[data-testid='avz-live'] canvas")
+    drawn = canvas.get_attribute("data-drawn")
+    page.locator("[data-testid='avz-colours']").select_option("Magma")
+    assert canvas.get_attribute("data-look").startswith("Magma,auto,0")  # drawn by the change itself
+    assert canvas.get_attribute("data-drawn") != drawn
+    page.locator("[data-testid='avz-renorm']").check()
+    assert canvas.get_attribute("data-look") == "Magma,auto,0,1"
+    wait_idle(page)
+    page.wait_for_function("() => location.search.includes('cs=Magma') && location.search.includes('renorm=true')")
+    assert "rows add up" not in page.locator("[data-testid='stMain']").inner_text()  # rows now sum to 1
+
+
+def test_at_512_tokens_a_layer_step_of_one_head_stays_in_the_browser(page, app_url):
+    text = "+".join(["the", "train", "left", "the", "station", "on", "time"] * 80)
+    page.goto(f"{app_url}/?text={text}")
+    wait_idle(page)
+    canvas = page.locator("[data-testid='avz-live'] canvas")
+    sent = canvas.get_attribute("data-sent").split()
+    assert len(sent) == 17 and "L0H11" in sent and "L5H0" in sent and "L5H1" not in sent
+    layer = page.locator("[data-testid='avz-layer']")
+    layer.evaluate("(s) => { s.value = '4'; s.dispatchEvent(new Event('input')); }")
+    assert canvas.get_attribute("data-layer") == "4"  # drawn from the payload, no round trip
+    assert page.locator("[data-testid='avz-live'].avz-waiting").count() == 0

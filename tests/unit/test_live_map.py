@@ -13,7 +13,7 @@ from attnviz.figures.live import (
     combine,
     decode,
     encode,
-    heads_to_send,
+    maps_to_send,
     overview_window,
     window_of,
     zoom_window,
@@ -31,10 +31,13 @@ def decoder_result():
 def test_what_the_browser_combines_is_the_view(decoder_result, mode, options):
     layers = list(range(decoder_result.shape.n_layers["decoder"]))
     stack = stack_views(decoder_result, "decoder", layers, options)
-    meta, weights, masked = decode(encode(stack.matrix, stack.masked, {"layers": layers}))
+    n_heads = stack.matrix.shape[1]
+    maps = [(layer, head) for layer in layers for head in range(n_heads)]
+    meta, weights, masked = decode(encode(stack.matrix.reshape(-1, *stack.matrix.shape[-2:]), stack.masked,
+                                          {"maps": maps}))
     heads = [0] if mode == "single" else [1, 3]
     view = build_view(decoder_result, "decoder", 1, heads, mode, options)
-    drawn = combine(weights, masked, layers, range(weights.shape[1]), 1, heads, mode, options.renormalise)
+    drawn = combine(weights, masked, meta["maps"], 1, heads, mode, options.renormalise)
     np.testing.assert_allclose(drawn, view.matrix, atol=2 / LEVELS)
     assert (masked == view.masked).all() and list(stack.row_labels) == list(view.row_labels)
 
@@ -71,10 +74,19 @@ def test_a_long_input_is_an_overview_and_a_zoom_at_full_resolution():
 
 
 def test_what_fits_the_budget_travels():
-    assert heads_to_send(6, 12, 7 * 7, 2, [0]) == (list(range(6)), list(range(12)))
-    assert heads_to_send(6, 12, 128 * 128, 2, [0]) == (list(range(6)), list(range(12)))
-    assert heads_to_send(6, 12, 512 * 512, 2, [0]) == ([2], list(range(12)))
-    assert heads_to_send(6, 12, 1024 * 1024, 2, [0, 3]) == ([2], [0, 3])
+    every = [(layer, head) for layer in range(6) for head in range(12)]
+    assert maps_to_send(range(6), 12, 7 * 7, 2, [0]) == every
+    assert maps_to_send(range(6), 12, 128 * 128, 2, [0]) == every
+    # 512 tokens: the shown layer's heads (head and mode switches) and the shown head of every other layer
+    assert maps_to_send(range(6), 12, 512 * 512, 2, [5]) == sorted(
+        [(2, head) for head in range(12)] + [(layer, 5) for layer in (0, 1, 3, 4, 5)])
+    # a 1,024-cell side: the shown heads, then nearest layers' while they fit (the layer's other heads do not)
+    assert maps_to_send(range(6), 12, 1024 * 1024, 2, [0, 3]) == [(1, 0), (1, 3), (2, 0), (2, 3)]
+    # a capture that kept one layer: the shown head, and no layer it does not have
+    assert maps_to_send([4], 12, 1024 * 1024, 4, [7]) == [(4, 7)]
+    assert maps_to_send([4], 12, 64 * 64, 4, [7]) == [(4, head) for head in range(12)]
+    # whatever is asked, the shown heads travel, even past the budget
+    assert maps_to_send(range(6), 12, 4096 * 4096, 0, [1, 2]) == [(0, 1), (0, 2)]
 
 
 

@@ -1,6 +1,7 @@
 // Attention heatmaps drawn in the browser from a compact binary payload (attnviz/figures/live.py).
-// Layer, head and mode switches redraw here at once; the choice reaches the server a moment later
-// (for the page's facts and the URL), or at once when the payload lacks the layer or head asked for.
+// Layer, head, mode and look (colours, values, 0–1 range, rescaled rows) switches redraw here at once; the
+// choice reaches the server a moment later (for the page's facts, exports and the URL), or at once when the
+// payload lacks a (layer, head) map the choice needs.
 
 const STATES = new Map(); // component key -> the visitor's current choice, kept across reruns
 const SEND_DELAY_MS = 250;
@@ -10,8 +11,8 @@ function parse(bytes) {
   if (head !== "AVZ1") throw new Error("not an attention payload");
   const length = new DataView(bytes.buffer, bytes.byteOffset + 4, 4).getUint32(0, true);
   const meta = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length)));
-  const [L, H, R, C] = meta.shape;
-  const cells = L * H * R * C;
+  const cells = meta.shape.reduce((a, b) => a * b, 1);
+  const [R, C] = meta.shape.slice(-2);
   const start = 8 + length;
   const raw = bytes.subarray(start, start + 2 * cells);
   // a Uint16Array needs an even byte offset: copy only when the message sits oddly in its buffer
@@ -19,7 +20,9 @@ function parse(bytes) {
     ? new Uint16Array(raw.buffer, raw.byteOffset, cells)
     : new Uint16Array(raw.slice().buffer);
   const masked = bytes.subarray(start + 2 * cells, start + 2 * cells + R * C);
-  return { meta, weights, masked };
+  // the map's payload holds (layer, head) maps in a list; the grid's, every layer × head
+  const index = new Map((meta.maps || []).map(([l, h], i) => [`${l},${h}`, i]));
+  return { meta, weights, masked, index };
 }
 
 function el(tag, attrs = {}, text) {
@@ -31,21 +34,21 @@ function el(tag, attrs = {}, text) {
 
 function sameView(a, b) {
   return a && b && a.layer === b.layer && a.head === b.head && a.mode === b.mode &&
-    JSON.stringify(a.heads) === JSON.stringify(b.heads) && JSON.stringify(a.zoom) === JSON.stringify(b.zoom);
+    JSON.stringify(a.heads) === JSON.stringify(b.heads) && JSON.stringify(a.zoom) === JSON.stringify(b.zoom) &&
+    a.colorscale === b.colorscale && a.values === b.values && a.fixed === b.fixed && a.renorm === b.renorm;
 }
 
 // One [row, col] map from the payload: a head, or the mean / max of several heads, rows renormalised if asked.
 function combine(payload, view) {
-  const { meta, weights, masked } = payload;
-  const [, H, R, C] = meta.shape;
-  const li = meta.layers.indexOf(view.layer);
+  const { meta, weights, masked, index } = payload;
+  const [, R, C] = meta.shape;
   const wanted = view.mode === "single" ? [view.head] : view.heads;
-  const hs = wanted.map((h) => meta.heads.indexOf(h));
-  if (li < 0 || hs.some((h) => h < 0) || hs.length === 0) return null;
+  const hs = wanted.map((h) => index.get(`${view.layer},${h}`));
+  if (hs.some((h) => h === undefined) || hs.length === 0) return null;
   const n = R * C;
   const out = new Float32Array(n);
   for (let k = 0; k < hs.length; k++) {
-    const base = (li * H + hs[k]) * n;
+    const base = hs[k] * n;
     if (view.mode === "max") {
       for (let i = 0; i < n; i++) { const v = weights[base + i]; if (v > out[i]) out[i] = v; }
     } else {
@@ -54,7 +57,7 @@ function combine(payload, view) {
   }
   const scale = view.mode === "max" ? 1 / 65535 : 1 / (65535 * hs.length);
   for (let i = 0; i < n; i++) out[i] *= scale;
-  if (meta.renormalise) {
+  if (view.renorm && meta.can_renormalise) {
     for (let r = 0; r < R; r++) {
       let s = 0;
       for (let c = 0; c < C; c++) if (!masked[r * C + c]) s += out[r * C + c];
@@ -72,20 +75,27 @@ function parseRgb(text) {
 
 function labelEvery(n, room) { return Math.max(1, Math.ceil(n / room)); }
 
+const LUTS = new Map(); // colour scale -> its 256 colours as [r, g, b]
+function lutOf(meta, name) {
+  const key = `${name}:${meta.colours[name][0]}:${meta.colours[name][255]}`;
+  if (!LUTS.has(key)) LUTS.set(key, meta.colours[name].map(parseRgb));
+  return LUTS.get(key);
+}
+
 function drawMap(ctx, payload, matrix, view, crop, geometry) {
   const { meta, masked } = payload;
-  const [, , , C] = meta.shape;
+  const C = meta.shape[2];
   const { r0, r1, c0, c1 } = crop;
   const rows = r1 - r0, cols = c1 - c0;
   const g = geometry;
-  const lut = meta.colours.map(parseRgb);
+  const lut = lutOf(meta, meta.colours[view.colorscale] ? view.colorscale : "Blues");
   const maskRgb = parseRgb(meta.masked_colour);
   let zmax = 0;
   for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) {
     const i = r * C + c;
     if (!masked[i] && matrix[i] > zmax) zmax = matrix[i];
   }
-  if (meta.fixed_scale || zmax <= 0) zmax = 1;
+  if (view.fixed || zmax <= 0) zmax = 1;
   g.zmax = zmax;
   const image = new ImageData(cols, rows);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) {
@@ -104,14 +114,15 @@ function drawMap(ctx, payload, matrix, view, crop, geometry) {
     for (let r = 1; r < rows; r++) { ctx.moveTo(g.left, g.top + r * g.cell); ctx.lineTo(g.left + cols * g.cell, g.top + r * g.cell); }
     ctx.stroke();
   }
-  const values = meta.show_values === null ? Math.max(rows, cols) <= 16 : meta.show_values;
+  const values = view.values === "auto" ? Math.max(rows, cols) <= 16 : view.values === "on";
   if (values && g.cell >= 22) {
     ctx.font = `${Math.min(12, g.cell / 3)}px sans-serif`; ctx.textAlign = "center"; ctx.textBaseline = "middle";
     for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) {
       const i = (r + r0) * C + (c + c0);
       const x = g.left + (c + 0.5) * g.cell, y = g.top + (r + 0.5) * g.cell;
       if (masked[i]) { ctx.fillStyle = "#777"; ctx.fillText("−∞", x, y); continue; }
-      ctx.fillStyle = matrix[i] / zmax > 0.55 ? "#fff" : "#222";
+      const rgb = lut[Math.min(255, Math.round((matrix[i] / zmax) * 255))]; // text readable on any scale
+      ctx.fillStyle = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] > 150 ? "#222" : "#fff";
       ctx.fillText(matrix[i].toFixed(2), x, y);
     }
   }
@@ -294,13 +305,31 @@ export default function (component) {
   const reset = el("button", { type: "button", class: "avz-reset", "data-testid": "avz-reset" }, meta.words.reset);
   if (meta.fixed_layer === null || meta.fixed_layer === undefined) bar.append(layerBox);
   bar.append(el("span", { class: "avz-label" }, meta.words.mode), modeSelect, headBox, reset);
+  // the look: drawn here from the same weights, so none of these asks the server for anything
+  const look = el("div", { class: "avz-bar avz-look" });
+  const colourSelect = el("select", { "data-testid": "avz-colours", title: meta.words.colours });
+  for (const name of Object.keys(meta.colours)) colourSelect.append(el("option", { value: name }, name));
+  const valuesSelect = el("select", { "data-testid": "avz-values", title: meta.words.values });
+  for (const [word, label] of Object.entries(meta.words.value_modes)) valuesSelect.append(el("option", { value: word }, label));
+  const box = (testid, text, help) => {
+    const label = el("label", { class: "avz-check", title: help });
+    const input = el("input", { type: "checkbox", "data-testid": testid });
+    label.append(input, el("span", {}, text));
+    return [label, input];
+  };
+  const [fixedBox, fixedInput] = box("avz-fixed", meta.words.fixed, meta.words.fixed_help);
+  const [renormBox, renormInput] = box("avz-renorm", meta.words.renorm, meta.words.renorm_help);
+  renormInput.disabled = !meta.can_renormalise;
+  look.append(el("span", { class: "avz-label" }, meta.words.colours), colourSelect,
+              el("span", { class: "avz-label" }, meta.words.values), valuesSelect, fixedBox, renormBox);
+  bar.after(look);
   note.textContent = meta.words.hint;
 
   const ctx = canvas.getContext("2d");
   let geometry = null, matrix = null;
 
   function fullCrop() {
-    const [, , R, C] = meta.shape;
+    const [, R, C] = meta.shape;
     return { r0: 0, r1: R, c0: 0, c1: C };
   }
 
@@ -308,6 +337,8 @@ export default function (component) {
     const v = state.view;
     layerInput.value = String(v.layer); layerValue.textContent = String(v.layer);
     modeSelect.value = v.mode;
+    colourSelect.value = v.colorscale; valuesSelect.value = v.values;
+    fixedInput.checked = !!v.fixed; renormInput.checked = !!v.renorm && meta.can_renormalise;
     headButtons.forEach((b, h) => {
       const on = v.mode === "single" ? h === v.head : v.heads.includes(h);
       b.classList.toggle("on", on);
@@ -328,8 +359,9 @@ export default function (component) {
     canvas.dataset.layer = String(v.layer);
     canvas.dataset.head = v.mode === "single" ? String(v.head) : v.heads.join(",");
     canvas.dataset.mode = v.mode;
+    canvas.dataset.look = `${v.colorscale},${v.values},${v.fixed ? 1 : 0},${v.renorm && meta.can_renormalise ? 1 : 0}`;
     canvas.dataset.window = `${meta.window.row0},${meta.window.col0},${meta.window.rows},${meta.window.cols},${meta.window.block}`;
-    canvas.dataset.sent = `${meta.layers.join(",")}/${meta.heads.join(",")}`; // what the payload holds
+    canvas.dataset.sent = meta.maps.map(([l, h]) => `L${l}H${h}`).join(" "); // what the payload holds
     canvas.dataset.drawn = String(performance.now());
   }
 
@@ -347,6 +379,10 @@ export default function (component) {
 
   layerInput.addEventListener("input", () => choose({ layer: Number(layerInput.value) }));
   modeSelect.addEventListener("change", () => choose({ mode: modeSelect.value }));
+  colourSelect.addEventListener("change", () => choose({ colorscale: colourSelect.value }));
+  valuesSelect.addEventListener("change", () => choose({ values: valuesSelect.value }));
+  fixedInput.addEventListener("change", () => choose({ fixed: fixedInput.checked }));
+  renormInput.addEventListener("change", () => choose({ renorm: renormInput.checked }));
   headButtons.forEach((b, h) => b.addEventListener("click", () => {
     const v = state.view;
     if (v.mode === "single") return choose({ head: h });
@@ -395,7 +431,7 @@ export default function (component) {
   canvas.addEventListener("mousemove", (e) => {
     const at = cellAt(e);
     if (!at || !matrix) { tip.style.display = "none"; return; }
-    const C = meta.shape[3];
+    const C = meta.shape[2];
     const i = at.r * C + at.c;
     const name = `${meta.rows[at.r]} → ${meta.cols[at.c]}`;
     const where = meta.window.block > 1 ? ` (${meta.words.block} ${meta.window.block}×${meta.window.block})` : "";
