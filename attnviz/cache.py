@@ -58,6 +58,14 @@ class ByteBoundedCache:
                     self.bytes -= dropped
         return value
 
+    def peek(self, key: Hashable) -> Any | None:
+        """The value kept under ``key`` (now the most recently used), or None."""
+        with self._lock:
+            if key not in self._entries:
+                return None
+            self._entries.move_to_end(key)
+            return self._entries[key][0]
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()

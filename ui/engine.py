@@ -35,6 +35,11 @@ def _results() -> ByteBoundedCache:
     return ByteBoundedCache(visitor_settings().cache_bytes)
 
 
+def shared_cache() -> ByteBoundedCache:
+    """The server's one byte-bounded cache (captures, derived views, maps as sent to browsers)."""
+    return _results()
+
+
 def cached_capture(model_name: str, text: str, target: str | None, layer: int | None = None) -> AttentionResult:
     """Every layer of the text's attention; for inputs too long for the byte budget, float16 and (when the
     page says which ``layer`` it shows) only that layer: see attnviz/capturing/budget.py."""

@@ -16,9 +16,10 @@ import streamlit as st
 
 from attnviz import AttentionResult
 from attnviz.analysis.heads import HeadMode
-from attnviz.analysis.view import ViewOptions, stack_views, view_size
+from attnviz.analysis.view import ViewOptions, layer_cells, stack_axes, stack_views, view_size
 from attnviz.figures.heatmap import MASKED_COLOUR
 from attnviz.figures.live import (
+    TileMeans,
     Window,
     colour_table,
     encode,
@@ -27,9 +28,9 @@ from attnviz.figures.live import (
     overview_window,
     quantise,
     window_labels,
-    window_of,
     zoom_window,
 )
+from ui.engine import shared_cache
 from ui.lang import chart_words, tr
 
 _STATIC = Path(__file__).parent / "static"
@@ -41,7 +42,6 @@ _MAP = st.components.v2.component(
 MODES: tuple[HeadMode, ...] = ("single", "mean", "max")
 COLOURSCALES = ("Blues", "Viridis", "Magma", "YlOrRd", "Greys", "Cividis")
 VALUES = {"auto": None, "on": True, "off": False}  # words in cells: by size, always, never
-_CACHE_KEY = "_live_map_weights"  # one per session: the last weights sent, reused while they still fit
 
 
 @dataclass(frozen=True)
@@ -152,16 +152,8 @@ def live_payload(result: AttentionResult, kind, choice: LiveChoice, options: Vie
               else overview_window(n_rows, n_cols))
     cells = -(-window.rows // window.block) * -(-window.cols // window.block)
     maps = maps_to_send(result.captured_layers[kind], n_heads, cells, choice.layer, choice.shown_heads)
-    version = hashlib.blake2b(repr((
-        result.model_name, result.source.token_ids, getattr(result.target, "token_ids", None), kind, options,
-        maps, window)).encode(), digest_size=8).hexdigest()
-    cached = st.session_state.get(_CACHE_KEY)
-    if cached is not None and cached[0] == version:
-        weights, masked, rows, cols = cached[1]  # a rerun that needs the maps already sent (say, the map's report)
-    else:
-        weights, masked, rows, cols = _window_maps(result, kind, options, maps, window)
-        weights = quantise(weights)  # kept as sent: 2 bytes a cell
-        st.session_state[_CACHE_KEY] = (version, (weights, masked, rows, cols))
+    weights, masked, rows, cols, base = _sent_maps(result, kind, options, maps, window)
+    version = hashlib.blake2b(repr((base, maps)).encode(), digest_size=8).hexdigest()
     header = {
         "title": title, "maps": [list(pair) for pair in maps], "n_layers": result.shape.n_layers[kind],
         "n_heads": n_heads, "rows": rows, "cols": cols, "colours": {name: colour_table(name) for name in COLOURSCALES},
@@ -176,23 +168,41 @@ def live_payload(result: AttentionResult, kind, choice: LiveChoice, options: Vie
     return encode(weights, masked, header)
 
 
+def _sent_maps(result: AttentionResult, kind, options: ViewOptions, maps: list[tuple[int, int]], window: Window
+               ) -> tuple[np.ndarray, np.ndarray, list[str], list[str], str]:
+    """The maps' quantised weights ``[map, row, col]``, mask, labels and what they were cut from. Maps sent
+    before (to anyone) from the same capture and window come from the server's byte-bounded cache."""
+    base = hashlib.blake2b(repr((result.model_name, result.source.token_ids, getattr(result.target, "token_ids", None),
+                                 kind, options, window)).encode(), digest_size=8).hexdigest()
+    cache = shared_cache()
+    keys = [("sent-map", base, *pair) for pair in maps]
+    kept = {pair: cache.peek(key) for pair, key in zip(maps, keys)}
+    axes = cache.peek(("sent-axes", base))
+    missing = [pair for pair, cells in kept.items() if cells is None]
+    if missing or axes is None:
+        weights, masked, rows, cols = _window_maps(result, kind, options, missing, window)
+        axes = cache.get(("sent-axes", base), lambda: (masked, rows, cols))
+        for pair, cells in zip(missing, quantise(weights)):
+            kept[pair] = cache.get(("sent-map", base, *pair), lambda cells=cells: cells.copy())  # its own bytes
+    return np.stack([kept[pair] for pair in maps]), *axes, base
+
+
 def _window_maps(result: AttentionResult, kind, options: ViewOptions, maps: list[tuple[int, int]],
                  window: Window) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
     """``maps``' weights in the window as ``[map, row, col]`` (pooled by the window's block), its mask and labels.
-    Only the window's cells of the heads sent are converted: long inputs are big."""
+    One map at a time, straight from the capture's own storage: only the window's cells of the maps sent are
+    converted, and a pooled overview never holds a float32 copy of a whole long map."""
     region = (slice(window.row0, window.row0 + window.rows), slice(window.col0, window.col0 + window.cols))
-    by_layer: dict[int, list[int]] = {}
-    for layer, head in maps:
-        by_layer.setdefault(layer, []).append(head)
-    parts, stack = [], None
-    for layer, heads in by_layer.items():  # maps are sorted by layer, then head: this keeps their order
-        stack = stack_views(result, kind, [layer], options, heads=heads, region=region)
-        parts.append(stack.matrix[0])
-    weights, masked = window_of(np.concatenate(parts), stack.masked, Window(0, 0, window.rows, window.cols,
-                                                                             window.block))
-    rows = window_labels(stack.row_labels, window.row0, window.rows, window.block)
-    cols = window_labels(stack.col_labels, window.col0, window.cols, window.block)
-    return weights, masked, rows, cols
+    row_labels, col_labels, masked = stack_axes(result, kind, options, region)
+    means = TileMeans(masked, window.block) if window.block > 1 else None
+    weights = np.empty((len(maps), *(means.shape if means else masked.shape)), dtype=np.float32)
+    for i, (layer, head) in enumerate(maps):
+        cells = layer_cells(result, kind, layer, options, slice(head, head + 1), region)[0]
+        weights[i] = means(cells) if means else cells
+    empty = means.empty if means else masked
+    rows = window_labels(row_labels, window.row0, window.rows, window.block)
+    cols = window_labels(col_labels, window.col0, window.cols, window.block)
+    return weights, empty, rows, cols
 
 
 def show(payload: bytes, key: str) -> None:

@@ -140,13 +140,21 @@ def strongest_links(matrix: np.ndarray, row_labels: Sequence[str], col_labels: S
     scores = np.array(matrix, dtype=np.float32)  # a copy: the diagonal is set aside
     if scores.shape[0] == scores.shape[1]:
         np.fill_diagonal(scores, -1.0)
-    flat = np.nan_to_num(scores.ravel(), nan=-1.0)
-    top = min(top, flat.size)
+    scores = np.nan_to_num(scores, nan=-1.0, copy=False)
+    top = min(top, scores.size)
     if top <= 0:
         return []
-    best = np.argpartition(flat, -top)[-top:]  # the top cells without sorting 16 M of them
+    # The top cells lie in rows whose largest weight reaches the top-th largest row maximum (those rows alone
+    # hold top cells at least that large): search only them, not 16 M cells of a 4,096-token map.
+    row_best = scores.max(axis=1)
+    enough = min(top, row_best.size)
+    in_rows = np.flatnonzero(row_best >= np.partition(row_best, -enough)[-enough])
+    candidates = scores[in_rows]
+    flat = candidates.ravel()
+    best = np.argpartition(flat, -top)[-top:] if top < flat.size else np.arange(flat.size)
     order = best[np.argsort(flat[best], kind="stable")[::-1]]
-    rows, cols = np.unravel_index(order, scores.shape)
+    rows, cols = np.unravel_index(order, candidates.shape)
+    rows = in_rows[rows]
     return [(row_labels[r], col_labels[c], float(matrix[r, c])) for r, c in zip(rows, cols) if scores[r, c] >= 0]
 
 

@@ -55,7 +55,32 @@ def _block_sums(cells: np.ndarray, block: int) -> np.ndarray:
     rows, cols = -(-n_rows // block), -(-n_cols // block)
     if (rows * block, cols * block) != (n_rows, n_cols):
         cells = np.pad(cells, [(0, 0)] * len(lead) + [(0, rows * block - n_rows), (0, cols * block - n_cols)])
-    return cells.reshape(*lead, rows, block, cols, block).sum(axis=(-3, -1))
+    # rows first, then columns: two contiguous reductions, about twice as fast as one over both tile axes
+    by_rows = cells.reshape(*lead, rows, block, cols * block).sum(axis=-2)
+    return by_rows.reshape(*lead, rows, cols, block).sum(axis=-1)
+
+
+class TileMeans:
+    """Means over ``block`` x ``block`` tiles of a map's unmasked cells (a tile wholly masked is masked),
+    one map at a time through one reused float32 buffer: a 4,096-token float16 map is pooled without a
+    float32 copy of the whole map, and its padding is made once."""
+
+    def __init__(self, masked: np.ndarray, block: int):
+        self.block = block
+        self.shape = (-(-masked.shape[0] // block), -(-masked.shape[1] // block))
+        self.masked = masked if masked.any() else None
+        counts = _block_sums((~masked).astype(np.uint16), block).astype(np.float32)  # unmasked cells per tile
+        self.empty = counts == 0
+        self.counts = np.where(self.empty, np.float32(1), counts)
+        self.buffer = np.zeros((self.shape[0] * block, self.shape[1] * block), dtype=np.float32)
+
+    def __call__(self, cells: np.ndarray) -> np.ndarray:
+        inside = self.buffer[: cells.shape[0], : cells.shape[1]]
+        inside[...] = cells  # the one conversion to float32; the padding stays zero
+        if self.masked is not None:
+            np.copyto(inside, 0, where=self.masked)
+        sums = _block_sums(self.buffer, self.block)
+        return np.where(self.empty, np.float32(0), sums / self.counts)
 
 
 def window_of(matrix: np.ndarray, masked: np.ndarray, window: Window) -> tuple[np.ndarray, np.ndarray]:
@@ -66,11 +91,11 @@ def window_of(matrix: np.ndarray, masked: np.ndarray, window: Window) -> tuple[n
     part, part_mask = matrix[..., rows, cols], masked[rows, cols]
     if window.block == 1:
         return part, part_mask
-    counts = _block_sums((~part_mask).astype(np.float32), window.block)  # unmasked cells per tile
-    values = np.where(part_mask, np.float32(0), part) if part_mask.any() else part
-    sums = _block_sums(values.astype(np.float32, copy=False), window.block)
-    pooled = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
-    return pooled, counts == 0
+    means = TileMeans(part_mask, window.block)
+    pooled = np.empty((*part.shape[:-2], *means.shape), dtype=np.float32)
+    for index in np.ndindex(*part.shape[:-2]):
+        pooled[index] = means(part[index])
+    return pooled, means.empty
 
 
 def overview_window(n_rows: int, n_cols: int, max_side: int = MAX_SIDE) -> Window:

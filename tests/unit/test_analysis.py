@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from attnviz import capture, load_model
 from attnviz.analysis.checks import causal_check, next_token_table
@@ -96,6 +99,23 @@ def test_strongest_links_skip_the_diagonal_and_sort():
     matrix = np.array([[0.9, 0.1, 0.0], [0.6, 0.3, 0.1], [0.2, 0.7, 0.1]])
     links = strongest_links(matrix, ["a", "b", "c"], ["a", "b", "c"], top=2)
     assert links == [("c", "b", pytest.approx(0.7)), ("b", "a", pytest.approx(0.6))]
+
+
+@given(arrays(np.float32, st.tuples(st.integers(1, 9), st.integers(1, 9)),
+              elements=st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.5, 0.9, 1.0, np.nan])), st.integers(1, 12))
+@settings(max_examples=150, deadline=None)
+def test_strongest_links_equal_a_full_sort(matrix, top):
+    # the search looks only at rows whose best weight can reach the top: ties and NaN included, it must agree
+    scores = np.nan_to_num(matrix.copy(), nan=-1.0)
+    if scores.shape[0] == scores.shape[1]:
+        np.fill_diagonal(scores, -1.0)
+    wanted = [v for v in sorted(scores.ravel().tolist(), reverse=True)[:top] if v >= 0]
+    labels = [str(i) for i in range(max(matrix.shape))]
+    links = strongest_links(matrix, labels, labels, top=top)
+    assert [weight for _, _, weight in links] == pytest.approx(wanted)
+    for query, key, weight in links:
+        square = matrix.shape[0] == matrix.shape[1]
+        assert matrix[int(query), int(key)] == pytest.approx(weight) and (query != key or not square)
 
 
 def test_distinct_heads_picks_the_clearest_of_each_pattern():

@@ -10,6 +10,7 @@ from attnviz.analysis.masks import causal_mask
 from attnviz.analysis.view import ViewOptions, build_view, stack_views
 from attnviz.figures.live import (
     LEVELS,
+    TileMeans,
     combine,
     decode,
     encode,
@@ -119,3 +120,40 @@ def test_grid_payload_renormalises_rows_before_pooling():
     _, weights, _ = decode(grid_payload(matrix, masked, list("abc"), list("abc"), {}, renormalise=True))
     np.testing.assert_allclose(weights[0, 0, 1, :2], [0.5, 0.5], atol=1e-4)
     np.testing.assert_allclose(np.where(masked, 0, weights[0, 0]).sum(-1), 1.0, atol=1e-4)
+
+
+def test_tile_means_of_a_float16_map_equal_nan_means_of_each_tile():
+    rng = np.random.default_rng(3)
+    for n_rows, n_cols, block in ((37, 37, 4), (50, 23, 7), (16, 16, 16)):
+        cells = rng.random((n_rows, n_cols)).astype(np.float16)
+        masked = causal_mask(n_rows, n_cols) if n_rows == n_cols else rng.random((n_rows, n_cols)) < 0.3
+        means = TileMeans(masked, block)
+        pooled = means(cells)
+        assert pooled.shape == means.shape == (-(-n_rows // block), -(-n_cols // block))
+        full = np.where(masked, np.nan, cells.astype(np.float32))
+        for r, c in {(0, 0), (min(1, means.shape[0] - 1), 0), (means.shape[0] - 1, means.shape[1] - 1)}:
+            tile = full[r * block:(r + 1) * block, c * block:(c + 1) * block]
+            if np.isnan(tile).all():
+                assert means.empty[r, c] and pooled[r, c] == 0
+            else:
+                assert not means.empty[r, c] and pooled[r, c] == pytest.approx(np.nanmean(tile), abs=1e-6)
+        np.testing.assert_array_equal(means(cells), pooled)  # the reused buffer leaves nothing behind
+
+
+def test_maps_sent_before_come_from_the_shared_cache(decoder_result, monkeypatch):
+    import ui.live_map as live_map
+    from attnviz.cache import ByteBoundedCache
+
+    cache = ByteBoundedCache(1 << 26)
+    monkeypatch.setattr(live_map, "shared_cache", lambda: cache)
+    built = []
+    real = live_map._window_maps
+    monkeypatch.setattr(live_map, "_window_maps", lambda *a: built.append(list(a[3])) or real(*a))
+    options, window = ViewOptions(), overview_window(9, 9)
+    first = live_map._sent_maps(decoder_result, "decoder", options, [(0, 0), (0, 1)], window)
+    again = live_map._sent_maps(decoder_result, "decoder", options, [(0, 1), (1, 2)], window)
+    assert built == [[(0, 0), (0, 1)], [(1, 2)]]  # only the map not sent before is built
+    np.testing.assert_array_equal(again[0][0], first[0][1])
+    stack = stack_views(decoder_result, "decoder", [1], options, heads=[2])
+    np.testing.assert_allclose(again[0][1] / LEVELS, stack.matrix[0, 0], atol=1 / LEVELS)
+    assert cache.bytes <= cache.max_bytes
