@@ -24,7 +24,8 @@ def wait_idle(page, timeout_ms: int = 120_000) -> None:
         waited += 400
 
 
-# Milliseconds from an input event on the browser map (``head:3``, ``mode:mean``, ``layer:2``) until its
+# Milliseconds from an input event on the browser map (``head:3``, ``mode:mean``, ``layer:2``, ``colours:Magma``,
+# ``renorm:1``) until its
 # canvas says it drew the wanted choice, plus one frame; measured inside the page (page.evaluate).
 SWITCH_JS = """([action, wanted]) => new Promise((resolve) => {
             const host = [...document.querySelectorAll('*')]
@@ -38,11 +39,16 @@ SWITCH_JS = """([action, wanted]) => new Promise((resolve) => {
                                    s.value = value; s.dispatchEvent(new Event('change')); }
             if (kind === 'layer') { const s = root.querySelector('[data-testid="avz-layer"]');
                                     s.value = value; s.dispatchEvent(new Event('input')); }
+            if (kind === 'colours') { const s = root.querySelector('[data-testid="avz-colours"]');
+                                      s.value = value; s.dispatchEvent(new Event('change')); }
+            if (kind === 'renorm') { const s = root.querySelector('[data-testid="avz-renorm"]');
+                                     s.checked = value === '1'; s.dispatchEvent(new Event('change')); }
             const done = () => { const c = canvas();
                 return c && Object.entries(wanted).every(([k, v]) => c.dataset[k] === v)
                        && !root.querySelector('.avz-waiting'); };
+            // a choice never drawn within 60 s is reported as NaN, not waited on for ever
             const poll = () => done() ? requestAnimationFrame(() => resolve(performance.now() - t0))
-                                      : setTimeout(poll, 5);
+                                      : performance.now() - t0 > 60000 ? resolve(NaN) : setTimeout(poll, 5);
             poll();
         })"""
 

@@ -38,6 +38,9 @@ def fresh_app_url(tmp_path_factory):
     yield from _serve(tmp_path_factory)
 
 
+SERVERS: dict[str, subprocess.Popen] = {}  # url -> its server process (a test may measure it)
+
+
 def _serve(tmp_path_factory):
     port = _free_port()
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
@@ -49,6 +52,7 @@ def _serve(tmp_path_factory):
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
+    SERVERS[url] = server
     try:
         deadline = time.time() + 60
         while time.time() < deadline:

@@ -22,6 +22,22 @@ def test_the_first_visitor_of_a_fresh_server_sees_the_page_and_its_navigation(br
     page.close()
 
 
+def test_an_idle_visitor_costs_the_server_no_cpu(browser, fresh_app_url):
+    # a file watcher over a project holding its venv once kept a core busy for as long as a page was open
+    import psutil
+
+    from tests.e2e.conftest import SERVERS
+
+    page = browser.new_page()
+    page.goto(fresh_app_url)
+    wait_idle(page)
+    server = psutil.Process(SERVERS[fresh_app_url].pid)
+    before = sum(server.cpu_times()[:2])
+    page.wait_for_timeout(5000)
+    assert sum(server.cpu_times()[:2]) - before < 1.0
+    page.close()
+
+
 def test_a_head_switch_redraws_in_the_browser_without_the_server(page, app_url):
     page.goto(f"{app_url}/?layer=1")
     wait_idle(page)
