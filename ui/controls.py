@@ -131,10 +131,10 @@ def _head_pills(heads_all: list[int]) -> tuple[int, ...]:
     return tuple(sorted(chosen)) if chosen else tuple(heads_all)
 
 
-def _token_options(default_hide: bool, cross: bool) -> tuple[bool, bool, bool]:
-    """Which tokens a map has (these change its shape, so the page reruns): hide special ones, merge words,
-    and for cross-attention which token names its rows."""
-    hide = st.checkbox(tr("ctl.hide_special"), value=default_hide, key="hide", **BOUND)
+def _token_options(default_hide: bool, cross: bool, with_hide: bool = True) -> tuple[bool, bool, bool]:
+    """Which tokens a map has: hide special ones (unless the map does), merge words, and for
+    cross-attention which token names its rows."""
+    hide = st.checkbox(tr("ctl.hide_special"), value=default_hide, key="hide", **BOUND) if with_hide else default_hide
     merge = st.checkbox(tr("ctl.merge"), value=False, key="merge", **BOUND)
     by_output = True
     if cross:
@@ -161,14 +161,14 @@ def display_options(default_hide: bool = True, cross: bool = False) -> tuple[Vie
 
 def view_controls(n_layers: int, n_heads: int, *, key: str, default_hide: bool = True, cross: bool = False,
                   default_layer: int = 0) -> ViewControls:
-    """Layer, head, mode and the map's look are switched on the map itself (see ui/live_map.py); the token
-    options, which change the map's shape, stay in the sidebar."""
-    choice = live_map.chosen_view(key, n_layers, n_heads, default_layer)
+    """Layer, head, mode, hiding special tokens and the map's look are switched on the map itself (see
+    ui/live_map.py); merging sub-words (and naming cross-attention rows) stay in the sidebar."""
+    choice = live_map.chosen_view(key, n_layers, n_heads, default_layer, default_hide)
     with st.sidebar.expander(tr("ctl.display"), expanded=False):
-        hide, merge, by_output = _token_options(default_hide, cross)
+        _, merge, by_output = _token_options(default_hide, cross, with_hide=False)
         st.caption(tr("ctl.look_on_map"))
-    options = ViewOptions(hide_special=hide, merge_subwords=merge, renormalise=choice.renormalise and hide,
-                          label_rows_by_output=by_output)
+    options = ViewOptions(hide_special=choice.hide, merge_subwords=merge,
+                          renormalise=choice.renormalise and choice.hide, label_rows_by_output=by_output)
     return ViewControls(layer=choice.layer, heads=choice.shown_heads, mode=choice.mode, options=options,
                         colorscale=choice.colorscale, show_values=choice.show_values,
                         fixed_scale=choice.fixed_scale, choice=choice, live_key=key)

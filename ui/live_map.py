@@ -1,8 +1,8 @@
 """The explorer pages' attention map, drawn in the browser (static/live_map.js) from a compact payload.
 
-Layers, heads, the head mode and the map's look (colours, values in cells, the 0–1 range, rescaled rows)
-switch in the browser without a rerun; the browser reports its choice a moment later, so the page's facts,
-exports and URL follow. Text, model and the token options (hide special tokens, merge words) rerun.
+Layers, heads, the head mode, hiding special tokens and the map's look (colours, values in cells, the 0–1
+range, rescaled rows) switch in the browser without a rerun; the browser reports its choice a moment later,
+so the page's facts, exports and URL follow. Text, model and merging sub-words into words rerun.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ import streamlit as st
 
 from attnviz import AttentionResult
 from attnviz.analysis.heads import HeadMode
-from attnviz.analysis.view import ViewOptions, layer_cells, stack_axes, stack_views, view_size
+from attnviz.analysis.view import ViewOptions, axis_tokens, layer_cells, stack_axes, stack_views, view_size
 from attnviz.figures.heatmap import MASKED_COLOUR
 from attnviz.figures.live import (
+    MAX_SIDE,
     TileMeans,
     Window,
     colour_table,
@@ -57,6 +58,7 @@ class LiveChoice:
     show_values: bool | None = None
     fixed_scale: bool = False
     renormalise: bool = False  # rows rescaled over what is shown (takes effect with special tokens hidden)
+    hide: bool = True  # special tokens hidden
 
     @property
     def shown_heads(self) -> tuple[int, ...]:
@@ -76,23 +78,25 @@ def _flag(value) -> bool | None:
     return True if text in ("true", "1", "on") else False if text in ("false", "0", "off") else None
 
 
-def _from_url(n_layers: int, n_heads: int, default_layer: int) -> dict:
+def _from_url(n_layers: int, n_heads: int, default_layer: int, default_hide: bool) -> dict:
     params = st.query_params
     heads = params.get("heads")
     return {"layer": params.get("layer", default_layer), "head": params.get("head", 0),
             "mode": params.get("mode", "single"),
             "heads": [h for h in (heads or "").split(",") if h.strip()] or list(range(n_heads)),
             "colorscale": params.get("cs", "Blues"), "values": params.get("values", "auto"),
-            "fixed": _flag(params.get("fixed", "false")), "renorm": _flag(params.get("renorm", "false"))}
+            "fixed": _flag(params.get("fixed", "false")), "renorm": _flag(params.get("renorm", "false")),
+            "hide": _flag(params.get("hide", str(default_hide)))}
 
 
-def chosen_view(key: str, n_layers: int, n_heads: int, default_layer: int = 0) -> LiveChoice:
+def chosen_view(key: str, n_layers: int, n_heads: int, default_layer: int = 0, default_hide: bool = True
+                ) -> LiveChoice:
     """The map's choice: what the browser last reported, else the link's parameters, else defaults.
     Values a link or another model left out of range fall back to defaults; the URL is kept in step."""
     state = st.session_state.get(key)
     view = state.get("view") if hasattr(state, "get") else None
     if not isinstance(view, dict):
-        view = _from_url(n_layers, n_heads, default_layer)
+        view = _from_url(n_layers, n_heads, default_layer, default_hide)
     layers, heads_all = range(n_layers), range(n_heads)
     default_layer = min(max(default_layer, 0), n_layers - 1)
     heads = tuple(sorted({h for h in (_int(v, -1, heads_all) for v in view.get("heads") or []) if h >= 0}))
@@ -107,12 +111,13 @@ def chosen_view(key: str, n_layers: int, n_heads: int, default_layer: int = 0) -
         show_values=VALUES.get(view.get("values"), None),
         fixed_scale=view.get("fixed") is True,
         renormalise=view.get("renorm") is True,
+        hide=view.get("hide") if isinstance(view.get("hide"), bool) else default_hide,
     )
-    _to_url(choice, n_heads, default_layer)
+    _to_url(choice, n_heads, default_layer, default_hide)
     return choice
 
 
-def _to_url(choice: LiveChoice, n_heads: int, default_layer: int) -> None:
+def _to_url(choice: LiveChoice, n_heads: int, default_layer: int, default_hide: bool) -> None:
     wanted = {"layer": str(choice.layer) if choice.layer != default_layer else None,
               "head": str(choice.head) if choice.head else None,
               "mode": choice.mode if choice.mode != "single" else None,
@@ -120,7 +125,8 @@ def _to_url(choice: LiveChoice, n_heads: int, default_layer: int) -> None:
               "cs": choice.colorscale if choice.colorscale != "Blues" else None,
               "values": _values_word(choice.show_values) if choice.show_values is not None else None,
               "fixed": "true" if choice.fixed_scale else None,
-              "renorm": "true" if choice.renormalise else None}
+              "renorm": "true" if choice.renormalise else None,
+              "hide": str(choice.hide).lower() if choice.hide != default_hide else None}
     for name, value in wanted.items():
         if value is None:
             st.query_params.pop(name, None)
@@ -139,15 +145,21 @@ def _words() -> dict:
             "loading": tr("live.loading"), "pooled": tr("live.pooled"), "block": tr("live.block"),
             "colours": tr("live.colours"), "values": tr("live.values"),
             "value_modes": {word: tr(f"values.{word}") for word in VALUES}, "fixed": tr("live.fixed"),
-            "fixed_help": tr("live.fixed_help"), "renorm": tr("live.renorm"), "renorm_help": tr("live.renorm_help")}
+            "fixed_help": tr("live.fixed_help"), "renorm": tr("live.renorm"), "renorm_help": tr("live.renorm_help"),
+            "hide": tr("live.hide"), "hide_help": tr("ctl.hide_special")}
 
 
 def live_payload(result: AttentionResult, kind, choice: LiveChoice, options: ViewOptions, *, title: str,
                  n_heads: int) -> bytes:
     """The bytes the browser draws from: as many (layer, head) maps as the size budget allows, every colour
-    scale, and the visitor's choice. Rows travel as captured (the browser rescales them when asked)."""
-    options = replace(options, renormalise=False)
-    n_rows, n_cols = view_size(result, kind, options)
+    scale, and the visitor's choice. Rows travel as captured (the browser rescales them when asked); a map
+    drawn whole with no word merged travels with its special tokens, which the browser hides when asked."""
+    every_token = replace(options, hide_special=False, renormalise=False)
+    n_rows, n_cols = view_size(result, kind, every_token)
+    hides_in_browser = not options.merge_subwords and choice.zoom is None and max(n_rows, n_cols) <= MAX_SIDE
+    options = every_token if hides_in_browser else replace(options, renormalise=False)
+    if not hides_in_browser:
+        n_rows, n_cols = view_size(result, kind, options)
     window = (zoom_window(n_rows, n_cols, choice.zoom[:2], choice.zoom[2:]) if choice.zoom
               else overview_window(n_rows, n_cols))
     cells = -(-window.rows // window.block) * -(-window.cols // window.block)
@@ -157,16 +169,23 @@ def live_payload(result: AttentionResult, kind, choice: LiveChoice, options: Vie
     header = {
         "title": title, "maps": [list(pair) for pair in maps], "n_layers": result.shape.n_layers[kind],
         "n_heads": n_heads, "rows": rows, "cols": cols, "colours": {name: colour_table(name) for name in COLOURSCALES},
-        "masked_colour": MASKED_COLOUR, "can_renormalise": options.hide_special,
+        "masked_colour": MASKED_COLOUR, "hidden": options.hide_special,
+        "specials": _special_positions(result, kind, options) if hides_in_browser else None,
         "window": {"row0": window.row0, "col0": window.col0, "rows": window.rows, "cols": window.cols,
                    "block": window.block, "zoomed": choice.zoom is not None},
         "state": {"layer": choice.layer, "head": choice.head, "heads": list(choice.heads), "mode": choice.mode,
                   "zoom": list(choice.zoom) if choice.zoom else None, "colorscale": choice.colorscale,
                   "values": _values_word(choice.show_values), "fixed": choice.fixed_scale,
-                  "renorm": choice.renormalise},
+                  "renorm": choice.renormalise, "hide": choice.hide},
         "words": _words(), "version": version,
     }
     return encode(weights, masked, header)
+
+
+def _special_positions(result: AttentionResult, kind, options: ViewOptions) -> dict[str, list[int]]:
+    """Rows and columns of special tokens in a map of every token, for the browser to hide."""
+    return {axis: [i for i, special in enumerate(axis_tokens(result, kind, axis == "rows", options).special)
+                   if special] for axis in ("rows", "cols")}
 
 
 def _sent_maps(result: AttentionResult, kind, options: ViewOptions, maps: list[tuple[int, int]], window: Window

@@ -50,13 +50,19 @@ class AttentionView:
             f"{self.mode}-{len(self.heads)}heads"
 
 
-def _axis(result: AttentionResult, kind: AttentionKind, rows: bool, options: ViewOptions):
+def axis_tokens(result: AttentionResult, kind: AttentionKind, rows: bool, options: ViewOptions = ViewOptions()):
+    """The tokens that name a view's rows (``rows``) or columns and say which of them are special."""
     seq = result.query_tokens(kind) if rows else result.key_tokens(kind)
     # Cross-attention rows read best as the word being written (row i writes produced[i]);
     # then which rows are "special" is decided by what they write, not by what they read.
     if (rows and options.label_rows_by_output and kind == "cross" and result.produced is not None
             and result.target is not None and len(result.produced) == len(seq)):
         seq = result.produced
+    return seq
+
+
+def _axis(result: AttentionResult, kind: AttentionKind, rows: bool, options: ViewOptions):
+    seq = axis_tokens(result, kind, rows, options)
     positions = visible_positions(seq, options.hide_special)
     groups = word_groups(seq, positions) if options.merge_subwords else [[p] for p in positions]
     return groups, [group_label(seq, g) for g in groups]

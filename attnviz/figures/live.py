@@ -172,6 +172,22 @@ def combine(weights: np.ndarray, masked: np.ndarray, maps: Sequence[Sequence[int
     return matrix
 
 
+def visible_part(matrix: np.ndarray, masked: np.ndarray, meta: dict, hide: bool, renormalise: bool
+                 ) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    """What the browser shows of a combined map (static/live_map.js ``visible``): special tokens' rows and
+    columns left out when ``hide`` and the payload lists them, rows rescaled over what is left when asked."""
+    specials = meta.get("specials")
+    rows, cols = list(range(matrix.shape[0])), list(range(matrix.shape[1]))
+    if specials and hide:
+        rows = [r for r in rows if r not in set(specials["rows"])]
+        cols = [c for c in cols if c not in set(specials["cols"])]
+    part, part_mask = matrix[np.ix_(rows, cols)], masked[np.ix_(rows, cols)]
+    if renormalise and (hide if specials else meta.get("hidden")):
+        sums = np.where(part_mask, 0.0, part).sum(axis=-1, keepdims=True)
+        part = np.divide(part, sums, out=np.zeros_like(part), where=sums > 0)
+    return part, part_mask, [meta["rows"][r] for r in rows], [meta["cols"][c] for c in cols]
+
+
 def window_labels(labels: Sequence[str], start: int, count: int, block: int) -> list[str]:
     """Axis labels of a window: the tokens themselves, or for pooled blocks the first token and the span."""
     if block == 1:

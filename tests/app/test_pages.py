@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from attnviz.figures.live import combine, decode
+from attnviz.figures.live import combine, decode, visible_part
 
 TIMEOUT = 60
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -45,6 +45,13 @@ def _live(at: AppTest) -> tuple[dict, np.ndarray, np.ndarray]:
     return decode(at.get("bidi_component")[0].proto.bytes)
 
 
+def _shown_labels(at: AppTest) -> tuple[list[str], list[str]]:
+    """Row and column labels of the map as the browser shows it (special tokens hidden when chosen)."""
+    meta, weights, masked = _live(at)
+    _, _, rows, cols = visible_part(weights[0], masked, meta, meta["state"]["hide"], False)
+    return rows, cols
+
+
 def _heatmap_z(at: AppTest) -> np.ndarray:
     """The drawn matrix: the live map's current choice, combined as the browser combines it; else a figure's."""
     if not at.get("bidi_component"):
@@ -52,8 +59,8 @@ def _heatmap_z(at: AppTest) -> np.ndarray:
     meta, weights, masked = _live(at)
     state = meta["state"]
     shown = [state["head"]] if state["mode"] == "single" else state["heads"]
-    z = combine(weights, masked, meta["maps"], state["layer"], shown, state["mode"],
-                state["renorm"] and meta["can_renormalise"])
+    z = combine(weights, masked, meta["maps"], state["layer"], shown, state["mode"])
+    z, masked, _, _ = visible_part(z, masked, meta, state["hide"], state["renorm"])
     return np.where(masked, np.nan, z)
 
 
@@ -62,9 +69,10 @@ def test_self_attention_default_is_the_7x7_demo():
     assert at.title[0].value == "Self-attention"
     meta, weights, _ = _live(at)
     assert _heatmap_z(at).shape == (7, 7)
-    assert meta["cols"][:3] == ["The", "train", "left"] and meta["rows"][:3] == ["The", "train", "left"]
+    rows, cols = _shown_labels(at)
+    assert cols[:3] == ["The", "train", "left"] and rows[:3] == ["The", "train", "left"]
     assert meta["maps"] == [[layer, head] for layer in range(6) for head in range(12)]  # all of MiniLM at 7 tokens
-    assert weights.shape == (72, 7, 7)
+    assert weights.shape == (72, 9, 9)  # with [CLS] and [SEP], which the browser hides
 
 
 def test_changing_layer_and_head_changes_the_map():
@@ -113,7 +121,12 @@ def test_the_maps_look_comes_from_its_bar_and_the_link():
 
 def test_showing_special_tokens_gives_9x9():
     at = _app()
-    at.checkbox(key="hide").uncheck().run()
+    meta, weights, _ = _live(at)
+    assert meta["specials"] == {"rows": [0, 8], "cols": [0, 8]} and weights.shape[-2:] == (9, 9)  # hidden here
+    assert _heatmap_z(at).shape == (7, 7)
+    at.session_state["map-self"] = {"view": {**meta["state"], "hide": False}}  # the map's own checkbox
+    at.run()
+    assert at.query_params.get("hide") in ("false", ["false"])
     z = _heatmap_z(at)
     assert z.shape == (9, 9)
     np.testing.assert_allclose(z.sum(axis=1), 1.0, atol=1e-4)  # all keys visible: rows are distributions
@@ -199,7 +212,7 @@ def test_causal_page_masks_the_upper_triangle():
 
 def test_cross_page_aligns_the_demo_translation():
     at = _app("pages/cross_attention.py")
-    assert _live(at)[0]["rows"] == ["火车", "准时", "驶出", "车站"]
+    assert _shown_labels(at)[0] == ["火车", "准时", "驶出", "车站"]
     assert any("火车 准时 驶出 车站" in i.value for i in at.info)
 
 

@@ -69,6 +69,12 @@ def test_the_maps_look_switches_in_the_browser_and_reaches_the_link(page, app_ur
     wait_idle(page)
     page.wait_for_function("() => location.search.includes('cs=Magma') && location.search.includes('renorm=true')")
     assert "rows add up" not in page.locator("[data-testid='stMain']").inner_text()  # rows now sum to 1
+    assert canvas.get_attribute("data-shape") == "7x7"
+    page.locator("[data-testid='avz-hide']").uncheck()
+    assert canvas.get_attribute("data-shape") == "9x9"  # [CLS] and [SEP] back, drawn by the click itself
+    assert canvas.get_attribute("data-look") == "Magma,auto,0,0"  # nothing hidden: no rows to rescale
+    wait_idle(page)
+    page.wait_for_function("() => location.search.includes('hide=false')")  # the page's own view follows
 
 
 def test_at_512_tokens_a_layer_step_of_one_head_stays_in_the_browser(page, app_url):

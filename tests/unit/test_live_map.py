@@ -16,9 +16,11 @@ from attnviz.figures.live import (
     encode,
     maps_to_send,
     overview_window,
+    visible_part,
     window_of,
     zoom_window,
 )
+from ui import live_map
 
 
 @pytest.fixture(scope="module")
@@ -157,3 +159,19 @@ def test_maps_sent_before_come_from_the_shared_cache(decoder_result, monkeypatch
     stack = stack_views(decoder_result, "decoder", [1], options, heads=[2])
     np.testing.assert_allclose(again[0][1] / LEVELS, stack.matrix[0, 0], atol=1 / LEVELS)
     assert cache.bytes <= cache.max_bytes
+
+
+@pytest.mark.parametrize("renormalise", [False, True])
+def test_hiding_special_tokens_in_the_browser_gives_the_servers_view(renormalise):
+    result = capture(load_model("toy-translator"), "the train left the station", target="火车 驶出 车站")
+    for kind in ("encoder", "cross"):
+        every = ViewOptions(hide_special=False)
+        stack = stack_views(result, kind, [0], every)
+        maps = [(0, head) for head in range(stack.matrix.shape[1])]
+        meta = {"specials": live_map._special_positions(result, kind, every), "rows": list(stack.row_labels),
+                "cols": list(stack.col_labels), "hidden": False}
+        drawn = combine(stack.matrix[0], stack.masked, maps, 0, [1], "single")
+        part, part_mask, rows, cols = visible_part(drawn, stack.masked, meta, True, renormalise)
+        view = build_view(result, kind, 0, [1], "single", ViewOptions(hide_special=True, renormalise=renormalise))
+        np.testing.assert_allclose(part, view.matrix, atol=1e-6)
+        assert rows == list(view.row_labels) and cols == list(view.col_labels) and (part_mask == view.masked).all()

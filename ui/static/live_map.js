@@ -35,7 +35,8 @@ function el(tag, attrs = {}, text) {
 function sameView(a, b) {
   return a && b && a.layer === b.layer && a.head === b.head && a.mode === b.mode &&
     JSON.stringify(a.heads) === JSON.stringify(b.heads) && JSON.stringify(a.zoom) === JSON.stringify(b.zoom) &&
-    a.colorscale === b.colorscale && a.values === b.values && a.fixed === b.fixed && a.renorm === b.renorm;
+    a.colorscale === b.colorscale && a.values === b.values && a.fixed === b.fixed && a.renorm === b.renorm &&
+    a.hide === b.hide;
 }
 
 // One [row, col] map from the payload: a head, or the mean / max of several heads, rows renormalised if asked.
@@ -57,14 +58,40 @@ function combine(payload, view) {
   }
   const scale = view.mode === "max" ? 1 / 65535 : 1 / (65535 * hs.length);
   for (let i = 0; i < n; i++) out[i] *= scale;
-  if (view.renorm && meta.can_renormalise) {
-    for (let r = 0; r < R; r++) {
-      let s = 0;
-      for (let c = 0; c < C; c++) if (!masked[r * C + c]) s += out[r * C + c];
-      if (s > 0) for (let c = 0; c < C; c++) out[r * C + c] /= s;
+  return out;
+}
+
+// What the map shows of a combined matrix: special tokens' rows and columns left out when asked (a payload
+// of every token lists them), rows rescaled over the cells left when asked.
+function visible(payload, full, view) {
+  const { meta, masked } = payload;
+  const [, R, C] = meta.shape;
+  const hide = meta.specials ? view.hide : meta.hidden;
+  let rowIndex = [...Array(R).keys()], colIndex = [...Array(C).keys()];
+  if (meta.specials && view.hide) {
+    const skipRows = new Set(meta.specials.rows), skipCols = new Set(meta.specials.cols);
+    rowIndex = rowIndex.filter((r) => !skipRows.has(r));
+    colIndex = colIndex.filter((c) => !skipCols.has(c));
+  }
+  const rows = rowIndex.length, cols = colIndex.length;
+  let matrix = full, shownMask = masked;
+  if (rows !== R || cols !== C) {
+    matrix = new Float32Array(rows * cols); shownMask = new Uint8Array(rows * cols);
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) {
+      matrix[r * cols + c] = full[rowIndex[r] * C + colIndex[c]];
+      shownMask[r * cols + c] = masked[rowIndex[r] * C + colIndex[c]];
     }
   }
-  return out;
+  if (view.renorm && hide) {
+    if (matrix === full) matrix = Float32Array.from(full);
+    for (let r = 0; r < rows; r++) {
+      let s = 0;
+      for (let c = 0; c < cols; c++) if (!shownMask[r * cols + c]) s += matrix[r * cols + c];
+      if (s > 0) for (let c = 0; c < cols; c++) matrix[r * cols + c] /= s;
+    }
+  }
+  return { matrix, masked: shownMask, R: rows, C: cols, canRenorm: hide,
+           rows: rowIndex.map((r) => meta.rows[r]), cols: colIndex.map((c) => meta.cols[c]) };
 }
 
 function parseRgb(text) {
@@ -82,9 +109,8 @@ function lutOf(meta, name) {
   return LUTS.get(key);
 }
 
-function drawMap(ctx, payload, matrix, view, crop, geometry) {
-  const { meta, masked } = payload;
-  const C = meta.shape[2];
+function drawMap(ctx, meta, shown, view, crop, geometry) {
+  const { matrix, masked, C } = shown;
   const { r0, r1, c0, c1 } = crop;
   const rows = r1 - r0, cols = c1 - c0;
   const g = geometry;
@@ -130,14 +156,14 @@ function drawMap(ctx, payload, matrix, view, crop, geometry) {
   ctx.fillStyle = "#333"; ctx.font = `${g.cell >= 14 ? 12 : 10}px "Noto Sans", "Noto Sans CJK SC", sans-serif`;
   ctx.textBaseline = "middle"; ctx.textAlign = "right";
   const stepR = labelEvery(rows, g.plotH / 13), stepC = labelEvery(cols, g.plotW / 13);
-  for (let r = 0; r < rows; r += stepR) ctx.fillText(clip(meta.rows[r + r0]), g.left - 5, g.top + (r + 0.5) * g.cell);
+  for (let r = 0; r < rows; r += stepR) ctx.fillText(clip(shown.rows[r + r0]), g.left - 5, g.top + (r + 0.5) * g.cell);
   ctx.save();
-  const rotate = cols > 6 || meta.cols.some((s) => s.length > 6);
+  const rotate = cols > 6 || shown.cols.some((s) => s.length > 6);
   for (let c = 0; c < cols; c += stepC) {
     const x = g.left + (c + 0.5) * g.cell;
     ctx.save(); ctx.translate(x, g.top - 5);
     if (rotate) { ctx.rotate(-Math.PI / 2); ctx.textAlign = "left"; } else { ctx.textAlign = "center"; ctx.textBaseline = "bottom"; }
-    ctx.fillText(clip(meta.cols[c + c0]), 0, 0);
+    ctx.fillText(clip(shown.cols[c + c0]), 0, 0);
     ctx.restore();
   }
   ctx.restore();
@@ -157,14 +183,14 @@ function drawMap(ctx, payload, matrix, view, crop, geometry) {
 
 function clip(label) { return label.length > 18 ? label.slice(0, 17) + "…" : label; }
 
-function geometryFor(ctx, meta, rows, cols) {
+function geometryFor(ctx, labels, rows, cols) {
   const longest = Math.max(rows, cols);
   const cell = longest <= 12 ? 44 : Math.max(640 / longest, 0.25);
   ctx.font = "12px sans-serif";
   const widest = (labels) => Math.min(150, Math.max(20, ...labels.map((s) => ctx.measureText(clip(s)).width)));
-  const rotate = cols > 6 || meta.cols.some((s) => s.length > 6);
-  const left = 30 + widest(meta.rows);
-  const top = 36 + (rotate ? widest(meta.cols) : 16);
+  const rotate = cols > 6 || labels.cols.some((s) => s.length > 6);
+  const left = 30 + widest(labels.rows);
+  const top = 36 + (rotate ? widest(labels.cols) : 16);
   return { cell, left, top, plotW: cols * cell, plotH: rows * cell,
            width: Math.ceil(left + cols * cell + 100), height: Math.ceil(top + rows * cell + 16) };
 }
@@ -319,18 +345,17 @@ export default function (component) {
   };
   const [fixedBox, fixedInput] = box("avz-fixed", meta.words.fixed, meta.words.fixed_help);
   const [renormBox, renormInput] = box("avz-renorm", meta.words.renorm, meta.words.renorm_help);
-  renormInput.disabled = !meta.can_renormalise;
-  look.append(el("span", { class: "avz-label" }, meta.words.colours), colourSelect,
+  const [hideBox, hideInput] = box("avz-hide", meta.words.hide, meta.words.hide_help);
+  look.append(hideBox, el("span", { class: "avz-label" }, meta.words.colours), colourSelect,
               el("span", { class: "avz-label" }, meta.words.values), valuesSelect, fixedBox, renormBox);
   bar.after(look);
   note.textContent = meta.words.hint;
 
   const ctx = canvas.getContext("2d");
-  let geometry = null, matrix = null;
+  let geometry = null, matrix = null, shown = null;
 
   function fullCrop() {
-    const [, R, C] = meta.shape;
-    return { r0: 0, r1: R, c0: 0, c1: C };
+    return { r0: 0, r1: shown.R, c0: 0, c1: shown.C };
   }
 
   function render() {
@@ -338,28 +363,35 @@ export default function (component) {
     layerInput.value = String(v.layer); layerValue.textContent = String(v.layer);
     modeSelect.value = v.mode;
     colourSelect.value = v.colorscale; valuesSelect.value = v.values;
-    fixedInput.checked = !!v.fixed; renormInput.checked = !!v.renorm && meta.can_renormalise;
+    fixedInput.checked = !!v.fixed; hideInput.checked = !!v.hide;
     headButtons.forEach((b, h) => {
       const on = v.mode === "single" ? h === v.head : v.heads.includes(h);
       b.classList.toggle("on", on);
     });
     reset.style.display = state.crop || meta.window.zoomed ? "" : "none";
     matrix = combine(payload, v);
+    // special tokens hidden on the server (merged words, a long input's window): a change needs new data
+    if (matrix && !meta.specials && !!v.hide !== !!meta.hidden) matrix = null;
     if (!matrix) { root.classList.add("avz-waiting"); note.textContent = meta.words.loading; return; }
+    if (state.crop && (state.crop.hide !== !!v.hide)) state.crop = null; // a zoom in other coordinates
+    shown = visible(payload, matrix, v);
+    renormInput.disabled = !shown.canRenorm; renormInput.checked = !!v.renorm && shown.canRenorm;
     root.classList.remove("avz-waiting");
     note.textContent = meta.window.block > 1 ? meta.words.pooled.replaceAll("{block}", meta.window.block) : meta.words.hint;
     const crop = state.crop || fullCrop();
     const ratio = window.devicePixelRatio || 1;
-    geometry = geometryFor(ctx, meta, crop.r1 - crop.r0, crop.c1 - crop.c0);
+    geometry = geometryFor(ctx, shown, crop.r1 - crop.r0, crop.c1 - crop.c0);
     canvas.width = geometry.width * ratio; canvas.height = geometry.height * ratio;
     canvas.style.width = `${geometry.width}px`; canvas.style.height = `${geometry.height}px`;
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
     ctx.clearRect(0, 0, geometry.width, geometry.height);
-    drawMap(ctx, payload, matrix, v, crop, geometry);
+    drawMap(ctx, meta, shown, v, crop, geometry);
     canvas.dataset.layer = String(v.layer);
     canvas.dataset.head = v.mode === "single" ? String(v.head) : v.heads.join(",");
     canvas.dataset.mode = v.mode;
-    canvas.dataset.look = `${v.colorscale},${v.values},${v.fixed ? 1 : 0},${v.renorm && meta.can_renormalise ? 1 : 0}`;
+    canvas.dataset.look = `${v.colorscale},${v.values},${v.fixed ? 1 : 0},${v.renorm && shown.canRenorm ? 1 : 0}`;
+    canvas.dataset.hide = v.hide ? "1" : "0";
+    canvas.dataset.shape = `${shown.R}x${shown.C}`;
     canvas.dataset.window = `${meta.window.row0},${meta.window.col0},${meta.window.rows},${meta.window.cols},${meta.window.block}`;
     canvas.dataset.sent = meta.maps.map(([l, h]) => `L${l}H${h}`).join(" "); // what the payload holds
     canvas.dataset.drawn = String(performance.now());
@@ -383,6 +415,7 @@ export default function (component) {
   valuesSelect.addEventListener("change", () => choose({ values: valuesSelect.value }));
   fixedInput.addEventListener("change", () => choose({ fixed: fixedInput.checked }));
   renormInput.addEventListener("change", () => choose({ renorm: renormInput.checked }));
+  hideInput.addEventListener("change", () => choose({ hide: hideInput.checked }));
   headButtons.forEach((b, h) => b.addEventListener("click", () => {
     const v = state.view;
     if (v.mode === "single") return choose({ head: h });
@@ -426,22 +459,21 @@ export default function (component) {
     if (meta.window.block > 1) { // the overview is pooled: ask the server for the region at full resolution
       const w = meta.window, b = w.block;
       choose({ zoom: [w.row0 + r0 * b, w.row0 + r1 * b, w.col0 + c0 * b, w.col0 + c1 * b] }, true);
-    } else { state.crop = { r0, r1, c0, c1 }; render(); }
+    } else { state.crop = { r0, r1, c0, c1, hide: !!state.view.hide }; render(); }
   });
   canvas.addEventListener("mousemove", (e) => {
     const at = cellAt(e);
     if (!at || !matrix) { tip.style.display = "none"; return; }
-    const C = meta.shape[2];
-    const i = at.r * C + at.c;
-    const name = `${meta.rows[at.r]} → ${meta.cols[at.c]}`;
+    const i = at.r * shown.C + at.c;
+    const name = `${shown.rows[at.r]} → ${shown.cols[at.c]}`;
     const where = meta.window.block > 1 ? ` (${meta.words.block} ${meta.window.block}×${meta.window.block})` : "";
-    const value = payload.masked[i] ? meta.words.masked : `${meta.words.weight}: ${matrix[i].toFixed(4)}`;
+    const value = shown.masked[i] ? meta.words.masked : `${meta.words.weight}: ${shown.matrix[i].toFixed(4)}`;
     tip.textContent = "";
     tip.append(el("div", {}, name + where), el("div", {}, value));
     tip.style.display = "block";
     tip.style.left = `${Math.min(at.x + 14, geometry.width - 180)}px`;
     tip.style.top = `${at.y + 14}px`;
-    tip.dataset.value = payload.masked[i] ? "masked" : matrix[i].toFixed(4);
+    tip.dataset.value = shown.masked[i] ? "masked" : shown.matrix[i].toFixed(4);
   });
   canvas.addEventListener("mouseleave", () => { tip.style.display = "none"; });
 
