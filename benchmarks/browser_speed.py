@@ -62,6 +62,10 @@ def measure(browser, url: str, tokens: int, repeats: int) -> dict[str, float]:
         heads.append(_switch(page, f"head:{(i + 1) % 12}", {"head": str((i + 1) % 12)}))
         modes.append(_switch(page, "mode:mean", {"mode": "mean"}))  # mean of every head, then back
         modes.append(_switch(page, "mode:single", {"mode": "single"}))
+        # a hand pausing on the new head lets its report reach the server (at 512 tokens the next payload
+        # then holds that head on every layer); a layer step within ~0.5 s of a head switch waits for it
+        page.wait_for_timeout(400)
+        wait_idle(page)
         layer = (i + 1) % 6
         layers.append(_switch(page, f"layer:{layer}", {"layer": str(layer)}))
         scale = ("Magma", "Viridis")[i % 2]
