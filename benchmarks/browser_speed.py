@@ -8,9 +8,9 @@ with texts of about 9, 128 and 512 tokens, and prints medians measured in this o
 - first map: a fresh browser context's navigation until the canvas holds a drawn map;
 - head / mode switch: from the click until the canvas says it drew the new choice (measured in the page);
 - layer switch: the same for a slider step (at 512 tokens the payload holds the shown head of every layer);
-- look: a colour scale or "rescale rows" toggle on the map's bar (drawn in the page);
-- hide: the sidebar's "hide special tokens" toggle, which changes the map's shape: a page rerun, from the
-  click until the map with the new shape is drawn;
+- look: a colour scale, "rescale rows" or "hide special tokens" toggle on the map's bar (drawn in the page);
+- merge: the sidebar's "merge sub-words" toggle, the one display option left on the server: from the click
+  until the map the rerun sent is drawn;
 - payload: bytes of the websocket messages that carried the page's first map;
 - grid: the all-heads payload's build time and size for all 72 heads (in process), and a fresh browser's
   wait on the all-heads page until its grid is drawn.
@@ -57,7 +57,7 @@ def measure(browser, url: str, tokens: int, repeats: int) -> dict[str, float]:
     wait_idle(page)
     first_bytes = sum(received)
     page.wait_for_timeout(500)
-    heads, layers, modes, looks, hides = [], [], [], [], []
+    heads, layers, modes, looks, merges = [], [], [], [], []
     for i in range(repeats):
         heads.append(_switch(page, f"head:{(i + 1) % 12}", {"head": str((i + 1) % 12)}))
         modes.append(_switch(page, "mode:mean", {"mode": "mean"}))  # mean of every head, then back
@@ -72,31 +72,32 @@ def measure(browser, url: str, tokens: int, repeats: int) -> dict[str, float]:
         looks.append(_switch(page, f"colours:{scale}", {"look": f"{scale},auto,0,0"}))
         looks.append(_switch(page, "renorm:1", {"look": f"{scale},auto,0,1"}))
         looks.append(_switch(page, "renorm:0", {"look": f"{scale},auto,0,0"}))
+        looks.append(_switch(page, "hide:0", {"hide": "0", "shape": f"{tokens}x{tokens}"}))
+        looks.append(_switch(page, "hide:1", {"hide": "1", "shape": f"{tokens - 2}x{tokens - 2}"}))
         page.wait_for_timeout(400)  # let the report reach the server, as a hand pausing would
         wait_idle(page)
-        hides.append(_hide_toggle(page))  # special tokens shown ...
+        merges.append(_merge_toggle(page))  # merged ...
         wait_idle(page)
-        hides.append(_hide_toggle(page))  # ... and hidden again, as the rest of the loop expects
+        merges.append(_merge_toggle(page))  # ... and back
         wait_idle(page)
     context.close()
     return {"first": first, "bytes": first_bytes, "head": statistics.median(heads),
             "layer": statistics.median(layers), "mode": statistics.median(modes),
-            "look": statistics.median(looks), "hide": statistics.median(hides)}
+            "look": statistics.median(looks), "merge": statistics.median(merges)}
 
 
-def _hide_toggle(page) -> float:
-    """Milliseconds from a click on "hide special tokens" until the map of the new shape is drawn."""
-    box = page.locator("[data-testid='stSidebar'] [data-testid='stCheckbox']").filter(has_text="special")
+def _merge_toggle(page) -> float:
+    """Milliseconds from a click on "merge sub-words" until the map the rerun sent is drawn."""
+    box = page.locator("[data-testid='stSidebar'] [data-testid='stCheckbox']").filter(has_text="sub-words")
     if not box.is_visible():
         page.locator("[data-testid='stSidebar'] [data-testid='stExpander'] summary").first.click()
-    canvas = page.locator("[data-testid='avz-live'] canvas")
-    before = canvas.get_attribute("data-window")
+    before = page.locator("[data-testid='avz-live'] canvas").get_attribute("data-drawn")
     started = time.perf_counter()
     box.locator("label").click()
     page.wait_for_function("(before) => { const c = document.querySelector('[data-testid=\"avz-live\"] canvas') ||"
                            " [...document.querySelectorAll('*')].map((e) => e.shadowRoot).filter(Boolean)"
                            ".map((r) => r.querySelector('[data-testid=\"avz-live\"] canvas')).find(Boolean);"
-                           " return c && c.dataset.window !== before; }", arg=before, polling=5, timeout=60_000)
+                           " return c && c.dataset.drawn !== before; }", arg=before, polling=5, timeout=60_000)
     return (time.perf_counter() - started) * 1000
 
 
@@ -147,13 +148,13 @@ def main() -> None:
             wait_idle(warm)  # a warm server: model loaded, first session done
             warm.close()
             print(f"{'tokens':>6} {'first map':>10} {'sent':>9} {'head':>8} {'mode':>8} {'layer':>8} {'look':>8} "
-                  f"{'hide':>8} {'grid build':>11} {'grid sent':>10} {'grid page':>10}")
+                  f"{'merge':>8} {'grid build':>11} {'grid sent':>10} {'grid page':>10}")
             for tokens in args.tokens:
                 m = measure(browser, url, tokens, args.repeats)
                 build, size = grid_build(tokens)
                 page = grid_page_ms(browser, url, tokens)
                 print(f"{tokens:>6} {m['first']:>8.0f}ms {m['bytes'] / 1e6:>7.2f}MB {m['head']:>6.1f}ms "
-                      f"{m['mode']:>6.1f}ms {m['layer']:>6.1f}ms {m['look']:>6.1f}ms {m['hide']:>6.0f}ms "
+                      f"{m['mode']:>6.1f}ms {m['layer']:>6.1f}ms {m['look']:>6.1f}ms {m['merge']:>6.0f}ms "
                       f"{build:>9.0f}ms {size / 1e6:>8.2f}MB "
                       f"{page:>8.0f}ms", flush=True)
             browser.close()

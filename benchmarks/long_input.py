@@ -11,7 +11,8 @@ prints, measured in this one run:
   its kept bytes and the process's peak RSS growth;
 - overview: from submitting the text until the pooled overview of the head is drawn;
 - zoom: from releasing a drag across a region until that region is drawn at full resolution;
-- layer: a layer switch (the page captures the other layer: only the shown one is kept);
+- layer: a layer switch, a server round trip (the overview payload holds the shown layer's heads); the
+  first visit of a layer pools its maps, later visits take them from the server's cache;
 - head: a head switch inside the layer (local in the page);
 - the server's peak RSS.
 """
@@ -172,7 +173,7 @@ def main() -> None:
             browser.close()
         print(f"overview drawn {overview:.0f} ms after submitting {args.tokens} tokens ({zoomed_note.strip()[:80]})")
         print(f"zoom into a region: median {statistics.median(zooms):.0f} ms ({', '.join(f'{z:.0f}' for z in zooms)})")
-        print(f"head switch: median {statistics.median(heads):.0f} ms; layer switch (captured again): median "
+        print(f"head switch: median {statistics.median(heads):.0f} ms; layer switch (round trip): median "
               f"{statistics.median(layers):.0f} ms ({', '.join(f'{v:.0f}' for v in layers)})")
         print(f"server peak RSS {peak / 2**20:.0f} MB")
     finally:

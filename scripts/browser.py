@@ -25,7 +25,7 @@ def wait_idle(page, timeout_ms: int = 120_000) -> None:
 
 
 # Milliseconds from an input event on the browser map (``head:3``, ``mode:mean``, ``layer:2``, ``colours:Magma``,
-# ``renorm:1``) until its
+# ``renorm:1``, ``hide:0``) until its
 # canvas says it drew the wanted choice, plus one frame; measured inside the page (page.evaluate).
 SWITCH_JS = """([action, wanted]) => new Promise((resolve) => {
             const host = [...document.querySelectorAll('*')]
@@ -41,8 +41,9 @@ SWITCH_JS = """([action, wanted]) => new Promise((resolve) => {
                                     s.value = value; s.dispatchEvent(new Event('input')); }
             if (kind === 'colours') { const s = root.querySelector('[data-testid="avz-colours"]');
                                       s.value = value; s.dispatchEvent(new Event('change')); }
-            if (kind === 'renorm') { const s = root.querySelector('[data-testid="avz-renorm"]');
-                                     s.checked = value === '1'; s.dispatchEvent(new Event('change')); }
+            if (kind === 'renorm' || kind === 'hide') {
+                const s = root.querySelector(`[data-testid="avz-${kind}"]`);
+                s.checked = value === '1'; s.dispatchEvent(new Event('change')); }
             const done = () => { const c = canvas();
                 return c && Object.entries(wanted).every(([k, v]) => c.dataset[k] === v)
                        && !root.querySelector('.avz-waiting'); };
