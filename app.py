@@ -8,6 +8,7 @@ visitor sees the page they asked for, with navigation and language switch, and n
 
 import streamlit as st
 
+from ui.boot import default_page_by_name
 from ui.lang import language_picker, tr
 from ui.url_state import remember_link, report_rejected_link
 
@@ -35,5 +36,6 @@ learn = [
     st.Page("pages/learn_playground.py", title=tr("learn.play.page"), icon=":material/edit_square:"),
     st.Page("pages/learn_induction.py", title=tr("learn.induction.page"), icon=":material/repeat:"),
 ]
+default_page_by_name("self_attention")
 st.navigation({tr("nav.explore"): explore, tr("nav.explain"): explain, tr("nav.learn"): learn}).run()
 report_rejected_link(tr("msg.bad_link"))

@@ -18,3 +18,14 @@ def leave_legacy_page_folder_mode() -> None:
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+def default_page_by_name(name: str) -> None:
+    """Let the default page also answer to its file name (``/self_attention``): Streamlit serves the default
+    page only at ``/`` and shows "page not found" for its name, though a visitor may well type it."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    manager = getattr(ctx, "pages_manager", None)
+    if manager is not None and manager.intended_page_name == name and not manager.intended_page_script_hash:
+        manager.set_script_intent("", "")  # the default page, found without a notice

@@ -22,6 +22,20 @@ def test_the_first_visitor_of_a_fresh_server_sees_the_page_and_its_navigation(br
     page.close()
 
 
+def test_the_default_page_answers_to_its_file_name_too(browser, app_url):
+    warm = browser.new_page()
+    warm.goto(app_url)
+    wait_idle(warm)
+    page = browser.new_page()
+    page.goto(f"{app_url}/self_attention")
+    wait_idle(page)
+    page.wait_for_timeout(1000)  # the notice, when there is one, comes after the page
+    assert "Self-attention" in page.locator("[data-testid='stMain'] h1").first.inner_text()
+    assert page.get_by_text("Page not found").count() == 0
+    warm.close()
+    page.close()
+
+
 def test_an_idle_visitor_costs_the_server_no_cpu(browser, fresh_app_url):
     # a file watcher over a project holding its venv once kept a core busy for as long as a page was open
     import psutil
