@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scripts.browser import CHROMIUM, FLAGS, SWITCH_JS, wait_healthy, wait_idle  # noqa: E402
+from scripts.browser import CHROMIUM, FLAGS, SWITCH_JS, drawn_after, wait_healthy, wait_idle  # noqa: E402
 from tests.e2e.conftest import _free_port  # noqa: E402
 
 WORDS = ("the train left the station on time and the farmer crossed a bridge near the old city while "
@@ -91,14 +91,7 @@ def _merge_toggle(page) -> float:
     box = page.locator("[data-testid='stSidebar'] [data-testid='stCheckbox']").filter(has_text="sub-words")
     if not box.is_visible():
         page.locator("[data-testid='stSidebar'] [data-testid='stExpander'] summary").first.click()
-    before = page.locator("[data-testid='avz-live'] canvas").get_attribute("data-drawn")
-    started = time.perf_counter()
-    box.locator("label").click()
-    page.wait_for_function("(before) => { const c = document.querySelector('[data-testid=\"avz-live\"] canvas') ||"
-                           " [...document.querySelectorAll('*')].map((e) => e.shadowRoot).filter(Boolean)"
-                           ".map((r) => r.querySelector('[data-testid=\"avz-live\"] canvas')).find(Boolean);"
-                           " return c && c.dataset.drawn !== before; }", arg=before, polling=5, timeout=60_000)
-    return (time.perf_counter() - started) * 1000
+    return drawn_after(page, lambda: box.locator("label").click(), timeout_ms=60_000)
 
 
 def grid_build(tokens: int) -> tuple[float, int]:

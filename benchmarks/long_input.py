@@ -35,7 +35,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scripts.browser import CHROMIUM, FLAGS, SWITCH_JS, wait_healthy, wait_idle  # noqa: E402
+from scripts.browser import CANVAS_JS, CHROMIUM, FLAGS, SWITCH_JS, drawn_after, wait_healthy, wait_idle  # noqa: E402
 from tests.e2e.conftest import _free_port  # noqa: E402
 
 WORDS = "the boy found a good book in the city and the girl bought an apple at the bridge".split()
@@ -79,23 +79,6 @@ def capture_figures(folder: Path, text: str, tokens: int) -> str:
     return (f"capture of {len(result.source)} tokens: {seconds:.2f} s, plan {plan.storage} layers "
             f"{plan.layers or 'all'}, kept {kept / 2**20:.0f} MB (every layer in float32: {every / 2**20:.0f} MB), "
             f"RSS +{grown:.0f} MB")
-
-
-_CANVAS = """() => document.querySelector('[data-testid="avz-live"] canvas')
-    || [...document.querySelectorAll('*')].map(e => e.shadowRoot).filter(Boolean)
-       .map(r => r.querySelector('[data-testid="avz-live"] canvas')).find(Boolean)"""
-
-
-def drawn_after(page, action, attribute: str = "drawn") -> float:
-    """Milliseconds from ``action`` until the map's canvas changes ``data-<attribute>`` (``drawn``: any
-    redraw; ``window``: the region the payload holds, i.e. the server's zoomed or new data arrived)."""
-    before = page.evaluate(f"() => ({_CANVAS})().dataset.{attribute}")
-    started = time.perf_counter()
-    action()
-    page.wait_for_function(f"(before) => {{ const c = ({_CANVAS})(); "
-                           f"return c && c.dataset.{attribute} && c.dataset.{attribute} !== before; }}",
-                           arg=before, timeout=180_000, polling=20)
-    return (time.perf_counter() - started) * 1000
 
 
 def main() -> None:
@@ -143,7 +126,7 @@ def main() -> None:
             wait_idle(page)
             sample()
             note = page.locator("[data-testid='avz-live'] .avz-note").inner_text()
-            print("payload holds layers/heads", page.evaluate(f"() => ({_CANVAS})().dataset.sent"), flush=True)
+            print("payload holds layers/heads", page.evaluate(f"() => ({CANVAS_JS})().dataset.sent"), flush=True)
             zooms, layers, heads = [], [], []
             for i in range(args.repeats):
                 canvas = page.locator("[data-testid='avz-live'] canvas")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 CHROMIUM = os.environ.get("ATTNVIZ_CHROMIUM", "/usr/bin/chromium")
 # Without the networking flags Chromium keeps trying to reach hosts this machine cannot reach.
@@ -56,7 +57,6 @@ SWITCH_JS = """([action, wanted]) => new Promise((resolve) => {
 
 def wait_healthy(url: str, seconds: float = 60) -> None:
     """Until a freshly started app answers its health check (benchmarks start their own server)."""
-    import time
     import urllib.request
 
     deadline = time.time() + seconds
@@ -66,3 +66,21 @@ def wait_healthy(url: str, seconds: float = 60) -> None:
             return
         except OSError:
             time.sleep(0.5)
+
+
+# The browser map's canvas, in the page or inside a component's shadow root (a JS function).
+CANVAS_JS = """() => document.querySelector('[data-testid="avz-live"] canvas')
+    || [...document.querySelectorAll('*')].map(e => e.shadowRoot).filter(Boolean)
+       .map(r => r.querySelector('[data-testid="avz-live"] canvas')).find(Boolean)"""
+
+
+def drawn_after(page, action, attribute: str = "drawn", timeout_ms: int = 180_000) -> float:
+    """Milliseconds from ``action`` until the map's canvas changes ``data-<attribute>`` (``drawn``: any
+    redraw; ``window``: the region the payload holds, i.e. the server's zoomed or new data arrived)."""
+    before = page.evaluate(f"() => ({CANVAS_JS})().dataset.{attribute}")
+    started = time.perf_counter()
+    action()
+    page.wait_for_function(f"(before) => {{ const c = ({CANVAS_JS})(); "
+                           f"return c && c.dataset.{attribute} && c.dataset.{attribute} !== before; }}",
+                           arg=before, timeout=timeout_ms, polling=20)
+    return (time.perf_counter() - started) * 1000

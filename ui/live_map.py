@@ -16,7 +16,7 @@ import streamlit as st
 
 from attnviz import AttentionResult
 from attnviz.analysis.heads import HeadMode
-from attnviz.analysis.view import ViewOptions, axis_tokens, layer_cells, stack_axes, stack_views, view_size
+from attnviz.analysis.view import ViewOptions, axis_tokens, layer_cells, stack_views, view_axes, view_size
 from attnviz.figures.heatmap import MASKED_COLOUR
 from attnviz.figures.live import (
     MAX_SIDE,
@@ -195,8 +195,7 @@ def _sent_maps(result: AttentionResult, kind, options: ViewOptions, maps: list[t
     base = hashlib.blake2b(repr((result.model_name, result.source.token_ids, getattr(result.target, "token_ids", None),
                                  kind, options, window)).encode(), digest_size=8).hexdigest()
     cache = shared_cache()
-    keys = [("sent-map", base, *pair) for pair in maps]
-    kept = {pair: cache.peek(key) for pair, key in zip(maps, keys)}
+    kept = {pair: cache.peek(("sent-map", base, *pair)) for pair in maps}
     axes = cache.peek(("sent-axes", base))
     missing = [pair for pair, cells in kept.items() if cells is None]
     if missing or axes is None:
@@ -213,15 +212,15 @@ def _window_maps(result: AttentionResult, kind, options: ViewOptions, maps: list
     One map at a time, straight from the capture's own storage: only the window's cells of the maps sent are
     converted, and a pooled overview never holds a float32 copy of a whole long map."""
     region = (slice(window.row0, window.row0 + window.rows), slice(window.col0, window.col0 + window.cols))
-    row_labels, col_labels, masked = stack_axes(result, kind, options, region)
-    means = TileMeans(masked, window.block) if window.block > 1 else None
-    weights = np.empty((len(maps), *(means.shape if means else masked.shape)), dtype=np.float32)
+    axes = view_axes(result, kind, options, region)  # once for every map
+    means = TileMeans(axes.masked, window.block) if window.block > 1 else None
+    weights = np.empty((len(maps), *(means.shape if means else axes.masked.shape)), dtype=np.float32)
     for i, (layer, head) in enumerate(maps):
-        cells = layer_cells(result, kind, layer, options, slice(head, head + 1), region)[0]
+        cells = layer_cells(result, kind, layer, axes, slice(head, head + 1), region)[0]
         weights[i] = means(cells) if means else cells
-    empty = means.empty if means else masked
-    rows = window_labels(row_labels, window.row0, window.rows, window.block)
-    cols = window_labels(col_labels, window.col0, window.cols, window.block)
+    empty = means.empty if means else axes.masked
+    rows = window_labels(axes.row_labels, window.row0, window.rows, window.block)
+    cols = window_labels(axes.col_labels, window.col0, window.cols, window.block)
     return weights, empty, rows, cols
 
 

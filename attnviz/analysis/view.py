@@ -99,15 +99,36 @@ def view_size(result: AttentionResult, kind: AttentionKind, options: ViewOptions
     return len(_axis(result, kind, True, options)[0]), len(_axis(result, kind, False, options)[0])
 
 
-def layer_cells(result: AttentionResult, kind: AttentionKind, layer: int, options: ViewOptions = ViewOptions(),
+@dataclass(frozen=True)
+class ViewAxes:
+    """A view's token groups, labels and masked cells (of a region), worked out once for all its heads."""
+
+    row_groups: list[list[int]]
+    col_groups: list[list[int]]
+    row_labels: tuple[str, ...]
+    col_labels: tuple[str, ...]
+    masked: np.ndarray  # [row, col] of the region
+
+
+def view_axes(result: AttentionResult, kind: AttentionKind, options: ViewOptions = ViewOptions(),
+              region: tuple[slice, slice] | None = None) -> ViewAxes:
+    rows, cols = region or (slice(None), slice(None))
+    row_groups, row_labels = _axis(result, kind, True, options)
+    col_groups, col_labels = _axis(result, kind, False, options)
+    n_query, n_key = len(result.query_tokens(kind)), len(result.key_tokens(kind))
+    return ViewAxes(row_groups, col_groups,
+                    row_labels=tuple(unique_labels(row_labels, [g[0] for g in row_groups])),
+                    col_labels=tuple(unique_labels(col_labels, [g[0] for g in col_groups])),
+                    masked=_masked_groups(kind, n_query, n_key, row_groups, col_groups)[rows, cols])
+
+
+def layer_cells(result: AttentionResult, kind: AttentionKind, layer: int, axes: ViewAxes,
                 heads: Sequence[int] | slice | None = None, region: tuple[slice, slice] | None = None) -> np.ndarray:
-    """One layer's ``[head, row, col]`` under ``options``, in the capture's own dtype (float16 for long inputs):
-    a view of the capture when nothing is merged and the heads are all of them, else the smallest copy."""
+    """One layer's ``[head, row, col]`` on ``axes``, in the capture's own dtype (float16 for long inputs):
+    a view of the capture when nothing is merged and the heads are a slice, else the smallest copy."""
     chosen = slice(None) if heads is None else heads if isinstance(heads, slice) else list(heads)
     rows, cols = region or (slice(None), slice(None))
-    row_groups, _ = _axis(result, kind, True, options)
-    col_groups, _ = _axis(result, kind, False, options)
-    return merge_words(result.layer_maps(kind, layer)[chosen], row_groups, col_groups)[..., rows, cols]
+    return merge_words(result.layer_maps(kind, layer)[chosen], axes.row_groups, axes.col_groups)[..., rows, cols]
 
 
 def stack_views(result: AttentionResult, kind: AttentionKind, layers: Sequence[int],
@@ -116,29 +137,11 @@ def stack_views(result: AttentionResult, kind: AttentionKind, layers: Sequence[i
     """``heads``: only these heads (axis 1 then follows their order); every head when None. ``region``: only
     these rows and columns of the view in ``matrix`` and ``masked`` (labels stay whole), cut before the
     float32 copy is made: a zoomed window of a 4,096-token map costs its own size, not the map's."""
+    axes = view_axes(result, kind, options, region)
     # [layer, head, row, col], one layer at a time: merge_words of nothing merged is a view
-    matrix = np.stack([layer_cells(result, kind, layer, options, heads, region).astype(np.float32)
-                       for layer in layers])
-    return ViewStack(matrix=matrix, **_stack_axes(result, kind, options, region), kind=kind, layers=tuple(layers),
-                     model_name=result.model_name)
-
-
-def _stack_axes(result: AttentionResult, kind: AttentionKind, options: ViewOptions,
-                region: tuple[slice, slice] | None) -> dict:
-    rows, cols = region or (slice(None), slice(None))
-    row_groups, row_labels = _axis(result, kind, True, options)
-    col_groups, col_labels = _axis(result, kind, False, options)
-    n_query, n_key = len(result.query_tokens(kind)), len(result.key_tokens(kind))
-    return {"row_labels": tuple(unique_labels(row_labels, [g[0] for g in row_groups])),
-            "col_labels": tuple(unique_labels(col_labels, [g[0] for g in col_groups])),
-            "masked": _masked_groups(kind, n_query, n_key, row_groups, col_groups)[rows, cols]}
-
-
-def stack_axes(result: AttentionResult, kind: AttentionKind, options: ViewOptions = ViewOptions(),
-               region: tuple[slice, slice] | None = None) -> tuple[tuple[str, ...], tuple[str, ...], np.ndarray]:
-    """A view's row labels, column labels and masked cells (of ``region``), without its weights."""
-    axes = _stack_axes(result, kind, options, region)
-    return axes["row_labels"], axes["col_labels"], axes["masked"]
+    matrix = np.stack([layer_cells(result, kind, layer, axes, heads, region).astype(np.float32) for layer in layers])
+    return ViewStack(matrix=matrix, row_labels=axes.row_labels, col_labels=axes.col_labels, masked=axes.masked,
+                     kind=kind, layers=tuple(layers), model_name=result.model_name)
 
 
 def build_view(
