@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import torch
 
 from attnviz.analysis.masks import causal_mask
 from attnviz.result import AttentionKind, AttentionResult
@@ -70,10 +72,16 @@ def _diagonal_mean(matrix: np.ndarray, offset: int) -> float:
     return float(values.mean()) if values.size else 0.0
 
 
-def row_entropy(matrix: np.ndarray) -> np.ndarray:
-    """Entropy in bits of each row of ``[..., query, key]``."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return -(np.where(matrix > 0, matrix * np.log2(matrix), 0.0)).sum(-1)
+def row_entropy(matrix: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
+    """Entropy in bits of each row of ``[..., query, key]`` (0 log 0 = 0): the one entropy of attnviz.
+
+    A torch tensor stays on its device (the census reduces batches on a GPU); a numpy array comes back
+    as one. Relative entropies divide it by log2 of the keys a row may see, so they are unit-free.
+    """
+    if isinstance(matrix, torch.Tensor):
+        return torch.special.entr(matrix).sum(-1) / math.log(2)
+    array = np.asarray(matrix)
+    return row_entropy(torch.from_numpy(np.where(array > 0, array, 0))).numpy()  # NaN and <= 0 count as 0
 
 
 def relative_row_entropy(matrix: np.ndarray, forbidden: np.ndarray | None = None) -> np.ndarray:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from attnviz.census.report import CensusResult
 
-SUMMARY_STATS = ("previous", "same", "next", "first", "special", "sink", "entropy_rel", "alignment")
+SUMMARY_STATS = ("previous", "next", "self", "duplicate", "induction", "monotonic", "first", "special", "broad",
+                 "sink", "entropy_rel", "alignment")
 
 
 def add_parser(commands) -> None:
@@ -48,6 +49,8 @@ def summary(result: CensusResult) -> str:
         if values.notna().any():
             best = result.heads.loc[values.idxmax()]
             lines.append(f"{stat:12s} {best['kind']:8s} L{best['layer']:<3d} H{best['head']:<6d} {best[stat]:.3f}")
+    primaries = result.heads.primary.value_counts()
+    lines.append("primary roles: " + ", ".join(f"{role} {count}" for role, count in primaries.items()))
     lines += [f"note: {note}" for note in meta.notes]
     return "\n".join(lines)
 
