@@ -99,6 +99,14 @@ class CensusResult:
         grid[rows.layer.to_numpy(), rows["head"].to_numpy()] = rows[stat].to_numpy(dtype=np.float64)
         return grid
 
+    def strongest(self, kind: str, stat: str) -> tuple[int, int] | None:
+        """(layer, head) with the highest value of ``stat`` (None when no head has one)."""
+        values = self.grid(kind, stat)
+        if not np.isfinite(values).any():
+            return None
+        layer, head = np.unravel_index(np.nanargmax(values), values.shape)
+        return int(layer), int(head)
+
     def head(self, kind: str, layer: int, head: int) -> pd.Series:
         found = self.heads[(self.heads.kind == kind) & (self.heads.layer == layer) & (self.heads["head"] == head)]
         if found.empty:

@@ -34,6 +34,7 @@ from attnviz.roles.scores import (
     SELF_ROLES,
     TokenFacts,
     baselines,
+    kind_roles,
     score_cross_attention,
     score_self_attention,
 )
@@ -41,6 +42,6 @@ from attnviz.roles.scores import (
 __all__ = [
     "CROSS_ROLES", "MARGIN", "NO_ROLE", "ORDER", "PROBE_ROLES", "SELF_ROLES", "THRESHOLDS", "CorpusScores",
     "HeadRoles", "RepeatProbe", "RoleReport", "TokenFacts", "assign", "baselines", "corpus_role_scores",
-    "cross_attention_heads", "facts_of", "head_roles", "heads_from_scores", "role_badges", "run_probe",
+    "cross_attention_heads", "facts_of", "head_roles", "heads_from_scores", "kind_roles", "role_badges", "run_probe",
     "score_cross_attention", "score_self_attention",
 ]
