@@ -15,7 +15,7 @@ from attnviz.census.stats import EXAMPLE_STATS
 from attnviz.roles import MARGIN, kind_roles
 from attnviz.figures.heatmap import attention_heatmap
 from ui import panels, roles_panel
-from ui.engine import cached_capture, cached_model, visitor_settings
+from ui.cached import cached_capture, cached_model, visitor_settings
 from ui.errors import show_error
 from ui.lang import chart_words, tr
 from ui.url_state import BOUND, url_choice
