@@ -12,8 +12,8 @@ from attnviz.census.figures import entropy_bars, offset_bars, qk_map, stat_grid
 from attnviz.census.gold import sample_corpus
 from attnviz.census.report import examples_stat
 from attnviz.census.stats import EXAMPLE_STATS
-from attnviz.roles import MARGIN, kind_roles
 from attnviz.figures.heatmap import attention_heatmap
+from attnviz.roles import MARGIN, kind_roles
 from ui import panels, roles_panel
 from ui.cached import cached_capture, cached_model, visitor_settings
 from ui.errors import show_error

@@ -44,7 +44,6 @@ from attnviz.models.loading import LoadedModel
 from attnviz.result import AttentionKind, AttentionResult, ModelShape
 from attnviz.roles.report import assign
 from attnviz.roles.scores import (
-    CROSS_ROLES,
     LINEAR_ROLES,
     BatchFacts,
     RoleMasks,
@@ -245,7 +244,7 @@ _OFFSET_COLUMNS = _columns(*(f"offset.{d}.sum" for d in OFFSETS))
 
 
 def head_sums(weights: torch.Tensor, context: KindContext) -> torch.Tensor:
-    """One layer's weights ``(B, H, Q, K)`` -> each text's sums ``(B, H, len(SUM_NAMES))`` in float64, on their device."""
+    """One layer's weights ``(B, H, Q, K)`` -> each text's sums ``(B, H, len(SUM_NAMES))`` in float64, on the device."""
     m = context.masks
     a = allowed_weights(weights, m)  # (B, H, Q, K), NaN-free, zero outside each row's allowed keys
     out = context.fixed[:, None, :].repeat(1, a.shape[1], 1)
