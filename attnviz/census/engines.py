@@ -45,9 +45,10 @@ class PartStore:
     float64 sums are added in batch order, as without folding: the census is the same, bit for bit.
     """
 
-    def __init__(self, folder: Path | None, n_heads: int, top_examples: int, fold_every: int = FOLD_EVERY) -> None:
+    def __init__(self, folder: Path | None, n_heads: int, top_examples: int, fold_every: int | None = None) -> None:
         self.folder = folder
-        self.n_heads, self.top_examples, self.fold_every = n_heads, top_examples, fold_every
+        self.n_heads, self.top_examples = n_heads, top_examples
+        self.fold_every = fold_every or FOLD_EVERY
         self.memory: dict[int, BatchPart] = {}
         self.checkpoint: BatchPart | None = None  # in memory; in a folder it is checkpoint.parquet
 

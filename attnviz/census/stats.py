@@ -133,6 +133,22 @@ class Batch:
                    tuple(None if a is None else tuple(tuple(w) for w in a) for a in alignments), tuple(vector_ids))
 
 
+def batch_size_for(loaded: LoadedModel, max_tokens: int, free_bytes: int | None = None) -> int:
+    """Texts per batch that fit a GPU: half its free memory over what one text of ``max_tokens`` needs at
+    its widest layer (the weights of all heads and about eight float32 temporaries of the statistics,
+    plus the activations), between 1 and 256. On a CPU 16, the default: larger batches only pad more."""
+    device = torch.device(loaded.device)
+    if free_bytes is None:
+        if device.type != "cuda":
+            return CensusOptions.batch_size
+        free_bytes, _ = torch.cuda.mem_get_info(device)
+    shape = loaded.shape
+    heads = max(shape.heads_of(kind, layer) for kind in shape.kinds for layer in range(shape.n_layers[kind]))
+    width = getattr(shape, "d_model", None) or 1024
+    per_text = heads * max_tokens**2 * 4 * 9 + max_tokens * width * 4 * 32
+    return int(max(1, min(256, free_bytes // 2 // per_text)))
+
+
 def vector_texts(n_texts: int, qk_texts: int) -> tuple[int, ...]:
     """Texts whose vectors are sampled: ``qk_texts`` evenly spread over the corpus (by number, not order run)."""
     if qk_texts <= 0 or n_texts == 0:

@@ -201,6 +201,14 @@ def test_known_heads_of_minilm(minilm):
     assert weights[offsets.index(-1)] > 0.8  # the raw weight one token back, sinks included
 
 
+def test_gpu_batch_size_follows_free_memory(minilm):
+    from attnviz.census.stats import batch_size_for
+
+    assert batch_size_for(minilm, 128) == 16  # a CPU: the default
+    small, big = batch_size_for(minilm, 128, free_bytes=2**30), batch_size_for(minilm, 128, free_bytes=16 * 2**30)
+    assert 1 <= small < big <= 256 and batch_size_for(minilm, 512, free_bytes=2**30) < small
+
+
 # ------------------------------------------------------------------------------------------- gold alignment
 def test_alignment_agreement_on_the_toy_translator(translator):
     from attnviz.toy.evaluate import cross_argmax_hits
@@ -259,6 +267,32 @@ def test_resume_after_an_interruption_gives_the_same_file(tmp_path, translator):
     assert loaded.meta.n_texts == 22 and loaded.meta.kinds == {"encoder": 2, "decoder": 2, "cross": 2}
     frame = pd.read_parquet(out)  # one plain table for pandas users
     assert set(frame.record) == {"head", "example", "point"} and (frame.record == "head").sum() == 24
+
+
+def test_folded_parts_resume_to_the_same_census(tmp_path, translator, monkeypatch):
+    """Finished parts are folded into one checkpoint as they pile up (a long corpus keeps few files); an
+    interrupted run resumes from checkpoint and parts and gives the census of an uninterrupted run, bit for bit."""
+    from attnviz.census import engines
+
+    monkeypatch.setattr(engines, "FOLD_EVERY", 2)
+    texts = grammar_sentences(22)
+    options = CensusOptions(batch_size=4, qk_texts=5)
+    whole = census(translator, texts, options=options)
+
+    def interrupt(done: int, total: int) -> None:
+        if done == 5:
+            raise KeyboardInterrupt
+
+    out = tmp_path / "folded.parquet"
+    with pytest.raises(KeyboardInterrupt):
+        census(translator, texts, out, options=options, progress=interrupt)
+    folder = tmp_path / "folded.parquet.parts"
+    assert sorted(p.name for p in folder.glob("*.parquet")) == ["batch-0000004.parquet", "checkpoint.parquet"]
+    seen = []
+    resumed = census(translator, texts, out, options=options, progress=lambda done, total: seen.append(done))
+    assert seen == [6]
+    for name in ("heads", "examples", "points"):
+        pd.testing.assert_frame_equal(getattr(whole, name), getattr(resumed, name), check_exact=True)
 
 
 def test_parts_of_other_settings_are_not_mixed_in(tmp_path, translator):
