@@ -51,9 +51,9 @@ from attnviz.roles.scores import (
     diagonals,
     divide,
     kind_roles,
-    linear_parts,
+    linear_rows,
     monotonic,
-    normalised_entropy,
+    relative_entropy,
     role_masks,
     role_rows,
     text_scores,
@@ -83,6 +83,7 @@ def _sum_names() -> tuple[str, ...]:
 SUM_NAMES = _sum_names()
 _AT = {name: i for i, name in enumerate(SUM_NAMES)}
 HeadKey = tuple[str, int, int]  # (kind, layer, head)
+_OFFSET_COLUMNS = [_AT[f"offset.{d}.sum"] for d in OFFSETS]
 
 
 def _columns(*names: str) -> list[int]:
@@ -210,6 +211,8 @@ class KindContext:
     gold_rows: torch.Tensor | None  # (B, Q) float: target rows with a gold alignment
     candidates: torch.Tensor | None  # (B, K) bool: keys the alignment's argmax may choose
     fixed: torch.Tensor  # (B, len(SUM_NAMES)): the head-independent columns (row counts, baselines)
+    row_weights: torch.Tensor  # (B, 1, Q, X): what each row adds to each of the X per-row sums of head_sums
+    columns: list[int]  # their columns in SUM_NAMES
 
 
 def kind_context(facts: BatchFacts, gold: torch.Tensor | None = None,
@@ -248,41 +251,48 @@ def kind_context(facts: BatchFacts, gold: torch.Tensor | None = None,
         candidates = facts.key_real & ~facts.key_special
         gold_rows = gold_rows & candidates.any(-1, keepdim=True)
         fixed[:, _AT["alignment.count"]] = wide(gold_rows).sum(1)
+    # per-row sums, in the order head_sums stacks them: numerators and denominators of the linear roles (on
+    # their rows), sink rows, bits, relative entropy and its square and its histogram (on the word rows that
+    # see two keys), broad (each row's share of its text's mean), then the offsets
+    counted = entropy_rows.float()[..., None]
+    parts = [masks.rows, masks.rows, rows.float()[..., None], counted.expand(-1, -1, 3 + ENTROPY_BINS),
+             (masks.entropy_rows.float() / masks.entropy_rows.sum(-1, keepdim=True).clamp(min=1))[..., None]]
+    columns = _columns(*(f"{r}.num" for r in masks.roles), *(f"{r}.den" for r in masks.roles), "sink.sum",
+                       "entropy.sum", "entropy_rel.sum", "entropy_rel_sq.sum",
+                       *(f"entropy_bin.{b}" for b in range(ENTROPY_BINS)), "broad.sum")
+    if offsets is not None:
+        parts.append(offsets)
+        columns += _OFFSET_COLUMNS
     return KindContext(masks, facts.cross, rows.float(), entropy_rows.float(), offsets,
                        None if gold is None else gold.float(), None if gold_rows is None else gold_rows.float(),
-                       candidates, fixed)
+                       candidates, fixed, torch.cat(parts, -1)[:, None], columns)
 
 
-_LINEAR_COLUMNS = {r: (_AT[f"{r}.num"], _AT[f"{r}.den"]) for r in LINEAR_ROLES}
-_ENTROPY_COLUMNS = _columns("entropy.sum", "entropy_rel.sum", "entropy_rel_sq.sum")
-_BIN_COLUMNS = _columns(*(f"entropy_bin.{b}" for b in range(ENTROPY_BINS)))
-_OFFSET_COLUMNS = _columns(*(f"offset.{d}.sum" for d in OFFSETS))
 
 
 def head_sums(weights: torch.Tensor, context: KindContext) -> torch.Tensor:
-    """One layer's weights ``(B, H, Q, K)`` -> each text's sums ``(B, H, len(SUM_NAMES))`` in float64, on the device."""
+    """One layer's weights ``(B, H, Q, K)`` -> each text's sums ``(B, H, len(SUM_NAMES))`` in float64, on the device.
+
+    Every per-row quantity is stacked into one ``(B, H, Q, X)`` tensor and summed over each text's rows
+    with one product: the statistics are few large operations, not many small ones.
+    """
     m = context.masks
     a = allowed_weights(weights, m)  # (B, H, Q, K), NaN-free, zero outside each row's allowed keys
     out = context.fixed[:, None, :].repeat(1, a.shape[1], 1)
-    num, den = linear_parts(weights, m, masked=a)
-    columns = [c for r in m.roles for c in _LINEAR_COLUMNS[r]]
-    out[..., columns] = torch.stack([num, den], -1).flatten(-2)
-    relative, broad = normalised_entropy(weights, m, masked=a)  # (B, H, Q), (B, H)
-    out[..., _AT["broad.sum"]] = broad
+    near = diagonals(a, OFFSETS) if context.offsets is not None else None  # (B, H, Q, 17): weight at i + d
+    centre = OFFSETS.index(0)
+    num, den, sinks = linear_rows(a, m, None if near is None else near[..., centre - 2: centre + 3])
+    relative = relative_entropy(a, m)  # (B, H, Q)
+    bins = (relative * ENTROPY_BINS).long().clamp(0, ENTROPY_BINS - 1)
+    histogram = (bins[..., None] == torch.arange(ENTROPY_BINS, device=bins.device)).float()
+    per_row = [num, den, (sinks >= SINK_SHARE).float()[..., None],
+               torch.stack([relative * m.log_allowed[:, None], relative, relative * relative], -1), histogram,
+               relative[..., None]] + ([near] if near is not None else [])
+    sums = (torch.cat(per_row, -1) * context.row_weights).sum(2)  # (B, H, X): rows of one text in float32
+    out[..., context.columns] = wide(sums)
+    out[..., _AT["broad.sum"]].clamp_(0.0, 1.0)
     if context.cross:
         out[..., _AT["monotonic.sum"]] = monotonic(weights, m, masked=a)
-    rows = context.rows[:, None]  # (B, 1, Q)
-    sinks = (a @ m.sink[:, None, :, None])[..., 0]  # (B, H, Q): weight on sinks
-    out[..., _AT["sink.sum"]] = ((sinks >= SINK_SHARE) * rows).sum(-1)  # each text's rows in float32, into float64
-    kept = context.entropy_rows[:, None]
-    bits = relative * m.log_allowed[:, None]
-    out[..., _ENTROPY_COLUMNS] = wide((torch.stack([bits, relative, relative * relative], -1) * kept[..., None]).sum(2))
-    bins = (relative * ENTROPY_BINS).long().clamp(0, ENTROPY_BINS - 1)  # (B, H, Q)
-    histogram = torch.zeros((*bins.shape[:2], ENTROPY_BINS), device=bins.device)
-    out[..., _BIN_COLUMNS] = wide(histogram.scatter_add_(-1, bins, kept.expand_as(relative)))
-    if context.offsets is not None:
-        near = diagonals(a, OFFSETS) * context.offsets[:, None]  # (B, H, Q, 17)
-        out[..., _OFFSET_COLUMNS] = wide(near.sum(2))
     if context.gold is not None:
         strongest = torch.where(context.candidates[:, None, None, :], a, float("-inf")).argmax(-1)  # (B, H, Q)
         hits = context.gold[:, None].expand_as(a).gather(-1, strongest[..., None])[..., 0]

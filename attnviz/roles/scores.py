@@ -222,27 +222,35 @@ def allowed_weights(weights: torch.Tensor, masks: RoleMasks) -> torch.Tensor:
     return torch.nan_to_num(_float(weights)) * masks.allowed[:, None]
 
 
+def linear_rows(masked: torch.Tensor, masks: RoleMasks, near: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Each row's numerator and denominator of every linear role, ``(B, H, Q, R)`` each (rows outside a role's
+    row set included: weight them with ``masks.rows``), and each row's weight on sinks ``(B, H, Q)``.
+
+    ``masked``: :func:`allowed_weights`; ``near``: its :func:`diagonals` at -2..2 when the caller has them.
+    """
+    a = masked  # (B, H, Q, K)
+    mass = a.sum(-1)  # (B, H, Q)
+    sinks = (a @ masks.sink[:, None, :, None])[..., 0]
+    specials = (a @ masks.other_special[:, None, :, None])[..., 0]
+    if masks.near is None:  # cross-attention: first and special only
+        return torch.stack([a[..., 0], specials], -1), torch.stack([mass, mass], -1), sinks
+    near = (diagonals(a, _NEAR) if near is None else near) * masks.near[:, None]  # (B, H, Q, 5): plain mass
+    centre = LOCAL_WINDOW
+    num = torch.stack([a[..., 0], specials, near[..., centre - 1], near[..., centre + 1], near[..., centre],
+                       near.sum(-1), (a * masks.duplicate[:, None]).sum(-1), (a * masks.induction[:, None]).sum(-1)],
+                      -1)
+    den = torch.where(masks.plain_den, (mass - sinks)[..., None], mass[..., None])
+    return num, den, sinks
+
+
 def linear_parts(weights: torch.Tensor, masks: RoleMasks, *, masked: torch.Tensor | None = None
                  ) -> tuple[torch.Tensor, torch.Tensor]:
     """Numerators and denominators of the linear roles summed over each text's rows: ``(B, H, R)`` float64 each.
 
     ``masked``: :func:`allowed_weights` of ``weights`` when the caller has it already.
     """
-    a = allowed_weights(weights, masks) if masked is None else masked  # (B, H, Q, K)
-    mass = a.sum(-1)  # (B, H, Q)
-    sinks = (a @ masks.sink[:, None, :, None])[..., 0]
-    specials = (a @ masks.other_special[:, None, :, None])[..., 0]
-    if masks.near is None:  # cross-attention: first and special only
-        num = torch.stack([a[..., 0], specials], -1)
-        den = torch.stack([mass, mass], -1)
-    else:
-        near = diagonals(a, _NEAR) * masks.near[:, None]  # (B, H, Q, 5): plain mass at i-2 .. i+2
-        centre = LOCAL_WINDOW
-        num = torch.stack([a[..., 0], specials, near[..., centre - 1], near[..., centre + 1], near[..., centre],
-                           near.sum(-1), (a * masks.duplicate[:, None]).sum(-1),
-                           (a * masks.induction[:, None]).sum(-1)], -1)
-        plain_mass = mass - sinks
-        den = torch.where(masks.plain_den, plain_mass[..., None], mass[..., None])
+    num, den, _ = linear_rows(allowed_weights(weights, masks) if masked is None else masked, masks)
     rows = masks.rows[:, None]  # (B, 1, Q, R)
     return wide((num * rows).sum(2)), wide((den * rows).sum(2))  # rows of one text in float32, texts in float64
 
@@ -265,10 +273,14 @@ def normalised_entropy(weights: torch.Tensor, masks: RoleMasks, *, masked: torch
                        ) -> tuple[torch.Tensor, torch.Tensor]:
     """Each row's entropy over the most it could have, ``(B, H, Q)`` (0 on rows that see one key), and
     ``broad``: its mean over the rows that see at least two keys, ``(B, H)`` in [0, 1]."""
-    a = allowed_weights(weights, masks) if masked is None else masked
-    relative = row_entropy(a) / masks.log_allowed[:, None] * masks.entropy_rows[:, None]
+    relative = relative_entropy(allowed_weights(weights, masks) if masked is None else masked, masks)
     counts = masks.entropy_rows.sum(-1).clamp(min=1)[:, None]
     return relative, (wide(relative.sum(-1)) / counts).clamp(0.0, 1.0)
+
+
+def relative_entropy(masked: torch.Tensor, masks: RoleMasks) -> torch.Tensor:
+    """Each row's entropy over log2 of the keys it sees, ``(B, H, Q)``; 0 on rows that see fewer than two."""
+    return row_entropy(masked) / masks.log_allowed[:, None] * masks.entropy_rows[:, None]
 
 
 def monotonic(weights: torch.Tensor, masks: RoleMasks, *, masked: torch.Tensor | None = None) -> torch.Tensor:
