@@ -148,8 +148,8 @@ roles = tuple(r for r in (row.roles or "").split(",") if r)
 st.markdown(tr("corpus.head_roles", badges=roles_panel.badges(roles)))
 st.caption(tr("corpus.role_scores", margin=MARGIN))
 shown = [r for r in ROLE_NAMES if r in kind_roles(kind == "cross", kind == "decoder") and r in stats]
-for column, name in zip(st.columns(len(shown)), shown):
-    column.metric(stat_name(name), f"{row[name]:.2f} ({row[f'baseline_{name}']:.2f})")
+st.markdown("| " + " | ".join(stat_name(r) for r in shown) + " |\n|" + " --- |" * len(shown) + "\n| "
+            + " | ".join(f"{row[r]:.2f} ({row[f'baseline_{r}']:.2f})" for r in shown) + " |")
 others = [s for s in ("sink", "entropy_rel", "alignment") if s in stats]
 for column, name in zip(st.columns(len(others)), others):
     column.metric(stat_name(name), f"{row[name]:.2f}")
