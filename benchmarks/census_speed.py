@@ -29,9 +29,11 @@ import psutil
 
 
 def sentences(n: int) -> list[str]:
-    from attnviz.census.gold import grammar_sentences
+    """``n`` toy-grammar sentences; past the grammar's 16,950 the sentences come round again."""
+    from attnviz.census.gold import grammar_pairs, grammar_sentences
 
-    return grammar_sentences(n, sentence_case=True)
+    distinct = grammar_sentences(min(n, len(grammar_pairs())), sentence_case=True)
+    return [distinct[i % len(distinct)] for i in range(n)]
 
 
 def plain_forward(loaded, texts: list[str], batch_size: int, max_tokens: int) -> float:
