@@ -735,11 +735,11 @@ def census_of_results(results: Sequence[AttentionResult], alignments: Sequence[A
 
 
 def _result_sums(result: AttentionResult, heads: Sequence[HeadKey], alignment: Alignment | None) -> np.ndarray:
-    encoded = SimpleNamespace(source=result.source, reads=result.target, produces=result.output_tokens)
-    family = "encoder-decoder" if result.target is not None else None
+    encoded = SimpleNamespace(source=result.source, reads=result.decoder_input, produces=result.output_tokens)
+    family = "encoder-decoder" if result.decoder_input is not None else None
     loaded = SimpleNamespace(family=family, shape=result.shape)
     text = _Text(0, encoded, alignment)
-    widths = {"source": len(result.source), "target": len(result.target) if result.target is not None else 0}
+    widths = {"source": len(result.source), "target": len(result.decoder_input) if result.decoder_input is not None else 0}
     contexts = contexts_for(loaded, [text], widths, "cpu")
     observer = CensusObserver(contexts, ())
     for kind in result.kinds:
