@@ -739,7 +739,8 @@ def _result_sums(result: AttentionResult, heads: Sequence[HeadKey], alignment: A
     family = "encoder-decoder" if result.decoder_input is not None else None
     loaded = SimpleNamespace(family=family, shape=result.shape)
     text = _Text(0, encoded, alignment)
-    widths = {"source": len(result.source), "target": len(result.decoder_input) if result.decoder_input is not None else 0}
+    reads = result.decoder_input
+    widths = {"source": len(result.source), "target": len(reads) if reads is not None else 0}
     contexts = contexts_for(loaded, [text], widths, "cpu")
     observer = CensusObserver(contexts, ())
     for kind in result.kinds:
