@@ -1,9 +1,8 @@
-"""Every head of one layer or of all layers as a grid, and what each head attends to."""
+"""Every head of one layer or of all layers as a grid, and what each head does: its role scores (the one
+vocabulary of heads, also what a corpus census accumulates)."""
 
-import pandas as pd
 import streamlit as st
 
-from attnviz.analysis.tables import head_rows
 from attnviz.analysis.view import build_view
 from attnviz.export import file_stem
 from attnviz.figures.grid import head_grid
@@ -57,14 +56,5 @@ if isinstance(opened, dict) and opened.get("layer") in layers and opened.get("he
     st.subheader(tr("heads.opened", layer=opened["layer"], head=opened["head"]))
     panels.show_figure(attention_heatmap(one, words=chart_words(), colorscale=colorscale), key="grid-one",
                        file_stem=f"{stem}_L{opened['layer']}_H{opened['head']}")
-
-if kind != "cross":
-    st.subheader(tr("heads.table"))
-    rows = [{tr("col.layer"): row.layer, tr("col.head"): row.head, tr("col.pattern"): tr(f"pattern.{row.pattern}"),
-             tr("col.entropy"): round(row.entropy, 2), tr("col.previous"): round(row.previous_weight, 2),
-             tr("col.self"): round(row.self_weight, 2), tr("col.special"): round(row.special_weight, 2),
-             tr("col.top"): f"{row.top_link[0]} → {row.top_link[1]} ({row.top_link[2]:.2f})" if row.top_link else ""}
-            for row in head_rows(result, kind, [view for views_of_layer in views for view in views_of_layer])]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 roles_panel.show(result, kind, loaded)

@@ -3,7 +3,6 @@ strongest texts (captured again and drawn) and its query/key map."""
 
 import hashlib
 
-import numpy as np
 import streamlit as st
 
 from attnviz import AttnvizError
@@ -12,8 +11,10 @@ from attnviz.census import CensusOptions, CensusResult, census
 from attnviz.census.figures import entropy_bars, offset_bars, qk_map, stat_grid
 from attnviz.census.gold import sample_corpus
 from attnviz.census.report import examples_stat
+from attnviz.census.stats import EXAMPLE_STATS
 from attnviz.figures.heatmap import attention_heatmap
-from ui import panels
+from attnviz.roles import MARGIN, kind_roles
+from ui import panels, roles_panel
 from ui.boot import leave_legacy_page_folder_mode
 from ui.cached import cached_capture, cached_model, visitor_settings
 from ui.errors import show_error
@@ -24,6 +25,7 @@ leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page w
 
 EXAMPLE_MODELS = ("minilm", "toy-translator")
 EXAMPLE_TEXTS = 48
+ROLE_NAMES = ("previous", "next", "self", "duplicate", "induction", "monotonic", "local", "first", "special", "broad")
 
 
 @st.cache_resource(show_spinner=False, max_entries=len(EXAMPLE_MODELS))
@@ -38,6 +40,8 @@ def opened_census(digest: str, _data: bytes) -> CensusResult:
 
 
 def stat_name(stat: str) -> str:
+    if stat in ROLE_NAMES:  # the vocabulary of the All heads page
+        return roles_panel.role_name(stat)
     if stat.startswith("offset_"):
         return tr("corpus.stat.offset", d=stat.removeprefix("offset_"))
     return tr(f"corpus.stat.{stat}")
@@ -121,9 +125,9 @@ stat = url_choice(st.selectbox, tr("corpus.stat"), list(stats), "corpus_stat", s
                   help=tr("corpus.stat.help"))
 n_layers, n_heads = meta.kinds[kind], max(meta.heads[kind])
 values = result.grid(kind, stat)
-if "corpus_layer" not in st.session_state and np.isfinite(values).any():  # open on the strongest head
-    strongest = np.unravel_index(np.nanargmax(values), values.shape)
-    st.session_state["corpus_layer"], st.session_state["corpus_head"] = int(strongest[0]), int(strongest[1])
+strongest = result.strongest(kind, stat)
+if "corpus_layer" not in st.session_state and strongest is not None:  # open on the strongest head
+    st.session_state["corpus_layer"], st.session_state["corpus_head"] = strongest
 for key, limit in (("corpus_layer", n_layers), ("corpus_head", n_heads)):
     if st.session_state.get(key, 0) >= limit:
         st.session_state[key] = 0
@@ -143,8 +147,14 @@ if (layer, head) != selected:
 
 st.subheader(tr("corpus.head_title", layer=layer, head=head))
 row = result.head(kind, layer, head)
-shown = [s for s in ("previous", "same", "next", "first", "special", "sink", "entropy_rel", "alignment") if s in stats]
-for column, name in zip(st.columns(len(shown)), shown):
+roles = tuple(r for r in (row.roles or "").split(",") if r)
+st.markdown(tr("corpus.head_roles", badges=roles_panel.badges(roles)))
+st.caption(tr("corpus.role_scores", margin=MARGIN))
+shown = [r for r in ROLE_NAMES if r in kind_roles(kind == "cross", kind == "decoder") and r in stats]
+st.markdown("| " + " | ".join(stat_name(r) for r in shown) + " |\n|" + " --- |" * len(shown) + "\n| "
+            + " | ".join(f"{row[r]:.2f} ({row[f'baseline_{r}']:.2f})" for r in shown) + " |")
+others = [s for s in ("sink", "entropy_rel", "alignment") if s in stats]
+for column, name in zip(st.columns(len(others)), others):
     column.metric(stat_name(name), f"{row[name]:.2f}")
 left, right = st.columns(2)
 if kind != "cross":
@@ -156,8 +166,7 @@ right.plotly_chart(entropy_bars(result.entropy_histogram(kind, layer, head), tit
                    key="corpus-entropy", theme=None)
 
 by = examples_stat(stat)
-choices = [s for s in ("previous", "same", "next", "first", "special", "sink", "entropy_rel", "alignment")
-           if s in stats]
+choices = [s for s in EXAMPLE_STATS if s in stats]
 st.subheader(tr("corpus.examples", stat=stat_name(by or choices[0])))
 by = st.selectbox(tr("corpus.examples_by"), choices, index=choices.index(by) if by in choices else 0,
                   format_func=stat_name, key=f"corpus_examples_by_{stat}")

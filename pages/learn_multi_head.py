@@ -49,7 +49,7 @@ options = ViewOptions(hide_special=False)
 for column, profile in zip(st.columns(len(chosen)), chosen):
     with column:
         st.markdown(f"**{tr('learn.layer_head', layer=profile.layer, head=profile.head)}** · "
-                    f"{tr('col.pattern')}: *{tr('pattern.' + profile.pattern)}*")
+                    f"{tr('col.pattern')}: *{tr('role.' + profile.pattern)}*")
         view = build_view(result, "encoder", profile.layer, [profile.head], "single", options)
         figure = attention_heatmap(view, words=chart_words(), show_values=False, title="")
         figure.update_layout(width=None, height=380, margin={"l": 10, "r": 10, "t": 80, "b": 10})

@@ -36,7 +36,7 @@ with facts:
         profile = derived("profile", result, (kind, vc.layer, view.heads[0], tuple(shown)),
                           lambda: profile_shown_head(result, kind, vc.layer, view.heads[0], shown))
         st.subheader(tr("self.profile"))
-        st.metric(tr("col.pattern"), tr(f"pattern.{profile.pattern}"))
+        st.metric(tr("col.pattern"), tr(f"role.{profile.pattern}"))
         st.caption(f"{tr('col.entropy')}: {profile.entropy:.2f} · "
                    f"{tr('col.previous')}: {profile.previous_weight:.2f} · "
                    f"{tr('col.self')}: {profile.self_weight:.2f} · {tr('col.special')}: {profile.special_weight:.2f}")

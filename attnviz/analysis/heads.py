@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 
+from attnviz.analysis.entropy import row_entropy
 from attnviz.analysis.tokens import renormalise_rows
 from attnviz.masks import causal_mask
 from attnviz.result import AttentionKind, AttentionResult
+from attnviz.roles.report import NO_ROLE, ORDER, assign
+from attnviz.roles.scores import TokenFacts, baselines, score_self_attention
 
 HeadMode = Literal["single", "mean", "max"]
 
@@ -34,9 +37,8 @@ def combine_heads(maps: np.ndarray, heads: Sequence[int], mode: HeadMode) -> np.
     raise ValueError(f"unknown head mode {mode!r}")
 
 
-Pattern = Literal["previous", "self", "next", "first", "special", "broad", "focused"]
-BROAD_ENTROPY = 0.6  # mean row entropy, as a share of the most each row could have, above which a head is broad
-CLEAR_PATTERN = 0.5  # mean weight on one kind of key above which a head is named by it
+# What a head does is said in one vocabulary, the head roles (attnviz.roles): its primary role, or "none".
+Pattern = Literal["previous", "next", "self", "duplicate", "induction", "local", "first", "special", "broad", "none"]
 
 
 @dataclass(frozen=True)
@@ -57,18 +59,13 @@ class HeadProfile:
     next_weight: float  # ... on the key right after
     first_weight: float  # ... on the first key
     special_weight: float  # ... on special tokens ([CLS], [SEP], </s> ...)
-    pattern: Pattern
+    pattern: Pattern  # the primary role (:func:`attnviz.roles.report.assign` of the role scores of this map)
+    scores: dict[str, float] = field(default_factory=dict)  # role -> score on this map
 
 
 def _diagonal_mean(matrix: np.ndarray, offset: int) -> float:
     values = np.diagonal(matrix, offset=offset)
     return float(values.mean()) if values.size else 0.0
-
-
-def row_entropy(matrix: np.ndarray) -> np.ndarray:
-    """Entropy in bits of each row of ``[..., query, key]``."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return -(np.where(matrix > 0, matrix * np.log2(matrix), 0.0)).sum(-1)
 
 
 def relative_row_entropy(matrix: np.ndarray, forbidden: np.ndarray | None = None) -> np.ndarray:
@@ -80,8 +77,12 @@ def relative_row_entropy(matrix: np.ndarray, forbidden: np.ndarray | None = None
 
 
 def head_profile(matrix: np.ndarray, special: Sequence[bool], layer: int, head: int, *,
-                 causal: bool = False) -> HeadProfile:
-    """Describe one square self-attention map ``[query, key]`` (``causal``: a decoder's masked map)."""
+                 causal: bool = False, token_ids: Sequence[int] | None = None) -> HeadProfile:
+    """Describe one square self-attention map ``[query, key]`` (``causal``: a decoder's masked map).
+
+    ``pattern`` is the head's primary role on this map; ``token_ids`` let the duplicate and induction
+    roles see repeated tokens (without them every token counts as distinct).
+    """
     special_mask = np.asarray(special, dtype=bool)
     forbidden = causal_mask(*matrix.shape) if causal else None
     relative = relative_row_entropy(matrix, forbidden)
@@ -99,15 +100,12 @@ def head_profile(matrix: np.ndarray, special: Sequence[bool], layer: int, head: 
         stats["first_weight"] = float(matrix[rows, 0].mean())
         if special_mask.any():
             stats["special_weight"] = float(matrix[rows][:, special_mask].sum(-1).mean())
-    name, value = max(stats.items(), key=lambda kv: kv[1])
-    if value >= CLEAR_PATTERN:
-        pattern: Pattern = name.removesuffix("_weight")  # type: ignore[assignment]
-        if pattern == "first" and special_mask[:1].any():
-            pattern = "special"
-    else:
-        pattern = "broad" if relative_mean > BROAD_ENTROPY else "focused"
+    facts = TokenFacts(tuple(token_ids) if token_ids is not None else tuple(range(len(matrix))),
+                       tuple(bool(x) for x in special_mask), causal)
+    scores = {r: float(v[0, 0]) for r, v in score_self_attention(np.asarray(matrix)[None, None], facts).items()}
+    roles = assign(scores, baselines(facts))
     return HeadProfile(layer=layer, head=head, entropy=float(row_entropy(matrix).mean()),
-                       relative_entropy=relative_mean, pattern=pattern, **stats)
+                       relative_entropy=relative_mean, pattern=roles[0] if roles else NO_ROLE, scores=scores, **stats)
 
 
 def visible_map(result: AttentionResult, kind: AttentionKind, layer: int, head: int,
@@ -124,7 +122,7 @@ def profile_shown_head(result: AttentionResult, kind: AttentionKind, layer: int,
     seq = result.query_tokens(kind)
     special = [seq.special[p] for p in positions]
     return head_profile(visible_map(result, kind, layer, head, positions), special, layer, head,
-                        causal=kind == "decoder")
+                        causal=kind == "decoder", token_ids=[seq.token_ids[p] for p in positions])
 
 
 def strongest_links(matrix: np.ndarray, row_labels: Sequence[str], col_labels: Sequence[str], top: int = 5
@@ -176,14 +174,14 @@ def best_head_for_link(result: AttentionResult, kind: AttentionKind, query: int,
 
 def distinct_heads(profiles: Sequence[HeadProfile], count: int = 3) -> list[HeadProfile]:
     """Up to ``count`` heads with different patterns, each the clearest example of its pattern."""
-    strength = {"previous": lambda p: p.previous_weight, "self": lambda p: p.self_weight,
-                "next": lambda p: p.next_weight, "special": lambda p: p.special_weight,
-                "first": lambda p: p.first_weight, "broad": lambda p: p.relative_entropy,
-                "focused": lambda p: -p.relative_entropy}
     best: dict[str, HeadProfile] = {}
     for profile in profiles:
         current = best.get(profile.pattern)
-        if current is None or strength[profile.pattern](profile) > strength[profile.pattern](current):
+        if current is None or _strength(profile) > _strength(current):
             best[profile.pattern] = profile
-    order = ["previous", "next", "self", "focused", "broad", "special", "first"]
-    return [best[p] for p in order if p in best][:count]
+    return [best[p] for p in (*ORDER, NO_ROLE) if p in best][:count]
+
+
+def _strength(profile: HeadProfile) -> float:
+    """How clearly a head shows its primary role (for "none": how sharp it is)."""
+    return profile.scores.get(profile.pattern, -profile.relative_entropy)

@@ -7,6 +7,7 @@ Every other call goes straight to SDPA. Sites are recognised by module and appli
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -26,6 +27,8 @@ from attnviz.result import AttentionKind
 
 SiteKey = tuple[AttentionKind, int]  # (kind, model layer)
 AblationMode = Literal["zero", "mean"]
+# Sees a site's weights (B, H, Q, K) as they are made, with that call's query (B, H, Q, D) and key (B, Hkv, K, D).
+Observer = Callable[[AttentionSite, torch.Tensor, torch.Tensor, torch.Tensor], None]
 
 
 @dataclass
@@ -46,7 +49,9 @@ class CaptureSession:
     ``buffers[kind]`` is ``[captured layer, batch, heads, query, key]``, allocated by the caller so
     results need no second copy; ``slots`` maps a site to its index on axis 0. ``keep[site]`` is a
     ``(batch, heads)`` 0/1 tensor: heads at 0 are ablated (zeroed, or replaced by their mean over
-    positions) before the output projection sees them.
+    positions) before the output projection sees them. ``observer``, when set, is called with the
+    weights of every site of the model, buffered or not: a consumer that reduces them at once (the
+    census) needs no buffer at all, so its memory does not grow with the number of layers.
     """
 
     sites: dict[tuple[int, int], AttentionSite]  # (id(module), application) -> site
@@ -58,6 +63,7 @@ class CaptureSession:
     ablation: AblationMode = "zero"
     captured: set[SiteKey] = field(default_factory=set)
     vectors: dict[SiteKey, RecordedVectors] = field(default_factory=dict)
+    observer: Observer | None = None
     _calls: dict[int, int] = field(default_factory=dict)
 
     def _site(self, module) -> AttentionSite | None:
@@ -72,7 +78,12 @@ class CaptureSession:
         site = self._site(module)
         key_of = (site.kind, site.layer) if site else None
         slot = self.slots.get(key_of) if key_of else None
-        if slot is None:
+        if site is not None and slot is None and self.observer is not None:
+            output, weights = self._weights(site, module, query, key, value, attention_mask, kwargs)
+            self.observer(site, weights, query, key)
+            self.captured.add(key_of)
+            weights = None  # nothing downstream keeps them: they are freed with this layer
+        elif slot is None:
             output, weights = sdpa(module, query, key, value, attention_mask, kwargs)
         else:
             output, weights = self._capture(site, slot, module, query, key, value, attention_mask, kwargs)
@@ -91,24 +102,19 @@ class CaptureSession:
                 "between calls; attnviz will not draw memory it did not write.",
                 code="capture_shape", kind=site.kind, layer=site.layer,
             )
-        kwargs = dict(kwargs)
-        mask = additive_mask(module, query, key, attention_mask, kwargs.pop("is_causal", None))
+        call = dict(kwargs)
+        mask = additive_mask(module, query, key, attention_mask, call.pop("is_causal", None))
         target = buffer[:, :heads]
-        in_place = (site.plain_formula and formula_is_plain(module, kwargs) and query.dtype == target.dtype
+        in_place = (site.plain_formula and formula_is_plain(module, call) and query.dtype == target.dtype
                     and query.device == target.device and target.is_contiguous())
         if in_place:  # the weights land in the result's buffer directly
-            output, weights = plain_attention(module, query, key, value, mask, kwargs.get("scaling"),
-                                              kwargs.get("softcap"), out=target)
+            output, weights = plain_attention(module, query, key, value, mask, call.get("scaling"),
+                                              call.get("softcap"), out=target)
         else:
-            if site.plain_formula and formula_is_plain(module, kwargs):
-                output, weights = plain_attention(module, query, key, value, mask, kwargs.get("scaling"),
-                                                  kwargs.get("softcap"))
-            else:
-                output, weights = eager_function_for(module)(module, query, key, value, mask, **kwargs)
-            if weights is None:
-                raise NoAttentionError(f"{type(module).__name__} returned no attention weights from its eager path.",
-                                       code="eager_no_weights", module=type(module).__name__)
+            output, weights = self._weights(site, module, query, key, value, attention_mask, kwargs)
             target.copy_(weights)
+        if self.observer is not None:
+            self.observer(site, target, query, key)
         if self.record_vectors:
             scaling = kwargs.get("scaling")
             self.vectors[(site.kind, site.layer)] = RecordedVectors(
@@ -118,6 +124,18 @@ class CaptureSession:
                 output.detach().float().cpu(),
             )
         self.captured.add((site.kind, site.layer))
+        return output, weights
+
+    def _weights(self, site: AttentionSite, module, query, key, value, attention_mask, kwargs):
+        """Output and weights of a site without a buffer (the same formulas as a captured site)."""
+        kwargs = dict(kwargs)
+        mask = additive_mask(module, query, key, attention_mask, kwargs.pop("is_causal", None))
+        if site.plain_formula and formula_is_plain(module, kwargs):
+            return plain_attention(module, query, key, value, mask, kwargs.get("scaling"), kwargs.get("softcap"))
+        output, weights = eager_function_for(module)(module, query, key, value, mask, **kwargs)
+        if weights is None:
+            raise NoAttentionError(f"{type(module).__name__} returned no attention weights from its eager path.",
+                                   code="eager_no_weights", module=type(module).__name__)
         return output, weights
 
     def _ablate(self, output: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from attnviz.census.report import CensusResult
 
-SUMMARY_STATS = ("previous", "same", "next", "first", "special", "sink", "entropy_rel", "alignment")
+SUMMARY_STATS = ("previous", "next", "self", "duplicate", "induction", "monotonic", "first", "special", "broad",
+                 "sink", "entropy_rel", "alignment")
 
 
 def add_parser(commands) -> None:
@@ -25,7 +26,11 @@ def add_parser(commands) -> None:
     cmd.add_argument("--alignment-column", help="column with gold alignments as JSON, e.g. [[0], [1, 2]]")
     cmd.add_argument("--split", default="train", help="dataset split (Hugging Face datasets)")
     cmd.add_argument("--limit", type=int, help="use only the first N texts")
-    cmd.add_argument("--batch-size", type=int, default=16, help="texts per padded forward pass (default 16)")
+    cmd.add_argument("--batch-size", default="16",
+                     help="texts per padded forward pass (default 16); auto: as many as half the GPU's free "
+                          "memory holds (16 on a CPU)")
+    cmd.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
+    cmd.add_argument("--dtype", help="model weights on a GPU: float16 or bfloat16 (statistics stay float32/64)")
     cmd.add_argument("--max-tokens", type=int, default=128, help="cut each text to this many tokens (default 128)")
     cmd.add_argument("--qk-texts", type=int, default=48,
                      help="texts whose query/key vectors are sampled for the 2-D map (0: no map; default 48)")
@@ -48,26 +53,40 @@ def summary(result: CensusResult) -> str:
         if values.notna().any():
             best = result.heads.loc[values.idxmax()]
             lines.append(f"{stat:12s} {best['kind']:8s} L{best['layer']:<3d} H{best['head']:<6d} {best[stat]:.3f}")
+    primaries = result.heads.primary.value_counts()
+    lines.append("primary roles: " + ", ".join(f"{role} {count}" for role, count in primaries.items()))
     lines += [f"note: {note}" for note in meta.notes]
     return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
     from attnviz.census.engines import census
-    from attnviz.census.stats import CensusOptions
+    from attnviz.census.stats import CensusOptions, batch_size_for
     from attnviz.errors import AttnvizError
 
+    if args.batch_size != "auto":
+        try:
+            args.batch_size = int(args.batch_size)
+        except ValueError:
+            print(f"error: --batch-size must be a number or auto, not {args.batch_size!r}.", file=sys.stderr)
+            return 2
     for name in ("batch_size", "max_tokens", "limit", "workers"):
         value = getattr(args, name)
-        if value is not None and value < 1:
+        if value is not None and value != "auto" and value < 1:
             print(f"error: --{name.replace('_', '-')} must be at least 1, not {value}.", file=sys.stderr)
             return 2
     if args.qk_texts < 0:
         print("error: --qk-texts must be 0 or more.", file=sys.stderr)
         return 2
-    options = CensusOptions(batch_size=args.batch_size, max_tokens=args.max_tokens, qk_texts=args.qk_texts)
     try:
-        result = census(args.model, args.data, args.out, engine=args.engine, options=options, column=args.column,
+        model = args.model
+        if args.device != "cpu" or args.dtype or args.batch_size == "auto":
+            from attnviz.models.loading import load_model
+
+            model = load_model(args.model, device=args.device, dtype=args.dtype)
+        batch_size = batch_size_for(model, args.max_tokens) if args.batch_size == "auto" else args.batch_size
+        options = CensusOptions(batch_size=batch_size, max_tokens=args.max_tokens, qk_texts=args.qk_texts)
+        result = census(model, args.data, args.out, engine=args.engine, options=options, column=args.column,
                         target_column=args.target_column, alignment_column=args.alignment_column, split=args.split,
                         limit=args.limit, qk_method=args.qk_map, progress=not args.quiet, restart=args.restart,
                         keep_parts=args.keep_parts, workers=args.workers, ray_address=args.ray_address)

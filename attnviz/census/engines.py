@@ -33,12 +33,24 @@ Progress = Callable[[int, int], None]  # (batches done, batches in all)
 
 
 # ------------------------------------------------------------------------------------------------ parts
-class PartStore:
-    """Finished batches: in a folder (resumable) or in memory."""
+FOLD_EVERY = 64  # finished parts folded into the checkpoint at a time: memory and files stay bounded
 
-    def __init__(self, folder: Path | None) -> None:
+
+class PartStore:
+    """Finished batches, in a folder (resumable) or in memory, folded into one checkpoint as they pile up.
+
+    The checkpoint is the sum of the batches ``0..k`` (an :class:`Accumulator` written as one part); the
+    parts after ``k`` wait as files until a run of :data:`FOLD_EVERY` follows it without a gap (Ray
+    finishes batches out of order). So a 100,000-text census holds at most a few dozen parts, and the
+    float64 sums are added in batch order, as without folding: the census is the same, bit for bit.
+    """
+
+    def __init__(self, folder: Path | None, n_heads: int, top_examples: int, fold_every: int | None = None) -> None:
         self.folder = folder
-        self.memory: dict[int, bytes] = {}
+        self.n_heads, self.top_examples = n_heads, top_examples
+        self.fold_every = fold_every or FOLD_EVERY
+        self.memory: dict[int, BatchPart] = {}
+        self.checkpoint: BatchPart | None = None  # in memory; in a folder it is checkpoint.parquet
 
     def prepare(self, manifest: dict, restart: bool) -> None:
         if self.folder is None:
@@ -54,6 +66,8 @@ class PartStore:
                     f"{self.folder} holds parts of a census with other settings ({', '.join(changed)}); "
                     "start again with --restart (restart=True) or choose another output file.",
                     code="census_parts_differ", folder=str(self.folder), changed=changed)
+            if self._checkpoint_file.exists():
+                self.checkpoint = BatchPart.from_bytes(self._checkpoint_file.read_bytes())
             return
         if self.folder.exists() and any(self.folder.iterdir()):
             raise CensusInputError(f"{self.folder} exists and is not a census parts folder; move it away.",
@@ -61,27 +75,68 @@ class PartStore:
         self.folder.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(manifest, indent=1, ensure_ascii=False), "utf-8")
 
+    @property
+    def _checkpoint_file(self) -> Path:
+        return self.folder / "checkpoint.parquet"
+
     def _file(self, batch_id: int) -> Path:
         return self.folder / f"batch-{batch_id:07d}.parquet"
 
-    def done(self) -> set[int]:
+    def _waiting(self) -> list[int]:
         if self.folder is None:
-            return set(self.memory)
-        return {int(p.stem.split("-")[1]) for p in self.folder.glob("batch-*.parquet")}
+            return sorted(self.memory)
+        return sorted(int(p.stem.split("-")[1]) for p in self.folder.glob("batch-*.parquet"))
 
-    def put(self, batch_id: int, data: bytes) -> None:
+    @property
+    def folded(self) -> int:
+        """Batches ``0 .. folded - 1`` are in the checkpoint."""
+        return 0 if self.checkpoint is None else self.checkpoint.batch_id + 1
+
+    def done(self) -> set[int]:
+        return set(range(self.folded)) | set(self._waiting())
+
+    def _write(self, path: Path, part: BatchPart) -> None:
+        temporary = path.with_name("." + path.name + ".tmp")
+        temporary.write_bytes(part.to_bytes())
+        temporary.replace(path)  # a file is there whole or not at all
+
+    def put(self, part: BatchPart | bytes) -> None:
+        part = BatchPart.from_bytes(part) if isinstance(part, bytes) else part
         if self.folder is None:
-            self.memory[batch_id] = data
+            self.memory[part.batch_id] = part
+        else:
+            self._write(self._file(part.batch_id), part)
+        self.fold()
+
+    def _part(self, batch_id: int) -> BatchPart:
+        return self.memory[batch_id] if self.folder is None else BatchPart.from_bytes(self._file(batch_id).read_bytes())
+
+    def fold(self, at_least: int | None = None) -> None:
+        """Fold the run of parts right after the checkpoint into it, once it is ``at_least`` long."""
+        waiting, start = set(self._waiting()), self.folded
+        run = []
+        while start + len(run) in waiting:
+            run.append(start + len(run))
+        if not run or len(run) < (self.fold_every if at_least is None else at_least):
             return
-        temporary = self.folder / f".batch-{batch_id:07d}.tmp"
-        temporary.write_bytes(data)
-        temporary.replace(self._file(batch_id))  # a part is there whole or not at all
+        accumulator = Accumulator(self.n_heads, self.top_examples)
+        for part in ([self.checkpoint] if self.checkpoint is not None else []) + [self._part(i) for i in run]:
+            accumulator.add(part)
+        self.checkpoint = accumulator.as_part()
+        if self.folder is not None:
+            self._write(self._checkpoint_file, self.checkpoint)  # first the checkpoint, then its parts go
+        for batch_id in run:
+            if self.folder is None:
+                del self.memory[batch_id]
+            else:
+                self._file(batch_id).unlink()
 
     def parts(self) -> Iterator[BatchPart]:
-        """Parts in batch order."""
-        for batch_id in sorted(self.done()):
-            data = self.memory[batch_id] if self.folder is None else self._file(batch_id).read_bytes()
-            yield BatchPart.from_bytes(data)
+        """The checkpoint, then the other parts in batch order."""
+        if self.checkpoint is not None:
+            yield self.checkpoint
+        for batch_id in self._waiting():
+            yield self._part(batch_id)
 
     def remove(self) -> None:
         if self.folder is not None and self.folder.exists():
@@ -93,28 +148,38 @@ def parts_folder(out: Path) -> Path:
 
 
 # ------------------------------------------------------------------------------------------------ engines
-def _progress_reporter(progress: bool | Progress, total: int, already: int) -> tuple[Progress, Callable[[], None]]:
+def _progress_reporter(progress: bool | Progress, total: int, already: int, n_texts: int,
+                       batch_size: int) -> tuple[Progress, Callable[[], None]]:
+    """A callback ``(batches done, batches)``; ``progress=True`` draws a bar in sentences, with sentences/s
+    and the time left."""
     if callable(progress):
         return progress, lambda: None
     if not progress:
         return (lambda done, total: None), lambda: None
+    texts = lambda batches: min(n_texts, batches * batch_size)  # noqa: E731
     try:
         from tqdm.auto import tqdm
     except ImportError:
+        started = time.perf_counter()
+
         def report(done: int, total: int) -> None:
             if done == total or done % max(1, total // 20) == 0:
-                print(f"census: {done}/{total} batches", file=sys.stderr, flush=True)
+                rate = (texts(done) - texts(already)) / max(time.perf_counter() - started, 1e-9)
+                left = (n_texts - texts(done)) / rate if rate else 0.0
+                print(f"census: {texts(done)}/{n_texts} sentences, {rate:.0f} sentences/s, {left:.0f} s left",
+                      file=sys.stderr, flush=True)
 
         return report, lambda: None
-    bar = tqdm(total=total, initial=already, unit="batch", desc="census", file=sys.stderr)
-    return (lambda done, total: bar.update(done - bar.n)), bar.close
+    bar = tqdm(total=n_texts, initial=texts(already), unit=" sentences", unit_scale=False, desc="census",
+               file=sys.stderr, smoothing=0.1)
+    return (lambda done, total: bar.update(texts(done) - bar.n)), bar.close
 
 
 def run_local(loaded: LoadedModel, batches: Sequence[Batch], options: CensusOptions,
               store: PartStore, report: Progress, total: int) -> None:
     done = total - len(batches)
     for batch in batches:
-        store.put(batch.batch_id, census_batch(loaded, batch, options).to_bytes())
+        store.put(census_batch(loaded, batch, options))
         done += 1
         report(done, total)
 
@@ -177,7 +242,7 @@ def run_ray(model: str, batches: Sequence[Batch], options: CensusOptions, store:
         )
         done = total - len(batches)
         for row in results.iter_rows():
-            store.put(int(row["batch_id"]), bytes(row["part"]))
+            store.put(bytes(row["part"]))
             done += 1
             report(done, total)
     finally:
@@ -262,12 +327,14 @@ def census(
 
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
     batches = make_batches(corpus.texts, corpus.targets, corpus.alignments, options)
-    store = PartStore(parts_folder(out_path) if out_path is not None else None)
+    heads = head_keys(loaded.shape)
+    store = PartStore(parts_folder(out_path) if out_path is not None else None, len(heads), options.top_examples)
     store.prepare({"model": name, "corpus": corpus.fingerprint(), "texts": len(corpus),
                    "options": options.to_dict(), "batches": len(batches)}, restart)
     finished = store.done()
     todo = [b for b in batches if b.batch_id not in finished]
-    report, close = _progress_reporter(progress, len(batches), len(batches) - len(todo))
+    report, close = _progress_reporter(progress, len(batches), len(batches) - len(todo), len(corpus),
+                                       options.batch_size)
     try:
         if todo and engine == "local":
             run_local(loaded, todo, options, store, report, len(batches))
@@ -276,7 +343,6 @@ def census(
                     num_cpus=ray_cpus)
     finally:
         close()
-    heads = head_keys(loaded.shape)
     accumulator = Accumulator(len(heads), options.top_examples)
     for part in store.parts():
         accumulator.add(part)

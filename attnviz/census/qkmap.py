@@ -35,9 +35,15 @@ def normalise(queries: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.nda
     def placed(scale: float) -> tuple[np.ndarray, np.ndarray]:
         return q * scale, spread / scale + centre * scale
 
+    # |k/s·spread + s·centre|² = |spread|²/s² + 2 spread·centre + s²|centre|²: each bisection step is then
+    # a few operations per key instead of a norm of every scaled vector
+    spread_sq, cross, centre_sq = (spread**2).sum(1), 2 * spread @ centre, float(centre @ centre)
+    query_norm = np.linalg.norm(q, axis=1).mean()
+
     def longer_keys(log_scale: float) -> bool:
-        scaled_q, scaled_k = placed(np.exp(log_scale))
-        return np.linalg.norm(scaled_k, axis=1).mean() > np.linalg.norm(scaled_q, axis=1).mean()
+        scale = np.exp(log_scale)
+        keys = np.sqrt(np.clip(spread_sq / scale**2 + cross + centre_sq * scale**2, 0.0, None)).mean()
+        return keys > query_norm * scale
 
     low, high = -30.0, 30.0
     if np.linalg.norm(q, axis=1).mean() > 0 and np.linalg.norm(spread, axis=1).mean() > 0:

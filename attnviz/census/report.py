@@ -19,13 +19,16 @@ import pandas as pd
 from attnviz.census.qkmap import Method, joint_map
 from attnviz.census.sources import CensusInputError, Corpus
 from attnviz.census.stats import ENTROPY_BINS, EXAMPLE_STATS, OFFSETS, Accumulator, HeadKey, means
+from attnviz.roles.report import ORDER
 
-FORMAT = "attnviz.census/1"
+FORMAT = "attnviz.census/2"
 METADATA_KEY = b"attnviz.census"
-GRID_STATS: tuple[str, ...] = ("previous", "same", "next", "first", "special", "sink", "entropy", "entropy_rel",
-                               "entropy_rel_std", "alignment", "alignment_mass")
-HEAD_COLUMNS: tuple[str, ...] = (*GRID_STATS, "rows", "alignment_rows",
-                                 *(f"entropy_bin_{b}" for b in range(ENTROPY_BINS)),
+# The head roles first (the vocabulary of ``attnviz heads``, in its order), then the distributions.
+ROLE_STATS: tuple[str, ...] = ORDER
+GRID_STATS: tuple[str, ...] = (*ROLE_STATS, "sink", "entropy", "entropy_rel", "entropy_rel_std", "alignment",
+                               "alignment_mass")
+HEAD_COLUMNS: tuple[str, ...] = (*GRID_STATS, "roles", "primary", *(f"baseline_{r}" for r in ROLE_STATS),
+                                 "rows", "alignment_rows", *(f"entropy_bin_{b}" for b in range(ENTROPY_BINS)),
                                  *(f"offset_{d:+d}" for d in OFFSETS))
 EXAMPLE_COLUMNS = ["kind", "layer", "head", "stat", "rank", "text_id", "score", "text", "target"]
 POINT_COLUMNS = ["kind", "layer", "head", "side", "text_id", "position", "label", "x", "y"]
@@ -36,11 +39,11 @@ def examples_stat(stat: str) -> str | None:
     if stat in EXAMPLE_STATS:
         return stat
     aliases = {"entropy": "entropy_rel", "entropy_rel_std": "entropy_rel", "alignment_mass": "alignment",
-               "offset_-1": "previous", "offset_+0": "same", "offset_+1": "next"}
+               "offset_-1": "previous", "offset_+0": "self", "offset_+1": "next"}
     return aliases.get(stat)
 
 
-_TEXT_COLUMNS = ("record", "kind", "side", "stat", "text", "target", "label")
+_TEXT_COLUMNS = ("record", "kind", "side", "stat", "text", "target", "label", "roles", "primary")
 _INT_COLUMNS = ("layer", "head", "rank", "text_id", "position")
 
 
@@ -95,6 +98,14 @@ class CensusResult:
         grid = np.full((self.meta.kinds[kind], max(self.meta.heads[kind])), np.nan)
         grid[rows.layer.to_numpy(), rows["head"].to_numpy()] = rows[stat].to_numpy(dtype=np.float64)
         return grid
+
+    def strongest(self, kind: str, stat: str) -> tuple[int, int] | None:
+        """(layer, head) with the highest value of ``stat`` (None when no head has one)."""
+        values = self.grid(kind, stat)
+        if not np.isfinite(values).any():
+            return None
+        layer, head = np.unravel_index(np.nanargmax(values), values.shape)
+        return int(layer), int(head)
 
     def head(self, kind: str, layer: int, head: int) -> pd.Series:
         found = self.heads[(self.heads.kind == kind) & (self.heads.layer == layer) & (self.heads["head"] == head)]
@@ -191,16 +202,19 @@ def build_result(accumulator: Accumulator, heads: Sequence[HeadKey], corpus: Cor
                  engine: str, seconds: float, options: dict, qk_method: Method, kinds: dict[str, int],
                  heads_per_layer: dict[str, list[int]], notes: Sequence[str] = ()) -> CensusResult:
     """Finish an accumulated census: means per head, examples with their texts, the query/key maps."""
-    values = means(accumulator.sums)
+    values = means(accumulator.sums, heads)
     head_frame = pd.DataFrame({"kind": [h[0] for h in heads], "layer": [h[1] for h in heads],
                                "head": [h[2] for h in heads], **{name: values[name] for name in HEAD_COLUMNS}})
     example_rows = []
-    for (head, stat), found in accumulator.top().items():
+    top = accumulator.top()
+    group = top["head"].astype(np.int64) * len(EXAMPLE_STATS) + top["stat"]
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]]) if len(top) else np.zeros(0, int)
+    rank = np.arange(len(top)) - np.repeat(starts, np.diff(np.r_[starts, len(top)]))
+    for (head, stat, text_id, score), r in zip(top.tolist(), rank.tolist()):
         kind, layer, number = heads[head]
-        for rank, (text_id, score) in enumerate(found):
-            example_rows.append({"kind": kind, "layer": layer, "head": number, "stat": EXAMPLE_STATS[stat],
-                                 "rank": rank, "text_id": text_id, "score": score, "text": corpus.texts[text_id],
-                                 "target": corpus.targets[text_id]})
+        example_rows.append({"kind": kind, "layer": layer, "head": number, "stat": EXAMPLE_STATS[stat],
+                             "rank": r, "text_id": text_id, "score": score, "text": corpus.texts[text_id],
+                             "target": corpus.targets[text_id]})
     examples = pd.DataFrame(example_rows, columns=EXAMPLE_COLUMNS)
     points = _points(accumulator.vectors, heads, qk_method)
     skipped = len(accumulator.skipped)

@@ -6,7 +6,8 @@ import argparse
 import json
 import sys
 
-from attnviz.roles.report import ORDER, RoleReport
+from attnviz.roles.probe import run_probe
+from attnviz.roles.report import ORDER, RoleReport, head_roles
 
 DEFAULT_TEXT = "The boy found a good book in the city and the girl bought an apple at the bridge"
 
@@ -40,7 +41,6 @@ def format_report(report: RoleReport, show_all: bool) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from attnviz import AttnvizError, capture, load_model
-    from attnviz.roles import head_roles, run_probe
 
     try:
         loaded = load_model(args.model)

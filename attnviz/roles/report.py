@@ -7,14 +7,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from attnviz.roles.probe import RepeatProbe
 from attnviz.roles.scores import (
+    CROSS_ROLES,
+    SELF_ROLES,
     TokenFacts,
     baselines,
     cross_baselines,
-    linear_parts,
-    role_masks,
+    divide,
     score_cross_attention,
     score_self_attention,
+    self_linear_parts,
 )
 
 # A head has a role when score >= THRESHOLDS[role] and score >= baseline + MARGIN.
@@ -125,38 +128,70 @@ def corpus_role_scores(items: Iterable[tuple[np.ndarray, TokenFacts]], kind: str
     """Role scores of a corpus from stacked maps: ``items`` yields (maps [layer, head, n, n], facts) per text.
 
     Texts may have different lengths. Call it with each text's ``result.arrays[kind]`` and
-    ``facts_of(result.source, causal=kind == "decoder")``.
+    ``facts_of(result.source, causal=kind == "decoder")``. The census computes the same sums batch by batch.
     """
-    num = den = None
+    num = den = n_rows = None
     broad = []
     base_sum: dict[str, float] = {}
-    n_rows_sum = None
     n = 0
     for maps, facts in items:
-        roles, nu, de = linear_parts(maps, facts)
-        _, _, den_mask = role_masks(facts)
-        rows = den_mask.any(-1).sum(-1).astype(np.float64)
-        num = nu.astype(np.float64) if num is None else num + nu
-        den = de.astype(np.float64) if den is None else den + de
-        n_rows_sum = rows if n_rows_sum is None else n_rows_sum + rows
+        roles, nu, de, rows = self_linear_parts(maps, facts)
+        num, den = (nu, de) if num is None else (num + nu, den + de)
+        n_rows = rows if n_rows is None else n_rows + rows
         broad.append(score_self_attention(maps, facts)["broad"])
         for r, v in baselines(facts).items():
             base_sum[r] = base_sum.get(r, 0.0) + v
         n += 1
     if n == 0:
         raise ValueError("corpus_role_scores needs at least one text")
-    enough = den >= 0.05 * np.maximum(n_rows_sum, 1)
-    ratio = np.where(enough, num / np.where(den > 0, den, 1.0), 0.0)
-    scores = {r: np.clip(ratio[..., i], 0, 1).astype(np.float32) for i, r in enumerate(roles)}
+    kept = [i for i, r in enumerate(roles) if r in base_sum]  # a decoder has no "next"
+    scores = {roles[i]: np.clip(divide(num[..., i], den[..., i], n_rows[i]), 0, 1).astype(np.float32) for i in kept}
     scores["broad"] = np.mean(broad, axis=0).astype(np.float32)
     layer_ids = tuple(layers) if layers is not None else tuple(range(num.shape[0]))
     return CorpusScores(kind, layer_ids, scores, {r: v / n for r, v in base_sum.items()}, n)
 
 
-def self_attention_heads(kind: str, layers: Iterable[int], maps: np.ndarray, facts: TokenFacts) -> list[HeadRoles]:
-    return heads_from_scores(kind, layers, score_self_attention(maps, facts), baselines(facts))
-
-
 def cross_attention_heads(layers: Iterable[int], maps: np.ndarray, source_special: tuple[bool, ...]) -> list[HeadRoles]:
     base = cross_baselines(maps.shape[-2], source_special)
     return heads_from_scores("cross", layers, score_cross_attention(maps, source_special), base)
+
+
+PROBE_ROLES = ("duplicate", "induction")
+
+
+def _facts_for(result, kind: str) -> TokenFacts:
+    if kind == "decoder" and result.decoder_input is not None:
+        return facts_of(result.decoder_input, causal=True)
+    return facts_of(result.source, causal=kind == "decoder")
+
+
+def head_roles(result, probe: RepeatProbe | None = None) -> RoleReport:
+    """Roles of every captured head of ``result`` (an AttentionResult).
+
+    Positional and sink roles come from the captured text; duplicate and induction come from ``probe``
+    when given (the text rarely repeats), else from the text.
+    """
+    heads: list[HeadRoles] = []
+    evidence = {r: "text" for r in SELF_ROLES + CROSS_ROLES}
+    for kind, maps in result.arrays.items():
+        layers = result.layers[kind]
+        if kind == "cross":
+            found = cross_attention_heads(layers, maps, tuple(result.source.special))
+        else:
+            facts = _facts_for(result, kind)
+            scores = score_self_attention(maps, facts)
+            base = baselines(facts)
+            if probe is not None and kind in probe.scores:
+                rows = [probe.layers[kind].index(layer) for layer in layers]
+                for role in PROBE_ROLES:
+                    scores[role] = probe.scores[kind][role][rows]
+                    base[role] = probe.baselines[kind][role]
+                    evidence[role] = "probe"
+            found = heads_from_scores(kind, layers, scores, base)
+        heads += [h for h in found if h.head < result.shape.heads_of(kind, h.layer)]
+    return RoleReport(result.model_name, tuple(heads), evidence)
+
+
+def role_badges(report: RoleReport, kind: str) -> dict[tuple[int, int], str]:
+    """``{(layer, head): primary role}`` of one kind, for badges on a grid ("none" = no clear role)."""
+    return {(h.layer, h.head): h.primary for h in report.heads if h.kind == kind}

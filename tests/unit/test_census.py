@@ -14,6 +14,7 @@ from attnviz.census.gold import grammar_pairs, grammar_sentences, sample_corpus,
 from attnviz.census.qkmap import joint_map, normalise
 from attnviz.census.sources import Corpus
 from attnviz.census.stats import OFFSETS, SINK_SHARE, head_keys
+from attnviz.roles import corpus_role_scores, facts_of, head_roles, score_cross_attention
 
 SENTENCES = ["the train left the station on time", "the girl found a book in the park today",
              "life is beautiful", "the teacher wrote a letter at home yesterday"]
@@ -43,8 +44,6 @@ def _reference(result, kind: str, layer: int, head: int, alignment) -> dict[str,
         out[name] = (total + float(value), count + 1)
 
     for i in rows:
-        add("first", a[i, 0])
-        add("special", sum(a[i, j] for j in range(a.shape[1]) if key.special[j]))
         add("sink", sum(a[i, j] for j in range(a.shape[1]) if key.special[j] or j == 0) >= SINK_SHARE)
         allowed = i + 1 if causal else a.shape[1]
         if allowed >= 2:
@@ -53,11 +52,6 @@ def _reference(result, kind: str, layer: int, head: int, alignment) -> dict[str,
             add("entropy", bits)
             add("entropy_rel", bits / np.log2(allowed))
         if not cross:
-            add("same", a[i, i])
-            if i >= 1:
-                add("previous", a[i, i - 1])
-            if not causal and i + 1 < a.shape[1]:
-                add("next", a[i, i + 1])
             for d in OFFSETS:
                 if 0 <= i + d < a.shape[1] and not (causal and d > 0):
                     add(f"offset_{d:+d}", a[i, i + d])
@@ -72,6 +66,52 @@ def _reference(result, kind: str, layer: int, head: int, alignment) -> dict[str,
     return out
 
 
+def _role_reference(result, kind: str, layer: int, head: int) -> dict[str, tuple[float, float, int]]:
+    """(numerator, denominator, rows) of each linear role for one head of one text, as the roles docstring
+    defines them, row by row in plain Python."""
+    a = result.attention(kind, layer, head).astype(np.float64)
+    query, key = result.query_tokens(kind), result.key_tokens(kind)
+    causal, cross = kind == "decoder", kind == "cross"
+    n_q, n_k = a.shape
+    sink = [j == 0 or key.special[j] for j in range(n_k)]
+    out: dict[str, list] = {}
+
+    def add(role, num, den):
+        n, d, r = out.get(role, (0.0, 0.0, 0))
+        out[role] = (n + num, d + den, r + 1)
+
+    for i in range(n_q):
+        allowed = [j for j in range(n_k) if not causal or j <= i]
+        mass = sum(a[i, j] for j in allowed)
+        others = [j for j in allowed if key.special[j] and j != 0]
+        if cross:
+            add("first", a[i, 0], mass)
+            if others:
+                add("special", sum(a[i, j] for j in others), mass)
+            continue
+        if query.special[i]:
+            continue
+        plain = [j for j in allowed if not sink[j]]
+        plain_mass = sum(a[i, j] for j in plain)
+        same = [j for j in range(n_k) if key.token_ids[j] == query.token_ids[i] and not key.special[j]]
+        if i >= 1:
+            add("first", a[i, 0], mass)
+        if others:
+            add("special", sum(a[i, j] for j in others), mass)
+        for role, d in (("previous", -1), ("self", 0), ("next", 1)):
+            if i + d in plain and not (causal and role == "next"):
+                add(role, a[i, i + d], plain_mass)
+        if plain:
+            add("local", sum(a[i, j] for j in plain if abs(i - j) <= 2), plain_mass)
+        copies = [j for j in plain if j in same and j < i]
+        if copies:
+            add("duplicate", sum(a[i, j] for j in copies), plain_mass)
+        after = [j for j in plain if j >= 1 and j - 1 in same and j - 1 < i and j not in same and j != i]
+        if after:
+            add("induction", sum(a[i, j] for j in after), plain_mass)
+    return out
+
+
 def test_statistics_match_a_plain_recount(translator):
     corpus = with_gold(Corpus(tuple(SENTENCES[:2])), "toy-translator")
     census_result = census(translator, corpus, options=CensusOptions(batch_size=2, qk_texts=0))
@@ -79,21 +119,56 @@ def test_statistics_match_a_plain_recount(translator):
     checked = 0
     for kind, layer, head in head_keys(translator.shape):
         totals: dict[str, tuple[float, int]] = {}
+        roles: dict[str, tuple[float, float, int]] = {}
         for result, alignment in zip(results, corpus.alignments):
             for name, (value, count) in _reference(result, kind, layer, head, alignment).items():
                 total, n = totals.get(name, (0.0, 0))
                 totals[name] = (total + value, n + count)
+            for role, (num, den, n) in _role_reference(result, kind, layer, head).items():
+                old = roles.get(role, (0.0, 0.0, 0))
+                roles[role] = (old[0] + num, old[1] + den, old[2] + n)
         row = census_result.head(kind, layer, head)
         for name, (total, count) in totals.items():
             assert row[name] == pytest.approx(total / count, abs=1e-6), (kind, layer, head, name)
             checked += 1
-        for name in ("previous", "same", "next", "alignment"):
+        for role, (num, den, n) in roles.items():  # the corpus score: summed numerators over summed denominators
+            expected = min(1.0, num / den) if den >= 0.05 * max(n, 1) else 0.0
+            assert row[role] == pytest.approx(expected, abs=1e-6), (kind, layer, head, role)
+            checked += 1
+        for name in ("offset_-1", "alignment"):
             if name not in totals:
                 assert np.isnan(row[name]), (kind, layer, head, name)
-    assert checked > 300
+        assert np.isnan(row["next"]) == (kind != "encoder")  # a decoder has no next token, cross-attention none
+    assert checked > 350
     cross = census_result.heads[census_result.heads.kind == "cross"]
-    assert cross.alignment.notna().all()
+    assert cross.alignment.notna().all() and cross.previous.isna().all() and cross.monotonic.notna().all()
     assert census_result.heads.alignment_rows.max() == 4 + 6  # the Chinese words of the two texts
+
+
+def test_census_roles_are_the_roles_of_attnviz_heads(translator):
+    """One vocabulary: on one text the census's role scores, baselines and verdicts are those of head_roles;
+    over several texts they are corpus_role_scores (numerators and denominators summed over texts)."""
+    texts = SENTENCES[:3]
+    targets = with_gold(Corpus(tuple(texts)), "toy-translator").targets
+    results = [capture(translator, t, target=g, max_tokens=128) for t, g in zip(texts, targets)]
+    one = census(translator, Corpus((texts[0],), (targets[0],)), options=CensusOptions(qk_texts=0))
+    report = head_roles(results[0])
+    for h in report.heads:
+        row = one.head(h.kind, h.layer, h.head)
+        for role, score in h.scores.items():
+            assert row[role] == pytest.approx(score, abs=1e-6), (h.kind, h.layer, h.head, role)
+            assert row[f"baseline_{role}"] == pytest.approx(h.baselines[role], abs=1e-6)
+        assert row.roles == ",".join(h.roles) and row.primary == h.primary
+    several = census(translator, Corpus(tuple(texts), tuple(targets)), options=CensusOptions(batch_size=2,
+                                                                                                qk_texts=0))
+    for kind in ("encoder", "decoder"):
+        corpus_scores = corpus_role_scores([(r.arrays[kind], facts_of(r.query_tokens(kind), causal=kind == "decoder"))
+                                            for r in results], kind=kind)
+        for role, grid in corpus_scores.scores.items():
+            np.testing.assert_allclose(several.grid(kind, role), grid, atol=1e-6, err_msg=f"{kind} {role}")
+    cross = np.mean([score_cross_attention(r.arrays["cross"], tuple(r.source.special))["monotonic"]
+                     for r in results], axis=0)
+    np.testing.assert_allclose(several.grid("cross", "monotonic"), cross, atol=1e-6)
 
 
 def test_batches_and_padding_give_the_one_by_one_numbers(minilm):
@@ -110,17 +185,28 @@ def test_batches_and_padding_give_the_one_by_one_numbers(minilm):
     assert (merged.text_id_x == merged.text_id_y).mean() > 0.95  # only near-ties may swap
     # results of earlier captures: the same statistics without any engine
     direct = census_of_results([capture(minilm, t, max_tokens=128) for t in texts])
-    np.testing.assert_allclose(direct["previous"], one.heads.previous, atol=2e-6)
+    for name in ("previous", "self", "induction", "broad", "entropy_rel", "offset_-1"):
+        np.testing.assert_allclose(direct[name], one.heads[name], atol=2e-6, err_msg=name)
+    assert list(direct["roles"]) == list(one.heads.roles)
 
 
 def test_known_heads_of_minilm(minilm):
     result = census(minilm, grammar_sentences(24, sentence_case=True), options=CensusOptions(qk_texts=0))
     assert result.grid("encoder", "previous").shape == (6, 12)
-    assert result.head("encoder", 0, 2).previous > 0.8  # MiniLM's layer 0 head 2 reads the previous token
+    head = result.head("encoder", 0, 2)
+    assert head.previous > 0.8 and head.primary == "previous"  # MiniLM's layer 0 head 2 reads the previous token
     shares = result.entropy_histogram("encoder", 3, 0)
     assert sum(shares) == pytest.approx(1.0)
     offsets, weights = result.offsets("encoder", 0, 2)
-    assert weights[offsets.index(-1)] == pytest.approx(result.head("encoder", 0, 2).previous)
+    assert weights[offsets.index(-1)] > 0.8  # the raw weight one token back, sinks included
+
+
+def test_gpu_batch_size_follows_free_memory(minilm):
+    from attnviz.census.stats import batch_size_for
+
+    assert batch_size_for(minilm, 128) == 16  # a CPU: the default
+    small, big = batch_size_for(minilm, 128, free_bytes=2**30), batch_size_for(minilm, 128, free_bytes=16 * 2**30)
+    assert 1 <= small < big <= 256 and batch_size_for(minilm, 512, free_bytes=2**30) < small
 
 
 # ------------------------------------------------------------------------------------------- gold alignment
@@ -181,6 +267,32 @@ def test_resume_after_an_interruption_gives_the_same_file(tmp_path, translator):
     assert loaded.meta.n_texts == 22 and loaded.meta.kinds == {"encoder": 2, "decoder": 2, "cross": 2}
     frame = pd.read_parquet(out)  # one plain table for pandas users
     assert set(frame.record) == {"head", "example", "point"} and (frame.record == "head").sum() == 24
+
+
+def test_folded_parts_resume_to_the_same_census(tmp_path, translator, monkeypatch):
+    """Finished parts are folded into one checkpoint as they pile up (a long corpus keeps few files); an
+    interrupted run resumes from checkpoint and parts and gives the census of an uninterrupted run, bit for bit."""
+    from attnviz.census import engines
+
+    monkeypatch.setattr(engines, "FOLD_EVERY", 2)
+    texts = grammar_sentences(22)
+    options = CensusOptions(batch_size=4, qk_texts=5)
+    whole = census(translator, texts, options=options)
+
+    def interrupt(done: int, total: int) -> None:
+        if done == 5:
+            raise KeyboardInterrupt
+
+    out = tmp_path / "folded.parquet"
+    with pytest.raises(KeyboardInterrupt):
+        census(translator, texts, out, options=options, progress=interrupt)
+    folder = tmp_path / "folded.parquet.parts"
+    assert sorted(p.name for p in folder.glob("*.parquet")) == ["batch-0000004.parquet", "checkpoint.parquet"]
+    seen = []
+    resumed = census(translator, texts, out, options=options, progress=lambda done, total: seen.append(done))
+    assert seen == [6]
+    for name in ("heads", "examples", "points"):
+        pd.testing.assert_frame_equal(getattr(whole, name), getattr(resumed, name), check_exact=True)
 
 
 def test_parts_of_other_settings_are_not_mixed_in(tmp_path, translator):

@@ -30,8 +30,9 @@ def test_census_reads_a_csv_column(tmp_path, capsys):
                                                                                         index=False)
     out = tmp_path / "c.parquet"
     assert main(["census", "--data", str(tmp_path / "t.csv"), "--column", "sentence", "--out", str(out),
-                 "--qk-texts", "0", "--quiet"]) == 0
-    assert CensusResult.load(out).meta.model == "minilm"
+                 "--qk-texts", "0", "--quiet", "--batch-size", "auto"]) == 0
+    result = CensusResult.load(out)
+    assert result.meta.model == "minilm" and result.meta.options["batch_size"] == 16  # auto on a CPU
     capsys.readouterr()
 
 
@@ -41,6 +42,7 @@ def test_census_reads_a_csv_column(tmp_path, capsys):
     (["--data", "{tmp}/t.txt", "--out", "{tmp}/c.csv"], "name the output file *.parquet"),
     (["--data", "{tmp}/t.txt", "--out", "{tmp}/nowhere/c.parquet"], "There is no folder"),
     (["--data", "{tmp}/t.txt", "--batch-size", "0"], "--batch-size must be at least 1"),
+    (["--data", "{tmp}/t.txt", "--batch-size", "lots"], "--batch-size must be a number or auto"),
     (["--data", "{tmp}/t.txt", "--model", "./no/such/model"], "There is no folder"),
     (["--data", "{tmp}/t.txt", "--qk-map", "umap"], "umap-learn"),
 ])
