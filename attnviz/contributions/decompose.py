@@ -51,6 +51,15 @@ class NormScale:
     scale: np.ndarray  # [pos]
     weight: np.ndarray  # [d] (Gemma's 1 + w already added)
     bias: np.ndarray | None  # [d]
+    eps: float = 1e-5
+
+    def normalise(self, x: np.ndarray) -> np.ndarray:
+        """The norm applied afresh to a whole residual ``[..., pos, d]``, with that residual's own scale (the lens)."""
+        x = x.astype(np.float64)
+        if self.kind == "layernorm":
+            x = x - x.mean(axis=-1, keepdims=True)
+        scale = 1 / np.sqrt((x * x).mean(axis=-1, keepdims=True) + self.eps)
+        return (x * scale * self.weight + (0 if self.bias is None else self.bias)).astype(np.float32)
 
     def apply(self, component: np.ndarray) -> np.ndarray:
         """The norm applied to one component ``[..., pos, d]`` of its input (β left out: it is a term of its own)."""
@@ -82,6 +91,7 @@ class ResidualDecomposition:
     cross_heads: np.ndarray | None = None  # [layer, head, pos, d]: an encoder-decoder's cross-attention heads
     cross_bias: np.ndarray | None = None  # [layer, pos, d]
     logits: np.ndarray | None = None  # [pos, vocab]: the model's own logits (None for an encoder)
+    unembedding_scale: float = 1.0  # what the LM head's input is, times the final norm's output (T5: d^-0.5)
     post_ln: bool = False  # norms sit on the residual stream (BERT, BART, Marian)
 
     @property
@@ -179,6 +189,9 @@ def _record(loaded: LoadedModel, kind: AttentionKind, inputs: dict) -> tuple[lis
         if args and isinstance(args[0], torch.Tensor):
             events.append(("norm", module, (args[0][0].detach().float(), _tensor_out(output)[0].detach().float())))
 
+    def unembedded(module, args, output):
+        events.append(("unembedding", module, args[0][0].detach().float()))
+
     def projected(module, args, output):
         events.append(("projected", projections[id(module)], _tensor_out(output)[0].detach().float()))
 
@@ -191,6 +204,9 @@ def _record(loaded: LoadedModel, kind: AttentionKind, inputs: dict) -> tuple[lis
                 hooks.append(module.register_forward_hook(norm_call))
             if id(module) in projections:
                 hooks.append(module.register_forward_hook(projected))
+        head = loaded.model.get_output_embeddings() if kind == "decoder" else None
+        if isinstance(head, torch.nn.Module):
+            hooks.append(head.register_forward_hook(unembedded))
         session = _Recorder(routing_session(loaded), events, wanted)
         with handling(session), torch.inference_mode():
             outputs = loaded.model(**accepted_kwargs(loaded.model, inputs), use_cache=False)
@@ -245,7 +261,7 @@ def norm_scale(module: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> Nor
             rebuilt = base * scale[:, None] * gamma + (0 if bias is None else bias)
             if _same(rebuilt, y64, 1e-4):
                 return NormScale(kind, scale.float().numpy(), gamma.float().numpy(),
-                                 None if bias is None else bias.float().numpy())
+                                 None if bias is None else bias.float().numpy(), eps)
     raise DecompositionError(f"attnviz cannot reproduce the norm {type(module).__name__} as a LayerNorm or an RMSNorm, "
                              "so it cannot carry contributions through it.", code="unknown_norm",
                              norm=type(module).__name__)
@@ -353,6 +369,20 @@ def _split(loaded: LoadedModel, kind: AttentionKind, events: list
     return stream, residuals, final, final_norm, any_post
 
 
+def _unembedding_scale(events: list, final: torch.Tensor, final_norm: NormScale | None) -> float:
+    """The factor between the final norm's output and what the LM head reads (1, or T5's d^-0.5 when tied)."""
+    read = next((payload for event, _, payload in events if event == "unembedding"), None)
+    if read is None:
+        return 1.0
+    normed = torch.from_numpy(final_norm.apply(final.numpy()) + (0 if final_norm.bias is None else final_norm.bias)) \
+        if final_norm is not None else final
+    factor = float((read * normed).sum() / (normed * normed).sum().clamp_min(1e-30))
+    if not _same(read, normed * factor, 1e-4):
+        raise DecompositionError("The LM head does not read the final norm's output, so attnviz cannot attribute the "
+                                 "logits to the parts of the stream.", code="unembedding_input")
+    return 1.0 if abs(factor - 1) < 1e-5 else factor  # float noise of an identity
+
+
 def _norm_event(stream: _Stream, layer: int, module, x: torch.Tensor, y: torch.Tensor, pending: list,
                 post: bool) -> list:
     """One norm call inside a block; returns the sublayer outputs still waiting to be added."""
@@ -427,6 +457,7 @@ def decompose(loaded: LoadedModel, text: str, target: str | None = None, *,
         final_residual=final.numpy(), final_norm=final_norm, residuals=torch.stack(residuals).numpy(),
         norm_bias=stream.norm_bias.numpy(), cross_heads=cross_heads, cross_bias=cross_bias,
         logits=None if logits is None or kind == "encoder" else logits[0].float().cpu().numpy(), post_ln=post_ln,
+        unembedding_scale=_unembedding_scale(events, final, final_norm),
     )
     gap = np.abs(decomposition.total() - decomposition.final_residual).max()
     if gap > 1e-4 * (np.abs(decomposition.final_residual).max() + 1):
