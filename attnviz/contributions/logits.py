@@ -130,9 +130,10 @@ def token_id(loaded: LoadedModel, token: str) -> int:
             return int(vocabulary[spelling])
     for candidate in (" " + text, text):
         ids = tokenizer.encode(candidate, add_special_tokens=False)
-        if len(ids) == 1:
+        if len(ids) == 1 and ids[0] != tokenizer.unk_token_id:
             return int(ids[0])
-    raise InputTextError(f"'{text}' is not one token of {loaded.name}'s vocabulary (it splits into several).",
+    raise InputTextError(f"'{text}' is not one token of {loaded.name}'s vocabulary (it is unknown or splits into "
+                         "several).",
                          code="not_one_token", token=text)
 
 
