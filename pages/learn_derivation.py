@@ -3,7 +3,7 @@
 import streamlit as st
 
 from attnviz.errors import AttnvizError
-from attnviz.export_data import arrays_to_npz
+from attnviz.export import arrays_to_npz
 from attnviz.figures.matrix import matrix_figure
 from attnviz.teach.derivation import supports_derivation
 from ui.controls import DEFAULT_TEXT

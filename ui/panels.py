@@ -14,7 +14,7 @@ from attnviz import AttentionResult, AttnvizError, LoadedModel
 from attnviz.analysis.tokens import unknown_words
 from attnviz.analysis.view import AttentionView, build_view
 from attnviz.export import MIME_TYPES, figure_to_image, image_export_available
-from attnviz.export_data import matrix_to_csv, matrix_to_json, result_to_json, result_to_npz, safe_filename
+from attnviz.export import matrix_to_csv, matrix_to_json, result_to_json, result_to_npz, safe_filename
 from attnviz.figures.heatmap import attention_heatmap
 from ui import live_map
 from ui.engine import cached_capture, derived
