@@ -111,8 +111,11 @@ class ResidualDecomposition:
 
     def total(self) -> np.ndarray:
         """The sum of every component, in float64: equals ``final_residual`` (the completeness check)."""
-        total = self.embeddings.astype(np.float64) + self.norm_bias + self.attention().sum(axis=0, dtype=np.float64)
-        return total + self.mlps.sum(axis=0, dtype=np.float64)
+        total = self.embeddings.astype(np.float64) + self.norm_bias + self.attention_bias.sum(0, dtype=np.float64)
+        total += self.heads.sum(axis=(0, 1), dtype=np.float64) + self.mlps.sum(axis=0, dtype=np.float64)
+        if self.cross_heads is not None:
+            total += self.cross_heads.sum(axis=(0, 1), dtype=np.float64) + self.cross_bias.sum(0, dtype=np.float64)
+        return total
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -285,20 +288,32 @@ def _w_o(site) -> tuple[torch.Tensor, torch.Tensor | None]:
 
 @dataclass
 class _Stream:
-    """Components written so far (torch float32), carried through every norm on the residual."""
+    """Components written so far (torch float32), carried through every norm on the residual.
+
+    ``running`` is their sum in float64, kept up to date so that each norm call compares against it
+    without adding every component again.
+    """
 
     embeddings: torch.Tensor
     heads: dict[tuple[str, int], torch.Tensor]  # (kind, layer) -> [head, pos, d]
     biases: dict[tuple[str, int], torch.Tensor]  # (kind, layer) -> [pos, d]
     mlps: dict[int, torch.Tensor]
     norm_bias: torch.Tensor
+    running: torch.Tensor | None = None
 
-    def parts(self) -> list[torch.Tensor]:
-        return [self.embeddings, self.norm_bias, *(h.sum(0) for h in self.heads.values()), *self.biases.values(),
-                *self.mlps.values()]
+    def __post_init__(self) -> None:
+        self.running = self.embeddings.double() + self.norm_bias
 
     def value(self) -> torch.Tensor:
-        return torch.stack(self.parts()).double().sum(0).float()
+        return self.running.float()
+
+    def add(self, sublayer: _Sublayer) -> None:
+        self.heads[sublayer.key], self.biases[sublayer.key] = sublayer.heads, sublayer.bias
+        self.running = self.running + sublayer.total
+
+    def add_mlp(self, layer: int, part: torch.Tensor) -> None:
+        self.mlps[layer] = self.mlps.get(layer, torch.zeros_like(part)) + part
+        self.running = self.running + part
 
     def through(self, norm: NormScale) -> None:
         """Apply a norm on the residual to every component (β joins the bias term)."""
@@ -308,6 +323,9 @@ class _Stream:
         self.heads = {key: apply(h) for key, h in self.heads.items()}
         self.biases = {key: apply(b) for key, b in self.biases.items()}
         self.mlps = {layer: apply(m) for layer, m in self.mlps.items()}
+        parts = [self.embeddings, self.norm_bias, *(h.sum(0) for h in self.heads.values()), *self.biases.values(),
+                 *self.mlps.values()]
+        self.running = torch.stack(parts).double().sum(0)
 
 
 def _blocks_of(events: list) -> tuple[list[tuple[int, torch.Tensor, list, torch.Tensor]], list]:
@@ -354,14 +372,14 @@ def _split(loaded: LoadedModel, kind: AttentionKind, events: list
                 w, b = _w_o(subject)
                 heads = torch.einsum("qhd,hdm->hqm", payload, w)  # [head, pos, d]
                 bias = torch.zeros_like(heads[0]) if b is None else b.expand_as(heads[0]).clone()
-                pending.append(((subject.kind, subject.layer), heads, bias))
+                pending.append(_Sublayer((subject.kind, subject.layer), heads, bias, heads.sum(0) + bias))
             elif event == "projected":
                 _check_projection(loaded, subject, payload, pending)
             elif event == "norm":
                 pending = _norm_event(stream, layer, subject, *payload, pending, post)
         _add(stream, pending)
         # The MLP (with any norm of its own): what the block handed on that nothing above accounts for.
-        stream.mlps[layer] = stream.mlps.get(layer, torch.zeros_like(out)) + (out - stream.value())
+        stream.add_mlp(layer, (out.double() - stream.running).float())
         residuals.append(out)
     final = residuals[-1]
     final_norm = next((norm_scale(subject, *payload) for event, subject, payload in after
@@ -389,29 +407,38 @@ def _norm_event(stream: _Stream, layer: int, module, x: torch.Tensor, y: torch.T
     current = stream.value()
     if x.shape != current.shape or _same(x, current):
         return pending  # a norm on queries/keys (Gemma 3, OLMo 2) or a pre-norm reading the residual
-    summed = [h.sum(0) + b for _, h, b in pending]
-    if pending and _same(x, summed[-1]):  # a sandwich norm on the sublayer's output (Gemma 2, OLMo 2)
+    if pending and _same(x, pending[-1].total):  # a sandwich norm on the sublayer's output (Gemma 2, OLMo 2)
         norm = norm_scale(module, x, y)
-        key, heads, bias = pending[-1]
+        last = pending[-1]
         shift = 0 if norm.bias is None else torch.from_numpy(norm.bias)
-        pending[-1] = (key, torch.from_numpy(norm.apply(heads.numpy())),
-                       torch.from_numpy(norm.apply(bias.numpy())) + shift)
+        heads = torch.from_numpy(norm.apply(last.heads.numpy()))
+        bias = torch.from_numpy(norm.apply(last.bias.numpy())) + shift
+        pending[-1] = _Sublayer(last.key, heads, bias, heads.sum(0) + bias)
         return pending
-    if pending and _same(x, current + sum(summed)):
+    if pending and _same(x, current + sum(p.total for p in pending)):
         _add(stream, pending)  # the sublayer joined the residual: post-LN normalises the sum, pre-LN reads it
         if post:
             stream.through(norm_scale(module, x, y))
         return []
     if post and not pending:  # post-LN after the MLP: norm(residual + mlp)
-        stream.mlps[layer] = stream.mlps.get(layer, torch.zeros_like(x)) + (x - current)
+        stream.add_mlp(layer, (x.double() - stream.running).float())
         stream.through(norm_scale(module, x, y))
     return pending  # a norm inside the MLP (Gemma 2's post-feedforward norm): the block's remainder covers it
 
 
-def _add(stream: _Stream, pending: list) -> None:
-    for key, heads, bias in pending:
-        stream.heads[key] = heads
-        stream.biases[key] = bias
+@dataclass(frozen=True)
+class _Sublayer:
+    """An attention sublayer's output, split by head, not yet added to the stream."""
+
+    key: tuple[str, int]
+    heads: torch.Tensor  # [head, pos, d]
+    bias: torch.Tensor  # [pos, d]
+    total: torch.Tensor  # heads summed + bias
+
+
+def _add(stream: _Stream, pending: list[_Sublayer]) -> None:
+    for sublayer in pending:
+        stream.add(sublayer)
 
 
 def _check_projection(loaded: LoadedModel, site, produced: torch.Tensor, pending: list) -> None:
@@ -420,8 +447,8 @@ def _check_projection(loaded: LoadedModel, site, produced: torch.Tensor, pending
     For a pre-LN model the MLP is the remainder of its block, so completeness alone would not notice a
     wrong head split: this check does.
     """
-    for key, heads, bias in pending:
-        if key == (site.kind, site.layer) and not _same(heads.sum(0) + bias, produced, 1e-4):
+    for sublayer in pending:
+        if sublayer.key == (site.kind, site.layer) and not _same(sublayer.total, produced, 1e-4):
             raise DecompositionError(f"{loaded.name}'s {site.kind} layer {site.layer}: the heads through W_O do not "
                                      "add up to what its output projection produced.", code="projection_mismatch",
                                      model=loaded.name, kind=site.kind, layer=site.layer)
