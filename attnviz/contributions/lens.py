@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from attnviz.contributions.decompose import DecompositionError, ResidualDecomposition
-from attnviz.contributions.logits import Unembedding, unembedding
+from attnviz.contributions.logits import Unembedding, token_labels, unembedding
 from attnviz.errors import LayerRequestError
 from attnviz.models.loading import LoadedModel
 
@@ -94,8 +94,8 @@ def logit_lens(loaded: LoadedModel, decomposition: ResidualDecomposition, k: int
     chance = probabilities.gather(-1, predicted[None, :, None].expand(probabilities.shape[0], -1, 1))[..., 0]
     rank = (probabilities > chance[..., None]).sum(-1) + 1
     top = probabilities.topk(k, dim=-1)
-    convert = loaded.tokenizer.convert_ids_to_tokens
     ids = top.indices.numpy()
+    convert = lambda row: token_labels(loaded, row)  # noqa: E731
     labels = tuple(tuple(tuple(convert(ids[row, pos].tolist())) for pos in range(ids.shape[1]))
                    for row in range(ids.shape[0]))
     return LogitLens(loaded.name, decomposition.tokens.labels, ids, labels, top.values.float().numpy(),
@@ -115,5 +115,5 @@ def lens_row(loaded: LoadedModel, decomposition: ResidualDecomposition, layer: i
     chance = float(probabilities[predicted])
     top = probabilities.topk(max(1, min(int(k), probabilities.shape[0])))
     ids = top.indices.tolist()
-    return LensRow(layer, position, tuple(loaded.tokenizer.convert_ids_to_tokens(ids)), tuple(ids),
+    return LensRow(layer, position, token_labels(loaded, ids), tuple(ids),
                    tuple(float(p) for p in top.values), int((probabilities > chance).sum()) + 1, chance)

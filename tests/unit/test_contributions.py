@@ -231,3 +231,22 @@ def test_minilm_encoder_and_bad_text(minilm):
     assert error.value.code == "no_unembedding"
     with pytest.raises(InputTextError):
         decompose(minilm, "   ")
+
+
+def test_command_line(capsys):
+    import json
+
+    from attnviz.__main__ import main
+
+    assert main(["contributions", "--model", "toy-lm", "--text", "the teacher saw a", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {"layer", "head", "value"} <= set(rows[0]) and rows[-1]["head"] is None
+    assert main(["lens", "--model", "toy-lm", "--text", "the teacher saw a", "--json", "--k", "2"]) == 0
+    cells = json.loads(capsys.readouterr().out)
+    assert {"layer", "position", "top"} == set(cells[0]) and len(cells[0]["top"]) == 2
+    assert main(["contributions", "--model", "toy-lm", "--text", "the teacher", "--token", "teacher",
+                 "--contrast", "the"]) == 0
+    assert "logit('teacher') − 'the'" in capsys.readouterr().out
+    assert main(["lens", "--model", "minilm", "--text", "hello"]) == 2
+    assert "no language-model head" in capsys.readouterr().err
+    assert main(["contributions", "--model", "toy-lm", "--text", "  "]) == 2
