@@ -9,6 +9,7 @@ probability at every row show at which layer the answer appears.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,23 +84,27 @@ def _probabilities(unembed: Unembedding, decomposition: ResidualDecomposition, r
 def logit_lens(loaded: LoadedModel, decomposition: ResidualDecomposition, k: int = 5) -> LogitLens:
     """The top ``k`` tokens and their probabilities at every row and position, and the final prediction's rank."""
     unembed = unembedding(loaded, decomposition)
-    k = max(1, min(int(k), unembed.weight.shape[1]))
     probabilities = _probabilities(unembed, decomposition, decomposition.residuals)  # [row, pos, vocab]
     final = torch.from_numpy(decomposition.logits).double()
     if not torch.allclose(torch.log_softmax(final, -1), torch.log(probabilities[-1].clamp_min(1e-300)), atol=1e-3):
         raise DecompositionError(f"The last row of the lens does not reproduce {loaded.name}'s own logits, so its "
                                  "final norm or LM head is not what attnviz read.", code="lens_mismatch",
                                  model=loaded.name)
-    predicted = final.argmax(-1)  # [pos]
+    return lens_from_probabilities(loaded.name, decomposition.tokens.labels, probabilities, final.argmax(-1), k,
+                                   lambda ids: token_labels(loaded, ids))
+
+
+def lens_from_probabilities(model_name: str, positions: Sequence[str], probabilities: torch.Tensor,
+                            predicted: torch.Tensor, k: int, labels_of: Callable[[list[int]], Sequence[str]]) -> LogitLens:
+    """A :class:`LogitLens` from the probabilities ``[row, pos, vocab]`` and the final prediction ``[pos]``."""
     chance = probabilities.gather(-1, predicted[None, :, None].expand(probabilities.shape[0], -1, 1))[..., 0]
     rank = (probabilities > chance[..., None]).sum(-1) + 1
-    top = probabilities.topk(k, dim=-1)
+    top = probabilities.topk(max(1, min(int(k), probabilities.shape[-1])), dim=-1)
     ids = top.indices.numpy()
-    convert = lambda row: token_labels(loaded, row)  # noqa: E731
-    labels = tuple(tuple(tuple(convert(ids[row, pos].tolist())) for pos in range(ids.shape[1]))
+    labels = tuple(tuple(tuple(labels_of(ids[row, pos].tolist())) for pos in range(ids.shape[1]))
                    for row in range(ids.shape[0]))
-    return LogitLens(loaded.name, decomposition.tokens.labels, ids, labels, top.values.float().numpy(),
-                     tuple(convert(predicted.tolist())), predicted.numpy(), rank.numpy(), chance.float().numpy())
+    return LogitLens(model_name, tuple(positions), ids, labels, top.values.float().numpy(),
+                     tuple(labels_of(predicted.tolist())), predicted.numpy(), rank.numpy(), chance.float().numpy())
 
 
 def lens_row(loaded: LoadedModel, decomposition: ResidualDecomposition, layer: int, position: int,

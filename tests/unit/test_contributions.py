@@ -250,3 +250,22 @@ def test_command_line(capsys):
     assert main(["lens", "--model", "minilm", "--text", "hello"]) == 2
     assert "no language-model head" in capsys.readouterr().err
     assert main(["contributions", "--model", "toy-lm", "--text", "  "]) == 2
+
+
+def test_notebook_views_take_a_model_or_a_transformer_lens_cache(pair):
+    from attnviz.notebook import causal_view, contributions_view, grid_view, head_view, lens_view
+
+    loaded, decomposition, bridge, cache, logits = pair
+    figure = contributions_view(loaded, TEXT)
+    mine = direct_logit_attribution(loaded, decomposition)
+    _close(figure.data[0].z, mine.heads)
+    from_cache = contributions_view(cache, logits=logits[None])  # TransformerLens's own numbers, drawn by attnviz
+    _close(from_cache.data[0].z, mine.heads)
+    assert contributions_view(loaded, TEXT, parts=True).data[0].type == "bar"
+    lens = lens_view(loaded, TEXT)
+    tokens = list(decomposition.tokens.labels)
+    _close(lens_view(cache, tokens).data[0].z, lens.data[0].z)
+    pattern = cache["blocks.1.attn.hook_pattern"][0, 2].numpy()
+    np.testing.assert_allclose(head_view(cache, tokens, layer=1, head=2).data[0].z[np.tril_indices(len(tokens))],
+                               pattern[np.tril_indices(len(tokens))], atol=1e-6)
+    assert len(grid_view(cache, tokens).data) > 0 and causal_view(cache, tokens, layer=0).data
