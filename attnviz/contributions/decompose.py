@@ -102,6 +102,10 @@ class ResidualDecomposition:
     def n_heads(self) -> int:
         return self.heads.shape[1]
 
+    def head_norms(self, position: int) -> np.ndarray:
+        """``‖what each head wrote‖`` at ``position`` [layer, head]: for an encoder, whose stream has no logits."""
+        return np.linalg.norm(self.heads[:, :, position].astype(np.float64), axis=-1)
+
     def attention(self) -> np.ndarray:
         """Each layer's attention output ``[layer, pos, d]`` (heads + bias, cross-attention included)."""
         total = self.heads.sum(axis=1) + self.attention_bias
