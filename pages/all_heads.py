@@ -9,7 +9,7 @@ from attnviz.export import safe_filename
 from attnviz.figures.grid import head_grid
 from attnviz.figures.heatmap import attention_heatmap, plot_text
 from ui import controls, live_map, panels, roles_panel
-from ui.engine import derived
+from ui.cached import derived
 from ui.lang import chart_words, tr
 
 SPEC = controls.PageSpec("model", ("encoder", "decoder", "encoder-decoder"), "minilm")
