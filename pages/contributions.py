@@ -4,7 +4,7 @@ import streamlit as st
 
 from attnviz import AttnvizError
 from ui import contributions_panel, controls, panels
-from ui.engine import cached_attribution, cached_decomposition, cached_lens
+from ui.cached import cached_attribution, cached_decomposition, cached_lens
 from ui.errors import show_error
 from ui.lang import tr
 from ui.lessons import prose

@@ -15,9 +15,9 @@ from attnviz.export import MIME_TYPES, matrix_to_csv, safe_filename
 from attnviz.figures.contributions import ContributionWords, attribution_map, lens_figure, parts_figure
 from attnviz.figures.explain import importance_figure
 from attnviz.figures.heatmap import attention_heatmap
-from ui.engine import cached_capture
+from ui.cached import cached_capture
 from ui.lang import chart_words, tr
-from ui.panels import heatmap_panel, image_buttons
+from ui.panels import image_buttons, map_exports, show_figure
 
 OPEN = "open"  # URL parameter: the head whose attention map is open, "decoder.1.2" or "cross.0.3"
 
@@ -98,7 +98,10 @@ def head_map(loaded: LoadedModel, text: str, target: str | None, opened) -> None
     st.subheader(tr("contrib.head_map", kind=tr(f"kind.{kind}"), layer=layer, head=head))
     result = cached_capture(loaded.name, text, target, layer=layer)
     view = build_view(result, kind, layer, [head], "single", ViewOptions(hide_special=False))
-    heatmap_panel(view, lambda: attention_heatmap(view, words=chart_words()), key="dla-head")
+    figure = attention_heatmap(view, words=chart_words())
+    stem = safe_filename(view.model_name, view.kind, f"L{view.layer}", view.head_label, extension="x")[:-2]
+    show_figure(figure, key="dla-head-chart", file_stem=stem)
+    map_exports(view, figure, key="dla-head")
 
 
 def lens_panel(loaded: LoadedModel, lens: LogitLens, position: int) -> None:

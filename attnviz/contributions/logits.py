@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from attnviz.analysis.tokens import display_label
+from attnviz.result import display_label
 from attnviz.contributions.decompose import DecompositionError, ResidualDecomposition
 from attnviz.errors import InputTextError
 from attnviz.models.loading import LoadedModel
