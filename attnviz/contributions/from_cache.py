@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from attnviz.contributions.lens import LogitLens, lens_from_probabilities
+from attnviz.contributions.lens import LogitLens, lens_from_rows, read_row
 from attnviz.contributions.logits import LogitAttribution
 
 
@@ -76,10 +76,10 @@ def lens_from_cache(cache, tokens=None, k: int = 5) -> LogitLens:
     model = cache.model
     with torch.no_grad():
         accumulated = cache.accumulated_resid(apply_ln=True)[:, 0]  # [row, pos, d]
-        logits = accumulated @ model.W_U
-        if getattr(model, "b_U", None) is not None:
-            logits = logits + model.b_U
-        probabilities = torch.softmax(logits.double(), dim=-1)
-    positions = tuple(str(t) for t in tokens) if tokens is not None else tuple(str(i) for i in range(logits.shape[1]))
-    return lens_from_probabilities(getattr(model.cfg, "model_name", "model"), positions, probabilities,
-                                   probabilities[-1].argmax(-1), k, lambda ids: _labels(model, ids))
+        logits = [row @ model.W_U + (model.b_U if getattr(model, "b_U", None) is not None else 0)
+                  for row in accumulated]
+        predicted = logits[-1].argmax(-1)
+        rows = [read_row(row, predicted, k) for row in logits]
+    positions = tuple(str(t) for t in tokens) if tokens is not None else tuple(str(i) for i in range(len(predicted)))
+    return lens_from_rows(getattr(model.cfg, "model_name", "model"), positions, rows, predicted,
+                          lambda ids: _labels(model, ids))

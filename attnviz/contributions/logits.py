@@ -25,14 +25,22 @@ from attnviz.models.loading import LoadedModel
 class Unembedding:
     """The LM head as a matrix: ``logits = (normed · scale) @ weight + bias``, soft-capped after when ``softcap``."""
 
-    weight: torch.Tensor  # [d, vocab]
+    weight: torch.Tensor  # [vocab, d]: the LM head's own weight, not copied
     bias: torch.Tensor | None  # [vocab]
     scale: float
     softcap: float | None
 
+    @property
+    def vocabulary(self) -> int:
+        return self.weight.shape[0]
+
     def logits(self, normed: np.ndarray) -> torch.Tensor:
         """``normed [..., d]`` (the final norm's output) -> logits ``[..., vocab]``, soft-capped as the model does."""
-        logits = torch.from_numpy(np.ascontiguousarray(normed, dtype=np.float32)) @ self.weight * self.scale
+        with torch.inference_mode():
+            return self._logits(normed)
+
+    def _logits(self, normed: np.ndarray) -> torch.Tensor:
+        logits = torch.from_numpy(np.ascontiguousarray(normed, dtype=np.float32)) @ self.weight.T * self.scale
         if self.bias is not None:
             logits = logits + self.bias
         if self.softcap:
@@ -47,13 +55,13 @@ def unembedding(loaded: LoadedModel, decomposition: ResidualDecomposition) -> Un
         raise DecompositionError(f"{loaded.name} has no language-model head on its {decomposition.kind}, so there are "
                                  "no logits to attribute.", code="no_unembedding", model=loaded.name,
                                  kind=decomposition.kind)
-    weight = head.weight.detach().float().cpu().T  # [d, vocab]
+    weight = head.weight.detach().float().cpu()  # [vocab, d]
     bias = None if getattr(head, "bias", None) is None else head.bias.detach().float().cpu()
     extra = getattr(loaded.model, "final_logits_bias", None)
     if isinstance(extra, torch.Tensor):
         bias = extra.detach().float().cpu().reshape(-1) + (0 if bias is None else bias)
     softcap = getattr(loaded.model.config.get_text_config(), "final_logit_softcapping", None)
-    return Unembedding(weight.contiguous(), bias, decomposition.unembedding_scale, softcap or None)
+    return Unembedding(weight, bias, decomposition.unembedding_scale, softcap or None)
 
 
 @dataclass(frozen=True)
@@ -149,10 +157,10 @@ def token_id(loaded: LoadedModel, token: str) -> int:
 
 
 def _direction(loaded: LoadedModel, unembed: Unembedding, token: int, contrast: int | None):
-    column = unembed.weight[:, token].double()
+    column = unembed.weight[token].double()
     bias = 0.0 if unembed.bias is None else float(unembed.bias[token])
     if contrast is not None:
-        column = column - unembed.weight[:, contrast].double()
+        column = column - unembed.weight[contrast].double()
         bias -= 0.0 if unembed.bias is None else float(unembed.bias[contrast])
     return column.numpy() * unembed.scale, bias
 
