@@ -7,7 +7,8 @@ to a temporary folder and loaded the way attnviz loads a user's model. Its vocab
 tokenizer's (123 tokens) by default; ``--vocab 50257`` gives it GPT-2's full-size unembedding (the text is still
 made of toy-vocabulary tokens), where the lens projects all 13 rows of the stream onto 50,257 tokens.
 "Plain forward" is ``model(**inputs)`` under ``torch.inference_mode`` with attnviz's attention function and no
-capture active (SDPA). Medians of ``--repeats`` runs after one warm-up, all in this one run.
+capture active (SDPA). Medians of ``--repeats`` rounds after one warm-up; in each round the four steps take turns,
+so a busy moment of the shared machine falls on all of them. All figures from this one run.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def main() -> None:
         plain, split, attribution, lens = (measured[name] for name in ("forward", "decompose", "attribution", "lens"))
     total = split + attribution + lens
     print(f"GPT-2-small-shaped random model (12 layers x 12 heads, d 768, vocabulary {vocab}), {n} tokens, CPU "
-          f"({torch.get_num_threads()} threads), medians of {args.repeats}")
+          f"({torch.get_num_threads()} threads), medians of {args.repeats} rounds")
     print(f"{'step':<40}{'ms':>10}{'x forward':>12}")
     for name, value in (("plain forward pass", plain), ("decompose (one forward + split)", split),
                         ("direct logit attribution", attribution), ("logit lens (13 rows, top 5)", lens),
