@@ -39,7 +39,8 @@ def row(name: str, family: str, folder: Path) -> str:
     except DecompositionError as error:
         return f"| {name} | {family} | no | no | no | {WHY.get(error.code, str(error))} |"
     gap = float(np.abs(d.total() - d.final_residual).max() / max(1.0, np.abs(d.final_residual).max()))
-    norms = "post-LN, carried" if d.post_ln else "pre-LN / parallel"
+    norms = "post-LN, carried" if d.post_ln else ("pre-LN, sandwich norms applied" if d.sublayer_norms
+                                                  else "pre-LN / parallel")
     if d.kind == "encoder":
         return f"| {name} | {family} | yes ({norms}; {gap:.0e}) | no | no | an encoder has no logits |"
     logit_gap = max(abs((a := direct_logit_attribution(loaded, d, position=p)).total - a.logit)

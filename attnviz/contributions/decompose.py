@@ -93,6 +93,7 @@ class ResidualDecomposition:
     logits: np.ndarray | None = None  # [pos, vocab]: the model's own logits (None for an encoder)
     unembedding_scale: float = 1.0  # what the LM head's input is, times the final norm's output (T5: d^-0.5)
     post_ln: bool = False  # norms sit on the residual stream (BERT, BART, Marian)
+    sublayer_norms: bool = False  # norms on the attention's output, applied to each head (Gemma 2, OLMo 2)
 
     @property
     def n_layers(self) -> int:
@@ -304,6 +305,7 @@ class _Stream:
     mlps: dict[int, torch.Tensor]
     norm_bias: torch.Tensor
     running: torch.Tensor | None = None
+    sublayer_norms: bool = False  # a norm on a sublayer's output was applied to its heads (Gemma 2, OLMo 2)
 
     def __post_init__(self) -> None:
         self.running = self.embeddings.double() + self.norm_bias
@@ -418,6 +420,7 @@ def _norm_event(stream: _Stream, layer: int, module, x: torch.Tensor, y: torch.T
         heads = torch.from_numpy(norm.apply(last.heads.numpy()))
         bias = torch.from_numpy(norm.apply(last.bias.numpy())) + shift
         pending[-1] = _Sublayer(last.key, heads, bias, heads.sum(0) + bias)
+        stream.sublayer_norms = True
         return pending
     if pending and _same(x, current + sum(p.total for p in pending)):
         _add(stream, pending)  # the sublayer joined the residual: post-LN normalises the sum, pre-LN reads it
@@ -488,7 +491,7 @@ def decompose(loaded: LoadedModel, text: str, target: str | None = None, *,
         final_residual=final.numpy(), final_norm=final_norm, residuals=torch.stack(residuals).numpy(),
         norm_bias=stream.norm_bias.numpy(), cross_heads=cross_heads, cross_bias=cross_bias,
         logits=None if logits is None or kind == "encoder" else logits[0].float().cpu().numpy(), post_ln=post_ln,
-        unembedding_scale=_unembedding_scale(events, final, final_norm),
+        unembedding_scale=_unembedding_scale(events, final, final_norm), sublayer_norms=stream.sublayer_norms,
     )
     gap = np.abs(decomposition.total() - decomposition.final_residual).max()
     if gap > 1e-4 * (np.abs(decomposition.final_residual).max() + 1):

@@ -190,6 +190,9 @@ OUTSIDE = {"gpt-neo": "no_head_outputs", "bloom-alibi": "no_head_outputs", "falc
            "deberta": "no_head_outputs", "mpnet-relative": "no_head_outputs", "albert-shared": "shared_blocks"}
 
 
+POST_LN = {"bert", "roberta", "distilbert", "electra", "bert-relative-key", "bart", "bart-mixed-heads", "marian"}
+
+
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory, tokenizer):
     root = tmp_path_factory.mktemp("contribution-architectures")
@@ -212,6 +215,7 @@ def test_completeness_on_every_family(name, folders):
     assert decomposition.kind == ("encoder" if family == "encoder" else "decoder")
     assert (decomposition.cross_heads is not None) == (family == "encoder-decoder")
     assert np.abs(decomposition.heads).max() > 0  # heads were recorded, not left as zeros
+    assert decomposition.post_ln == (name in POST_LN) and decomposition.sublayer_norms == (name == "gemma2-softcap")
     if family == "encoder":
         with pytest.raises(DecompositionError):
             direct_logit_attribution(loaded, decomposition)
@@ -269,3 +273,15 @@ def test_notebook_views_take_a_model_or_a_transformer_lens_cache(pair):
     np.testing.assert_allclose(head_view(cache, tokens, layer=1, head=2).data[0].z[np.tril_indices(len(tokens))],
                                pattern[np.tril_indices(len(tokens))], atol=1e-6)
     assert len(grid_view(cache, tokens).data) > 0 and causal_view(cache, tokens, layer=0).data
+
+
+def test_the_self_checks_notice_a_wrong_split(pair, monkeypatch):
+    """A W_O read with its heads in the wrong order adds up to something else than the model's W_O produced."""
+    import attnviz.contributions.decompose as module
+
+    loaded, *_ = pair
+    right = module._w_o
+    monkeypatch.setattr(module, "_w_o", lambda site: (right(site)[0].flip(0), right(site)[1]))
+    with pytest.raises(DecompositionError) as error:
+        decompose(loaded, TEXT)
+    assert error.value.code == "projection_mismatch"
