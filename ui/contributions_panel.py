@@ -120,10 +120,11 @@ def lens_panel(loaded: LoadedModel, lens: LogitLens, position: int) -> None:
     first = lens.first_layer(position)
     st.markdown(tr("contrib.lens_first", token=lens.predictions[position], position=position,
                    layer=rows[first] if first is not None else "—"))
-    st.dataframe(pd.DataFrame([{tr("ctl.layer"): rows[row],
-                                **{f"#{i + 1}": f"{label} {p:.3f}" for i, (label, p) in
-                                   enumerate(zip(lens.top_labels[row][position], lens.top_probabilities[row, position]))}}
-                               for row in range(lens.n_rows)]), hide_index=True, width="stretch")
+    cells = [{tr("ctl.layer"): rows[row],
+              **{f"#{i + 1}": f"{label} {p:.3f}" for i, (label, p) in
+                 enumerate(zip(lens.top_labels[row][position], lens.top_probabilities[row, position]))}}
+             for row in range(lens.n_rows)]
+    st.dataframe(pd.DataFrame(cells), hide_index=True, width="stretch")
 
 
 def _lens_csv(lens: LogitLens, rows: list[str]) -> bytes:

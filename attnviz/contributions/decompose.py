@@ -368,7 +368,8 @@ def _split(loaded: LoadedModel, kind: AttentionKind, events: list
     any_post = False
     for layer, block_input, inside, out in grouped:
         if not _same(block_input, residuals[-1], 1e-6):  # something outside the blocks changed the stream
-            raise DecompositionError(f"{loaded.name}'s {kind} block {layer} does not read what block {layer - 1} wrote.",
+            raise DecompositionError(f"{loaded.name}'s {kind} block {layer} does not read what block {layer - 1} "
+                                     "wrote.",
                                      code="broken_stream", model=loaded.name, kind=kind, layer=layer)
         post = _post_ln(inside, out)
         any_post |= post
@@ -495,6 +496,7 @@ def decompose(loaded: LoadedModel, text: str, target: str | None = None, *,
     )
     gap = np.abs(decomposition.total() - decomposition.final_residual).max()
     if gap > 1e-4 * (np.abs(decomposition.final_residual).max() + 1):
-        raise DecompositionError(f"The parts of {loaded.name}'s residual stream do not add up to it (off by {gap:.2g}).",
+        raise DecompositionError(f"The parts of {loaded.name}'s residual stream do not add up to it "
+                                 f"(off by {gap:.2g}).",
                                  code="incomplete", model=loaded.name, gap=float(gap))
     return decomposition

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from attnviz.contributions.decompose import DecompositionError, ResidualDecomposition
-from attnviz.contributions.logits import Unembedding, token_labels, unembedding
+from attnviz.contributions.logits import token_labels, unembedding
 from attnviz.errors import LayerRequestError
 from attnviz.models.loading import LoadedModel
 
@@ -53,7 +53,8 @@ class LogitLens:
         return self.top_ids.shape[0]
 
     def row(self, layer: int, position: int) -> LensRow:
-        return LensRow(layer, position, self.top_labels[layer][position], tuple(int(i) for i in self.top_ids[layer, position]),
+        ids = tuple(int(i) for i in self.top_ids[layer, position])
+        return LensRow(layer, position, self.top_labels[layer][position], ids,
                        tuple(float(p) for p in self.top_probabilities[layer, position]),
                        int(self.prediction_rank[layer, position]), float(self.prediction_probability[layer, position]))
 
@@ -68,7 +69,8 @@ class LogitLens:
     def records(self) -> list[dict]:
         """``{"layer", "position", "top": [[token, probability], ...]}`` per cell: the CLI's ``--json``."""
         return [{"layer": row, "position": pos,
-                 "top": [[label, float(p)] for label, p in zip(self.top_labels[row][pos], self.top_probabilities[row, pos])]}
+                 "top": [[label, float(p)]
+                         for label, p in zip(self.top_labels[row][pos], self.top_probabilities[row, pos])]}
                 for row in range(self.n_rows) for pos in range(len(self.positions))]
 
 
@@ -125,7 +127,8 @@ def lens_from_rows(model_name: str, positions: Sequence[str], rows: Sequence[_Ro
     label = dict(zip(unique, labels_of(unique)))  # each id decoded once
     labels = tuple(tuple(tuple(label[i] for i in ids[row, pos]) for pos in range(ids.shape[1]))
                    for row in range(ids.shape[0]))
-    return LogitLens(model_name, tuple(positions), ids, labels, torch.stack([r.top_probabilities for r in rows]).numpy(),
+    probabilities = torch.stack([r.top_probabilities for r in rows]).numpy()
+    return LogitLens(model_name, tuple(positions), ids, labels, probabilities,
                      tuple(label[i] for i in predicted.tolist()), predicted.numpy(),
                      torch.stack([r.rank for r in rows]).numpy(), torch.stack([r.chance for r in rows]).numpy())
 
@@ -135,7 +138,8 @@ def lens_row(loaded: LoadedModel, decomposition: ResidualDecomposition, layer: i
     """One cell of the lens, computed alone (one vector through the norm and the unembedding)."""
     rows, n = decomposition.residuals.shape[0], len(decomposition.tokens)
     if not (0 <= layer < rows and 0 <= position < n):
-        raise LayerRequestError(f"The lens has rows 0-{rows - 1} and positions 0-{n - 1}; asked for ({layer}, {position}).",
+        raise LayerRequestError(f"The lens has rows 0-{rows - 1} and positions 0-{n - 1}; asked for "
+                                f"({layer}, {position}).",
                                 code="no_such_cell", layer=layer, position=position)
     unembed = unembedding(loaded, decomposition)
     predicted = int(np.argmax(decomposition.logits[position]))
@@ -143,4 +147,5 @@ def lens_row(loaded: LoadedModel, decomposition: ResidualDecomposition, layer: i
     reading = read_row(logits, torch.tensor([predicted]), k)
     ids = reading.top_ids[0].tolist()
     return LensRow(layer, position, token_labels(loaded, ids), tuple(ids),
-                   tuple(float(p) for p in reading.top_probabilities[0]), int(reading.rank[0]), float(reading.chance[0]))
+                   tuple(float(p) for p in reading.top_probabilities[0]), int(reading.rank[0]),
+                   float(reading.chance[0]))

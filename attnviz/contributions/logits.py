@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from attnviz.result import display_label
 from attnviz.contributions.decompose import DecompositionError, ResidualDecomposition
 from attnviz.errors import InputTextError
 from attnviz.models.loading import LoadedModel
+from attnviz.result import display_label
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,8 @@ class LogitAttribution:
         if self.cross_heads is not None:
             rows += [{"layer": int(layer), "head": int(head), "value": float(self.cross_heads[layer, head]),
                       "kind": "cross"} for layer, head in np.ndindex(self.cross_heads.shape)]
-        return rows + [{"layer": int(layer), "head": None, "value": float(value)} for layer, value in enumerate(self.mlps)]
+        mlps = [{"layer": int(layer), "head": None, "value": float(value)} for layer, value in enumerate(self.mlps)]
+        return rows + mlps
 
 
 def token_labels(loaded: LoadedModel, ids) -> tuple[str, ...]:

@@ -4,7 +4,6 @@ encoders get what applies, and both languages."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from attnviz import load_model
 from attnviz.contributions.decompose import decompose
@@ -37,8 +36,9 @@ def test_decoder_map_lens_and_lesson():
 def test_every_string_in_both_languages():
     """AppTest cannot switch pages under a Chinese interface (its radios compare labels): the browser test does
     that; here every string of the page and both lesson files are checked."""
-    import tomllib
     from pathlib import Path
+
+    import tomllib
 
     root = Path(__file__).resolve().parents[2]
     table = tomllib.loads((root / "ui/i18n/contributions.toml").read_text("utf-8"))
