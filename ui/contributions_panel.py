@@ -17,7 +17,7 @@ from attnviz.figures.explain import importance_figure
 from attnviz.figures.heatmap import attention_heatmap
 from ui.cached import cached_capture
 from ui.lang import chart_words, tr
-from ui.panels import image_buttons, map_exports, show_figure
+from ui.panels import image_buttons, map_exports, md_escape, show_figure
 
 OPEN = "open"  # URL parameter: the head whose attention map is open, "decoder.1.2" or "cross.0.3"
 
@@ -79,7 +79,9 @@ def attribution_panel(loaded: LoadedModel, attribution: LogitAttribution, opened
                                        key=f"dla-{kind}-csv", on_click="ignore", icon=":material/table:")
         st.caption(tr("contrib.click_help"))
     with right:
-        st.metric(tr("contrib.logit", token=attribution.token, against=against), f"{attribution.logit:.3f}",
+        metric_against = tr("contrib.minus", token=md_escape(attribution.contrast)) if attribution.contrast else ""
+        st.metric(tr("contrib.logit", token=md_escape(attribution.token), against=metric_against),
+                  f"{attribution.logit:.3f}",
                   help=tr("contrib.sum_help", total=attribution.total))
         st.markdown(f"**{tr('contrib.top_heads')}**")
         st.dataframe(pd.DataFrame([{tr("ctl.kind"): tr(f"kind.{h.kind}"), tr("ctl.layer"): h.layer,
@@ -118,7 +120,7 @@ def lens_panel(loaded: LoadedModel, lens: LogitLens, position: int) -> None:
         "CSV", lambda: _lens_csv(lens, rows), file_name=f"{stem}.csv", mime=MIME_TYPES["csv"], key="lens-csv",
         on_click="ignore", icon=":material/table:")
     first = lens.first_layer(position)
-    st.markdown(tr("contrib.lens_first", token=lens.predictions[position], position=position,
+    st.markdown(tr("contrib.lens_first", token=md_escape(lens.predictions[position]), position=position,
                    layer=rows[first] if first is not None else "—"))
     cells = [{tr("ctl.layer"): rows[row],
               **{f"#{i + 1}": f"{label} {p:.3f}" for i, (label, p) in
