@@ -18,6 +18,7 @@ from attnviz.figures.heatmap import attention_heatmap
 from ui.cached import cached_capture
 from ui.lang import chart_words, tr
 from ui.panels import image_buttons, map_exports, md_escape, show_figure
+from ui.url_state import link_value, write_link
 
 OPEN = "open"  # URL parameter: the head whose attention map is open, "decoder.1.2" or "cross.0.3"
 
@@ -39,15 +40,15 @@ def opened_head(loaded: LoadedModel, kinds: tuple[str, ...]) -> tuple[str, int, 
         seen = f"_dla_seen_{kind}"
         if clicked and clicked != st.session_state.get(seen):
             st.session_state[seen] = clicked
-            st.query_params[OPEN] = f"{kind}.{clicked[0][0]}.{clicked[0][1]}"
+            write_link({OPEN: f"{kind}.{clicked[0][0]}.{clicked[0][1]}"})
     try:
-        kind, layer, head = st.query_params.get(OPEN, "").split(".")
+        kind, layer, head = (link_value(OPEN) or "").split(".")
         layer, head = int(layer), int(head)
     except ValueError:
         return None
     if kind not in kinds or not (0 <= layer < loaded.shape.n_layers[kind] and 0 <= head < loaded.shape.heads_of(kind,
                                                                                                                 layer)):
-        st.query_params.pop(OPEN, None)
+        write_link({OPEN: None})
         return None
     return kind, layer, head
 

@@ -24,13 +24,13 @@ from typing import Literal
 
 import numpy as np
 import torch
-from transformers.pytorch_utils import Conv1D
 
 from attnviz.capturing.capturer import CaptureSession
 from attnviz.capturing.interface import handling
 from attnviz.capturing.run import accepted_kwargs, model_inputs, routing_session
 from attnviz.errors import AttnvizError
 from attnviz.models.loading import LoadedModel
+from attnviz.models.weights import weight_in_out
 from attnviz.result import AttentionKind, TokenSequence
 
 NormKind = Literal["layernorm", "rmsnorm"]
@@ -281,14 +281,12 @@ def norm_scale(module: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> Nor
 
 def _w_o(site) -> tuple[torch.Tensor, torch.Tensor | None]:
     """W_O as ``[heads, head_dim, d]`` and its bias ``[d]``."""
-    projection = site.output_projection
-    if projection is None:
+    if site.output_projection is None:
         raise DecompositionError(f"attnviz found no output projection W_O for {site.kind} layer {site.layer}.",
                                  code="no_output_projection", kind=site.kind, layer=site.layer)
-    weight = projection.weight.detach().float().cpu()
-    weight = weight if isinstance(projection, Conv1D) else weight.T  # [H·D, d]
-    bias = getattr(projection, "bias", None)
-    return weight.reshape(site.heads, site.head_dim, -1), None if bias is None else bias.detach().float().cpu()
+    weight, bias = weight_in_out(site.output_projection)  # [H·D, d]
+    weight = torch.from_numpy(weight).float().reshape(site.heads, site.head_dim, -1)
+    return weight, None if bias is None else torch.from_numpy(bias).float()
 
 
 @dataclass
