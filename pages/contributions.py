@@ -4,12 +4,14 @@ import streamlit as st
 
 from attnviz import AttnvizError
 from ui import contributions_panel, controls, panels
+from ui.boot import leave_legacy_page_folder_mode
 from ui.cached import cached_attribution, cached_decomposition, cached_lens
 from ui.errors import show_error
 from ui.lang import tr
 from ui.lessons import prose
 from ui.url_state import BOUND, url_choice
 
+leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 SPEC = controls.PageSpec("ct", ("decoder", "encoder-decoder", "encoder"), "toy-lm")
 
 loaded, text, target = controls.page_start(SPEC, tr("page.contributions"), tr("contrib.intro"))
