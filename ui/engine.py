@@ -124,3 +124,13 @@ def derived(name: str, result: AttentionResult, args: tuple, compute):
     key = ("derived", name, result.model_name, result.source.token_ids, getattr(result.target, "token_ids", None),
            tuple(sorted(result.layers.items())), None if arrays is None else str(arrays.dtype), args)
     return _results().get(key, compute)
+
+
+def cached_faithfulness(model_name: str, text: str, target: str | None, output: str | None, token: str | None,
+                        position: int | None, steps: int):
+    from attnviz.faithfulness import OutputChoice, faithfulness
+
+    choice = OutputChoice(output, token or None, position)
+    return _results().get(("faithfulness", model_name, text, target or None, choice, steps),
+                          lambda: faithfulness(cached_model(model_name), text, target or None, choice, steps=steps,
+                                               max_tokens=visitor_settings().max_tokens))
