@@ -1,15 +1,17 @@
 """Input attributions through Captum, on the input token embeddings, one number per token.
 
-- **integrated gradients** (Sundararajan et al., 2017): from the blank input B (every token replaced by the
-  blank token), Gauss-Legendre steps in one batch (``steps`` points), summed over the hidden dimension, so the
-  scores add up to ``f(E) − f(B)`` up to Captum's convergence delta;
+- **integrated gradients** (Sundararajan et al., 2017): from the blank input B (every token but the special
+  ones replaced by the blank token), Gauss-Legendre steps in one batch (``steps`` points), summed over the
+  hidden dimension, so the scores add up to ``f(E) − f(B)`` up to Captum's convergence delta;
 - **gradient × input**: ``∂f/∂E · E`` summed over the hidden dimension;
 - **gradient**: ``‖∂f/∂E‖₂`` over the hidden dimension (a plain gradient has no sign per token);
 - **occlusion**: ``f(E) − f(E with token i blanked)``, Captum's ``Occlusion`` with a window of one token ×
   the whole hidden dimension, every token in one batch.
 
 The blank is the embedding of the padding token (else the unknown token, else zeros) for both integrated
-gradients and occlusion; position embeddings are added by the model as for the real input. Not zeros: a
+gradients and occlusion; position embeddings are added by the model as for the real input. The baseline B
+keeps the special tokens ([CLS], </s> ...) as they are, so their integrated gradients are 0 and the content
+tokens share f(E) − f(B); occlusion blanks specials too, one at a time. Not zeros for the blank: a
 pre-norm model (Llama's RMSNorm) is scale-invariant until the embedding is almost zero, so on the path from 0
 the output jumps in a sliver near 0 that no number of steps integrates (the toy LM's gap did not shrink).
 """
@@ -60,7 +62,7 @@ def occlusion(scalar: OutputScalar, batch: int = 64) -> np.ndarray:
     n, hidden = embeds.shape[1:]
     with torch.no_grad():
         scores = Occlusion(scalar).attribute(embeds, sliding_window_shapes=(1, hidden), strides=(1, hidden),
-                                             baselines=scalar.baseline, perturbations_per_eval=min(n, batch))
+                                             baselines=scalar.blanks, perturbations_per_eval=min(n, batch))
     return _per_token(scores[..., 0])  # each window gives all its hidden cells the same value
 
 

@@ -133,7 +133,11 @@ class OutputScalar:
             self.blank_id = blank_token_id(loaded)
             blank = (embedding_module(loaded)(torch.tensor([[self.blank_id]], device=device)).detach().float()
                      if self.blank_id is not None else torch.zeros_like(self.embeddings[:, :1]))
-            self.baseline = blank.expand_as(self.embeddings).contiguous()  # every token blanked
+            # the blank input B: every token but the specials ([CLS], </s> ...) replaced by the blank token, as
+            # Captum's tutorials build BERT's reference; otherwise blanking </s> dominates integrated gradients
+            self.blanks = blank.expand_as(self.embeddings).contiguous()  # what occlusion puts in, token by token
+            special = torch.tensor(result.source.special, device=device)[None, :, None]  # [1, token, 1]
+            self.baseline = torch.where(special, self.embeddings, self.blanks)
         self.direction = None
         if output.kind in ("sentence_mean", "cls"):
             with torch.no_grad():

@@ -35,11 +35,11 @@ def method_strip(matrix: np.ndarray, methods: Sequence[str], tokens: Sequence[st
     ))
     figure.update_layout(
         title={"text": title, "x": 0, "font": {"size": 13}} if title else None,
-        height=int(110 + 34 * len(methods)), width=int(min(1400, max(560, 220 + 46 * len(tokens)))),
+        height=int(130 + 34 * len(methods)), width=int(min(1400, max(620, 300 + 52 * len(tokens)))),
         margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10}, plot_bgcolor="white",
-        xaxis={"tickmode": "array", "tickvals": list(range(len(tokens))), "ticktext": labels, "side": "top",
+        xaxis={"tickmode": "array", "tickvals": list(range(len(tokens))), "ticktext": labels, "automargin": True,
                "tickangle": -45 if len(tokens) > 12 else 0},
-        yaxis={"autorange": "reversed"},
+        yaxis={"autorange": "reversed", "automargin": True},
     )
     return figure
 

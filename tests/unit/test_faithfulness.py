@@ -66,7 +66,8 @@ def _check_completeness_and_occlusion(loaded, text, output=None, target=None, st
     value = _model_output(loaded, [ids], run, direction)[0]
     assert value == pytest.approx(faith.output.value, abs=1e-4)  # the embedding path is the model's own output
     blank = blank_token_id(loaded)
-    blank_value = _model_output(loaded, [[blank] * len(ids)], run, direction)[0]
+    special = run.result.source.special  # the blank input keeps [CLS], </s> ... and blanks every other token
+    blank_value = _model_output(loaded, [[i if s else blank for i, s in zip(ids, special)]], run, direction)[0]
     assert blank_value == pytest.approx(faith.baseline_value, abs=1e-4)
     # completeness: the attributions add up to f(E) − f(B) within Captum's reported convergence delta
     gap = faith.scores["integrated_gradients"].sum() - (value - blank_value)
@@ -83,6 +84,7 @@ def _check_completeness_and_occlusion(loaded, text, output=None, target=None, st
 
 def test_minilm_sentence_embedding(minilm):
     faith, run = _check_completeness_and_occlusion(minilm, MINILM_TEXT, "sentence_mean", steps=24)
+    assert faith.scores["integrated_gradients"][[0, -1]].tolist() == [0.0, 0.0]  # [CLS] and [SEP] stay in the blank
     assert faith.unavailable == {} and set(faith.methods) >= {"attention", "rollout", "flow", "value_weighted",
                                                               "gradient_x_input", "integrated_gradients",
                                                               "gradient", "occlusion"}
@@ -192,3 +194,26 @@ def test_cli_json_and_errors(capsys):
     assert main(["faithfulness", "--model", "no-such-model-here", "--text", "x"]) == 2
     assert main(["faithfulness", "--model", "toy-lm", "--text", ""]) == 2
     assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_notebook_view(toy_lm):
+    from attnviz.notebook import faithfulness_view
+
+    figure = faithfulness_view(toy_lm, "the old man walked to the", steps=8, merge_words=True)
+    assert list(figure.data[0].y)[0] == "attention" and len(figure.data[0].x) == 6
+    assert set(figure.layout.meta["agreement"]) == {"occlusion", "integrated_gradients"}
+
+
+def test_corpus_scores_are_the_per_text_agreements_averaged(toy_lm):
+    from attnviz.faithfulness.corpus import CorpusItem, corpus_agreement
+
+    texts = ["the old man walked to the", "the train left the", "a young woman saw the"]
+    corpus = corpus_agreement(toy_lm, [CorpusItem(t) for t in texts], steps=8)
+    singles = [faithfulness(toy_lm, t, steps=8).agreement()["occlusion"] for t in texts]
+    rows = {row.method: row for row in corpus.summary() if row.reference == "occlusion"}
+    for method in ("attention", "rollout", "integrated_gradients"):
+        values = np.array([s[method] for s in singles])
+        assert rows[method].mean == pytest.approx(np.nanmean(values)) and rows[method].n == np.isfinite(values).sum()
+    mean, _, share, n = corpus.paired("rollout", "attention")
+    diff = np.array([s["rollout"] - s["attention"] for s in singles])
+    assert mean == pytest.approx(np.nanmean(diff)) and share == pytest.approx(np.mean(diff[np.isfinite(diff)] > 0))
