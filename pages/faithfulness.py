@@ -5,7 +5,7 @@ import streamlit as st
 from attnviz import AttnvizError
 from attnviz.faithfulness import IG_STEPS, OUTPUTS_OF
 from ui import controls, faithfulness_panel, panels
-from ui.engine import cached_faithfulness
+from ui.cached import cached_faithfulness
 from ui.errors import show_error
 from ui.lang import tr
 from ui.url_state import BOUND, url_choice

@@ -7,8 +7,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from attnviz.export import MIME_TYPES
-from attnviz.export_data import safe_filename
+from attnviz.export import MIME_TYPES, safe_filename
 from attnviz.faithfulness import Faithfulness
 from attnviz.faithfulness.export import agreement_to_csv, run_to_json, scores_to_csv
 from attnviz.figures.faithfulness import method_strip

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from attnviz.export_data import matrix_to_csv
+from attnviz.export import matrix_to_csv
 from attnviz.faithfulness.result import Faithfulness
 
 
