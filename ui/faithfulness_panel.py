@@ -48,7 +48,8 @@ def strip_and_table(run: Faithfulness, hide_special: bool, merge_words: bool, ke
     table = pd.DataFrame({tr("faith.method"): labels,
                           **{tr(f"faith.with.{ref}"): [_rounded(by_method[m]) for m in methods]
                              for ref, by_method in agreement.items()}})
-    st.dataframe(table, hide_index=True, width="content", key=f"{key}-table")
+    st.dataframe(table, hide_index=True, width="content", key=f"{key}-table",
+                 column_config={tr("faith.method"): st.column_config.TextColumn(width="large")})
     with st.expander(tr("faith.methods_help")):
         st.markdown(tr("faith.methods_text"))
     with st.container(border=True):

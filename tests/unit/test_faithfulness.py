@@ -102,12 +102,12 @@ def test_minilm_cls_state(minilm):
 
 
 def test_toy_lm_next_token(toy_lm):
-    faith, run = _check_completeness_and_occlusion(toy_lm, "the old man walked to the")
+    faith, run = _check_completeness_and_occlusion(toy_lm, "the teacher saw the girl in the")
     assert faith.output.token_id == run.result.output_tokens.token_ids[-1]  # the model's own top guess
     last = len(faith.tokens) - 1
     np.testing.assert_allclose(faith.scores["attention"], np.nanmean(run.result.attention("decoder", 1), 0)[last],
                                atol=1e-6)
-    typed = faithfulness(toy_lm, "the old man walked to the", output=OutputChoice(token="park"), steps=8)
+    typed = faithfulness(toy_lm, "the teacher saw the girl in the", output=OutputChoice(token="park"), steps=8)
     assert typed.output.token_id == toy_lm.tokenizer("park", add_special_tokens=False)["input_ids"][0]
 
 
@@ -164,7 +164,7 @@ def test_agreement_is_spearman_of_magnitudes_over_the_shown_words(minilm):
 def test_a_registered_row_joins_every_run(toy_lm, monkeypatch):
     monkeypatch.setitem(rows_module._PROVIDERS, "contributions",
                         lambda loaded, result, output, text, target: np.arange(len(result.source), dtype=float))
-    faith = faithfulness(toy_lm, "the old man walked", steps=8)
+    faith = faithfulness(toy_lm, "the teacher saw the", steps=8)
     assert faith.methods.index("contributions") == faith.methods.index("value_weighted") + 1
     np.testing.assert_array_equal(faith.scores["contributions"], np.arange(len(faith.tokens)))
 
@@ -172,7 +172,7 @@ def test_a_registered_row_joins_every_run(toy_lm, monkeypatch):
 def test_bad_requests_are_sentences(minilm, toy_lm, translator):
     for call, code in [
         (lambda: faithfulness(minilm, "hello", output=OutputChoice("next_token")), "faith_bad_output"),
-        (lambda: faithfulness(toy_lm, "the old man", output=OutputChoice(token="   ")), "faith_empty_token"),
+        (lambda: faithfulness(toy_lm, "the boy read", output=OutputChoice(token="   ")), "faith_empty_token"),
         (lambda: faithfulness(translator, "the train", "火车", OutputChoice(position=9)), "faith_bad_position"),
         (lambda: faithfulness(minilm, "hello", steps=1), "faith_bad_steps"),
         (lambda: faithfulness(minilm, "   "), "empty_text"),
@@ -183,13 +183,13 @@ def test_bad_requests_are_sentences(minilm, toy_lm, translator):
 
 
 def test_cli_json_and_errors(capsys):
-    assert main(["faithfulness", "--model", "toy-lm", "--text", "the old man walked to the", "--steps", "16",
+    assert main(["faithfulness", "--model", "toy-lm", "--text", "the teacher saw the girl in the", "--steps", "16",
                  "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
-    assert payload["output"]["kind"] == "next_token" and len(payload["tokens"]) == 6
+    assert payload["output"]["kind"] == "next_token" and len(payload["tokens"]) == 7
     assert set(payload["agreement"]) == {"occlusion", "integrated_gradients"}
     assert payload["integrated_gradients"]["steps"] == 16
-    assert main(["faithfulness", "--model", "toy-lm", "--text", "the old man", "--steps", "8"]) == 0
+    assert main(["faithfulness", "--model", "toy-lm", "--text", "the boy read", "--steps", "8"]) == 0
     assert "Spearman" in capsys.readouterr().out
     assert main(["faithfulness", "--model", "no-such-model-here", "--text", "x"]) == 2
     assert main(["faithfulness", "--model", "toy-lm", "--text", ""]) == 2
@@ -199,15 +199,15 @@ def test_cli_json_and_errors(capsys):
 def test_notebook_view(toy_lm):
     from attnviz.notebook import faithfulness_view
 
-    figure = faithfulness_view(toy_lm, "the old man walked to the", steps=8, merge_words=True)
-    assert list(figure.data[0].y)[0] == "attention" and len(figure.data[0].x) == 6
+    figure = faithfulness_view(toy_lm, "the teacher saw the girl in the", steps=8, merge_words=True)
+    assert list(figure.data[0].y)[0] == "attention" and len(figure.data[0].x) == 7
     assert set(figure.layout.meta["agreement"]) == {"occlusion", "integrated_gradients"}
 
 
 def test_corpus_scores_are_the_per_text_agreements_averaged(toy_lm):
     from attnviz.faithfulness.corpus import CorpusItem, corpus_agreement
 
-    texts = ["the old man walked to the", "the train left the", "a young woman saw the"]
+    texts = ["the teacher saw the girl in the", "the train left the", "the farmer found a"]
     corpus = corpus_agreement(toy_lm, [CorpusItem(t) for t in texts], steps=8)
     singles = [faithfulness(toy_lm, t, steps=8).agreement()["occlusion"] for t in texts]
     rows = {row.method: row for row in corpus.summary() if row.reference == "occlusion"}
