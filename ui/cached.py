@@ -129,8 +129,10 @@ def derived(name: str, result: AttentionResult, args: tuple, compute):
 def cached_faithfulness(model_name: str, text: str, target: str | None, output: str | None, token: str | None,
                         position: int | None, steps: int):
     from attnviz.faithfulness import OutputChoice, faithfulness
+    from attnviz.faithfulness.compute import FAITHFULNESS_MAX_TOKENS
 
     choice = OutputChoice(output, token or None, position)
     return _results().get(("faithfulness", model_name, text, target or None, choice, steps),
                           lambda: faithfulness(cached_model(model_name), text, target or None, choice, steps=steps,
-                                               max_tokens=visitor_settings().max_tokens))
+                                               max_tokens=min(visitor_settings().max_tokens,
+                                                              FAITHFULNESS_MAX_TOKENS)))

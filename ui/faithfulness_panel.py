@@ -25,6 +25,8 @@ def explained(run: Faithfulness) -> None:
     output = run.output
     st.markdown(tr(f"faith.explains.{output.kind}", token=md_escape(output.label), position=output.position,
                    value=output.value, blank=run.baseline_value))
+    if run.truncation is not None and run.truncation.truncated:
+        st.warning(tr("faith.truncated", kept=run.truncation.kept_tokens, total=run.truncation.total_tokens))
     st.caption(tr("faith.ig_check", steps=run.ig_steps, delta=abs(run.ig_delta)))
     if run.unavailable:
         reasons = [f"{method_label(m)} ({_why(code)})" for m, code in run.unavailable.items()]

@@ -12,10 +12,10 @@ own views (:mod:`attnviz.faithfulness.attention_rows`).
 
 from attnviz.faithfulness.agreement import spearman
 from attnviz.faithfulness.attention_rows import register_row
-from attnviz.faithfulness.compute import faithfulness
+from attnviz.faithfulness.compute import FAITHFULNESS_MAX_TOKENS, faithfulness
 from attnviz.faithfulness.gradients import IG_STEPS
 from attnviz.faithfulness.outputs import OUTPUTS_OF, ExplainedOutput, OutputChoice
 from attnviz.faithfulness.result import METHODS, REFERENCES, Faithfulness, TokenAxis
 
-__all__ = ["IG_STEPS", "METHODS", "OUTPUTS_OF", "REFERENCES", "ExplainedOutput", "Faithfulness", "OutputChoice",
-           "TokenAxis", "faithfulness", "register_row", "spearman"]
+__all__ = ["FAITHFULNESS_MAX_TOKENS", "IG_STEPS", "METHODS", "OUTPUTS_OF", "REFERENCES", "ExplainedOutput",
+           "Faithfulness", "OutputChoice", "TokenAxis", "faithfulness", "register_row", "spearman"]

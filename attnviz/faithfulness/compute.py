@@ -12,13 +12,18 @@ from attnviz.faithfulness.outputs import OutputChoice, OutputScalar, resolve_out
 from attnviz.faithfulness.result import Faithfulness
 from attnviz.models.loading import LoadedModel
 
+# The default cut: every method costs a few forward and backward passes over ``steps`` copies of the text, so a
+# 512-token text takes tens of seconds on a CPU; ask for more with ``max_tokens`` (up to the model's limit).
+FAITHFULNESS_MAX_TOKENS = 128
+
 
 def faithfulness(loaded: LoadedModel, text: str, target: str | None = None, output: OutputChoice | None = None, *,
                  steps: int = IG_STEPS, max_tokens: int | None = None) -> Faithfulness:
     """Every method's scores over ``text``'s tokens for one output of ``loaded`` (see :mod:`attnviz.faithfulness`).
 
     ``target``: an encoder-decoder's target (teacher forcing; None: the model's greedy translation).
-    ``steps``: integrated gradients' Gauss-Legendre points, computed in one batch.
+    ``steps``: integrated gradients' Gauss-Legendre points, computed in one batch. ``max_tokens``: the cut
+    (default ``FAITHFULNESS_MAX_TOKENS``).
     """
     if not 2 <= int(steps) <= 512:
         raise InputTextError(f"Integrated gradients takes 2 to 512 steps, not {steps}.", code="faith_bad_steps",
@@ -31,6 +36,7 @@ def faithfulness(loaded: LoadedModel, text: str, target: str | None = None, outp
         now = time.perf_counter()
         seconds[name], clock = now - clock, now
 
+    max_tokens = max_tokens or FAITHFULNESS_MAX_TOKENS
     result = capture(loaded, text, target=target, max_tokens=max_tokens)
     explained = resolve_output(loaded, result, output or OutputChoice())
     lap("capture")
@@ -45,7 +51,7 @@ def faithfulness(loaded: LoadedModel, text: str, target: str | None = None, outp
     return Faithfulness(loaded.name, scalar.output, result.source, {**rows, **attributions.scores,
                                                                     "occlusion": occluded},
                         unavailable, attributions.ig_steps, attributions.ig_delta, attributions.baseline_value,
-                        seconds)
+                        seconds, result.source_truncation)
 
 
 __all__ = ["faithfulness"]

@@ -39,14 +39,20 @@ def run_to_json(run: Faithfulness, hide_special: bool = True, merge_words: bool 
     return json.dumps(run_to_dict(run, hide_special, merge_words), ensure_ascii=False, indent=1).encode()
 
 
+def _corner(data: bytes, text: str) -> bytes:
+    """matrix_to_csv names its corner cell for attention maps; these tables have other axes."""
+    return data.replace(b"query \\ key", text.encode(), 1)
+
+
 def scores_to_csv(run: Faithfulness, hide_special: bool = True, merge_words: bool = False) -> bytes:
     axis = run.axis(hide_special, merge_words)
     scores = run.on(axis)
-    return matrix_to_csv(np.array([scores[m] for m in run.methods]), list(run.methods), list(axis.labels))
+    data = matrix_to_csv(np.array([scores[m] for m in run.methods]), list(run.methods), list(axis.labels))
+    return _corner(data, "method \\ token")
 
 
 def agreement_to_csv(run: Faithfulness, hide_special: bool = True, merge_words: bool = False) -> bytes:
     agreement = run.agreement(hide_special, merge_words)
     references = list(agreement)
     matrix = np.array([[agreement[ref][m] for ref in references] for m in run.methods])
-    return matrix_to_csv(matrix, list(run.methods), references)
+    return _corner(matrix_to_csv(matrix, list(run.methods), references), "method \\ reference")

@@ -26,6 +26,9 @@ from captum.attr import InputXGradient, IntegratedGradients, Occlusion, Saliency
 
 from attnviz.faithfulness.outputs import OutputScalar
 
+# Inputs × steps (or occluded copies) per forward pass are capped so that the batch's attention maps stay
+# about as large as 64 copies of 64 tokens: 32 tokens run in one batch, a 512-token text one copy at a time.
+BATCH_CELLS = 64 * 64 * 64
 IG_STEPS = 64  # Gauss-Legendre points, one batch: the gap to f(E) − f(B) is under 0.1% on the built-in models
 
 
@@ -42,9 +45,10 @@ class Attributions:
 def gradient_methods(scalar: OutputScalar, steps: int = IG_STEPS) -> Attributions:
     embeds = scalar.embeddings.clone().requires_grad_()  # [1, token, hidden]
     baseline = scalar.baseline
+    batch = batch_size(embeds.shape[1], steps)
     with torch.enable_grad():
         ig, delta = IntegratedGradients(scalar).attribute(
-            embeds, baselines=baseline, n_steps=steps, internal_batch_size=steps, return_convergence_delta=True)
+            embeds, baselines=baseline, n_steps=steps, internal_batch_size=batch, return_convergence_delta=True)
         times_input = InputXGradient(scalar).attribute(embeds)
         gradient = Saliency(scalar).attribute(embeds, abs=False)
     with torch.no_grad():
@@ -56,13 +60,18 @@ def gradient_methods(scalar: OutputScalar, steps: int = IG_STEPS) -> Attribution
     }, steps, float(delta.reshape(-1)[0]), baseline_value)
 
 
-def occlusion(scalar: OutputScalar, batch: int = 64) -> np.ndarray:
-    """``f(E) − f(E with token i blanked)`` per token, ``batch`` occluded copies per forward pass."""
+def batch_size(n_tokens: int, wanted: int) -> int:
+    """Rows per forward pass: ``wanted``, fewer for long inputs (see BATCH_CELLS)."""
+    return max(1, min(wanted, BATCH_CELLS // max(1, n_tokens * n_tokens)))
+
+
+def occlusion(scalar: OutputScalar) -> np.ndarray:
+    """``f(E) − f(E with token i blanked)`` per token, every token's copy in one batch (fewer for long inputs)."""
     embeds = scalar.embeddings
     n, hidden = embeds.shape[1:]
     with torch.no_grad():
         scores = Occlusion(scalar).attribute(embeds, sliding_window_shapes=(1, hidden), strides=(1, hidden),
-                                             baselines=scalar.blanks, perturbations_per_eval=min(n, batch))
+                                             baselines=scalar.blanks, perturbations_per_eval=batch_size(n, n))
     return _per_token(scores[..., 0])  # each window gives all its hidden cells the same value
 
 

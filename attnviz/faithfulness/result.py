@@ -9,7 +9,7 @@ import numpy as np
 from attnviz.analysis.tokens import group_label, visible_positions, word_groups
 from attnviz.faithfulness.agreement import magnitude, spearman
 from attnviz.faithfulness.outputs import ExplainedOutput
-from attnviz.result import TokenSequence
+from attnviz.result import TokenSequence, Truncation
 
 # The order rows are shown in: attention-based views first, then the model's own behaviour.
 ATTENTION_METHODS = ("attention", "rollout", "flow", "value_weighted", "contributions")
@@ -41,6 +41,7 @@ class Faithfulness:
     ig_delta: float  # Captum's convergence delta of integrated gradients
     baseline_value: float  # the output at the blank input (every token the blank token)
     seconds: dict[str, float] = field(default_factory=dict)  # time per step of the run
+    truncation: Truncation | None = None  # how much of the text was read
 
     @property
     def methods(self) -> tuple[str, ...]:

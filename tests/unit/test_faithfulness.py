@@ -217,3 +217,25 @@ def test_corpus_scores_are_the_per_text_agreements_averaged(toy_lm):
     mean, _, share, n = corpus.paired("rollout", "attention")
     diff = np.array([s["rollout"] - s["attention"] for s in singles])
     assert mean == pytest.approx(np.nanmean(diff)) and share == pytest.approx(np.mean(diff[np.isfinite(diff)] > 0))
+
+
+def test_batches_split_for_long_inputs_give_the_same_scores(toy_lm, monkeypatch):
+    from attnviz.faithfulness import gradients
+    from attnviz.faithfulness.export import scores_to_csv
+
+    text = "the teacher saw the girl in the"
+    whole = faithfulness(toy_lm, text, steps=16)
+    monkeypatch.setattr(gradients, "BATCH_CELLS", 7 * 7 * 3)  # 3 rows a pass instead of all 16 (or 7)
+    assert gradients.batch_size(7, 16) == 3
+    split = faithfulness(toy_lm, text, steps=16)
+    for method in whole.methods:
+        np.testing.assert_allclose(split.scores[method], whole.scores[method], atol=1e-5)
+    assert scores_to_csv(whole).decode("utf-8-sig").startswith("method \\ token,the,teacher")
+
+
+def test_a_long_text_is_cut_and_says_so(toy_lm):
+    from attnviz.faithfulness import FAITHFULNESS_MAX_TOKENS
+
+    long = faithfulness(toy_lm, " ".join(["the teacher saw the girl"] * 40), steps=4)
+    assert len(long.tokens) == min(FAITHFULNESS_MAX_TOKENS, toy_lm.shape.max_positions)  # the toy LM reads 32
+    assert long.truncation.truncated and long.truncation.total_tokens > 128
