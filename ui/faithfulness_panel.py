@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from attnviz.export import MIME_TYPES, safe_filename
+from attnviz.export import MIME_TYPES, file_stem
 from attnviz.faithfulness import Faithfulness
 from attnviz.faithfulness.export import agreement_to_csv, run_to_json, scores_to_csv
 from attnviz.figures.faithfulness import method_strip
@@ -40,7 +40,7 @@ def strip_and_table(run: Faithfulness, hide_special: bool, merge_words: bool, ke
     labels = [method_label(m) for m in methods]
     figure = method_strip([scores[m] for m in methods], labels, axis.labels, title=tr("faith.strip"),
                           value_label=tr("faith.score"), scaled_label=tr("faith.scaled"))
-    stem = safe_filename(run.model_name, "faithfulness", run.output.kind, extension="x")[:-2]
+    stem = file_stem(run.model_name, "faithfulness", run.output.kind)
     st.subheader(tr("faith.strip"))
     st.caption(tr("faith.strip_help"))
     show_figure(figure, key=f"{key}-strip", file_stem=stem)
