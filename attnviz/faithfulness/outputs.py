@@ -124,7 +124,7 @@ class OutputScalar:
         if "token_type_ids" in loaded.tokenizer.model_input_names:
             self.fixed["token_type_ids"] = torch.zeros_like(ids)
         if loaded.family == "encoder-decoder":
-            self.fixed["decoder_input_ids"] = torch.tensor([list(result.target.token_ids)], device=device)
+            self.fixed["decoder_input_ids"] = torch.tensor([list(result.decoder_input.token_ids)], device=device)
         if "inputs_embeds" not in accepted_kwargs(loaded.model, {"inputs_embeds": None}):
             raise NoAttentionError(f"{loaded.name} does not take input embeddings, so gradients with respect to "
                                    "them cannot be computed.", code="faith_no_embeds", model=loaded.name)

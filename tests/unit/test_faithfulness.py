@@ -49,7 +49,7 @@ def _model_output(loaded, ids, run, direction=None):
 class _Run:
     def __init__(self, loaded, text, output=None, target=None, steps=64):
         self.result = capture(loaded, text, target=target)
-        self.decoder_ids = list(self.result.target.token_ids) if self.result.target is not None else None
+        self.decoder_ids = list(self.result.decoder_input.token_ids) if self.result.decoder_input is not None else None
         self.faith = faithfulness(loaded, text, target, OutputChoice(output), steps=steps)
         self.output = self.faith.output
 
