@@ -8,6 +8,7 @@ from pathlib import Path
 
 from attnviz.census import cli as census_cli
 from attnviz.contributions import cli as contributions_cli
+from attnviz.faithfulness import cli as faithfulness_cli
 from attnviz.models.registry import BUILTIN_MODELS, DEFAULT_MODEL
 from attnviz.roles import cli as roles_cli
 
@@ -36,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     roles_cli.add_parser(commands)
     census_cli.add_parser(commands)
     contributions_cli.add_parser(commands)
+    faithfulness_cli.add_parser(commands)
     commands.add_parser("app", help="start the Streamlit app (extra arguments go to streamlit run)",
                         add_help=False)
     if argv is None:
@@ -49,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         return census_cli.run(args)
     if args.command in ("contributions", "lens"):
         return contributions_cli.run(args)
+    if args.command == "faithfulness":
+        return faithfulness_cli.run(args)
 
     if args.command == "models":
         for model in BUILTIN_MODELS.values():

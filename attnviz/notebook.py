@@ -221,3 +221,26 @@ def lens_view(model, text: str | None = None, *, k: int = 5, target: str | None 
             raise ValueError("pass the text: lens_view(model, text)")
         lens = logit_lens(model, decompose(model, text, target), k)
     return lens_figure(lens, title=f"{lens.model_name}: logit lens")
+
+
+def faithfulness_view(model, text: str, target: str | None = None, *, output: str | None = None,
+                      token: str | None = None, position: int | None = None, steps: int | None = None,
+                      hide_special: bool = True, merge_words: bool = False):
+    """Every explanation method over ``text``'s tokens for one output, as a heat strip (one row per method).
+
+    ``model``: a :class:`~attnviz.models.loading.LoadedModel` or a name for ``load_model``. ``output``: "next_token",
+    "target_token", "sentence_mean" or "cls" (default: the family's first). The run itself, with the Spearman
+    agreement table, is ``attnviz.faithfulness.faithfulness``; the figure's ``layout.meta`` carries the agreement.
+    """
+    from attnviz.faithfulness import IG_STEPS, OutputChoice, faithfulness
+    from attnviz.figures.faithfulness import method_strip
+    from attnviz.models.loading import LoadedModel, load_model
+
+    loaded = model if isinstance(model, LoadedModel) else load_model(str(model))
+    run = faithfulness(loaded, text, target, OutputChoice(output, token, position), steps=steps or IG_STEPS)
+    axis = run.axis(hide_special, merge_words)
+    scores = run.on(axis)
+    figure = method_strip([scores[m] for m in run.methods], list(run.methods), axis.labels,
+                          title=f"{loaded.name} · {run.output.kind} {run.output.label}".strip())
+    figure.update_layout(meta={"agreement": run.agreement(hide_special, merge_words)})
+    return figure

@@ -152,3 +152,15 @@ def cached_lens(model_name: str, text: str, target: str | None, k: int):
     return _results().get(("lens", model_name, text, target or None, k),
                           lambda: logit_lens(cached_model(model_name), cached_decomposition(model_name, text, target),
                                              k))
+
+
+def cached_faithfulness(model_name: str, text: str, target: str | None, output: str | None, token: str | None,
+                        position: int | None, steps: int):
+    from attnviz.faithfulness import OutputChoice, faithfulness
+    from attnviz.faithfulness.compute import FAITHFULNESS_MAX_TOKENS
+
+    choice = OutputChoice(output, token or None, position)
+    return _results().get(("faithfulness", model_name, text, target or None, choice, steps),
+                          lambda: faithfulness(cached_model(model_name), text, target or None, choice, steps=steps,
+                                               max_tokens=min(visitor_settings().max_tokens,
+                                                              FAITHFULNESS_MAX_TOKENS)))

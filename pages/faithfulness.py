@@ -1,0 +1,50 @@
+"""Which explanation agrees with the model: attention views and input attributions for one output, scored."""
+
+import streamlit as st
+
+from attnviz import AttnvizError
+from attnviz.faithfulness import IG_STEPS, OUTPUTS_OF
+from ui import controls, faithfulness_panel, panels
+from ui.boot import leave_legacy_page_folder_mode
+from ui.cached import cached_faithfulness
+from ui.errors import show_error
+from ui.lang import tr
+from ui.url_state import BOUND, url_choice
+
+leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
+
+SPEC = controls.PageSpec("faith_model", ("encoder", "decoder", "encoder-decoder"), "minilm")
+STEPS = [8, 16, 32, 64, 128]
+
+loaded, text, target = controls.page_start(SPEC, tr("page.faithfulness"), tr("faith.intro"))
+outputs = list(OUTPUTS_OF[loaded.family])
+output = url_choice(st.sidebar.radio, tr("faith.output"), outputs, "output", outputs[0],
+                    lambda o: tr(f"faith.output.{o}"))
+token, position = None, None
+if output == "next_token":
+    token = st.sidebar.text_input(tr("faith.token"), key="token", max_chars=60, help=tr("faith.token_help"),
+                                  **BOUND).strip() or None
+steps = st.sidebar.select_slider(tr("faith.steps"), STEPS, value=IG_STEPS, key="steps", help=tr("faith.steps_help"),
+                                 **BOUND)
+hide = st.sidebar.checkbox(tr("ctl.hide_special"), value=True, key="hide", **BOUND)
+merge = st.sidebar.checkbox(tr("ctl.merge"), value=False, key="merge", **BOUND)
+panels.model_summary(loaded)
+panels.toy_vocabulary(loaded, text, target)
+
+if output == "target_token":  # the words of the translation, to pick one
+    result = panels.run_capture(loaded, text, target)
+    if result is None or result.output_tokens is None:
+        st.stop()
+    words = result.output_tokens
+    choices = list(range(len(words)))
+    first = next((i for i, special in enumerate(words.special) if not special), 0)
+    position = url_choice(st.sidebar.selectbox, tr("faith.position"), choices, "position", first,
+                          lambda i: f"{i}: {words.labels[i]}")
+try:
+    with st.spinner(tr("faith.running", steps=steps)):
+        run = cached_faithfulness(loaded.name, text, target, output, token, position, steps)
+except AttnvizError as error:
+    show_error(error)
+    st.stop()
+faithfulness_panel.explained(run)
+faithfulness_panel.strip_and_table(run, hide, merge, key="faith")
