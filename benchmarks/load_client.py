@@ -23,7 +23,6 @@ import asyncio
 import http.cookies
 import random
 import socket
-import statistics
 import struct
 import subprocess
 import sys
@@ -91,22 +90,28 @@ class Session:
         self.page = "self_attention"
         self.widgets: dict[str, str] = {}
         self.cookie = ""
+        self.query = ""  # the page's URL query, as the server keeps it (every control lives there)
+        self.session_id = ""
 
-    async def open(self) -> None:
-        # As a browser does: the page first (a proxy may set its routing cookie there), then the websocket.
+    async def open(self, resume: bool = False) -> None:
+        """As a browser does: the page first (a proxy may set its routing cookie there), then the websocket.
+        ``resume``: a reconnect, naming the session it had (as Streamlit's front end does)."""
         def get() -> str:
-            with urllib.request.urlopen(self.base + "/", timeout=30) as reply:
+            request = urllib.request.Request(self.base + "/", headers={"Cookie": self.cookie} if self.cookie else {})
+            with urllib.request.urlopen(request, timeout=30) as reply:
                 jar = http.cookies.SimpleCookie()
                 for header in reply.headers.get_all("Set-Cookie") or []:
                     jar.load(header)
-                return "; ".join(f"{k}={v.value}" for k, v in jar.items())
+                return "; ".join(f"{k}={v.value}" for k, v in jar.items()) or self.cookie
 
         self.cookie = await asyncio.to_thread(get)
         parts = urllib.parse.urlsplit(self.base)
         headers = {"Origin": f"{parts.scheme}://{parts.netloc}"}
         if self.cookie:
             headers["Cookie"] = self.cookie
-        self.ws = await connect(f"ws://{parts.netloc}{parts.path}/_stcore/stream", subprotocols=["streamlit"],
+        # the second entry is an XSRF token, checked only for signed-in visitors
+        protocols = ["streamlit", "none", self.session_id] if resume and self.session_id else ["streamlit"]
+        self.ws = await connect(f"ws://{parts.netloc}{parts.path}/_stcore/stream", subprotocols=protocols,
                                 additional_headers=headers, max_size=None, open_timeout=30, ping_interval=None,
                                 compression=None)
 
@@ -121,8 +126,8 @@ class Session:
         state.query_string = query
         if page is not None and page != self.page:
             self.page = page
-            state.page_script_hash = self.pages.get(page, "")
             self.widgets = {}
+        state.page_script_hash = self.pages.get(self.page, "")
         state.page_name = "" if self.page == "self_attention" and not self.pages else self.page
         for key, value in (widgets or {}).items():
             widget = state.widget_states.widgets.add()
@@ -144,7 +149,10 @@ class Session:
             fwd = ForwardMsg()
             fwd.ParseFromString(data)
             kind = fwd.WhichOneof("type")
-            if kind == "new_session":
+            if kind == "page_info_changed":
+                self.query = fwd.page_info_changed.query_string
+            elif kind == "new_session":
+                self.session_id = fwd.new_session.initialize.session_id or self.session_id
                 self.pages = {p.url_pathname or p.page_name: p.page_script_hash
                               for p in fwd.new_session.app_pages} or self.pages
             elif kind == "navigation":
@@ -208,11 +216,43 @@ class Tally:
     long: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     runs: int = 0
+    checked: int = 0  # runs whose map was checked against the text sent
+    lost: list[int] = field(default_factory=list)  # sessions whose connection dropped
+    recovered: list[int] = field(default_factory=list)  # ... and got their view back from the URL on reconnect
 
 
-async def visitor(url: str, index: int, until: float, period: float, tally: Tally, long_every: int) -> None:
+def text_in_url(query: str) -> str | None:
+    values = urllib.parse.parse_qs(query).get("text")
+    return values[0] if values else None
+
+
+async def recover(session: Session, index: int, tally: Tally) -> bool:
+    """A dropped connection: reconnect as the front end does (the proxy picks a live process) and rerun the
+    page from its URL; the view is back when the map shows the text the URL holds."""
+    tally.lost.append(index)
+    wanted = text_in_url(session.query)
+    for attempt in range(10):
+        await asyncio.sleep(0.5 * (attempt + 1))
+        try:
+            await session.open(resume=True)
+        except (OSError, WebSocketException):
+            continue
+        run = await session.run(query=session.query)
+        tally.runs += 1
+        if run.status == "finished" and (wanted is None or shows_text(run, wanted)):
+            tally.recovered.append(index)
+            return True
+        if run.status != "disconnected":
+            break
+    tally.errors.append(f"session {index}: no view back after reconnecting")
+    return False
+
+
+async def visitor(url: str, index: int, until: float, period: float, tally: Tally, long_every: int,
+                  reconnect: bool = False) -> None:
     """One student: the self-attention page, a new sentence every ~``period`` s, a page switch every 7th
-    action, one model switch, and a 512-token text every ``long_every``-th sentence on the self page."""
+    action, one model switch, and a 512-token text every ``long_every``-th sentence on the self page.
+    ``reconnect``: a dropped connection is reopened (as the browser does) instead of ending the visit."""
     rng = random.Random(index)
     session = Session(url)
     try:
@@ -243,13 +283,19 @@ async def visitor(url: str, index: int, until: float, period: float, tally: Tall
                 run = await session.run(widgets={"text": text})
                 kind = "long" if long else "sentence"
             tally.runs += 1
+            if run.status == "disconnected" and reconnect:
+                if not await recover(session, index, tally):
+                    return
+                continue
             getattr(tally, kind).append(run.seconds)
             if run.status != "finished":
                 tally.errors.append(f"session {index} {kind} on {session.page}: {run.status} {run.alerts[:1]}")
                 if run.status in ("disconnected", "timeout"):
                     return
-            elif text is not None and not shows_text(run, text):
-                tally.errors.append(f"session {index} {kind} on {session.page}: the map does not show the text")
+            elif text is not None:
+                tally.checked += 1
+                if not shows_text(run, text):
+                    tally.errors.append(f"session {index} {kind} on {session.page}: the map does not show the text")
             await asyncio.sleep(max(0.0, period * rng.uniform(0.8, 1.2) - (time.perf_counter() - t0)))
     finally:
         await session.close()
@@ -294,10 +340,13 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-async def load(url: str, sessions: int, duration: float, period: float = 3.0, long_every: int = 20) -> Tally:
+async def load(url: str, sessions: int, duration: float, period: float = 3.0, long_every: int = 20,
+               reconnect: bool = False, during=None) -> Tally:
+    """``sessions`` visitors for ``duration`` seconds; ``during``: a coroutine run alongside (a fault)."""
     tally = Tally()
     until = time.perf_counter() + duration
-    await asyncio.gather(*(visitor(url, i, until, period, tally, long_every) for i in range(sessions)))
+    visits = [visitor(url, i, until, period, tally, long_every, reconnect) for i in range(sessions)]
+    await asyncio.gather(*visits, *([during] if during is not None else []))
     return tally
 
 

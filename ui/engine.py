@@ -6,6 +6,7 @@ session as they are: no pickled copy per rerun, as ``st.cache_data`` would make.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
@@ -24,8 +25,10 @@ transformers.logging.set_verbosity_error()
 
 @st.cache_resource(show_spinner=False)
 def visitor_settings() -> Settings:
-    """The operator's settings, with defaults for who can reach this server."""
-    return load_settings(listens_only_locally(st.get_option("server.address")))
+    """The operator's settings, with defaults for who can reach this server: behind ``attnviz serve``'s proxy,
+    the proxy's address (each process itself listens on loopback)."""
+    address = os.environ.get("ATTNVIZ_PUBLIC_ADDRESS") or st.get_option("server.address")
+    return load_settings(listens_only_locally(address))
 
 
 @st.cache_resource(show_spinner=False)
