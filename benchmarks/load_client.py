@@ -23,6 +23,7 @@ import asyncio
 import http.cookies
 import random
 import socket
+import statistics
 import struct
 import subprocess
 import sys
@@ -196,10 +197,11 @@ class Session:
         return b""
 
 
-def shows_text(run: Run, text: str) -> bool:
-    """The map the run sent has the sentence's words, in order, on one of its axes: the text really was
-    captured (rows of a cross-attention map are the translation, its columns the text)."""
-    words = [word for word in text.split() if word.isalpha()]
+def shows_text(run: Run, text: str, first_words: int | None = None) -> bool:
+    """The map the run sent has the sentence's words (``first_words`` of them: a long text is cut to the
+    token limit), in order, on one of its axes: the text really was captured (rows of a cross-attention map
+    are the translation, its columns the text)."""
+    words = [word for word in text.split() if word.isalpha()][:first_words]
 
     def in_order(labels: list[str] | None) -> bool:
         tokens = iter(label.split("·")[0].lower() for label in labels or [])
@@ -294,7 +296,7 @@ async def visitor(url: str, index: int, until: float, period: float, tally: Tall
                     return
             elif text is not None:
                 tally.checked += 1
-                if not shows_text(run, text):
+                if not shows_text(run, text, 200 if kind == "long" else None):
                     tally.errors.append(f"session {index} {kind} on {session.page}: the map does not show the text")
             await asyncio.sleep(max(0.0, period * rng.uniform(0.8, 1.2) - (time.perf_counter() - t0)))
     finally:
@@ -390,6 +392,29 @@ def warm(url: str) -> None:
         asyncio.run(go())
 
 
+async def cost(url: str, cpu, runs: int = 20) -> str:
+    """Server CPU per run with one visitor at a time (no queueing): sentences on each page, page switches."""
+    rng, session, lines = random.Random(0), Session(url), []
+    await session.open()
+    await session.run()
+    for page in PAGES:
+        await session.run(page=page)
+        for _ in range(3):
+            await session.run(widgets={"text": sentence(rng)})
+        before, walls = cpu(), []
+        for _ in range(runs):
+            walls.append((await session.run(widgets={"text": sentence(rng)})).seconds)
+        lines.append(f"  new sentence on {page}: {1000 * (cpu() - before) / runs:.1f} ms server CPU per run, "
+                     f"{1000 * statistics.median(walls):.0f} ms median wall")
+    before, walls = cpu(), []
+    for i in range(3 * runs):
+        walls.append((await session.run(page=PAGES[i % 3])).seconds)
+    lines.append(f"  page switch: {1000 * (cpu() - before) / (3 * runs):.1f} ms server CPU per run, "
+                 f"{1000 * statistics.median(walls):.0f} ms median wall")
+    await session.close()
+    return "cost per run (one visitor):\n" + "\n".join(lines)
+
+
 def report(sessions: int, tally: Tally, cpu: float, sampler: Sampler, client_cpu: float) -> str:
     def row(name: str, values: list[float]) -> str:
         return (f"  {name:9s} n={len(values):5d}  p50 {percentile(values, .5):6.3f} s  "
@@ -401,8 +426,18 @@ def report(sessions: int, tally: Tally, cpu: float, sampler: Sampler, client_cpu
              f"peak RSS per process {peaks}",
              row("sentence", tally.sentence), row("switch", tally.switch), row("model", tally.model),
              row("512 tok", tally.long)]
+    if tally.lost:
+        lines.append(f"  connections lost: {len(set(tally.lost))} sessions, views back from the URL: "
+                     f"{len(set(tally.recovered))}")
     lines += [f"  ! {error}" for error in tally.errors[:10]]
     return "\n".join(lines)
+
+
+def print_rss(sampler: Sampler, every: float) -> None:
+    started = time.perf_counter()
+    while not sampler.stop.wait(every):
+        rss = ", ".join(f"{samples[-1] / 2**20:,.0f} MB" for samples in sampler.rss.values() if samples)
+        print(f"  t={time.perf_counter() - started:5.0f} s  RSS {rss}", flush=True)
 
 
 def main() -> None:
@@ -413,6 +448,9 @@ def main() -> None:
     parser.add_argument("--long-every", type=int, default=20, help="every Nth sentence is 512 tokens (0: never)")
     parser.add_argument("--workers", type=int, default=1, help="app processes (2+: behind nginx)")
     parser.add_argument("--url", help="an app already running (no CPU or memory figures)")
+    parser.add_argument("--cost", action="store_true", help="first, server CPU per run with one visitor")
+    parser.add_argument("--rss-every", type=float, default=0,
+                        help="print the processes' RSS every this many seconds (a soak)")
     args = parser.parse_args()
     server = None
     if args.url:
@@ -424,6 +462,10 @@ def main() -> None:
         sampler = Sampler(pids)
         sampler.start()
         me = psutil.Process()
+        if args.cost:
+            print(asyncio.run(cost(url, sampler.cpu)), flush=True)
+        if args.rss_every:
+            threading.Thread(target=print_rss, args=(sampler, args.rss_every), daemon=True).start()
         for n in args.sessions:
             cpu0, mine0 = sampler.cpu(), sum(me.cpu_times()[:2])
             tally = asyncio.run(load(url, n, args.duration, args.period, args.long_every))
