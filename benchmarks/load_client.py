@@ -120,11 +120,12 @@ class Session:
         if self.ws is not None:
             await self.ws.close()
 
-    async def run(self, query: str = "", page: str | None = None, widgets: dict | None = None) -> Run:
-        """One rerun: the query string, the page (by its path), and string values of widgets by query key."""
+    async def run(self, query: str | None = None, page: str | None = None, widgets: dict | None = None) -> Run:
+        """One rerun: the query string (default: the URL as the server last set it, as a browser sends it),
+        the page (by its path), and string values of widgets by query key."""
         msg = BackMsg()
         state = msg.rerun_script
-        state.query_string = query
+        state.query_string = self.query if query is None else query
         if page is not None and page != self.page:
             self.page = page
             self.widgets = {}
@@ -253,7 +254,7 @@ async def recover(session: Session, index: int, tally: Tally) -> bool:
 async def visitor(url: str, index: int, until: float, period: float, tally: Tally, long_every: int,
                   reconnect: bool = False) -> None:
     """One student: the self-attention page, a new sentence every ~``period`` s, a page switch every 7th
-    action, one model switch, and a 512-token text every ``long_every``-th sentence on the self page.
+    action, one model switch, and a 512-token text as the 3rd of every ``long_every`` actions (self page).
     ``reconnect``: a dropped connection is reopened (as the browser does) instead of ending the visit."""
     rng = random.Random(index)
     session = Session(url)
@@ -280,7 +281,7 @@ async def visitor(url: str, index: int, until: float, period: float, tally: Tall
                 model_switched = True
                 run, kind, text = await session.run(widgets={"model": "toy-lm"}), "model", None
             else:
-                long = long_every and action % long_every == 0 and session.page == "self_attention"
+                long = long_every and action % long_every == 3 and session.page == "self_attention"
                 text = " ".join(sentence(rng, 16) for _ in range(40)) if long else sentence(rng)
                 run = await session.run(widgets={"text": text})
                 kind = "long" if long else "sentence"
@@ -297,7 +298,8 @@ async def visitor(url: str, index: int, until: float, period: float, tally: Tall
             elif text is not None:
                 tally.checked += 1
                 if not shows_text(run, text, 200 if kind == "long" else None):
-                    tally.errors.append(f"session {index} {kind} on {session.page}: the map does not show the text")
+                    tally.errors.append(f"session {index} {kind} on {session.page}: the map does not show the text "
+                                        f"{text[:60]!r} (rows {(run.map_rows or [])[:10]})")
             await asyncio.sleep(max(0.0, period * rng.uniform(0.8, 1.2) - (time.perf_counter() - t0)))
     finally:
         await session.close()
