@@ -10,7 +10,7 @@ warms both (models loaded, one visit), then in headless Chromium:
   9-token text, until the map's canvas holds a drawn map;
 - new sentence: in that page, a new text of 20-32 tokens typed into the sidebar and submitted (Ctrl+Enter),
   until the canvas has drawn the new text's map (its shape changed);
-- front end: bytes the browser received over HTTP for the first view.
+- front end: bytes the browser received over HTTP for the first view (compressed, as on the wire).
 
 Prints medians and maxima of ``--repeats`` fresh contexts for each server.
 """
@@ -42,13 +42,15 @@ def text_of(tokens: int, shift: int = 0) -> str:
 def visit(browser, url: str, index: int) -> tuple[float, float, int]:
     context = browser.new_context(viewport={"width": 1500, "height": 1100})
     page = context.new_page()
-    received = []
-    page.on("response", lambda r: received.append(int(r.headers.get("content-length") or 0)))
     started = time.perf_counter()
     page.goto(f"{url}/?text={text_of(9, index).replace(' ', '+')}")
     page.wait_for_selector("[data-testid='avz-live'] canvas[data-drawn]", timeout=120_000)
     first = time.perf_counter() - started
     wait_idle(page)
+    # bytes on the wire (compressed) of the document and every file it loaded
+    received = page.evaluate("() => performance.getEntriesByType('navigation')"
+                             ".concat(performance.getEntriesByType('resource'))"
+                             ".reduce((sum, e) => sum + (e.transferSize || 0), 0)")
     box = page.locator("[data-testid='stSidebar'] textarea").first
     new = []
     for step, tokens in enumerate((20, 24, 28, 32)):
@@ -56,7 +58,7 @@ def visit(browser, url: str, index: int) -> tuple[float, float, int]:
         new.append(drawn_after(page, lambda: box.press("Control+Enter"), attribute="shape", timeout_ms=60_000))
         wait_idle(page)
     context.close()
-    return first, statistics.median(new), sum(received)
+    return first, statistics.median(new), received
 
 
 def measure(browser, url: str, repeats: int) -> str:
