@@ -27,7 +27,7 @@ def _interrupt(*_) -> None:
 
 def run(args) -> int:
     cluster = Cluster(workers=args.workers, port=args.port, address=args.address, prefix=args.dir)
-    signal.signal(signal.SIGTERM, _interrupt)  # `docker stop` and `kill` stop the processes as Ctrl-C does
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # `docker stop` and `kill` stop them as Ctrl-C does
     try:
         cluster.start()
         cluster.supervise()
@@ -38,4 +38,5 @@ def run(args) -> int:
         pass
     finally:
         cluster.stop()
+        signal.signal(signal.SIGTERM, previous)
     return 0
