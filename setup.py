@@ -11,7 +11,7 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-BUNDLED = ["app.py", "pages", "ui", ".streamlit", "assets/models"]
+BUNDLED = ["app.py", "pages", "ui", ".streamlit", "assets/models", "deploy/nginx.conf.template"]
 
 
 class BuildWithBundle(build_py):

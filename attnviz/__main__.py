@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from attnviz import serve_cli
 from attnviz.census import cli as census_cli
 from attnviz.contributions import cli as contributions_cli
 from attnviz.faithfulness import cli as faithfulness_cli
@@ -38,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     census_cli.add_parser(commands)
     contributions_cli.add_parser(commands)
     faithfulness_cli.add_parser(commands)
+    serve_cli.add_parser(commands)
     commands.add_parser("app", help="start the Streamlit app (extra arguments go to streamlit run)",
                         add_help=False)
     if argv is None:
@@ -53,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         return contributions_cli.run(args)
     if args.command == "faithfulness":
         return faithfulness_cli.run(args)
+    if args.command == "serve":
+        return serve_cli.run(args)
 
     if args.command == "models":
         for model in BUILTIN_MODELS.values():

@@ -22,3 +22,8 @@ def asset_models() -> Path:
     """The folder holding the toy models."""
     bundled = _BUNDLE / "assets" / "models"
     return bundled if bundled.is_dir() else _REPOSITORY / "assets" / "models"
+
+
+def nginx_template() -> Path:
+    """The reverse proxy's configuration template (``attnviz serve``)."""
+    return _root() / "deploy" / "nginx.conf.template"

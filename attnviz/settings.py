@@ -10,6 +10,7 @@ be overridden by an environment variable ``ATTNVIZ_<KEY>`` (upper case)::
     allow_downloads = false      # may the server download models from the hub?
     max_tokens = 512             # longest input a visitor's text is cut to
     cache_bytes = 1073741824     # memory for cached captures and figures, in bytes
+    torch_threads = 1            # threads of one forward pass (the app's sessions run side by side)
 
 Defaults depend on who can reach the server: listening only on localhost (a single user on their own
 machine) everything is on; listening on other addresses (a class, a public demo) visitors get the
@@ -45,6 +46,10 @@ class Settings:
     allow_downloads: bool = False
     max_tokens: int = 512
     cache_bytes: int = 1 << 30
+    # One thread per forward pass: a class's sessions (and the processes behind a proxy) are the parallelism.
+    # Two threads per pass on two shared cores spin against each other: a MiniLM capture cost 132 ms of CPU
+    # instead of 9 ms (see "Hosting for a class" in the README).
+    torch_threads: int = 1
     source: tuple[str, ...] = field(default=(), compare=False)  # where the values came from, for the operator
 
 
@@ -80,7 +85,8 @@ def _parse(key: str, value, kind: type):
 
 
 _KINDS = {"models": tuple, "allow_hub_ids": bool, "allow_local_paths": bool, "allow_downloads": bool,
-          "max_tokens": int, "cache_bytes": int}
+          "max_tokens": int, "cache_bytes": int,
+          "torch_threads": int}
 
 
 def load_settings(local_only: bool, config: str | os.PathLike | None = None,

@@ -6,7 +6,12 @@ session as they are: no pickled copy per rerun, as ``st.cache_data`` would make.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+
 import streamlit as st
+import torch
 import transformers
 
 from attnviz import AttentionResult, LoadedModel, capture, load_model
@@ -20,14 +25,39 @@ transformers.logging.set_verbosity_error()
 
 @st.cache_resource(show_spinner=False)
 def visitor_settings() -> Settings:
-    """The operator's settings, with defaults for who can reach this server."""
-    return load_settings(listens_only_locally(st.get_option("server.address")))
+    """The operator's settings, with defaults for who can reach this server: behind ``attnviz serve``'s proxy,
+    the proxy's address (each process itself listens on loopback)."""
+    address = os.environ.get("ATTNVIZ_PUBLIC_ADDRESS") or st.get_option("server.address")
+    return load_settings(listens_only_locally(address))
+
+
+@st.cache_resource(show_spinner=False)
+def _torch_threads() -> int:
+    """Once per process, before the first model: the operator's threads per forward pass."""
+    torch.set_num_threads(visitor_settings().torch_threads)
+    return torch.get_num_threads()
+
+
+Busy = Callable[[], AbstractContextManager] | None  # a spinner to show while work is done, not on a cache hit
+
+_LOADED: set[str] = set()  # models this process has loaded (a spinner per run costs a timer thread)
 
 
 @st.cache_resource(show_spinner=False, max_entries=6)
-def cached_model(name: str) -> LoadedModel:
-    """Shared by every session; only read from (captures run under torch.inference_mode)."""
+def _model(name: str) -> LoadedModel:
+    _torch_threads()
     return load_model(name, visitor=visitor_settings())
+
+
+def cached_model(name: str, busy: Busy = None) -> LoadedModel:
+    """Shared by every session; only read from (captures run under torch.inference_mode)."""
+    if busy is None or name in _LOADED:
+        loaded = _model(name)
+    else:
+        with busy():
+            loaded = _model(name)
+    _LOADED.add(name)
+    return loaded
 
 
 @st.cache_resource(show_spinner=False)
@@ -40,16 +70,26 @@ def shared_cache() -> ByteBoundedCache:
     return _results()
 
 
-def cached_capture(model_name: str, text: str, target: str | None, layer: int | None = None) -> AttentionResult:
+def cached_capture(model_name: str, text: str, target: str | None, layer: int | None = None, busy: Busy = None
+                   ) -> AttentionResult:
     """Every layer of the text's attention; for inputs too long for the byte budget, float16 and (when the
-    page says which ``layer`` it shows) only that layer: see attnviz/capturing/budget.py."""
+    page says which ``layer`` it shows) only that layer: see attnviz/capturing/budget.py. ``busy`` shows
+    while a capture is made, not when it is served from the cache."""
     loaded = cached_model(model_name)
     limit = visitor_settings().max_tokens
     plan = capture_plan(loaded.shape, _token_count(loaded, text, target, limit), layer)
     return _results().get(("capture", model_name, text, target or None, plan.layers and str(plan.layers),
                            plan.storage),
-                          lambda: capture(loaded, text, target=target or None, max_tokens=limit,
-                                          layers=plan.layers, storage=plan.storage))
+                          lambda: _busy(busy, lambda: capture(loaded, text, target=target or None,
+                                                              max_tokens=limit, layers=plan.layers,
+                                                              storage=plan.storage)))
+
+
+def _busy(busy: Busy, compute):
+    if busy is None:
+        return compute()
+    with busy():
+        return compute()
 
 
 def _token_count(loaded: LoadedModel, text: str, target: str | None, limit: int) -> int:

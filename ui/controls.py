@@ -72,8 +72,7 @@ def model_picker(spec: PageSpec) -> LoadedModel | None:
     if not ready_to_load(name):
         return None
     try:
-        with st.spinner(tr("msg.loading", model=name)):
-            loaded = cached_model(name)
+        loaded = cached_model(name, busy=lambda: st.spinner(tr("msg.loading", model=name)))
     except AttnvizError as error:
         show_error(error)
         return None

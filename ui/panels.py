@@ -56,8 +56,7 @@ def run_capture(loaded: LoadedModel, text: str, target: str | None = None, layer
     """Capture (cached) and show any problem as a message instead of a traceback. ``layer``: the layer the
     page shows, so a long input may keep only that one (the note says so)."""
     try:
-        with st.spinner(tr("msg.running")):
-            result = cached_capture(loaded.name, text, target, layer)
+        result = cached_capture(loaded.name, text, target, layer, busy=lambda: st.spinner(tr("msg.running")))
     except AttnvizError as error:
         show_error(error)
         return None
