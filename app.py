@@ -26,6 +26,7 @@ explore = [
 explain = [
     st.Page("pages/ablation.py", title=tr("page.ablation"), icon=":material/content_cut:"),
     st.Page("pages/compare.py", title=tr("page.compare"), icon=":material/difference:"),
+    st.Page("pages/routes.py", title=tr("page.routes"), icon=":material/account_tree:"),
 ]
 learn = [
     st.Page("pages/learn_self_attention.py", title=tr("learn.self.page"), icon=":material/school:"),

@@ -51,12 +51,12 @@ class LayerParts:
     (post-LN: already carried through the LayerNorm), beside the ``residual[i]`` part; ``middle[i]`` is the
     whole. After the MLP: parts ``mlp_out[i]`` and ``mlp_residual[i]`` of the layer's output."""
 
-    coefficients: torch.Tensor  # [H, Q, K]
-    vectors: torch.Tensor  # [H, K, d]
-    residual: torch.Tensor  # [Q, d]
-    middle: torch.Tensor  # [Q, d]
-    mlp_out: torch.Tensor  # [Q, d]
-    mlp_residual: torch.Tensor  # [Q, d]
+    coefficients: np.ndarray  # [H, Q, K] float32 (numpy, so caches can count the bytes)
+    vectors: np.ndarray  # [H, K, d]
+    residual: np.ndarray  # [Q, d]
+    middle: np.ndarray  # [Q, d]
+    mlp_out: np.ndarray  # [Q, d]
+    mlp_residual: np.ndarray  # [Q, d]
     post_ln: bool
 
 
@@ -103,7 +103,8 @@ class RouteContributions:
         if missing:
             p = self.layers[layer]
             with torch.inference_mode():
-                a, r = attention_shares(p.coefficients, p.vectors, p.residual, p.middle, self.causal, missing)
+                a, r = attention_shares(*(torch.from_numpy(x) for x in (p.coefficients, p.vectors, p.residual,
+                                                                        p.middle)), self.causal, missing)
             heads = self.n_heads
             for k, q in enumerate(missing):
                 row = np.zeros((self.n_tokens, heads), dtype=np.float32)
@@ -301,7 +302,8 @@ def route_contributions(loaded: LoadedModel, text: str, target: str | None = Non
     with torch.inference_mode():
         for layer, call in enumerate(calls):
             parts = _layer(loaded, kind, layer, result, call)
-            m, m_res = mlp_shares(parts.mlp_out, parts.mlp_residual, call.post[:n_tokens])
+            m, m_res = mlp_shares(torch.from_numpy(parts.mlp_out), torch.from_numpy(parts.mlp_residual),
+                                  call.post[:n_tokens])
             mlp[layer], mlp_residual[layer] = m.numpy(), m_res.numpy()
             layers.append(parts)
     residuals = np.stack([c.pre[:n_tokens].numpy() for c in calls] + [calls[-1].post[:n_tokens].numpy()])
@@ -336,8 +338,8 @@ def _layer(loaded: LoadedModel, kind: AttentionKind, layer: int, result, call: _
         g1, gamma1, sigma1 = _layer_norm_parts(norm1, s1, middle)
         g2 = _layer_norm_parts(norm2, s2, post)[0]
         centred = gamma1 * (transformed - transformed.mean(-1, keepdim=True))  # γ (u − μ(u))
-        return LayerParts(weights / sigma1[None, :, 0, None], centred, g1(pre), middle,
-                           g2(s2 - middle), g2(middle), True)
+        return _as_numpy(weights / sigma1[None, :, 0, None], centred, g1(pre), middle, g2(s2 - middle), g2(middle),
+                         post_ln=True)
     middle = pre + attn_out
     for _, summed, _ in wide:  # sequential blocks normalise pre then middle; parallel ones pre twice
         if not (_close(summed, pre) or _close(summed, middle)):
@@ -345,7 +347,11 @@ def _layer(loaded: LoadedModel, kind: AttentionKind, layer: int, result, call: _
                 f"{loaded.name} normalises something other than the residual inside its layers (a norm after "
                 "attention, as in Gemma 2), so the residual sums routes need are not the model's.",
                 code="routes_unsupported", model=loaded.name)
-    return LayerParts(weights, transformed, pre, middle, post - middle, middle, False)
+    return _as_numpy(weights, transformed, pre, middle, post - middle, middle, post_ln=False)
+
+
+def _as_numpy(*tensors: torch.Tensor, post_ln: bool) -> LayerParts:
+    return LayerParts(*(np.ascontiguousarray(t.detach().float().numpy()) for t in tensors), post_ln=post_ln)
 
 
 # ---------------------------------------------------------------- the graph
@@ -431,3 +437,67 @@ def route_graph(contributions: RouteContributions, position: int, threshold: flo
                                        float(rest) if j == i else 0.0))
                 frontier.add(j)
     return RouteGraph(c.model_name, c.tokens.labels, position, float(threshold), c.n_layers, tuple(edges))
+
+
+# ---------------------------------------------------------------- what a node's residual would predict
+
+
+def _final_norm(loaded: LoadedModel, contributions: RouteContributions) -> torch.nn.Module | None:
+    """The norm the unembedding reads through: the module outside the layers that maps the last residual
+    to what the unembedding received in the real pass (``None`` if no module does)."""
+    if contributions.unembedded is None:
+        return None
+    blocks = _block_modules(loaded, contributions.kind)
+    inside = {id(m) for block in blocks for m in block.modules()}
+    last = torch.from_numpy(contributions.residuals[-1])
+    wanted = torch.from_numpy(contributions.unembedded)
+    with torch.inference_mode():
+        for module in reversed(list(loaded.model.modules())):
+            if _is_norm(module) and id(module) not in inside:
+                try:
+                    normed = module(last.to(loaded.dtype)).float()
+                except Exception:  # noqa: BLE001 - a norm with another signature is not the one
+                    continue
+                if normed.shape == wanted.shape and _close(normed, wanted):
+                    return module
+        if _close(last, wanted):  # no final norm at all
+            return torch.nn.Identity()
+    return None
+
+
+def node_residual(contributions: RouteContributions, node: Node) -> np.ndarray | None:
+    """The residual a node stands for ([d]); an MLP node has none of its own."""
+    stage, layer, position = parse_node(node)
+    if stage == "X":
+        return contributions.residuals[0, position]
+    if stage == "I":
+        return contributions.residuals[layer + 1, position]
+    if stage == "A":
+        return contributions.layers[layer].middle[position]
+    return None
+
+
+def lens_tops(loaded: LoadedModel, contributions: RouteContributions, nodes, k: int = 5
+              ) -> dict[Node, list[tuple[str, float]]]:
+    """Logit lens of each node's residual: its top-``k`` next tokens read through the final norm and the
+    unembedding, with probabilities. Decoders only (empty otherwise, or if the final norm is not found)."""
+    head = loaded.model.get_output_embeddings() if contributions.kind == "decoder" else None
+    norm = _final_norm(loaded, contributions) if head is not None else None
+    if norm is None:
+        return {}
+    chosen = [(n, node_residual(contributions, n)) for n in nodes]
+    chosen = [(n, r) for n, r in chosen if r is not None]
+    if not chosen:
+        return {}
+    with torch.inference_mode():
+        states = torch.from_numpy(np.stack([r for _, r in chosen])).to(loaded.dtype)
+        probabilities = head(norm(states)).float().softmax(-1)
+        top = probabilities.topk(min(k, probabilities.shape[-1]), dim=-1)
+    words = loaded.tokenizer.convert_ids_to_tokens(top.indices.flatten().tolist())
+    from attnviz.analysis.tokens import display_label
+
+    out = {}
+    for row, (node, _) in enumerate(chosen):
+        out[node] = [(display_label(words[row * top.indices.shape[1] + c]), float(top.values[row, c]))
+                     for c in range(top.indices.shape[1])]
+    return out
