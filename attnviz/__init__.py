@@ -12,10 +12,8 @@ from attnviz.models.loading import LoadedModel, load_model
 from attnviz.models.registry import BUILTIN_MODELS, DEFAULT_MODEL
 from attnviz.result import AttentionResult, HeadLayout, HeadVectors, ModelShape, TokenSequence
 
-capture_attention = capture  # a name that cannot be mistaken for a module
-
 __all__ = [
     "BUILTIN_MODELS", "DEFAULT_MODEL", "AttentionResult", "AttnvizError", "HeadLayout", "HeadVectors",
     "InputTextError", "LayerRequestError", "LoadedModel", "ModelLoadError", "ModelShape", "NoAttentionError",
-    "TokenSequence", "ablate_heads", "capture", "capture_attention", "capture_batch", "load_model",
+    "TokenSequence", "ablate_heads", "capture", "capture_batch", "load_model",
 ]

@@ -5,7 +5,7 @@ import streamlit as st
 from attnviz import AttnvizError
 from attnviz.explain.ablation import every_head
 from ui import ablation_panel, controls, panels
-from ui.engine import cached_ablation, cached_importance
+from ui.cached import cached_ablation, cached_importance
 from ui.errors import show_error
 from ui.lang import tr
 from ui.url_state import url_choice

@@ -5,11 +5,11 @@ import streamlit as st
 
 from attnviz.analysis.tables import head_rows
 from attnviz.analysis.view import build_view
-from attnviz.export_data import safe_filename
+from attnviz.export import safe_filename
 from attnviz.figures.grid import head_grid
 from attnviz.figures.heatmap import attention_heatmap, plot_text
 from ui import controls, live_map, panels, roles_panel
-from ui.engine import derived
+from ui.cached import derived
 from ui.lang import chart_words, tr
 
 SPEC = controls.PageSpec("model", ("encoder", "decoder", "encoder-decoder"), "minilm")

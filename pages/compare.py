@@ -3,8 +3,7 @@
 import streamlit as st
 
 from attnviz.explain.compare import ANIMAL_PAIR, compare_heads, comparison_arrays
-from attnviz.export import MIME_TYPES
-from attnviz.export_data import arrays_to_npz, matrix_to_csv, safe_filename
+from attnviz.export import MIME_TYPES, arrays_to_npz, matrix_to_csv, safe_filename
 from attnviz.figures.explain import analysis_map
 from ui import controls, panels
 from ui.lang import tr

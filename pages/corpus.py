@@ -14,7 +14,7 @@ from attnviz.census.gold import sample_corpus
 from attnviz.census.report import examples_stat
 from attnviz.figures.heatmap import attention_heatmap
 from ui import panels
-from ui.engine import cached_capture, cached_model, visitor_settings
+from ui.cached import cached_capture, cached_model, visitor_settings
 from ui.errors import show_error
 from ui.lang import chart_words, tr
 from ui.url_state import BOUND, url_choice

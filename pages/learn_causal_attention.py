@@ -8,7 +8,7 @@ from attnviz.errors import AttnvizError
 from attnviz.figures.heatmap import attention_heatmap
 from attnviz.figures.matrix import matrix_figure
 from attnviz.teach.lessons import prefix_change, tiny_causal_demo
-from ui.engine import cached_capture, cached_continuation, cached_model
+from ui.cached import cached_capture, cached_continuation, cached_model
 from ui.errors import show_error
 from ui.lang import chart_words, tr
 from ui.lessons import prose

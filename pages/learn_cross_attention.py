@@ -6,8 +6,8 @@ from attnviz.analysis.view import ViewOptions, build_view
 from attnviz.figures.heatmap import attention_heatmap
 from attnviz.figures.matrix import matrix_figure, row_bars
 from ui import panels
+from ui.cached import cached_derivation, cached_model
 from ui.controls import DEFAULT_TEXT
-from ui.engine import cached_derivation, cached_model
 from ui.lang import chart_words, tr
 from ui.lessons import prose
 from ui.url_state import BOUND

@@ -3,11 +3,11 @@
 import streamlit as st
 
 from attnviz.errors import AttnvizError
-from attnviz.export_data import arrays_to_npz
+from attnviz.export import arrays_to_npz
 from attnviz.figures.matrix import matrix_figure
 from attnviz.teach.derivation import supports_derivation
+from ui.cached import cached_derivation, cached_model
 from ui.controls import DEFAULT_TEXT
-from ui.engine import cached_derivation, cached_model
 from ui.errors import show_error
 from ui.lang import tr
 from ui.lessons import prose

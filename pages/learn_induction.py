@@ -11,7 +11,7 @@ from attnviz.figures.matrix import matrix_figure
 from attnviz.models.registry import BUILTIN_MODELS
 from attnviz.roles.lesson import circuit_heads, circuit_step, repeated_positions
 from attnviz.roles.report import RoleReport
-from ui.engine import cached_capture, cached_model
+from ui.cached import cached_capture, cached_model
 from ui.errors import show_error
 from ui.lang import lang, tr
 from ui.lessons import _sections

@@ -7,8 +7,8 @@ from attnviz.analysis.view import ViewOptions, build_view
 from attnviz.figures.heatmap import attention_heatmap
 from attnviz.figures.matrix import head_split_figure, matrix_figure
 from ui import panels
+from ui.cached import cached_derivation, cached_model
 from ui.controls import DEFAULT_TEXT
-from ui.engine import cached_derivation, cached_model
 from ui.lang import chart_words, tr
 from ui.lessons import prose
 from ui.url_state import BOUND
@@ -40,7 +40,7 @@ result = panels.run_capture(loaded, text)
 if result is None:
     st.stop()
 special = result.source.special
-profiles = [head_profile(result.head_map("encoder", layer, head), special, layer, head)
+profiles = [head_profile(result.attention("encoder", layer, head), special, layer, head)
             for layer in range(shape.n_layers["encoder"]) for head in range(shape.n_heads)]
 chosen = distinct_heads(profiles, count=3)
 options = ViewOptions(hide_special=False)

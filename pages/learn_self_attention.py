@@ -10,8 +10,8 @@ from attnviz.figures.heatmap import attention_heatmap
 from attnviz.figures.matrix import row_bars
 from attnviz.teach.lessons import value_contributions
 from ui import panels
+from ui.cached import cached_derivation, cached_model
 from ui.controls import DEFAULT_TEXT
-from ui.engine import cached_derivation, cached_model
 from ui.lang import chart_words, tr
 from ui.lessons import prose
 from ui.url_state import BOUND

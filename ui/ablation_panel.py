@@ -10,8 +10,7 @@ import streamlit as st
 
 from attnviz import LoadedModel
 from attnviz.explain.ablation import AblationEffect, HeadImportance
-from attnviz.export import MIME_TYPES
-from attnviz.export_data import matrix_to_csv, safe_filename
+from attnviz.export import MIME_TYPES, matrix_to_csv, safe_filename
 from attnviz.figures.explain import chances_figure, importance_figure
 from ui.lang import tr
 from ui.panels import image_buttons, md_escape

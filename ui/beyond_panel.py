@@ -9,11 +9,10 @@ from attnviz import AttentionResult, AttnvizError, LoadedModel
 from attnviz.analysis.tokens import visible_positions
 from attnviz.analysis.view import ViewOptions
 from attnviz.explain.flow import rollout
-from attnviz.export import MIME_TYPES
-from attnviz.export_data import matrix_to_csv, safe_filename
+from attnviz.export import MIME_TYPES, matrix_to_csv, safe_filename
 from attnviz.figures.explain import analysis_map
 from attnviz.figures.matrix import row_bars
-from ui.engine import cached_flow, cached_value_weighted
+from ui.cached import cached_flow, cached_value_weighted
 from ui.errors import show_error
 from ui.lang import tr
 from ui.panels import image_buttons, show_figure

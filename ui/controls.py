@@ -11,7 +11,7 @@ from attnviz.analysis.heads import HeadMode
 from attnviz.analysis.view import ViewOptions
 from attnviz.result import Family
 from ui import live_map
-from ui.engine import cached_model
+from ui.cached import cached_model
 from ui.errors import show_error
 from ui.lang import lang, tr
 from ui.model_picker import hub_choices, ready_to_load
@@ -107,17 +107,6 @@ def layer_picker(n_layers: int, *, allow_all_layers: bool = False, default: int 
     default = min(max(default, 0), n_layers - 1)
     _keep_valid("layer", layers, default)
     return st.sidebar.select_slider(tr("ctl.layer"), layers, value=default, key="layer", **BOUND)
-
-
-def head_picker(n_heads: int) -> tuple[tuple[int, ...], HeadMode]:
-    """One head, or several toggled on and off and combined by mean or max."""
-    mode = url_choice(st.sidebar.radio, tr("ctl.mode"), ["single", "mean", "max"], "mode", "single",
-                      lambda m: tr(f"mode.{m}"), horizontal=True)
-    heads_all = list(range(n_heads))
-    if mode == "single":
-        _keep_valid("head", heads_all, 0)
-        return (st.sidebar.select_slider(tr("ctl.head"), heads_all, value=0, key="head", **BOUND),), mode
-    return head_toggles(n_heads), mode
 
 
 def head_toggles(n_heads: int) -> tuple[int, ...]:

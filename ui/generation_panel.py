@@ -7,7 +7,7 @@ import streamlit as st
 
 from attnviz import AttnvizError, LoadedModel
 from attnviz.figures.explain import analysis_map, chances_figure, highlight_row
-from ui.engine import cached_generation
+from ui.cached import cached_generation
 from ui.errors import show_error
 from ui.lang import tr
 from ui.panels import md_escape

@@ -31,7 +31,7 @@ from attnviz.figures.live import (
     window_labels,
     zoom_window,
 )
-from ui.engine import shared_cache
+from ui.cached import shared_cache
 from ui.lang import chart_words, tr
 
 _STATIC = Path(__file__).parent / "static"
@@ -163,7 +163,7 @@ def live_payload(result: AttentionResult, kind, choice: LiveChoice, options: Vie
     window = (zoom_window(n_rows, n_cols, choice.zoom[:2], choice.zoom[2:]) if choice.zoom
               else overview_window(n_rows, n_cols))
     cells = -(-window.rows // window.block) * -(-window.cols // window.block)
-    maps = maps_to_send(result.captured_layers[kind], n_heads, cells, choice.layer, choice.shown_heads)
+    maps = maps_to_send(result.layers[kind], n_heads, cells, choice.layer, choice.shown_heads)
     weights, masked, rows, cols, base = _sent_maps(result, kind, options, maps, window)
     version = hashlib.blake2b(repr((base, maps)).encode(), digest_size=8).hexdigest()
     header = {

@@ -11,7 +11,7 @@ from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ct
 from attnviz import AttnvizError
 from attnviz.hub import cached_snapshot, fetch, plan_download
 from attnviz.models.registry import BUILTIN_MODELS, looks_like_path
-from ui.engine import visitor_settings
+from ui.cached import visitor_settings
 from ui.errors import show_error
 from ui.lang import tr
 
@@ -23,7 +23,7 @@ KNOWN_FAMILIES = {"gpt2": "decoder", "distilgpt2": "decoder", "HuggingFaceTB/Smo
 
 def hub_choices(families: tuple[str, ...]) -> list[str]:
     """Hub ids the operator offers that this page can show (unknown families are offered everywhere)."""
-    return [name for name in visitor_settings().hub_models
+    return [name for name in visitor_settings().models
             if name not in BUILTIN_MODELS and KNOWN_FAMILIES.get(name, families[0]) in families]
 
 

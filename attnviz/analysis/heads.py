@@ -8,7 +8,7 @@ from typing import Literal
 
 import numpy as np
 
-from attnviz.analysis.masks import causal_mask
+from attnviz.masks import causal_mask
 from attnviz.result import AttentionKind, AttentionResult
 
 HeadMode = Literal["single", "mean", "max"]
@@ -57,12 +57,6 @@ class HeadProfile:
     first_weight: float  # ... on the first key
     special_weight: float  # ... on special tokens ([CLS], [SEP], </s> ...)
     pattern: Pattern
-
-    # Old names, kept for code written against them.
-    previous = property(lambda p: p.previous_weight)
-    next = property(lambda p: p.next_weight)
-    first = property(lambda p: p.first_weight)
-    special = property(lambda p: p.special_weight)
 
 
 def _diagonal_mean(matrix: np.ndarray, offset: int) -> float:

@@ -9,15 +9,6 @@ import numpy as np
 
 from attnviz.result import TokenSequence
 
-# Markers tokenizers put on pieces: GPT-2/RoBERTa byte-level "Ġ" (space) and "Ċ" (newline), SentencePiece "▁".
-_MARKERS = {"Ġ": " ", "▁": " ", "Ċ": "\\n", "ĉ": "\\t"}
-
-
-def display_label(token: str) -> str:
-    """A readable label: "Ġtrain" -> "train", "▁train" -> "train", "##ing" stays "##ing"."""
-    text = "".join(_MARKERS.get(ch, ch) for ch in token).strip()
-    return text if text else "␣"
-
 
 def unique_labels(labels: Sequence[str], positions: Sequence[int] | None = None) -> list[str]:
     """Labels with duplicates told apart by token position ("the", "the" -> "the·1", "the·4").

@@ -66,7 +66,7 @@ def head_grid(
         annotations=list(figure.layout.annotations) + [
             {"text": f"↓ {y_title} · → {x_title}", "xref": "paper", "yref": "paper", "x": 1, "y": 1.0,
              "yanchor": "bottom", "xanchor": "right", "showarrow": False, "font": {"size": 11, "color": "#666"},
-             "yshift": 22 + 0 * n_rows},
+             "yshift": 22},
         ],
     )
     return figure

@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from attnviz import capture, capture_batch, load_model
-from attnviz.analysis.masks import causal_mask
 from attnviz.capturing.run import _batch_inputs, _encode, _forward_through_interface, layer_plan
 from attnviz.errors import CaptureShapeError
+from attnviz.masks import causal_mask
 from attnviz.models.loading import wrap_model
 from tests.architectures import ARCHITECTURES, build, eager_attentions
 

@@ -26,7 +26,7 @@ def test_hiding_specials_gives_the_7x7_demo(demo):
 
 
 def test_mean_and_max_of_heads(demo):
-    maps = demo.layer_maps("encoder", 1)
+    maps = demo.attention("encoder", 1)
     mean = build_view(demo, "encoder", 1, [0, 3, 5], "mean", ViewOptions(hide_special=False))
     peak = build_view(demo, "encoder", 1, [0, 3, 5], "max", ViewOptions(hide_special=False))
     np.testing.assert_allclose(mean.matrix, maps[[0, 3, 5]].mean(0), atol=1e-6)

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from attnviz import capture, load_model
-from attnviz.analysis.masks import causal_mask
 from attnviz.analysis.view import ViewOptions, build_view, stack_views
 from attnviz.figures.live import (
     LEVELS,
@@ -20,6 +19,7 @@ from attnviz.figures.live import (
     window_of,
     zoom_window,
 )
+from attnviz.masks import causal_mask
 from ui import live_map
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from attnviz import capture, load_model
-from attnviz.analysis.masks import causal_mask
+from attnviz.masks import causal_mask
 from attnviz.teach.derivation import DerivationUnsupported, derive, supports_derivation
 from attnviz.teach.scratch import attention_steps, softmax_rows
 

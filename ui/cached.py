@@ -1,4 +1,4 @@
-"""Cached calls into the attnviz engine: one model per process, one capture per distinct input.
+"""The cache facade: cached calls into the attnviz engine — one model per process, one capture per distinct input.
 
 Captures live in one byte-bounded cache per server (the operator's ``cache_bytes``), handed to every
 session as they are: no pickled copy per rerun, as ``st.cache_data`` would make.

@@ -43,7 +43,7 @@ def result_metadata(result: AttentionResult) -> dict:
         "capture_path": shape.capture_path,
         "source": _tokens_dict(result.source),
         "target": _tokens_dict(result.target) if result.target else None,
-        "produced": list(result.produced.tokens) if result.produced else None,
+        "produced": list(result.output_tokens.tokens) if result.output_tokens else None,
         "layers": {kind: list(ls) for kind, ls in result.layers.items()},
         "axes": ["layer", "head", "query", "key"],
         "truncated": result.truncated,
