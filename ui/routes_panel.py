@@ -12,11 +12,11 @@ from pathlib import Path
 import streamlit as st
 
 from attnviz.contributions.routes import RouteContributions, RouteGraph, lens_tops, route_contributions, route_graph
-from attnviz.export_data import safe_filename
+from attnviz.export import safe_filename
 from attnviz.figures.routes import RouteWords, edge_rows, edges_to_csv, route_figure, route_payload
 from attnviz.models.loading import LoadedModel
 from ui import panels
-from ui.engine import cached_model, shared_cache, visitor_settings
+from ui.cached import cached_model, shared_cache, visitor_settings
 from ui.lang import tr
 
 _STATIC = Path(__file__).parent / "static"

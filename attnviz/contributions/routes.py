@@ -31,7 +31,7 @@ import torch
 from attnviz.capturing.run import capture
 from attnviz.errors import AttnvizError, InputTextError
 from attnviz.models.loading import LoadedModel
-from attnviz.result import AttentionKind, TokenSequence
+from attnviz.result import AttentionKind, TokenSequence, display_label
 from attnviz.teach.derivation import supports_derivation
 
 EPS = 1e-5  # the LLM Transparency Tool's floor for a part's raw contribution
@@ -494,8 +494,6 @@ def lens_tops(loaded: LoadedModel, contributions: RouteContributions, nodes, k: 
         probabilities = head(norm(states)).float().softmax(-1)
         top = probabilities.topk(min(k, probabilities.shape[-1]), dim=-1)
     words = loaded.tokenizer.convert_ids_to_tokens(top.indices.flatten().tolist())
-    from attnviz.analysis.tokens import display_label
-
     out = {}
     for row, (node, _) in enumerate(chosen):
         out[node] = [(display_label(words[row * top.indices.shape[1] + c]), float(top.values[row, c]))
