@@ -1,0 +1,1 @@
+"""What attention contributes: residual decomposition, direct logit attribution and the logit lens."""

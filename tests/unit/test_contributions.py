@@ -1,0 +1,233 @@
+"""Residual decomposition, direct logit attribution and the logit lens.
+
+The proof: on a tiny GPT-2 and a tiny Llama with sharpened query/key weights (maps far from uniform),
+TransformerLens computes the same quantities its own way from the same saved weights. It runs with
+its LayerNorm folded into the weights but the unembedding, the writing weights and the value biases
+left as they are, so each head's result and each logit are the model's own (its default compatibility
+mode centres the unembedding and moves value biases into W_O's bias, which changes the per-head terms).
+Then completeness on every family of the matrix whose attention goes through the interface.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import transformers as tf
+
+from attnviz import capture, load_model
+from attnviz.contributions.decompose import DecompositionError, decompose
+from attnviz.contributions.lens import lens_row, logit_lens
+from attnviz.contributions.logits import direct_logit_attribution
+from attnviz.errors import InputTextError
+from tests.architectures import ARCHITECTURES, build
+
+TEXT = "the teacher saw a book in the park and the dog ran"
+TARGET = "老师 昨天 在 公园 看见 书"
+SHARPEN = 25.0  # query and key weights times this: random init alone gives near-uniform maps
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from attnviz.toy.tokenizer import build_tokenizer
+
+    return build_tokenizer("translator")
+
+
+def _sharpened(arch: str, vocab: int) -> tf.PreTrainedModel:
+    torch.manual_seed(1)
+    ids = {"vocab_size": vocab, "pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2}
+    if arch == "gpt2":
+        model = tf.GPT2LMHeadModel(tf.GPT2Config(n_embd=32, n_layer=3, n_head=4, n_positions=64, **ids))
+        with torch.no_grad():
+            model.transformer.wte.weight.mul_(10)  # tied: logits of a useful size
+            for block in model.transformer.h:
+                block.attn.c_attn.weight[:, :64].mul_(SHARPEN)  # the query and key columns of the fused QKV
+                block.attn.c_proj.weight.mul_(20)  # heads that write something sizeable
+                for norm in (block.ln_1, block.ln_2):
+                    norm.weight.uniform_(0.5, 1.5)
+                    norm.bias.normal_(0, 0.1)
+            model.transformer.ln_f.weight.uniform_(0.5, 1.5)  # a final norm that is not the identity
+            model.transformer.ln_f.bias.normal_(0, 0.2)
+        return model
+    model = tf.LlamaForCausalLM(tf.LlamaConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=3,
+                                               num_attention_heads=4, num_key_value_heads=2,
+                                               max_position_embeddings=64, **ids))
+    with torch.no_grad():
+        model.lm_head.weight.mul_(10)
+        for block in model.model.layers:
+            block.self_attn.q_proj.weight.mul_(SHARPEN)
+            block.self_attn.k_proj.weight.mul_(SHARPEN)
+            block.self_attn.o_proj.weight.mul_(20)
+        model.model.norm.weight.uniform_(0.5, 1.5)
+    return model
+
+
+@pytest.fixture(scope="module", params=["gpt2", "llama"])
+def pair(request, tmp_path_factory, tokenizer):
+    """(attnviz's loaded model and decomposition, TransformerLens's bridge and cache) for one sharpened model."""
+    from transformer_lens.model_bridge import TransformerBridge
+
+    folder = tmp_path_factory.mktemp("sharpened") / request.param
+    _sharpened(request.param, len(tokenizer)).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    loaded = load_model(str(folder))
+    decomposition = decompose(loaded, TEXT)
+    bridge = TransformerBridge.boot_transformers(str(folder), device="cpu")
+    bridge.enable_compatibility_mode(disable_warnings=True, fold_ln=True, center_writing_weights=False,
+                                     center_unembed=False, fold_value_biases=False)
+    bridge.set_use_attn_result(True)
+    with torch.no_grad():
+        logits, cache = bridge.run_with_cache(torch.tensor([decomposition.tokens.token_ids]))
+    return loaded, decomposition, bridge, cache, logits[0].detach()
+
+
+def _close(mine, theirs, tolerance=1e-4):
+    theirs = np.asarray(theirs.detach() if isinstance(theirs, torch.Tensor) else theirs, dtype=np.float64)
+    np.testing.assert_allclose(np.asarray(mine, dtype=np.float64), theirs, rtol=tolerance,
+                               atol=tolerance * max(1.0, float(np.abs(theirs).max())))
+
+
+def test_the_maps_are_sharp(pair):
+    loaded, *_ = pair
+    weights = capture(loaded, TEXT).arrays["decoder"]
+    assert weights.max(-1)[..., 3:].mean() > 0.6  # far from uniform past the first few queries
+
+
+def test_decomposition_equals_transformer_lens(pair):
+    loaded, decomposition, bridge, cache, logits = pair
+    _close(decomposition.logits, logits)
+    stack, labels = cache.decompose_resid(return_labels=True)  # [component, batch, pos, d]
+    embedded = [i for i, label in enumerate(labels) if "embed" in label]
+    _close(decomposition.embeddings, stack[embedded, 0].sum(0))
+    for layer in range(decomposition.n_layers):
+        _close(decomposition.heads[layer].sum(0) + decomposition.attention_bias[layer],
+               stack[labels.index(f"{layer}_attn_out"), 0])
+        _close(decomposition.mlps[layer], stack[labels.index(f"{layer}_mlp_out"), 0])
+    heads, head_labels = cache.stack_head_results(return_labels=True)  # [layer·head, batch, pos, d]
+    assert head_labels[:2] == ["L0H0", "L0H1"]
+    _close(decomposition.heads.reshape(-1, *decomposition.heads.shape[2:]), heads[:, 0])
+    _close(decomposition.final_residual, cache[f"blocks.{decomposition.n_layers - 1}.hook_resid_post"][0])
+    _close(decomposition.total(), decomposition.final_residual, 1e-5)
+
+
+def test_a_wrong_head_order_would_be_noticed(pair):
+    """The comparison can fail: heads swapped within each layer differ from TransformerLens's by far more than 1e-4."""
+    _, decomposition, _, cache, _ = pair
+    heads = cache.stack_head_results()[:, 0].detach().numpy().reshape(decomposition.heads.shape)
+    with pytest.raises(AssertionError):
+        _close(decomposition.heads[:, ::-1], heads)
+
+
+def _tl_routes(bridge, cache, token: int, contrast: int | None, position: int) -> tuple[np.ndarray, np.ndarray]:
+    """TransformerLens's two routes to each head's logit: its ``logit_attrs`` helper, and the product of
+    ``hook_result``, ``ln_final.hook_scale`` and ``W_U`` written out."""
+    heads = cache.stack_head_results()  # [layer·head, batch, pos, d]
+    helper = cache.logit_attrs(heads, tokens=token, incorrect_tokens=contrast)[:, 0, position]
+    direction = bridge.W_U[:, token] - (bridge.W_U[:, contrast] if contrast is not None else 0)
+    scale = cache["ln_final.hook_scale"][0, position]  # [1]
+    results = torch.stack([cache[f"blocks.{layer}.attn.hook_result"][0, position]
+                           for layer in range(bridge.cfg.n_layers)])  # [layer, head, d]
+    if bridge.cfg.normalization_type in ("LN", "LNPre"):
+        results = results - results.mean(-1, keepdim=True)
+    product = (results / scale) @ direction
+    return helper.detach().numpy(), product.reshape(-1).detach().numpy()
+
+
+@pytest.mark.parametrize("use_contrast", [False, True])
+def test_direct_logit_attribution_equals_transformer_lens(pair, use_contrast):
+    loaded, decomposition, bridge, cache, logits = pair
+    position = 7
+    token = int(logits[position].argmax())
+    contrast = int(logits[position].argsort()[-2]) if use_contrast else None
+    helper, product = _tl_routes(bridge, cache, token, contrast, position)
+    _close(helper, product, 1e-5)  # the two routes agree before either is taken as the reference
+    mine = direct_logit_attribution(loaded, decomposition, token=token, contrast=contrast, position=position)
+    _close(mine.heads.ravel(), helper)
+    assert abs(mine.total - mine.logit) < 1e-4 * max(1.0, abs(mine.logit))
+    own = float(logits[position, token] - (logits[position, contrast] if contrast is not None else 0))
+    assert mine.logit == pytest.approx(own, abs=1e-4)
+    assert np.abs(mine.heads).max() > 0.2  # values large enough for 1e-4 to mean something
+
+
+def test_logit_lens_equals_transformer_lens(pair):
+    loaded, decomposition, bridge, cache, logits = pair
+    accumulated = cache.accumulated_resid(apply_ln=True)[:, 0]  # [row, pos, d], final norm recomputed per row
+    probabilities = torch.softmax((accumulated @ bridge.W_U + bridge.b_U).double(), -1)
+    lens = logit_lens(loaded, decomposition, k=5)
+    assert lens.n_rows == decomposition.n_layers + 1
+    _close(lens.top_probabilities, probabilities.gather(-1, torch.from_numpy(lens.top_ids)))
+    predicted = logits.argmax(-1)
+    chance = probabilities.gather(-1, predicted[None, :, None].expand(len(probabilities), -1, 1))[..., 0]
+    _close(lens.prediction_probability, chance)
+    np.testing.assert_array_equal(lens.prediction_rank, (probabilities > chance[..., None]).sum(-1).numpy() + 1)
+    assert (lens.prediction_rank[-1] == 1).all()
+    cell = lens_row(loaded, decomposition, 1, 4, k=5)
+    assert cell.token_ids == tuple(int(i) for i in lens.top_ids[1, 4])
+    _close(cell.probabilities, lens.top_probabilities[1, 4])
+
+
+def test_attribution_rows_shares_and_bad_tokens(pair):
+    loaded, decomposition, *_ = pair
+    attribution = direct_logit_attribution(loaded, decomposition)
+    rows = attribution.rows()
+    assert len(rows) == decomposition.n_layers * decomposition.n_heads + decomposition.n_layers
+    assert rows[-1]["head"] is None and rows[0]["head"] == 0
+    top = attribution.top_heads(3)
+    assert abs(top[0].value) >= abs(top[-1].value) and 0 < top[0].share <= 1
+    assert attribution.shares().sum() <= 1 + 1e-9
+    assert direct_logit_attribution(loaded, decomposition, token="park").token == "park"
+    with pytest.raises(InputTextError) as error:
+        direct_logit_attribution(loaded, decomposition, token="dog")  # not in the toy vocabulary
+    assert error.value.code == "not_one_token"
+    with pytest.raises(InputTextError):
+        direct_logit_attribution(loaded, decomposition, position=99)
+
+
+# Families whose attention does not go through the interface, or whose layers share one block.
+OUTSIDE = {"gpt-neo": "no_head_outputs", "bloom-alibi": "no_head_outputs", "falcon": "no_head_outputs",
+           "roformer-rotary": "no_head_outputs", "deberta-v2-disentangled": "no_head_outputs",
+           "deberta": "no_head_outputs", "mpnet-relative": "no_head_outputs", "albert-shared": "shared_blocks"}
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory, tokenizer):
+    root = tmp_path_factory.mktemp("contribution-architectures")
+    return lambda name: build(name, root / name, tokenizer)
+
+
+@pytest.mark.parametrize("name", list(ARCHITECTURES))
+def test_completeness_on_every_family(name, folders):
+    family = ARCHITECTURES[name][0]
+    loaded = load_model(str(folders(name)))
+    target = TARGET if family == "encoder-decoder" else None
+    if name in OUTSIDE:
+        with pytest.raises(DecompositionError) as error:
+            decompose(loaded, TEXT, target)
+        assert error.value.code == OUTSIDE[name]
+        return
+    decomposition = decompose(loaded, TEXT, target)
+    scale = np.abs(decomposition.final_residual).max()
+    assert np.abs(decomposition.total() - decomposition.final_residual).max() < 1e-5 * max(1.0, scale)
+    assert decomposition.kind == ("encoder" if family == "encoder" else "decoder")
+    assert (decomposition.cross_heads is not None) == (family == "encoder-decoder")
+    assert np.abs(decomposition.heads).max() > 0  # heads were recorded, not left as zeros
+    if family == "encoder":
+        with pytest.raises(DecompositionError):
+            direct_logit_attribution(loaded, decomposition)
+        return
+    attribution = direct_logit_attribution(loaded, decomposition, position=2)
+    assert abs(attribution.total - attribution.logit) < 1e-4 * max(1.0, abs(attribution.logit))
+    lens = logit_lens(loaded, decomposition, k=2)  # checks its last row against the model's logits itself
+    assert (lens.prediction_rank[-1] == 1).all()
+
+
+def test_minilm_encoder_and_bad_text(minilm):
+    decomposition = decompose(minilm, "The train left the station on time.")
+    assert decomposition.kind == "encoder" and decomposition.post_ln and decomposition.final_norm is None
+    assert np.abs(decomposition.total() - decomposition.final_residual).max() < 1e-4
+    with pytest.raises(DecompositionError) as error:
+        logit_lens(minilm, decomposition)
+    assert error.value.code == "no_unembedding"
+    with pytest.raises(InputTextError):
+        decompose(minilm, "   ")
