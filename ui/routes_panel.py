@@ -12,6 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from attnviz.contributions.routes import RouteContributions, RouteGraph, lens_tops, route_contributions, route_graph
+from attnviz.errors import AttnvizError
 from attnviz.export import safe_filename
 from attnviz.figures.routes import RouteWords, edge_rows, edges_to_csv, route_figure, route_payload
 from attnviz.models.loading import LoadedModel
@@ -34,6 +35,14 @@ def cached_contributions(model_name: str, text: str, target: str | None) -> Rout
     return shared_cache().get(("routes", model_name, text, target or None),
                               lambda: route_contributions(cached_model(model_name), text, target or None,
                                                           max_tokens=visitor_settings().max_tokens))
+
+
+def cached_decomposition(model_name: str, text: str, target: str | None):
+    from attnviz.contributions.decompose import decompose
+
+    return shared_cache().get(("decompose", model_name, text, target or None),
+                              lambda: decompose(cached_model(model_name), text, target or None,
+                                                max_tokens=visitor_settings().max_tokens))
 
 
 def cached_graph(model_name: str, text: str, target: str | None, position: int, threshold: float) -> RouteGraph:
@@ -87,7 +96,7 @@ def graph_panel(loaded: LoadedModel, text: str, target: str | None, contribution
     """The graph in the browser, then the server's exports of what it shows at ``threshold``."""
     floor = cached_graph(loaded.name, text, target, position, FLOOR)
     lens = shared_cache().get(("routes-lens", loaded.name, text, target or None, position),
-                              lambda: lens_tops(loaded, contributions, floor.nodes, k=5))
+                              lambda: _lens(loaded, text, target, contributions, floor))
     token = contributions.tokens.labels[position]
     payload = route_payload(floor, lens, threshold=threshold, words=_words(), n_heads=contributions.n_heads,
                             title=tr("routes.graph_title", token=token, position=position))
@@ -103,6 +112,18 @@ def graph_panel(loaded: LoadedModel, text: str, target: str | None, contribution
     columns[1].download_button("JSON", data=lambda: _json(shown), file_name=f"{stem}.json", mime="application/json",
                                key="routes-json", on_click="ignore", icon=":material/download:")
     panels.image_buttons(lambda: route_figure(shown, figure_words()), stem, key="routes-image")
+
+
+def _lens(loaded: LoadedModel, text: str, target: str | None, contributions: RouteContributions,
+          graph: RouteGraph) -> dict:
+    """The lens rows of the graph's nodes (decoders); a model whose lens cannot be read gets none, not an error."""
+    if contributions.kind != "decoder":
+        return {}
+    try:
+        decomposition = cached_decomposition(loaded.name, text, target)
+    except AttnvizError:
+        return {}
+    return lens_tops(loaded, contributions, decomposition, graph.nodes, k=5)
 
 
 def _json(graph: RouteGraph) -> bytes:

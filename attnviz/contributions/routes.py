@@ -68,7 +68,7 @@ class RouteContributions:
     (source, head) shares once, on demand (each is ``[key, head, d]`` work), and keeps it.
     ``mlp[l, i]`` and ``mlp_residual[l, i]``: shares of the MLP's output and of the residual in i's output
     of layer l (cheap: computed at once). ``residuals[l]`` is the input of layer l, ``residuals[L]`` the last
-    output ``[layer + 1, position, d]``; ``unembedded`` what the unembedding read (decoders, for the lens).
+    output ``[layer + 1, position, d]``.
     """
 
     model_name: str
@@ -80,7 +80,6 @@ class RouteContributions:
     layer_norm: bool  # post-LN: shares taken through each block's LayerNorm
     causal: bool
     residuals: np.ndarray = field(repr=False)  # [layer + 1, position, d]
-    unembedded: np.ndarray | None = field(default=None, repr=False)  # [position, d] the final norm's output
     _rows: dict = field(default_factory=dict, repr=False, compare=False)  # (layer, query) -> (shares, residual)
 
     @property
@@ -203,15 +202,9 @@ def _first(value) -> torch.Tensor:
 
 
 @contextmanager
-def _recording(blocks: list[torch.nn.Module], head: torch.nn.Module | None
-               ) -> Iterator[tuple[list[_BlockCall], list[torch.Tensor]]]:
+def _recording(blocks: list[torch.nn.Module]) -> Iterator[list[_BlockCall]]:
     calls: list[_BlockCall] = []
-    head_inputs: list[torch.Tensor] = []  # what the unembedding reads: the final norm's output
     handles = []
-
-    def head_seen(module, args):
-        if _RECORDING.get() is calls and args:
-            head_inputs.append(args[0].detach()[0].float().clone())
 
     def before(module, args, kwargs):
         if _RECORDING.get() is calls:
@@ -231,11 +224,9 @@ def _recording(blocks: list[torch.nn.Module], head: torch.nn.Module | None
             handles.append(block.register_forward_pre_hook(before, with_kwargs=True))
             handles.append(block.register_forward_hook(after, with_kwargs=True))
             handles += [m.register_forward_hook(norm_seen) for m in block.modules() if _is_norm(m)]
-        if head is not None:
-            handles.append(head.register_forward_pre_hook(head_seen))
         token = _RECORDING.set(calls)
         try:
-            yield calls, head_inputs
+            yield calls
         finally:
             _RECORDING.reset(token)
     finally:
@@ -285,8 +276,7 @@ def route_contributions(loaded: LoadedModel, text: str, target: str | None = Non
     kind: AttentionKind = "decoder" if loaded.family == "decoder" else "encoder"
     _unit(loaded, kind)
     blocks = _block_modules(loaded, kind)
-    head = loaded.model.get_output_embeddings() if kind == "decoder" else None
-    with _recording(blocks, head) as (calls, head_inputs):
+    with _recording(blocks) as calls:
         result = capture(loaded, text, target=target, layers={kind: range(loaded.shape.n_layers[kind])},
                          record_vectors=True, max_tokens=max_tokens)
     tokens = result.source  # a decoder's text, or an encoder-decoder's encoder side
@@ -308,7 +298,7 @@ def route_contributions(loaded: LoadedModel, text: str, target: str | None = Non
             layers.append(parts)
     residuals = np.stack([c.pre[:n_tokens].numpy() for c in calls] + [calls[-1].post[:n_tokens].numpy()])
     return RouteContributions(loaded.name, kind, tokens, tuple(layers), mlp, mlp_residual, layers[0].post_ln, causal,
-                              residuals, head_inputs[-1][:n_tokens].numpy() if head_inputs else None)
+                              residuals)
 
 
 def _layer(loaded: LoadedModel, kind: AttentionKind, layer: int, result, call: _BlockCall) -> LayerParts:
@@ -442,29 +432,6 @@ def route_graph(contributions: RouteContributions, position: int, threshold: flo
 # ---------------------------------------------------------------- what a node's residual would predict
 
 
-def _final_norm(loaded: LoadedModel, contributions: RouteContributions) -> torch.nn.Module | None:
-    """The norm the unembedding reads through: the module outside the layers that maps the last residual
-    to what the unembedding received in the real pass (``None`` if no module does)."""
-    if contributions.unembedded is None:
-        return None
-    blocks = _block_modules(loaded, contributions.kind)
-    inside = {id(m) for block in blocks for m in block.modules()}
-    last = torch.from_numpy(contributions.residuals[-1])
-    wanted = torch.from_numpy(contributions.unembedded)
-    with torch.inference_mode():
-        for module in reversed(list(loaded.model.modules())):
-            if _is_norm(module) and id(module) not in inside:
-                try:
-                    normed = module(last.to(loaded.dtype)).float()
-                except Exception:  # noqa: BLE001 - a norm with another signature is not the one
-                    continue
-                if normed.shape == wanted.shape and _close(normed, wanted):
-                    return module
-        if _close(last, wanted):  # no final norm at all
-            return torch.nn.Identity()
-    return None
-
-
 def node_residual(contributions: RouteContributions, node: Node) -> np.ndarray | None:
     """The residual a node stands for ([d]); an MLP node has none of its own."""
     stage, layer, position = parse_node(node)
@@ -477,25 +444,27 @@ def node_residual(contributions: RouteContributions, node: Node) -> np.ndarray |
     return None
 
 
-def lens_tops(loaded: LoadedModel, contributions: RouteContributions, nodes, k: int = 5
+def lens_tops(loaded: LoadedModel, contributions: RouteContributions, decomposition, nodes, k: int = 5
               ) -> dict[Node, list[tuple[str, float]]]:
-    """Logit lens of each node's residual: its top-``k`` next tokens read through the final norm and the
-    unembedding, with probabilities. Decoders only (empty otherwise, or if the final norm is not found)."""
-    head = loaded.model.get_output_embeddings() if contributions.kind == "decoder" else None
-    norm = _final_norm(loaded, contributions) if head is not None else None
-    if norm is None:
+    """Logit lens of each node's residual: its top-``k`` next tokens with probabilities, read through the final
+    norm (with that residual's own scale) and the unembedding exactly as :mod:`attnviz.contributions.lens` reads
+    the stream; ``decomposition`` is that text's :func:`~attnviz.contributions.decompose.decompose`. Decoders
+    only (an empty dict otherwise)."""
+    from attnviz.contributions.logits import unembedding
+
+    if contributions.kind != "decoder" or decomposition is None or decomposition.logits is None:
         return {}
     chosen = [(n, node_residual(contributions, n)) for n in nodes]
     chosen = [(n, r) for n, r in chosen if r is not None]
     if not chosen:
         return {}
+    states = np.stack([r for _, r in chosen])  # [node, d]
+    norm = decomposition.final_norm
+    normed = states if norm is None else norm.normalise(states)
     with torch.inference_mode():
-        states = torch.from_numpy(np.stack([r for _, r in chosen])).to(loaded.dtype)
-        probabilities = head(norm(states)).float().softmax(-1)
-        top = probabilities.topk(min(k, probabilities.shape[-1]), dim=-1)
+        probabilities = torch.softmax(unembedding(loaded, decomposition).logits(normed).double(), dim=-1)
+        top = probabilities.topk(max(1, min(int(k), probabilities.shape[-1])), dim=-1)
     words = loaded.tokenizer.convert_ids_to_tokens(top.indices.flatten().tolist())
-    out = {}
-    for row, (node, _) in enumerate(chosen):
-        out[node] = [(display_label(words[row * top.indices.shape[1] + c]), float(top.values[row, c]))
-                     for c in range(top.indices.shape[1])]
-    return out
+    width = top.indices.shape[1]
+    return {node: [(display_label(words[row * width + c]), float(top.values[row, c])) for c in range(width)]
+            for row, (node, _) in enumerate(chosen)}

@@ -115,8 +115,8 @@ def route_figure(graph: RouteGraph, words: RouteWords = RouteWords(), *, max_lab
         width=max(640, min(2400, 40 * min(n_tokens, len(shown) * 2) + 200)),
         xaxis={"tickvals": ticks, "ticktext": [graph.tokens[p] for p in ticks], "tickangle": -45 if len(ticks) > 8
                else 0, "showgrid": False, "zeroline": False},
-        yaxis={"tickvals": [0] + [2 * l + 2 for l in range(graph.n_layers)],
-               "ticktext": [words.embeddings] + [f"{words.layer} {l}" for l in range(graph.n_layers)],
+        yaxis={"tickvals": [0] + [2 * layer + 2 for layer in range(graph.n_layers)],
+               "ticktext": [words.embeddings] + [f"{words.layer} {layer}" for layer in range(graph.n_layers)],
                "showgrid": True, "gridcolor": "#eee", "zeroline": False},
         legend={"orientation": "h", "y": -0.25}, margin={"l": 90, "r": 20, "t": 60, "b": 90},
     )

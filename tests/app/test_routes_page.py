@@ -31,7 +31,7 @@ def test_the_page_sends_the_graph_at_the_floor_with_heads_and_lens(lang):
     assert [(e[0], e[1]) for e in payload["edges"]] == [(e.source, e.target) for e in expected.edges]
     attention = [e for e in payload["edges"] if e[2] == "attention"]
     assert attention and all(abs(sum(s for _, s in e[6]) + e[5] - e[4]) < 5e-3 for e in attention)
-    assert f"I1_3" in payload["lens"] and len(payload["lens"]["I1_3"]) == 5  # a decoder's nodes read by the lens
+    assert "I1_3" in payload["lens"] and len(payload["lens"]["I1_3"]) == 5  # a decoder's nodes read by the lens
     assert at.selectbox(key="pos").value == 3
     if lang == "zh":
         assert payload["words"]["threshold"] == "阈值" and "路径" in payload["title"]

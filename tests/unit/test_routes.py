@@ -84,18 +84,18 @@ def _llama_reference(folder):
     heads, kv = config.num_attention_heads, config.num_key_value_heads
     d_head = config.hidden_size // heads
     layers = []
-    for l, block in enumerate(model.model.layers):
-        pre = hidden[l]
+    for li, block in enumerate(model.model.layers):
+        pre = hidden[li]
         n = pre.shape[0]
         v = block.self_attn.v_proj(block.input_layernorm(pre)).view(n, kv, d_head).transpose(0, 1)  # [kv, K, D]
         w_o = block.self_attn.o_proj.weight.T
         u = _head_vectors(v, w_o, heads)
-        alpha = attentions[l]  # [H, Q, K]
+        alpha = attentions[li]  # [H, Q, K]
         middle = pre + sum(alpha[h] @ u[h] for h in range(heads))  # Llama's o_proj has no bias
         mlp_out = block.mlp(block.post_attention_layernorm(middle))
         post = middle + mlp_out
-        if l + 1 < len(model.model.layers):
-            torch.testing.assert_close(post, hidden[l + 1])  # the recomputation is the model's own
+        if li + 1 < len(model.model.layers):
+            torch.testing.assert_close(post, hidden[li + 1])  # the recomputation is the model's own
         rows = []
         for i in range(n):
             parts = {(j, h): alpha[h, i, j] * u[h][j] for j in range(i + 1) for h in range(heads)}
@@ -112,13 +112,13 @@ def _bert_reference(folder):
     heads = model.config.num_attention_heads
     d_head = model.config.hidden_size // heads
     layers = []
-    for l, block in enumerate(model.encoder.layer):
-        pre = hidden[l]
+    for li, block in enumerate(model.encoder.layer):
+        pre = hidden[li]
         n = pre.shape[0]
         v = block.attention.self.value(pre).view(n, heads, d_head).transpose(0, 1)  # [H, K, D]
         dense = block.attention.output.dense
         u = _head_vectors(v, dense.weight.T, heads)
-        alpha = attentions[l]
+        alpha = attentions[li]
         summed = pre + sum(alpha[h] @ u[h] for h in range(heads)) + dense.bias
         norm = block.attention.output.LayerNorm
         sigma = (summed.var(-1, unbiased=False, keepdim=True) + norm.eps).sqrt()
@@ -136,7 +136,7 @@ def _bert_reference(folder):
         norm2 = block.output.LayerNorm
         sigma2 = (((mlp_raw + middle).var(-1, unbiased=False, keepdim=True)) + norm2.eps).sqrt()
         post = norm2(mlp_raw + middle)
-        torch.testing.assert_close(post, hidden[l + 1])
+        torch.testing.assert_close(post, hidden[li + 1])
         rows = []
         for i in range(n):
             parts = {(j, h): through(alpha[h, i, j] * u[h][j])[i] for j in range(n) for h in range(heads)}
@@ -149,18 +149,18 @@ def _bert_reference(folder):
 
 
 def _compare(contributions, reference, atol=2e-4):
-    for l, (rows, mlp) in enumerate(reference):
-        ours, ours_rest = contributions.attention(l)
+    for li, (rows, mlp) in enumerate(reference):
+        ours, ours_rest = contributions.attention(li)
         for i, (expected, rest) in enumerate(rows):
             for (j, h), share in expected.items():
-                assert abs(ours[i, j, h] - share) < atol, (l, i, j, h, ours[i, j, h], share)
+                assert abs(ours[i, j, h] - share) < atol, (li, i, j, h, ours[i, j, h], share)
             assert abs(ours_rest[i] - rest) < atol
             seen = np.zeros_like(ours[i], dtype=bool)
             for j, h in expected:
                 seen[j, h] = True
             assert np.all(ours[i][~seen] == 0)  # sources a causal query cannot see carry nothing
             (m,), m_rest = mlp[i][0].values(), mlp[i][1]
-            assert abs(contributions.mlp[l, i] - m) < atol and abs(contributions.mlp_residual[l, i] - m_rest) < atol
+            assert abs(contributions.mlp[li, i] - m) < atol and abs(contributions.mlp_residual[li, i] - m_rest) < atol
 
 
 def test_decoder_routes_equal_the_loop_formula(sharpened):
@@ -195,15 +195,16 @@ def test_the_check_notices_a_wrong_formula(sharpened):
 def _all_edges(c, threshold):
     """Every edge of the full graph above ``threshold`` (the LLM Transparency Tool's build_full_graph)."""
     edges = {}
-    for l in range(c.n_layers):
-        shares_, rest = c.attention(l)
+    for li in range(c.n_layers):
+        shares_, rest = c.attention(li)
         for i in range(c.n_tokens):
             for j in range(c.n_tokens):
                 w = shares_[i, j].sum() + (rest[i] if i == j else 0.0)
                 if w > threshold:
-                    edges[(f"I{l - 1}_{j}" if l else f"X0_{j}", f"A{l}_{i}")] = w
-            for source, target, w in ((f"A{l}_{i}", f"M{l}_{i}", c.mlp[l, i]), (f"M{l}_{i}", f"I{l}_{i}", c.mlp[l, i]),
-                                      (f"A{l}_{i}", f"I{l}_{i}", c.mlp_residual[l, i])):
+                    edges[(f"I{li - 1}_{j}" if li else f"X0_{j}", f"A{li}_{i}")] = w
+            for source, target, w in ((f"A{li}_{i}", f"M{li}_{i}", c.mlp[li, i]),
+                                      (f"M{li}_{i}", f"I{li}_{i}", c.mlp[li, i]),
+                                      (f"A{li}_{i}", f"I{li}_{i}", c.mlp_residual[li, i])):
                 if w > threshold:
                     edges[(source, target)] = w
     return edges
@@ -288,3 +289,44 @@ def test_position_outside_the_text(sharpened):
     c = route_contributions(load_model(str(sharpened["bert"])), TEXT)
     with pytest.raises(AttnvizError):
         route_graph(c, c.n_tokens, 0.1)
+
+
+def test_node_lens_is_the_logit_lens_and_ends_in_the_prediction():
+    """A node's lens row reads its residual as the lens does: after the last layer it is the model's own
+    prediction, and every layer output's row equals :func:`lens_row` of that layer."""
+    from attnviz.contributions.decompose import decompose
+    from attnviz.contributions.lens import lens_row
+    from attnviz.contributions.routes import lens_tops
+    from attnviz.result import display_label
+
+    loaded = load_model("toy-lm")
+    c = route_contributions(loaded, TEXT)
+    decomposition = decompose(loaded, TEXT)
+    last = c.n_tokens - 1
+    nodes = [f"X0_{last}", f"A1_{last}", f"I0_{last}", f"I1_{last}"]
+    tops = lens_tops(loaded, c, decomposition, nodes, k=3)
+    assert set(tops) == set(nodes)
+    predicted = loaded.tokenizer.convert_ids_to_tokens(int(decomposition.logits[last].argmax()))
+    assert tops[f"I1_{last}"][0][0] == display_label(predicted)
+    for row, node in ((0, f"X0_{last}"), (1, f"I0_{last}"), (2, f"I1_{last}")):
+        expected = lens_row(loaded, decomposition, row, last, k=3)
+        np.testing.assert_allclose([p for _, p in tops[node]], expected.probabilities, atol=1e-5)
+    assert lens_tops(load_model("minilm"), route_contributions(load_model("minilm"), TEXT), None, nodes) == {}
+
+
+def test_notebook_and_cli_draw_the_same_routes(capsys):
+    import json
+
+    from attnviz.__main__ import main
+    from attnviz.notebook import routes_view
+
+    figure = routes_view("toy-lm", TEXT, threshold=0.1)
+    assert figure.data and "threshold 0.1" in figure.layout.title.text
+    assert main(["routes", "--model", "toy-lm", "--text", TEXT, "--threshold", "0.1", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    c = route_contributions(load_model("toy-lm"), TEXT)
+    graph = route_graph(c, c.n_tokens - 1, 0.1)
+    assert [(e["source"], e["target"]) for e in printed["edges"]] == [(e.source, e.target) for e in graph.edges]
+    lines = sum(len([x for x in t.x if x is None]) for t in figure.data if t.mode == "lines")
+    assert lines == len(graph.edges)  # one segment per edge
+    assert main(["routes", "--model", "toy-lm", "--text", " "]) == 2  # an empty text: a message, not a traceback
