@@ -25,9 +25,9 @@ def test_the_page_sends_the_graph_at_the_floor_with_heads_and_lens(lang):
         at.run()
         assert not at.exception
     payload = _payload(at)
-    assert payload["position"] == 3 and payload["threshold"] == 0.1 and payload["floor"] == 0.01
+    assert payload["position"] == 3 and payload["threshold"] == 0.1 and payload["floor"] == 0.02
     c = route_contributions(load_model("toy-lm"), TEXT)
-    expected = route_graph(c, 3, 0.01)
+    expected = route_graph(c, 3, 0.02)
     assert [(e[0], e[1]) for e in payload["edges"]] == [(e.source, e.target) for e in expected.edges]
     attention = [e for e in payload["edges"] if e[2] == "attention"]
     assert attention and all(abs(sum(s for _, s in e[6]) + e[5] - e[4]) < 5e-3 for e in attention)
