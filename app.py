@@ -2,8 +2,9 @@
 
 URL paths are the file names. Until st.navigation has run once in the process, Streamlit treats
 pages/ as a legacy page folder: the very first visitor of a fresh server gets the page script run on
-its own. Importing ``ui`` (every page does) notices that and reruns through this frame, so the first
-visitor sees the page they asked for, with navigation and language switch, and no "page not found".
+its own. Every page's first line, ``leave_legacy_page_folder_mode()`` (ui/boot.py), notices that and reruns
+through this frame, so the first visitor sees the page they asked for, with navigation and language switch,
+and no "page not found".
 """
 
 import streamlit as st

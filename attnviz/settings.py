@@ -25,10 +25,16 @@ from pathlib import Path
 import tomllib
 
 from attnviz.errors import SettingsError
+from attnviz.result import Family
 
 LOCAL_ADDRESSES = {"localhost", "127.0.0.1", "::1", "[::1]"}
-CURATED_HUB_MODELS = ("gpt2", "distilgpt2", "HuggingFaceTB/SmolLM2-135M", "Qwen/Qwen2.5-0.5B",
-                      "Helsinki-NLP/opus-mt-en-zh", "t5-small", "bert-base-uncased")
+# The small hub models offered on one's own machine, with their family so each page lists only those it can show.
+CURATED_FAMILIES: dict[str, Family] = {
+    "gpt2": "decoder", "distilgpt2": "decoder", "HuggingFaceTB/SmolLM2-135M": "decoder",
+    "Qwen/Qwen2.5-0.5B": "decoder", "Helsinki-NLP/opus-mt-en-zh": "encoder-decoder",
+    "t5-small": "encoder-decoder", "bert-base-uncased": "encoder",
+}
+CURATED_HUB_MODELS = tuple(CURATED_FAMILIES)
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,12 @@ from attnviz.analysis.view import AttentionView, build_view
 from attnviz.export import (
     MIME_TYPES,
     figure_to_image,
+    file_stem,
     image_export_available,
     matrix_to_csv,
     matrix_to_json,
     result_to_json,
     result_to_npz,
-    safe_filename,
 )
 from attnviz.figures.heatmap import attention_heatmap
 from ui import live_map
@@ -101,7 +101,7 @@ def image_buttons(figure: go.Figure | Callable[[], go.Figure], file_stem: str, k
 
 def map_exports(view: AttentionView, figure: go.Figure | Callable[[], go.Figure], key: str) -> None:
     """Export buttons of a map the browser draws: images of ``figure`` and the view's numbers."""
-    stem = safe_filename(view.model_name, view.kind, f"L{view.layer}", view.head_label, extension="x")[:-2]
+    stem = file_stem(view.model_name, view.kind, f"L{view.layer}", view.head_label)
     with st.container(border=True):
         st.markdown(f"**{tr('export.title')}** · `{stem}`")
         image_buttons(figure, stem, key)
@@ -156,7 +156,7 @@ def toy_vocabulary(loaded: LoadedModel, *texts: str | None) -> None:
 
 def result_downloads(result: AttentionResult, key: str) -> None:
     """The whole capture: every captured layer and head, tokens and shape facts."""
-    stem = safe_filename(result.model_name, "attention", extension="x")[:-2]
+    stem = file_stem(result.model_name, "attention")
     columns = st.columns(2)
     columns[0].download_button(tr("export.npz"), data=lambda: result_to_npz(result), file_name=f"{stem}.npz",
                                mime=MIME_TYPES["npz"], key=f"{key}-npz", on_click="ignore",

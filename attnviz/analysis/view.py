@@ -171,3 +171,24 @@ def build_view(
         mode=mode,
         model_name=result.model_name,
     )
+
+
+def derived_view(result: AttentionResult, kind: AttentionKind, matrix: np.ndarray, *, layer: int,
+                 heads: Sequence[int], mode: HeadMode = "mean", hide_special: bool = False,
+                 upto: int | None = None) -> AttentionView:
+    """Any ``[query, key]`` matrix over a capture's full token axes (rollout, flow, value-weighted attention,
+    a head mean, a generation step's map) as a view: the shown rows and columns, their labels as typed, and
+    the causal mask of a decoder. ``upto``: only the first ``upto`` queries, and for a decoder's
+    self-attention the same keys (what a generation step had read)."""
+    queries, keys = result.query_tokens(kind), result.key_tokens(kind)
+    rows = visible_positions(queries, hide_special)
+    cols = visible_positions(keys, hide_special)
+    if upto is not None:
+        rows = [r for r in rows if r < upto]
+        cols = [c for c in cols if c < upto] if kind == "decoder" else cols
+    masked = np.array(cols)[None, :] > np.array(rows)[:, None]  # a key after the query: the causal mask
+    return AttentionView(matrix=np.asarray(matrix)[np.ix_(rows, cols)],
+                         row_labels=tuple(queries.labels[i] for i in rows),
+                         col_labels=tuple(keys.labels[j] for j in cols),
+                         masked=masked if kind == "decoder" else np.zeros_like(masked), kind=kind, layer=layer,
+                         heads=tuple(heads), mode=mode, model_name=result.model_name)

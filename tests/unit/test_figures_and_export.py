@@ -79,7 +79,7 @@ def test_long_texts_stay_light(minilm):
 
 
 def test_pool_blocks_ignores_masked_cells():
-    from attnviz.analysis.tokens import pool_blocks
+    from attnviz.analysis.pooling import pool_blocks
 
     matrix = np.array([[1.0, np.nan], [0.5, 0.5]])
     pooled, block = pool_blocks(matrix, 1)
