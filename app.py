@@ -27,6 +27,7 @@ explore = [
 explain = [
     st.Page("pages/ablation.py", title=tr("page.ablation"), icon=":material/content_cut:"),
     st.Page("pages/compare.py", title=tr("page.compare"), icon=":material/difference:"),
+    st.Page("pages/contributions.py", title=tr("page.contributions"), icon=":material/stacked_bar_chart:"),
     st.Page("pages/routes.py", title=tr("page.routes"), icon=":material/account_tree:"),
 ]
 learn = [

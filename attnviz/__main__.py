@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from attnviz.census import cli as census_cli
-from attnviz.contributions import cli as routes_cli
+from attnviz.contributions import cli as contributions_cli
+from attnviz.contributions import routes_cli
 from attnviz.models.registry import BUILTIN_MODELS, DEFAULT_MODEL
 from attnviz.roles import cli as roles_cli
 
@@ -35,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("models", help="list the built-in models")
     roles_cli.add_parser(commands)
     census_cli.add_parser(commands)
+    contributions_cli.add_parser(commands)
     routes_cli.add_parser(commands)
     commands.add_parser("app", help="start the Streamlit app (extra arguments go to streamlit run)",
                         add_help=False)
@@ -47,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         return roles_cli.run(args)
     if args.command == "census":
         return census_cli.run(args)
+    if args.command in ("contributions", "lens"):
+        return contributions_cli.run(args)
     if args.command == "routes":
         return routes_cli.run(args)
 

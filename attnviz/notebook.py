@@ -6,6 +6,12 @@
     grid_view(outputs.attentions, tokens)             # every head of every layer
     causal_view(outputs.attentions, tokens)           # a decoder's masked map, future cells grey
     cross_view(outputs.cross_attentions, encoder_tokens=src, decoder_tokens=tgt)
+    contributions_view(load_model("toy-lm"), "the farmer is")   # each head's direct effect on the next token
+    lens_view(load_model("toy-lm"), "the farmer is")            # the logit lens, layer × position
+
+TransformerLens users pass the cache of ``logits, cache = model.run_with_cache(text)`` instead:
+``head_view(cache, model.to_str_tokens(text), layer=1, head=3)``, ``contributions_view(cache, logits=logits)``,
+``lens_view(cache, model.to_str_tokens(text))``.
 
 ``attention`` is an :class:`~attnviz.result.AttentionResult` or transformers' ``outputs.attentions``
 (a tuple with one ``[batch, heads, query, key]`` tensor per layer; the first batch row is shown).
@@ -87,6 +93,12 @@ def result_from_attentions(attentions, tokens: Sequence[str], *, kind: Attention
 def _as_result(attention, tokens, kind: AttentionKind) -> AttentionResult:
     if isinstance(attention, AttentionResult):
         return attention
+    from attnviz.contributions.from_cache import is_activation_cache, patterns
+
+    if is_activation_cache(attention):  # TransformerLens: blocks.{l}.attn.hook_pattern
+        stacked, causal = patterns(attention)
+        labels = tokens if tokens is not None else [str(i) for i in range(stacked.shape[-1])]
+        return result_from_attentions(stacked, labels, kind="decoder" if causal else "encoder")
     if tokens is None:
         raise ValueError("pass the tokens with transformers' attentions: head_view(outputs.attentions, tokens)")
     return result_from_attentions(attention, tokens, kind=kind)
@@ -105,6 +117,7 @@ def head_view(attention, tokens: Sequence[str] | None = None, *, layer: int = 0,
     from attnviz.figures.heatmap import attention_heatmap
 
     result = _as_result(attention, tokens, kind or "encoder")
+    kind = kind if kind in result.arrays else None
     heads = [head] if isinstance(head, int) else list(head)
     view = build_view(result, _kind(result, kind), layer, heads, mode if len(heads) > 1 else "single",
                       ViewOptions(hide_special=hide_special))
@@ -118,7 +131,7 @@ def grid_view(attention, tokens: Sequence[str] | None = None, *, layers: Sequenc
     from attnviz.figures.grid import head_grid
 
     result = _as_result(attention, tokens, kind or "encoder")
-    kind = _kind(result, kind)
+    kind = _kind(result, kind if kind in result.arrays else None)
     layers = list(result.layers[kind]) if layers is None else list(layers)
     options = ViewOptions(hide_special=hide_special)
     views = [[build_view(result, kind, layer, [h], "single", options)
@@ -149,6 +162,65 @@ def cross_view(cross_attentions, encoder_tokens: Sequence[str] | None = None,
                      colorscale=colorscale, words=words)
 
 
+def contributions_view(model, text: str | None = None, *, token: str | int | None = None,
+                       contrast: str | int | None = None, position: int = -1, target: str | None = None,
+                       logits=None, parts: bool = False):
+    """Each head's direct effect on a token's logit, as a layer × head map (``parts=True``: embeddings, each layer's
+    attention and MLP as bars).
+
+    ``model``: a loaded model (with ``text``; ``target`` for an encoder-decoder's decoder), a
+    :class:`~attnviz.contributions.logits.LogitAttribution`, or a TransformerLens ``ActivationCache`` (with the
+    ``logits`` of ``run_with_cache``, or a ``token``). ``token`` defaults to the model's prediction; ``contrast``
+    explains logit(token) − logit(contrast).
+    """
+    from attnviz.contributions.from_cache import attribution_from_cache, is_activation_cache
+    from attnviz.contributions.logits import LogitAttribution
+    from attnviz.figures.contributions import attribution_map, parts_figure
+
+    if isinstance(model, LogitAttribution):
+        attribution = model
+    elif is_activation_cache(model):
+        attribution = attribution_from_cache(model, logits, token, contrast, position)
+    else:
+        attribution = _attribution(model, text, target, token, contrast, position)
+    against = f" − logit({attribution.contrast!r})" if attribution.contrast else ""
+    title = f"logit({attribution.token!r}){against} at position {attribution.position}: {attribution.logit:.3f}"
+    return parts_figure(attribution, title=title) if parts else attribution_map(attribution, title=title)
+
+
+def _attribution(loaded, text, target, token, contrast, position):
+    from attnviz.contributions.decompose import decompose
+    from attnviz.contributions.logits import direct_logit_attribution
+
+    if text is None:
+        raise ValueError("pass the text: contributions_view(model, text)")
+    return direct_logit_attribution(loaded, decompose(loaded, text, target), token, contrast, position)
+
+
+def lens_view(model, text: str | None = None, *, k: int = 5, target: str | None = None,
+              tokens: Sequence[str] | None = None):
+    """The logit lens: at every layer and position, the final prediction's probability (colour) and rank (number),
+    the top ``k`` tokens on hover.
+
+    ``model``: a loaded model (with ``text``), a :class:`~attnviz.contributions.lens.LogitLens`, or a
+    TransformerLens ``ActivationCache`` (``text`` may then be the tokens, e.g. ``model.to_str_tokens(text)``).
+    """
+    from attnviz.contributions.from_cache import is_activation_cache, lens_from_cache
+    from attnviz.contributions.lens import LogitLens, logit_lens
+    from attnviz.figures.contributions import lens_figure
+
+    if isinstance(model, LogitLens):
+        lens = model
+    elif is_activation_cache(model):
+        labels = tokens if tokens is not None else (text if not isinstance(text, str) else None)
+        lens = lens_from_cache(model, labels, k)
+    else:
+        from attnviz.contributions.decompose import decompose
+
+        if text is None:
+            raise ValueError("pass the text: lens_view(model, text)")
+        lens = logit_lens(model, decompose(model, text, target), k)
+    return lens_figure(lens, title=f"{lens.model_name}: logit lens")
 def routes_view(model, text: str, *, position: int | None = None, threshold: float = 0.04,
                 target: str | None = None, words=None):
     """Information-flow routes into one token (default: the last one), as a plotly figure.

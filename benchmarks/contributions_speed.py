@@ -7,7 +7,8 @@ to a temporary folder and loaded the way attnviz loads a user's model. Its vocab
 tokenizer's (123 tokens) by default; ``--vocab 50257`` gives it GPT-2's full-size unembedding (the text is still
 made of toy-vocabulary tokens), where the lens projects all 13 rows of the stream onto 50,257 tokens.
 "Plain forward" is ``model(**inputs)`` under ``torch.inference_mode`` with attnviz's attention function and no
-capture active (SDPA). Medians of ``--repeats`` runs after one warm-up, all in this one run.
+capture active (SDPA). Medians of ``--repeats`` rounds after one warm-up; in each round the four steps take turns,
+so a busy moment of the shared machine falls on all of them. All figures from this one run.
 """
 
 from __future__ import annotations
@@ -35,20 +36,24 @@ from attnviz.toy.tokenizer import build_tokenizer  # noqa: E402
 WORDS = "the teacher saw a book in the park yesterday and the train left the station on time".split()
 
 
-def _timed(function, repeats: int) -> float:
-    function()  # warm-up
-    times = []
+def _rounds(steps: dict, repeats: int) -> dict[str, float]:
+    """Median milliseconds of each step, the steps taking turns in every round (so a busy moment of the shared
+    machine falls on all of them, not on one)."""
+    for step in steps.values():
+        step()  # warm-up
+    times: dict[str, list[float]] = {name: [] for name in steps}
     for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+        for name, step in steps.items():
+            start = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) * 1000 for name, values in times.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=128)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--vocab", type=int, default=0, help="vocabulary size (default: the toy tokenizer's)")
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
@@ -74,13 +79,13 @@ def main() -> None:
         def decomposition():
             found["d"] = decompose(loaded, text, max_tokens=args.tokens)
 
-        plain = _timed(forward, args.repeats)
-        split = _timed(decomposition, args.repeats)
-        attribution = _timed(lambda: direct_logit_attribution(loaded, found["d"]), args.repeats)
-        lens = _timed(lambda: logit_lens(loaded, found["d"], k=5), args.repeats)
+        measured = _rounds({"forward": forward, "decompose": decomposition,
+                            "attribution": lambda: direct_logit_attribution(loaded, found["d"]),
+                            "lens": lambda: logit_lens(loaded, found["d"], k=5)}, args.repeats)
+        plain, split, attribution, lens = (measured[name] for name in ("forward", "decompose", "attribution", "lens"))
     total = split + attribution + lens
     print(f"GPT-2-small-shaped random model (12 layers x 12 heads, d 768, vocabulary {vocab}), {n} tokens, CPU "
-          f"({torch.get_num_threads()} threads), medians of {args.repeats}")
+          f"({torch.get_num_threads()} threads), medians of {args.repeats} rounds")
     print(f"{'step':<40}{'ms':>10}{'x forward':>12}")
     for name, value in (("plain forward pass", plain), ("decompose (one forward + split)", split),
                         ("direct logit attribution", attribution), ("logit lens (13 rows, top 5)", lens),

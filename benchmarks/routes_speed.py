@@ -136,7 +136,8 @@ def measure(name: str, model: str, text: str, tokens: int, repeats: int, page) -
     m = {key: statistics.median(values) for key, values in rows.items()}
     after = m["split"] - m["capture"] + m["rows"] + m["lens"] + m["payload"] + m["draw"]
     size = len(json.dumps(payload)) / 1024
-    return (f"{name}: {contributions.n_tokens} tokens, {contributions.n_layers} layers x {contributions.n_heads} heads | "
+    shape = f"{contributions.n_tokens} tokens, {contributions.n_layers} layers x {contributions.n_heads} heads"
+    return (f"{name}: {shape} | "
             f"capture {m['capture']:.2f} s | split {m['split']:.2f} s | rows {m['rows']:.2f} s "
             f"({len(contributions._rows)} rows of {contributions.n_layers * contributions.n_tokens}, "
             f"{len(graph.edges)} edges at {FLOOR}) | lens {m['lens']:.2f} s | payload {m['payload'] * 1000:.0f} ms "
@@ -153,7 +154,8 @@ def main() -> None:
 
     from scripts.browser import CHROMIUM, FLAGS
 
-    js = (ROOT / "ui/static/routes.js").read_text("utf-8").replace("export default function", "window.drawRoutes = function")
+    js = (ROOT / "ui/static/routes.js").read_text("utf-8")
+    js = js.replace("export default function", "window.drawRoutes = function")
     css = (ROOT / "ui/static/routes.css").read_text("utf-8")
     folder = build_decoder(Path(tempfile.mkdtemp(prefix="attnviz-routes-")) / "llama-6x12", args.tokens)
     text = text_of(args.tokens)

@@ -125,3 +125,29 @@ def derived(name: str, result: AttentionResult, args: tuple, compute):
     key = ("derived", name, result.model_name, result.source.token_ids, getattr(result.target, "token_ids", None),
            tuple(sorted(result.layers.items())), None if arrays is None else str(arrays.dtype), args)
     return _results().get(key, compute)
+
+
+def cached_decomposition(model_name: str, text: str, target: str | None):
+    from attnviz.contributions.decompose import decompose
+
+    return _results().get(("decompose", model_name, text, target or None),
+                          lambda: decompose(cached_model(model_name), text, target or None,
+                                            max_tokens=visitor_settings().max_tokens))
+
+
+def cached_attribution(model_name: str, text: str, target: str | None, token: str | None, contrast: str | None,
+                       position: int):
+    from attnviz.contributions.logits import direct_logit_attribution
+
+    return _results().get(("attribution", model_name, text, target or None, token, contrast, position),
+                          lambda: direct_logit_attribution(cached_model(model_name),
+                                                           cached_decomposition(model_name, text, target),
+                                                           token or None, contrast or None, position))
+
+
+def cached_lens(model_name: str, text: str, target: str | None, k: int):
+    from attnviz.contributions.lens import logit_lens
+
+    return _results().get(("lens", model_name, text, target or None, k),
+                          lambda: logit_lens(cached_model(model_name), cached_decomposition(model_name, text, target),
+                                             k))

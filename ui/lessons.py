@@ -17,7 +17,7 @@ from ui.lang import lang, tr
 
 LESSONS = Path(__file__).resolve().parents[1] / "pages" / "lessons"
 _FILES = {"self": "self_attention", "multi": "multi_head", "cross": "cross_attention", "causal": "causal_attention",
-          "derive": "derivation", "play": "playground", "induction": "induction"}
+          "derive": "derivation", "play": "playground", "induction": "induction", "contrib": "contributions"}
 _SECTION = re.compile(r"^<!-- (\S+) -->\n", re.MULTILINE)
 
 

@@ -24,13 +24,13 @@ from typing import Literal
 
 import numpy as np
 import torch
-from transformers.pytorch_utils import Conv1D
 
 from attnviz.capturing.capturer import CaptureSession
 from attnviz.capturing.interface import handling
 from attnviz.capturing.run import accepted_kwargs, model_inputs, routing_session
 from attnviz.errors import AttnvizError
 from attnviz.models.loading import LoadedModel
+from attnviz.models.weights import weight_in_out
 from attnviz.result import AttentionKind, TokenSequence
 
 NormKind = Literal["layernorm", "rmsnorm"]
@@ -93,6 +93,7 @@ class ResidualDecomposition:
     logits: np.ndarray | None = None  # [pos, vocab]: the model's own logits (None for an encoder)
     unembedding_scale: float = 1.0  # what the LM head's input is, times the final norm's output (T5: d^-0.5)
     post_ln: bool = False  # norms sit on the residual stream (BERT, BART, Marian)
+    sublayer_norms: bool = False  # norms on the attention's output, applied to each head (Gemma 2, OLMo 2)
 
     @property
     def n_layers(self) -> int:
@@ -101,6 +102,10 @@ class ResidualDecomposition:
     @property
     def n_heads(self) -> int:
         return self.heads.shape[1]
+
+    def head_norms(self, position: int) -> np.ndarray:
+        """``‖what each head wrote‖`` at ``position`` [layer, head]: for an encoder, whose stream has no logits."""
+        return np.linalg.norm(self.heads[:, :, position].astype(np.float64), axis=-1)
 
     def attention(self) -> np.ndarray:
         """Each layer's attention output ``[layer, pos, d]`` (heads + bias, cross-attention included)."""
@@ -276,14 +281,12 @@ def norm_scale(module: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> Nor
 
 def _w_o(site) -> tuple[torch.Tensor, torch.Tensor | None]:
     """W_O as ``[heads, head_dim, d]`` and its bias ``[d]``."""
-    projection = site.output_projection
-    if projection is None:
+    if site.output_projection is None:
         raise DecompositionError(f"attnviz found no output projection W_O for {site.kind} layer {site.layer}.",
                                  code="no_output_projection", kind=site.kind, layer=site.layer)
-    weight = projection.weight.detach().float().cpu()
-    weight = weight if isinstance(projection, Conv1D) else weight.T  # [H·D, d]
-    bias = getattr(projection, "bias", None)
-    return weight.reshape(site.heads, site.head_dim, -1), None if bias is None else bias.detach().float().cpu()
+    weight, bias = weight_in_out(site.output_projection)  # [H·D, d]
+    weight = torch.from_numpy(weight).float().reshape(site.heads, site.head_dim, -1)
+    return weight, None if bias is None else torch.from_numpy(bias).float()
 
 
 @dataclass
@@ -300,6 +303,7 @@ class _Stream:
     mlps: dict[int, torch.Tensor]
     norm_bias: torch.Tensor
     running: torch.Tensor | None = None
+    sublayer_norms: bool = False  # a norm on a sublayer's output was applied to its heads (Gemma 2, OLMo 2)
 
     def __post_init__(self) -> None:
         self.running = self.embeddings.double() + self.norm_bias
@@ -362,7 +366,8 @@ def _split(loaded: LoadedModel, kind: AttentionKind, events: list
     any_post = False
     for layer, block_input, inside, out in grouped:
         if not _same(block_input, residuals[-1], 1e-6):  # something outside the blocks changed the stream
-            raise DecompositionError(f"{loaded.name}'s {kind} block {layer} does not read what block {layer - 1} wrote.",
+            raise DecompositionError(f"{loaded.name}'s {kind} block {layer} does not read what block {layer - 1} "
+                                     "wrote.",
                                      code="broken_stream", model=loaded.name, kind=kind, layer=layer)
         post = _post_ln(inside, out)
         any_post |= post
@@ -414,6 +419,7 @@ def _norm_event(stream: _Stream, layer: int, module, x: torch.Tensor, y: torch.T
         heads = torch.from_numpy(norm.apply(last.heads.numpy()))
         bias = torch.from_numpy(norm.apply(last.bias.numpy())) + shift
         pending[-1] = _Sublayer(last.key, heads, bias, heads.sum(0) + bias)
+        stream.sublayer_norms = True
         return pending
     if pending and _same(x, current + sum(p.total for p in pending)):
         _add(stream, pending)  # the sublayer joined the residual: post-LN normalises the sum, pre-LN reads it
@@ -484,10 +490,11 @@ def decompose(loaded: LoadedModel, text: str, target: str | None = None, *,
         final_residual=final.numpy(), final_norm=final_norm, residuals=torch.stack(residuals).numpy(),
         norm_bias=stream.norm_bias.numpy(), cross_heads=cross_heads, cross_bias=cross_bias,
         logits=None if logits is None or kind == "encoder" else logits[0].float().cpu().numpy(), post_ln=post_ln,
-        unembedding_scale=_unembedding_scale(events, final, final_norm),
+        unembedding_scale=_unembedding_scale(events, final, final_norm), sublayer_norms=stream.sublayer_norms,
     )
     gap = np.abs(decomposition.total() - decomposition.final_residual).max()
     if gap > 1e-4 * (np.abs(decomposition.final_residual).max() + 1):
-        raise DecompositionError(f"The parts of {loaded.name}'s residual stream do not add up to it (off by {gap:.2g}).",
+        raise DecompositionError(f"The parts of {loaded.name}'s residual stream do not add up to it "
+                                 f"(off by {gap:.2g}).",
                                  code="incomplete", model=loaded.name, gap=float(gap))
     return decomposition

@@ -9,13 +9,14 @@ probability at every row show at which layer the answer appears.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from attnviz.contributions.decompose import DecompositionError, ResidualDecomposition
-from attnviz.contributions.logits import Unembedding, unembedding
+from attnviz.contributions.logits import token_labels, unembedding
 from attnviz.errors import LayerRequestError
 from attnviz.models.loading import LoadedModel
 
@@ -52,7 +53,8 @@ class LogitLens:
         return self.top_ids.shape[0]
 
     def row(self, layer: int, position: int) -> LensRow:
-        return LensRow(layer, position, self.top_labels[layer][position], tuple(int(i) for i in self.top_ids[layer, position]),
+        ids = tuple(int(i) for i in self.top_ids[layer, position])
+        return LensRow(layer, position, self.top_labels[layer][position], ids,
                        tuple(float(p) for p in self.top_probabilities[layer, position]),
                        int(self.prediction_rank[layer, position]), float(self.prediction_probability[layer, position]))
 
@@ -67,7 +69,8 @@ class LogitLens:
     def records(self) -> list[dict]:
         """``{"layer", "position", "top": [[token, probability], ...]}`` per cell: the CLI's ``--json``."""
         return [{"layer": row, "position": pos,
-                 "top": [[label, float(p)] for label, p in zip(self.top_labels[row][pos], self.top_probabilities[row, pos])]}
+                 "top": [[label, float(p)]
+                         for label, p in zip(self.top_labels[row][pos], self.top_probabilities[row, pos])]}
                 for row in range(self.n_rows) for pos in range(len(self.positions))]
 
 
@@ -76,30 +79,58 @@ def _normed(decomposition: ResidualDecomposition, residuals: np.ndarray) -> np.n
     return residuals if norm is None else norm.normalise(residuals)
 
 
-def _probabilities(unembed: Unembedding, decomposition: ResidualDecomposition, residuals: np.ndarray) -> torch.Tensor:
-    return torch.softmax(unembed.logits(_normed(decomposition, residuals)).double(), dim=-1)
+@dataclass(frozen=True)
+class _RowReading:
+    """One row of the lens, read without keeping a [pos, vocab] probability table: top ``k`` and the prediction."""
+
+    top_ids: torch.Tensor  # [pos, k]
+    top_probabilities: torch.Tensor  # [pos, k]
+    rank: torch.Tensor  # [pos]
+    chance: torch.Tensor  # [pos]
+    log_probabilities: torch.Tensor | None = None  # [pos, vocab], kept only when asked
+
+
+def read_row(logits: torch.Tensor, predicted: torch.Tensor, k: int, keep: bool = False) -> _RowReading:
+    """``logits [pos, vocab]`` -> top ``k``, and the rank and probability of ``predicted [pos]`` (float32, one pass
+    each: no softmax table of a 50k vocabulary per row)."""
+    logits = logits.float()
+    total = torch.logsumexp(logits, dim=-1, keepdim=True)  # [pos, 1]
+    top = logits.topk(max(1, min(int(k), logits.shape[-1])), dim=-1)
+    wanted = logits.gather(-1, predicted[:, None])  # [pos, 1]
+    return _RowReading(top.indices, torch.exp(top.values - total), (logits > wanted).sum(-1) + 1,
+                       torch.exp(wanted - total)[:, 0], logits - total if keep else None)
 
 
 def logit_lens(loaded: LoadedModel, decomposition: ResidualDecomposition, k: int = 5) -> LogitLens:
     """The top ``k`` tokens and their probabilities at every row and position, and the final prediction's rank."""
     unembed = unembedding(loaded, decomposition)
-    k = max(1, min(int(k), unembed.weight.shape[1]))
-    probabilities = _probabilities(unembed, decomposition, decomposition.residuals)  # [row, pos, vocab]
-    final = torch.from_numpy(decomposition.logits).double()
-    if not torch.allclose(torch.log_softmax(final, -1), torch.log(probabilities[-1].clamp_min(1e-300)), atol=1e-3):
-        raise DecompositionError(f"The last row of the lens does not reproduce {loaded.name}'s own logits, so its "
-                                 "final norm or LM head is not what attnviz read.", code="lens_mismatch",
-                                 model=loaded.name)
-    predicted = final.argmax(-1)  # [pos]
-    chance = probabilities.gather(-1, predicted[None, :, None].expand(probabilities.shape[0], -1, 1))[..., 0]
-    rank = (probabilities > chance[..., None]).sum(-1) + 1
-    top = probabilities.topk(k, dim=-1)
-    convert = loaded.tokenizer.convert_ids_to_tokens
-    ids = top.indices.numpy()
-    labels = tuple(tuple(tuple(convert(ids[row, pos].tolist())) for pos in range(ids.shape[1]))
+    final = torch.from_numpy(decomposition.logits).float()
+    predicted = final.argmax(-1)
+    rows = []
+    with torch.inference_mode():
+        for row, residual in enumerate(decomposition.residuals):  # one row at a time: [pos, vocab] at most
+            last = row == len(decomposition.residuals) - 1
+            rows.append(read_row(unembed.logits(_normed(decomposition, residual)), predicted, k, keep=last))
+        if not torch.allclose(torch.log_softmax(final, -1), rows[-1].log_probabilities, atol=1e-3):
+            raise DecompositionError(f"The last row of the lens does not reproduce {loaded.name}'s own logits, so "
+                                     "its final norm or LM head is not what attnviz read.", code="lens_mismatch",
+                                     model=loaded.name)
+    return lens_from_rows(loaded.name, decomposition.tokens.labels, rows, predicted,
+                          lambda ids: token_labels(loaded, ids))
+
+
+def lens_from_rows(model_name: str, positions: Sequence[str], rows: Sequence[_RowReading], predicted: torch.Tensor,
+                   labels_of: Callable[[list[int]], Sequence[str]]) -> LogitLens:
+    """A :class:`LogitLens` from each row's reading and the final prediction ``[pos]``."""
+    ids = torch.stack([r.top_ids for r in rows]).numpy()  # [row, pos, k]
+    unique = sorted(set(ids.ravel().tolist()) | set(predicted.tolist()))
+    label = dict(zip(unique, labels_of(unique)))  # each id decoded once
+    labels = tuple(tuple(tuple(label[i] for i in ids[row, pos]) for pos in range(ids.shape[1]))
                    for row in range(ids.shape[0]))
-    return LogitLens(loaded.name, decomposition.tokens.labels, ids, labels, top.values.float().numpy(),
-                     tuple(convert(predicted.tolist())), predicted.numpy(), rank.numpy(), chance.float().numpy())
+    probabilities = torch.stack([r.top_probabilities for r in rows]).numpy()
+    return LogitLens(model_name, tuple(positions), ids, labels, probabilities,
+                     tuple(label[i] for i in predicted.tolist()), predicted.numpy(),
+                     torch.stack([r.rank for r in rows]).numpy(), torch.stack([r.chance for r in rows]).numpy())
 
 
 def lens_row(loaded: LoadedModel, decomposition: ResidualDecomposition, layer: int, position: int,
@@ -107,13 +138,14 @@ def lens_row(loaded: LoadedModel, decomposition: ResidualDecomposition, layer: i
     """One cell of the lens, computed alone (one vector through the norm and the unembedding)."""
     rows, n = decomposition.residuals.shape[0], len(decomposition.tokens)
     if not (0 <= layer < rows and 0 <= position < n):
-        raise LayerRequestError(f"The lens has rows 0-{rows - 1} and positions 0-{n - 1}; asked for ({layer}, {position}).",
+        raise LayerRequestError(f"The lens has rows 0-{rows - 1} and positions 0-{n - 1}; asked for "
+                                f"({layer}, {position}).",
                                 code="no_such_cell", layer=layer, position=position)
     unembed = unembedding(loaded, decomposition)
-    probabilities = _probabilities(unembed, decomposition, decomposition.residuals[layer, position:position + 1])[0]
     predicted = int(np.argmax(decomposition.logits[position]))
-    chance = float(probabilities[predicted])
-    top = probabilities.topk(max(1, min(int(k), probabilities.shape[0])))
-    ids = top.indices.tolist()
-    return LensRow(layer, position, tuple(loaded.tokenizer.convert_ids_to_tokens(ids)), tuple(ids),
-                   tuple(float(p) for p in top.values), int((probabilities > chance).sum()) + 1, chance)
+    logits = unembed.logits(_normed(decomposition, decomposition.residuals[layer, position:position + 1]))
+    reading = read_row(logits, torch.tensor([predicted]), k)
+    ids = reading.top_ids[0].tolist()
+    return LensRow(layer, position, token_labels(loaded, ids), tuple(ids),
+                   tuple(float(p) for p in reading.top_probabilities[0]), int(reading.rank[0]),
+                   float(reading.chance[0]))

@@ -18,20 +18,29 @@ import torch
 from attnviz.contributions.decompose import DecompositionError, ResidualDecomposition
 from attnviz.errors import InputTextError
 from attnviz.models.loading import LoadedModel
+from attnviz.result import display_label
 
 
 @dataclass(frozen=True)
 class Unembedding:
     """The LM head as a matrix: ``logits = (normed · scale) @ weight + bias``, soft-capped after when ``softcap``."""
 
-    weight: torch.Tensor  # [d, vocab]
+    weight: torch.Tensor  # [vocab, d]: the LM head's own weight, not copied
     bias: torch.Tensor | None  # [vocab]
     scale: float
     softcap: float | None
 
+    @property
+    def vocabulary(self) -> int:
+        return self.weight.shape[0]
+
     def logits(self, normed: np.ndarray) -> torch.Tensor:
         """``normed [..., d]`` (the final norm's output) -> logits ``[..., vocab]``, soft-capped as the model does."""
-        logits = torch.from_numpy(np.ascontiguousarray(normed, dtype=np.float32)) @ self.weight * self.scale
+        with torch.inference_mode():
+            return self._logits(normed)
+
+    def _logits(self, normed: np.ndarray) -> torch.Tensor:
+        logits = torch.from_numpy(np.ascontiguousarray(normed, dtype=np.float32)) @ self.weight.T * self.scale
         if self.bias is not None:
             logits = logits + self.bias
         if self.softcap:
@@ -46,13 +55,13 @@ def unembedding(loaded: LoadedModel, decomposition: ResidualDecomposition) -> Un
         raise DecompositionError(f"{loaded.name} has no language-model head on its {decomposition.kind}, so there are "
                                  "no logits to attribute.", code="no_unembedding", model=loaded.name,
                                  kind=decomposition.kind)
-    weight = head.weight.detach().float().cpu().T  # [d, vocab]
+    weight = head.weight.detach().float().cpu()  # [vocab, d]
     bias = None if getattr(head, "bias", None) is None else head.bias.detach().float().cpu()
     extra = getattr(loaded.model, "final_logits_bias", None)
     if isinstance(extra, torch.Tensor):
         bias = extra.detach().float().cpu().reshape(-1) + (0 if bias is None else bias)
     softcap = getattr(loaded.model.config.get_text_config(), "final_logit_softcapping", None)
-    return Unembedding(weight.contiguous(), bias, decomposition.unembedding_scale, softcap or None)
+    return Unembedding(weight, bias, decomposition.unembedding_scale, softcap or None)
 
 
 @dataclass(frozen=True)
@@ -115,7 +124,18 @@ class LogitAttribution:
         if self.cross_heads is not None:
             rows += [{"layer": int(layer), "head": int(head), "value": float(self.cross_heads[layer, head]),
                       "kind": "cross"} for layer, head in np.ndindex(self.cross_heads.shape)]
-        return rows + [{"layer": int(layer), "head": None, "value": float(value)} for layer, value in enumerate(self.mlps)]
+        mlps = [{"layer": int(layer), "head": None, "value": float(value)} for layer, value in enumerate(self.mlps)]
+        return rows + mlps
+
+
+def token_labels(loaded: LoadedModel, ids) -> tuple[str, ...]:
+    """Readable labels of vocabulary ids: decoded one by one (byte-level BPE shows 火 and café, not mojibake)."""
+    tokenizer = loaded.tokenizer
+    labels = []
+    for i in ids:
+        text = tokenizer.decode([int(i)])
+        labels.append(text.strip() or display_label(tokenizer.convert_ids_to_tokens(int(i)) or ""))
+    return tuple(labels)
 
 
 def token_id(loaded: LoadedModel, token: str) -> int:
@@ -138,10 +158,10 @@ def token_id(loaded: LoadedModel, token: str) -> int:
 
 
 def _direction(loaded: LoadedModel, unembed: Unembedding, token: int, contrast: int | None):
-    column = unembed.weight[:, token].double()
+    column = unembed.weight[token].double()
     bias = 0.0 if unembed.bias is None else float(unembed.bias[token])
     if contrast is not None:
-        column = column - unembed.weight[:, contrast].double()
+        column = column - unembed.weight[contrast].double()
         bias -= 0.0 if unembed.bias is None else float(unembed.bias[contrast])
     return column.numpy() * unembed.scale, bias
 
@@ -183,7 +203,7 @@ def direct_logit_attribution(loaded: LoadedModel, decomposition: ResidualDecompo
     if unembed.softcap:  # undo the soft-capping to get the logit the parts add up to
         raw = np.arctanh(np.clip(raw / unembed.softcap, -1 + 1e-7, 1 - 1e-7)) * unembed.softcap
     logit = float(raw[target] - (raw[against] if against is not None else 0.0))
-    labels = lambda i: loaded.tokenizer.convert_ids_to_tokens(int(i))  # noqa: E731
+    labels = lambda i: token_labels(loaded, [i])[0]  # noqa: E731
     return LogitAttribution(
         model_name=loaded.name, position=position, token=labels(target), token_id=int(target),
         contrast=None if against is None else labels(against), contrast_id=against,

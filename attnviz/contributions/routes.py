@@ -31,8 +31,8 @@ import torch
 from attnviz.capturing.run import capture
 from attnviz.errors import AttnvizError, InputTextError
 from attnviz.models.loading import LoadedModel
+from attnviz.models.weights import exposes_weights, weight_in_out
 from attnviz.result import AttentionKind, TokenSequence, display_label
-from attnviz.teach.derivation import supports_derivation
 
 EPS = 1e-5  # the LLM Transparency Tool's floor for a part's raw contribution
 CHUNK_BYTES = 48 * 2**20  # one block of (query, key, head, d) parts at most
@@ -258,7 +258,7 @@ def _layer_norm_parts(module: torch.nn.Module, summed: torch.Tensor, output: tor
 
 
 def _unit(loaded: LoadedModel, kind: AttentionKind) -> None:
-    if not supports_derivation(loaded, kind):
+    if not exposes_weights(loaded, kind):
         raise RoutesUnsupported(
             f"{loaded.name}'s {kind} attention does not expose its value vectors and output projection W_O "
             "through the attention interface, so its routes cannot be split by head.",
@@ -308,13 +308,12 @@ def _layer(loaded: LoadedModel, kind: AttentionKind, layer: int, result, call: _
     weights = torch.from_numpy(np.ascontiguousarray(result.attention(kind, layer), dtype=np.float32))  # [H, Q, K]
     heads, head_dim = site.heads, site.head_dim
     projection = site.output_projection
-    w_o = projection.weight.detach().float()
-    w_o = w_o if type(projection).__name__ == "Conv1D" else w_o.T  # [H·D, d]
+    w_o = torch.from_numpy(weight_in_out(projection)[0]).float()  # [H·D, d]
     value = torch.from_numpy(vectors.value).float()  # [Hkv, K, D]
     value = value.repeat_interleave(heads // value.shape[0], dim=0)  # [H, K, D]
     transformed = torch.einsum("hkd,hde->hke", value, w_o.view(heads, head_dim, -1))  # v_j W_O^h  [H, K, d]
     heads_out = torch.from_numpy(vectors.output).float().reshape(n, heads * head_dim)
-    attn_out = projection(heads_out.to(w_o.dtype))  # with b_O, exactly as the model adds it
+    attn_out = projection(heads_out.to(projection.weight.dtype)).float()  # with b_O, exactly as the model adds it
     pre, post = call.pre[:n], call.post[:n]
     wide = [(m, s[:n], o[:n]) for m, s, o in call.norms if s.shape == call.pre.shape]
     if _close(post, wide[-1][2]) if wide else False:  # the block ends in a norm: post-LN

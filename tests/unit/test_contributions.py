@@ -190,6 +190,9 @@ OUTSIDE = {"gpt-neo": "no_head_outputs", "bloom-alibi": "no_head_outputs", "falc
            "deberta": "no_head_outputs", "mpnet-relative": "no_head_outputs", "albert-shared": "shared_blocks"}
 
 
+POST_LN = {"bert", "roberta", "distilbert", "electra", "bert-relative-key", "bart", "bart-mixed-heads", "marian"}
+
+
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory, tokenizer):
     root = tmp_path_factory.mktemp("contribution-architectures")
@@ -212,6 +215,7 @@ def test_completeness_on_every_family(name, folders):
     assert decomposition.kind == ("encoder" if family == "encoder" else "decoder")
     assert (decomposition.cross_heads is not None) == (family == "encoder-decoder")
     assert np.abs(decomposition.heads).max() > 0  # heads were recorded, not left as zeros
+    assert decomposition.post_ln == (name in POST_LN) and decomposition.sublayer_norms == (name == "gemma2-softcap")
     if family == "encoder":
         with pytest.raises(DecompositionError):
             direct_logit_attribution(loaded, decomposition)
@@ -231,3 +235,53 @@ def test_minilm_encoder_and_bad_text(minilm):
     assert error.value.code == "no_unembedding"
     with pytest.raises(InputTextError):
         decompose(minilm, "   ")
+
+
+def test_command_line(capsys):
+    import json
+
+    from attnviz.__main__ import main
+
+    assert main(["contributions", "--model", "toy-lm", "--text", "the teacher saw a", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {"layer", "head", "value"} <= set(rows[0]) and rows[-1]["head"] is None
+    assert main(["lens", "--model", "toy-lm", "--text", "the teacher saw a", "--json", "--k", "2"]) == 0
+    cells = json.loads(capsys.readouterr().out)
+    assert {"layer", "position", "top"} == set(cells[0]) and len(cells[0]["top"]) == 2
+    assert main(["contributions", "--model", "toy-lm", "--text", "the teacher", "--token", "teacher",
+                 "--contrast", "the"]) == 0
+    assert "logit('teacher') − 'the'" in capsys.readouterr().out
+    assert main(["lens", "--model", "minilm", "--text", "hello"]) == 2
+    assert "no language-model head" in capsys.readouterr().err
+    assert main(["contributions", "--model", "toy-lm", "--text", "  "]) == 2
+
+
+def test_notebook_views_take_a_model_or_a_transformer_lens_cache(pair):
+    from attnviz.notebook import causal_view, contributions_view, grid_view, head_view, lens_view
+
+    loaded, decomposition, bridge, cache, logits = pair
+    figure = contributions_view(loaded, TEXT)
+    mine = direct_logit_attribution(loaded, decomposition)
+    _close(figure.data[0].z, mine.heads)
+    from_cache = contributions_view(cache, logits=logits[None])  # TransformerLens's own numbers, drawn by attnviz
+    _close(from_cache.data[0].z, mine.heads)
+    assert contributions_view(loaded, TEXT, parts=True).data[0].type == "bar"
+    lens = lens_view(loaded, TEXT)
+    tokens = list(decomposition.tokens.labels)
+    _close(lens_view(cache, tokens).data[0].z, lens.data[0].z)
+    pattern = cache["blocks.1.attn.hook_pattern"][0, 2].numpy()
+    np.testing.assert_allclose(head_view(cache, tokens, layer=1, head=2).data[0].z[np.tril_indices(len(tokens))],
+                               pattern[np.tril_indices(len(tokens))], atol=1e-6)
+    assert len(grid_view(cache, tokens).data) > 0 and causal_view(cache, tokens, layer=0).data
+
+
+def test_the_self_checks_notice_a_wrong_split(pair, monkeypatch):
+    """A W_O read with its heads in the wrong order adds up to something else than the model's W_O produced."""
+    import attnviz.contributions.decompose as module
+
+    loaded, *_ = pair
+    right = module._w_o
+    monkeypatch.setattr(module, "_w_o", lambda site: (right(site)[0].flip(0), right(site)[1]))
+    with pytest.raises(DecompositionError) as error:
+        decompose(loaded, TEXT)
+    assert error.value.code == "projection_mismatch"

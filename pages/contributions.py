@@ -1,0 +1,62 @@
+"""What attention contributes: each head's direct effect on a logit, the logit lens, and why weights are not effects."""
+
+import streamlit as st
+
+from attnviz import AttnvizError
+from ui import contributions_panel, controls, panels
+from ui.cached import cached_attribution, cached_decomposition, cached_lens
+from ui.errors import show_error
+from ui.lang import tr
+from ui.lessons import prose
+from ui.url_state import BOUND, url_choice
+
+SPEC = controls.PageSpec("ct", ("decoder", "encoder-decoder", "encoder"), "toy-lm")
+
+loaded, text, target = controls.page_start(SPEC, tr("page.contributions"), tr("contrib.intro"))
+panels.model_summary(loaded)
+panels.toy_vocabulary(loaded, text, target)
+try:
+    with st.spinner(tr("msg.running")):
+        decomposition = cached_decomposition(loaded.name, text, target)
+except AttnvizError as error:
+    show_error(error)
+    st.stop()
+
+positions = list(range(len(decomposition.tokens)))
+labels = decomposition.tokens.labels
+position = url_choice(st.sidebar.selectbox, tr("contrib.position"), positions, "pos", positions[-1],
+                      lambda p: f"{p}: {labels[p]}", help=tr("contrib.position_help"))
+if decomposition.kind == "encoder":
+    st.info(tr("contrib.encoder_only"))
+    opened = contributions_panel.opened_head(loaded, ("encoder",))
+    contributions_panel.encoder_panel(loaded, decomposition, position, opened)
+else:
+    token = st.sidebar.text_input(tr("contrib.token"), key="tok", help=tr("contrib.token_help"), max_chars=60,
+                                  **BOUND).strip()
+    contrast = st.sidebar.text_input(tr("contrib.contrast"), key="vs", help=tr("contrib.contrast_help"),
+                                     max_chars=60, **BOUND).strip()
+    k = st.sidebar.slider(tr("contrib.k"), 1, 10, 5, key="k", **BOUND)
+    kinds = ("decoder", "cross") if decomposition.cross_heads is not None else ("decoder",)
+    opened = contributions_panel.opened_head(loaded, kinds)
+    st.subheader(tr("contrib.dla"))
+    try:
+        attribution = cached_attribution(loaded.name, text, target, token or None, contrast or None, position)
+    except AttnvizError as error:
+        show_error(error)
+        attribution = None
+    if attribution is not None:
+        contributions_panel.attribution_panel(loaded, attribution, opened)
+    if opened:
+        contributions_panel.head_map(loaded, text, target, opened)
+    st.subheader(tr("contrib.lens"))
+    try:
+        lens = cached_lens(loaded.name, text, target, k)
+    except AttnvizError as error:
+        show_error(error)
+        st.stop()
+    contributions_panel.lens_panel(loaded, lens, position)
+if decomposition.kind == "encoder" and opened:
+    contributions_panel.head_map(loaded, text, target, opened)
+
+st.subheader(tr("contrib.lesson_title"))
+st.markdown(prose("learn.contrib.weight"))
