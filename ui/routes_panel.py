@@ -17,7 +17,7 @@ from attnviz.export import safe_filename
 from attnviz.figures.routes import RouteWords, edge_rows, edges_to_csv, route_figure, route_payload
 from attnviz.models.loading import LoadedModel
 from ui import panels
-from ui.cached import cached_model, shared_cache, visitor_settings
+from ui.cached import cached_decomposition, cached_model, shared_cache, visitor_settings
 from ui.lang import tr
 
 _STATIC = Path(__file__).parent / "static"
@@ -36,14 +36,6 @@ def cached_contributions(model_name: str, text: str, target: str | None) -> Rout
     return shared_cache().get(("routes", model_name, text, target or None),
                               lambda: route_contributions(cached_model(model_name), text, target or None,
                                                           max_tokens=visitor_settings().max_tokens))
-
-
-def cached_decomposition(model_name: str, text: str, target: str | None):
-    from attnviz.contributions.decompose import decompose
-
-    return shared_cache().get(("decompose", model_name, text, target or None),
-                              lambda: decompose(cached_model(model_name), text, target or None,
-                                                max_tokens=visitor_settings().max_tokens))
 
 
 def cached_graph(model_name: str, text: str, target: str | None, position: int, threshold: float) -> RouteGraph:

@@ -70,8 +70,9 @@ def edges_to_csv(graph: RouteGraph) -> bytes:
 def route_payload(graph: RouteGraph, lens: dict[Node, list[tuple[str, float]]], *, threshold: float,
                   words: dict, title: str, n_heads: int) -> dict:
     """What the browser draws: ``graph`` (built at the slider's lowest threshold) and the shown ``threshold``.
-    Edges are ``[source, target, kind, layer, weight, residual, [[head, share], ...]]``, rounded to 4 places."""
-    edges = [[e.source, e.target, e.kind, e.layer, round(e.weight, 4), round(e.residual, 4),
+    Edges are ``[source, target, kind, layer, weight, residual, [[head, share], ...]]``; weights keep 6 places so
+    the browser prunes at the floor as the server did, shares 4."""
+    edges = [[e.source, e.target, e.kind, e.layer, round(e.weight, 6), round(e.residual, 4),
               [[h, round(s, 4)] for h, s in enumerate(e.heads) if s >= 5e-4]] for e in graph.edges]
     return {"tokens": list(graph.tokens), "position": graph.position, "n_layers": graph.n_layers,
             "n_heads": n_heads, "floor": graph.threshold, "threshold": threshold, "edges": edges,
