@@ -46,7 +46,7 @@ def result_metadata(result: AttentionResult) -> dict:
         },
         "capture_path": shape.capture_path,
         "source": _tokens_dict(result.source),
-        "target": _tokens_dict(result.target) if result.target else None,
+        "target": _tokens_dict(result.decoder_input) if result.decoder_input else None,
         "produced": list(result.output_tokens.tokens) if result.output_tokens else None,
         "layers": {kind: list(ls) for kind, ls in result.layers.items()},
         "axes": ["layer", "head", "query", "key"],
