@@ -83,8 +83,8 @@ def test_capture_batch_any_texts(models, texts):
 
 @given(data=st.data(), name=st.sampled_from(["bert", "gpt2", "bart"]), hide=st.booleans(), merge=st.booleans(),
        renorm=st.booleans(), by_output=st.booleans(), mode=st.sampled_from(["single", "mean", "max"]),
-       colours=st.sampled_from(["Blues", "Viridis", "Magma"]), values=st.sampled_from([None, True, False]))
-def test_views_figures_and_exports(models, data, name, hide, merge, renorm, by_output, mode, colours, values):
+       colorscale=st.sampled_from(["Blues", "Viridis", "Magma"]), values=st.sampled_from([None, True, False]))
+def test_views_figures_and_exports(models, data, name, hide, merge, renorm, by_output, mode, colorscale, values):
     loaded = models[name]
     text = data.draw(TEXT.filter(lambda t: any(ch.isalpha() for ch in t)), label="text")
     try:
@@ -98,11 +98,11 @@ def test_views_figures_and_exports(models, data, name, hide, merge, renorm, by_o
     view = build_view(result, kind, layer, heads, mode, ViewOptions(hide, merge, renorm, by_output))
     assert view.matrix.shape == (len(view.row_labels), len(view.col_labels))
     assert np.isfinite(view.matrix).all()
-    figure = attention_heatmap(view, colorscale=colours, show_values=values)
+    figure = attention_heatmap(view, colorscale=colorscale, show_values=values)
     assert figure.data
     singles = [build_view(result, kind, layer, [h], "single", ViewOptions(hide, merge, renorm, by_output))
                for h in heads[:4]]
-    assert len(head_grid([singles], colorscale=colours).data) == len(singles)
+    assert len(head_grid([singles], colorscale=colorscale).data) == len(singles)
     csv = matrix_to_csv(view.matrix, view.row_labels, view.col_labels).decode("utf-8-sig")
     assert all(not line.startswith(("=", "+", "-", "@")) for line in csv.splitlines()[1:])
     json.loads(matrix_to_json(view.matrix, view.row_labels, view.col_labels, model=name))
