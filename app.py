@@ -29,6 +29,7 @@ explain = [
     st.Page("pages/compare.py", title=tr("page.compare"), icon=":material/difference:"),
     st.Page("pages/contributions.py", title=tr("page.contributions"), icon=":material/stacked_bar_chart:"),
     st.Page("pages/faithfulness.py", title=tr("page.faithfulness"), icon=":material/balance:"),
+    st.Page("pages/routes.py", title=tr("page.routes"), icon=":material/account_tree:"),
 ]
 learn = [
     st.Page("pages/learn_self_attention.py", title=tr("learn.self.page"), icon=":material/school:"),

@@ -9,6 +9,7 @@ from pathlib import Path
 from attnviz import serve_cli
 from attnviz.census import cli as census_cli
 from attnviz.contributions import cli as contributions_cli
+from attnviz.contributions import routes_cli
 from attnviz.faithfulness import cli as faithfulness_cli
 from attnviz.models.registry import BUILTIN_MODELS, DEFAULT_MODEL
 from attnviz.roles import cli as roles_cli
@@ -40,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     contributions_cli.add_parser(commands)
     faithfulness_cli.add_parser(commands)
     serve_cli.add_parser(commands)
+    routes_cli.add_parser(commands)
     commands.add_parser("app", help="start the Streamlit app (extra arguments go to streamlit run)",
                         add_help=False)
     if argv is None:
@@ -57,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         return faithfulness_cli.run(args)
     if args.command == "serve":
         return serve_cli.run(args)
+    if args.command == "routes":
+        return routes_cli.run(args)
 
     if args.command == "models":
         for model in BUILTIN_MODELS.values():

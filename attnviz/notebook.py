@@ -244,3 +244,23 @@ def faithfulness_view(model, text: str, target: str | None = None, *, output: st
                           title=f"{loaded.name} · {run.output.kind} {run.output.label}".strip())
     figure.update_layout(meta={"agreement": run.agreement(hide_special, merge_words)})
     return figure
+
+
+def routes_view(model, text: str, *, position: int | None = None, threshold: float = 0.04,
+                target: str | None = None, words=None):
+    """Information-flow routes into one token (default: the last one), as a plotly figure.
+
+    ``model`` is a loaded model or a name for :func:`attnviz.load_model`; edges whose share is at most
+    ``threshold`` are pruned (see :mod:`attnviz.contributions.routes`).
+    """
+    from attnviz.contributions.routes import route_contributions, route_graph
+    from attnviz.figures.routes import RouteWords, route_figure
+    from attnviz.models.loading import LoadedModel
+
+    if not isinstance(model, LoadedModel):
+        from attnviz import load_model
+
+        model = load_model(model)
+    contributions = route_contributions(model, text, target)
+    chosen = contributions.n_tokens - 1 if position is None else position
+    return route_figure(route_graph(contributions, chosen, threshold), words or RouteWords())

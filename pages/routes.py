@@ -1,0 +1,34 @@
+"""Information-flow routes: which positions, heads and MLPs carry one token's prediction (or hidden state)."""
+
+import streamlit as st
+
+from attnviz import AttnvizError
+from ui import controls, panels, routes_panel
+from ui.boot import leave_legacy_page_folder_mode
+from ui.errors import show_error
+from ui.lang import tr
+from ui.url_state import url_choice
+
+leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
+
+SPEC = controls.PageSpec("routes", ("decoder", "encoder", "encoder-decoder"), "toy-lm")
+
+loaded, text, target = controls.page_start(SPEC, tr("page.routes"), tr("routes.intro"))
+panels.model_summary(loaded)
+try:
+    with st.spinner(tr("msg.running")):
+        contributions = routes_panel.cached_contributions(loaded.name, text, target)
+except AttnvizError as error:
+    show_error(error)
+    st.stop()
+labels = contributions.tokens.labels
+position = url_choice(st.sidebar.selectbox, tr("routes.position"), list(range(len(labels))), "pos",
+                      routes_panel.default_position(contributions), lambda i: f"{i}: {labels[i]}",
+                      help=tr("routes.position_help"))
+threshold = routes_panel.chosen_threshold()
+st.markdown(tr("routes.reading_decoder" if contributions.kind == "decoder" else "routes.reading_encoder"))
+if contributions.layer_norm:
+    st.caption(tr("routes.layer_norm_note"))
+if loaded.family == "encoder-decoder":
+    st.caption(tr("routes.encoder_side"))
+routes_panel.graph_panel(loaded, text, target, contributions, position, threshold)
