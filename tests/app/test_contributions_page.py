@@ -44,7 +44,7 @@ def test_every_string_in_both_languages():
     table = tomllib.loads((root / "ui/i18n/contributions.toml").read_text("utf-8"))
     assert all(entry.get("en") and entry.get("zh") for entry in table.values())
     for language in ("en", "zh"):
-        assert "0.90" in (root / f"pages/lessons/{language}/contributions.md").read_text("utf-8")
+        assert "0.90" in (root / f"ui/lessons/{language}/contributions.md").read_text("utf-8")
 
 
 def test_translator_has_cross_heads_and_minilm_gets_what_applies():
