@@ -32,7 +32,7 @@ def clean_text(text: str | None, what: str) -> tuple[str, int]:
 def _decoded_label(tokenizer: PreTrainedTokenizerBase, token_id: int, token: str) -> str:
     from attnviz.analysis.tokens import display_label
 
-    if token_id in tokenizer.all_special_ids:
+    if token_id in tokenizer.all_special_ids or token_id >= len(tokenizer):
         return token
     try:
         text = tokenizer.decode([token_id], clean_up_tokenization_spaces=False)
@@ -102,7 +102,8 @@ def _starts_word(token: str) -> bool:
 def sequence_from_ids(tokenizer: PreTrainedTokenizerBase, ids: Sequence[int]) -> TokenSequence:
     """Tokens the model wrote itself (no text to cut labels from): words told apart by the pieces' markers."""
     special_ids = set(tokenizer.all_special_ids)
-    tokens = tuple(tokenizer.convert_ids_to_tokens(list(ids)))
+    # an id past the tokenizer's vocabulary (a padded embedding table) has no token: name it by its id
+    tokens = tuple(t if t is not None else f"<id {i}>" for i, t in zip(ids, tokenizer.convert_ids_to_tokens(list(ids))))
     special = [i in special_ids for i in ids]
     word_ids: list[int | None] = []
     word = -1
