@@ -2,13 +2,15 @@
 
 URL paths are the file names. Until st.navigation has run once in the process, Streamlit treats
 pages/ as a legacy page folder: the very first visitor of a fresh server gets the page script run on
-its own. Importing ``ui`` (every page does) notices that and reruns through this frame, so the first
-visitor sees the page they asked for, with navigation and language switch, and no "page not found".
+its own. Importing ``ui`` (every page does, first) notices that and reruns through this frame, so the first
+visitor sees the page they asked for, with navigation and language switch, and no "page not found"; the
+legacy run's list of file names is hidden by .streamlit/config.toml. This file imports nothing of the
+engine, so the navigation is drawn before the page loads torch.
 """
 
 import streamlit as st
 
-from ui.boot import default_page_by_name
+from ui.boot import default_page_by_name, show_app_navigation
 from ui.lang import language_picker, tr
 from ui.url_state import remember_link, report_rejected_link
 
@@ -37,5 +39,6 @@ learn = [
     st.Page("pages/learn_induction.py", title=tr("learn.induction.page"), icon=":material/repeat:"),
 ]
 default_page_by_name("self_attention")
+show_app_navigation()
 st.navigation({tr("nav.explore"): explore, tr("nav.explain"): explain, tr("nav.learn"): learn}).run()
 report_rejected_link(tr("msg.bad_link"))

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+import ui  # noqa: F401  (first: leaves Streamlit's legacy pages/ mode before the engine loads)
 from attnviz import AttnvizError
 from attnviz.explain.ablation import every_head
 from ui import ablation_panel, controls, panels

@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+import ui  # noqa: F401  (first: leaves Streamlit's legacy pages/ mode before the engine loads)
 from attnviz.analysis.tables import head_rows
 from attnviz.analysis.view import build_view
 from attnviz.export_data import safe_filename

@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+import ui  # noqa: F401  (first: leaves Streamlit's legacy pages/ mode before the engine loads)
 from attnviz.analysis.checks import causal_check, next_token_table
 from ui import controls, panels
 from ui.beyond_panel import beyond_weights

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+import ui  # noqa: F401  (first: leaves Streamlit's legacy pages/ mode before the engine loads)
 from attnviz.explain.compare import ANIMAL_PAIR, compare_heads, comparison_arrays
 from attnviz.export import MIME_TYPES
 from attnviz.export_data import arrays_to_npz, matrix_to_csv, safe_filename

@@ -6,6 +6,7 @@ import hashlib
 import numpy as np
 import streamlit as st
 
+import ui  # noqa: F401  (first: leaves Streamlit's legacy pages/ mode before the engine loads)
 from attnviz import AttnvizError
 from attnviz.analysis.view import ViewOptions, build_view
 from attnviz.census import CensusOptions, CensusResult, census

@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+import ui  # noqa: F401  (first: leaves Streamlit's legacy pages/ mode before the engine loads)
 from attnviz.analysis.tables import alignment_rows
 from ui import controls, panels
 from ui.generation_panel import generation_panel

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+import ui  # noqa: F401  (first: leaves Streamlit's legacy pages/ mode before the engine loads)
 from attnviz.errors import AttnvizError
 from attnviz.export_data import arrays_to_npz
 from attnviz.figures.matrix import matrix_figure

@@ -6,6 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+import ui  # noqa: F401  (first: leaves Streamlit's legacy pages/ mode before the engine loads)
 from attnviz.errors import AttnvizError
 from attnviz.figures.matrix import matrix_figure
 from attnviz.models.registry import BUILTIN_MODELS

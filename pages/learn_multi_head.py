@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+import ui  # noqa: F401  (first: leaves Streamlit's legacy pages/ mode before the engine loads)
 from attnviz.analysis.heads import distinct_heads, head_profile
 from attnviz.analysis.view import ViewOptions, build_view
 from attnviz.figures.heatmap import attention_heatmap

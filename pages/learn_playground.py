@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+import ui  # noqa: F401  (first: leaves Streamlit's legacy pages/ mode before the engine loads)
 from attnviz.errors import InputTextError
 from attnviz.figures.matrix import matrix_figure
 from attnviz.teach.lessons import playground_steps

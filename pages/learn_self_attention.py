@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+import ui  # noqa: F401  (first: leaves Streamlit's legacy pages/ mode before the engine loads)
 from attnviz.analysis.heads import best_head_for_link
 from attnviz.analysis.tokens import unique_labels, visible_positions
 from attnviz.analysis.view import ViewOptions, build_view

@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+import ui  # noqa: F401  (first: leaves Streamlit's legacy pages/ mode before the engine loads)
 from attnviz.analysis.heads import profile_shown_head, strongest_links
 from attnviz.analysis.tokens import visible_positions
 from ui import controls, panels

@@ -45,7 +45,7 @@ def test_an_idle_visitor_costs_the_server_no_cpu(browser, fresh_app_url):
     page = browser.new_page()
     page.goto(fresh_app_url)
     wait_idle(page)
-    server = psutil.Process(SERVERS[fresh_app_url].pid)
+    server = psutil.Process(SERVERS[fresh_app_url].process.pid)
     before = sum(server.cpu_times()[:2])
     page.wait_for_timeout(5000)
     assert sum(server.cpu_times()[:2]) - before < 1.0
