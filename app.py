@@ -2,10 +2,10 @@
 
 URL paths are the file names. Until st.navigation has run once in the process, Streamlit treats
 pages/ as a legacy page folder: the very first visitor of a fresh server gets the page script run on
-its own. Importing ``ui`` (every page does, first) notices that and reruns through this frame, so the first
-visitor sees the page they asked for, with navigation and language switch, and no "page not found"; the
-legacy run's list of file names is hidden by .streamlit/config.toml. This file imports nothing of the
-engine, so the navigation is drawn before the page loads torch.
+its own. Every page's first line, ``leave_legacy_page_folder_mode()`` (ui/boot.py), notices that and reruns
+through this frame, so the first visitor sees the page they asked for, with navigation and language switch,
+and no "page not found"; the legacy run's list of file names is hidden by .streamlit/config.toml. This file
+imports nothing of the engine, so the navigation is drawn before a page loads torch.
 """
 
 import streamlit as st

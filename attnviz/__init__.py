@@ -3,19 +3,18 @@
     from attnviz import load_model, capture
     result = capture(load_model("minilm"), "The train left the station on time")
     result.attention("encoder", layer=0, head=3)   # [query, key] weights of model layer 0, head 3
+
+``__all__`` is the whole public API, the table "Public API" in the README; figures for notebooks are in
+``attnviz.notebook`` (``head_view``, ``grid_view``, ``causal_view``, ``cross_view``).
 """
 
 from attnviz.capturing.run import capture, capture_batch
-from attnviz.errors import AttnvizError, InputTextError, LayerRequestError, ModelLoadError, NoAttentionError
+from attnviz.errors import AttnvizError, InputTextError, ModelLoadError, NoAttentionError
 from attnviz.interventions import ablate_heads
-from attnviz.models.loading import LoadedModel, load_model
-from attnviz.models.registry import BUILTIN_MODELS, DEFAULT_MODEL
-from attnviz.result import AttentionResult, HeadLayout, HeadVectors, ModelShape, TokenSequence
-
-capture_attention = capture  # a name that cannot be mistaken for a module
+from attnviz.models.loading import LoadedModel, load_model, wrap_model
+from attnviz.result import AttentionResult
 
 __all__ = [
-    "BUILTIN_MODELS", "DEFAULT_MODEL", "AttentionResult", "AttnvizError", "HeadLayout", "HeadVectors",
-    "InputTextError", "LayerRequestError", "LoadedModel", "ModelLoadError", "ModelShape", "NoAttentionError",
-    "TokenSequence", "ablate_heads", "capture", "capture_attention", "capture_batch", "load_model",
+    "load_model", "wrap_model", "capture", "capture_batch", "ablate_heads", "AttentionResult", "LoadedModel",
+    "AttnvizError", "ModelLoadError", "InputTextError", "NoAttentionError",
 ]

@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     from attnviz import AttnvizError, capture, load_model
-    from attnviz.export_data import result_to_json, result_to_npz
+    from attnviz.export import result_to_json, result_to_npz
 
     if args.out.suffix not in (".npz", ".json"):
         parser.error("--out must end in .npz or .json")

@@ -24,6 +24,12 @@ class ModelLoadError(AttnvizError):
     default_code = "model_load"
 
 
+class SettingsError(AttnvizError):
+    """The operator's settings file or ``ATTNVIZ_*`` variables hold a key or value attnviz cannot use."""
+
+    default_code = "bad_settings"
+
+
 class InputTextError(AttnvizError):
     """The text given to a model cannot be used (empty, nothing left after tokenizing, ...)."""
 

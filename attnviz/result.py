@@ -1,7 +1,7 @@
 """Typed results of an attention capture.
 
 Arrays are numpy float32 with axes ``[layer, head, query, key]``; only the layers that were asked
-for are stored, and ``captured_layers[kind]`` says which model layer each index along axis 0 is.
+for are stored, and ``layers[kind]`` says which model layer each index along axis 0 is.
 Read maps by the model's own layer number with :meth:`AttentionResult.attention`.
 """
 
@@ -16,6 +16,15 @@ Family = Literal["encoder", "decoder", "encoder-decoder"]
 AttentionKind = Literal["encoder", "decoder", "cross"]
 CapturePath = Literal["interface", "output_attentions"]
 ATTENTION_KINDS: tuple[AttentionKind, ...] = ("encoder", "decoder", "cross")
+
+# Markers tokenizers put on pieces: GPT-2/RoBERTa byte-level "Ġ" (space) and "Ċ" (newline), SentencePiece "▁".
+_MARKERS = {"Ġ": " ", "▁": " ", "Ċ": "\\n", "ĉ": "\\t"}
+
+
+def display_label(token: str) -> str:
+    """A readable label: "Ġtrain" -> "train", "▁train" -> "train", "##ing" stays "##ing"."""
+    text = "".join(_MARKERS.get(ch, ch) for ch in token).strip()
+    return text if text else "␣"
 
 
 @dataclass(frozen=True)
@@ -92,8 +101,6 @@ class TokenSequence:
     def __post_init__(self) -> None:
         n = len(self.tokens)
         if not self.labels:
-            from attnviz.analysis.tokens import display_label
-
             object.__setattr__(self, "labels", tuple(display_label(token) for token in self.tokens))
         if not self.offsets:
             object.__setattr__(self, "offsets", ((0, 0),) * n)
@@ -178,17 +185,8 @@ class AttentionResult:
         return tuple(k for k in ATTENTION_KINDS if k in self.arrays)
 
     @property
-    def captured_layers(self) -> dict[AttentionKind, tuple[int, ...]]:
-        return self.layers
-
-    @property
     def capture_path(self) -> CapturePath:
         return self.shape.capture_path
-
-    @property
-    def produced(self) -> TokenSequence | None:
-        """Old name of :attr:`output_tokens`."""
-        return self.output_tokens
 
     @property
     def truncated(self) -> bool:
@@ -222,11 +220,3 @@ class AttentionResult:
         if not 0 <= head < self.shape.heads_of(kind, layer):
             raise KeyError(f"{kind} layer {layer} has {self.shape.heads_of(kind, layer)} heads; asked for head {head}")
         return maps[head]
-
-    def head_map(self, kind: AttentionKind, layer: int, head: int) -> np.ndarray:
-        """``[query, key]`` of one model layer and head (same as ``attention(kind, layer, head)``)."""
-        return self.attention(kind, layer, head)
-
-    def layer_maps(self, kind: AttentionKind, layer: int) -> np.ndarray:
-        """``[head, query, key]`` of one model layer (same as ``attention(kind, layer)``)."""
-        return self.attention(kind, layer)

@@ -19,16 +19,22 @@ built-ins plus the allow-list, no local folders, no downloads unless enabled.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import tomllib
 
-from attnviz.errors import ModelLoadError
+from attnviz.errors import SettingsError
+from attnviz.result import Family
 
 LOCAL_ADDRESSES = {"localhost", "127.0.0.1", "::1", "[::1]"}
-CURATED_HUB_MODELS = ("gpt2", "distilgpt2", "HuggingFaceTB/SmolLM2-135M", "Qwen/Qwen2.5-0.5B",
-                      "Helsinki-NLP/opus-mt-en-zh", "t5-small", "bert-base-uncased")
+# The small hub models offered on one's own machine, with their family so each page lists only those it can show.
+CURATED_FAMILIES: dict[str, Family] = {
+    "gpt2": "decoder", "distilgpt2": "decoder", "HuggingFaceTB/SmolLM2-135M": "decoder",
+    "Qwen/Qwen2.5-0.5B": "decoder", "Helsinki-NLP/opus-mt-en-zh": "encoder-decoder",
+    "t5-small": "encoder-decoder", "bert-base-uncased": "encoder",
+}
+CURATED_HUB_MODELS = tuple(CURATED_FAMILIES)
 
 
 @dataclass(frozen=True)
@@ -40,11 +46,6 @@ class Settings:
     max_tokens: int = 512
     cache_bytes: int = 1 << 30
     source: tuple[str, ...] = field(default=(), compare=False)  # where the values came from, for the operator
-
-    @property
-    def hub_models(self) -> tuple[str, ...]:
-        """Hub ids offered in the model list."""
-        return self.models
 
 
 def defaults(local_only: bool) -> Settings:
@@ -94,7 +95,7 @@ def load_settings(local_only: bool, config: str | os.PathLike | None = None,
         try:
             values.update(tomllib.loads(path.read_text("utf-8")))
         except (OSError, tomllib.TOMLDecodeError) as error:
-            raise ModelLoadError(f"The settings file {path} cannot be read: {error}", code="bad_settings") from error
+            raise SettingsError(f"The settings file {path} cannot be read: {error}", code="bad_settings") from error
         sources.append(str(path))
     for key in _KINDS:
         variable = f"ATTNVIZ_{key.upper()}"
@@ -103,14 +104,9 @@ def load_settings(local_only: bool, config: str | os.PathLike | None = None,
             sources.append(variable)
     unknown = set(values) - set(_KINDS)
     if unknown:
-        raise ModelLoadError(f"Unknown settings: {', '.join(sorted(unknown))}.", code="bad_settings")
+        raise SettingsError(f"Unknown settings: {', '.join(sorted(unknown))}.", code="bad_settings")
     try:
         parsed = {key: _parse(key, value, _KINDS[key]) for key, value in values.items()}
     except (TypeError, ValueError) as error:
-        raise ModelLoadError(f"Bad setting: {error}", code="bad_settings") from error
+        raise SettingsError(f"Bad setting: {error}", code="bad_settings") from error
     return replace(settings, **parsed, source=tuple(sources))
-
-
-def settings_table(settings: Settings) -> list[tuple[str, object]]:
-    """(name, value) rows for showing the operator what is in force."""
-    return [(f.name, getattr(settings, f.name)) for f in fields(settings)]

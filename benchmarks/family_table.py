@@ -20,7 +20,9 @@ import torch  # noqa: E402
 import transformers  # noqa: E402
 
 from attnviz import capture, load_model  # noqa: E402
-from attnviz.teach.derivation import supports_derivation  # noqa: E402
+
+# noqa: E402
+from attnviz.models.weights import exposes_weights  # noqa: E402
 from attnviz.toy.tokenizer import build_tokenizer  # noqa: E402
 from tests.architectures import ARCHITECTURES, build, eager_attentions  # noqa: E402
 
@@ -44,7 +46,7 @@ def main() -> None:
         sites = [s for kind_sites in loaded.sites.values() for s in kind_sites]
         fast = sum(s.plain_formula for s in sites)
         fast_text = "all" if fast == len(sites) else ("none" if fast == 0 else f"{fast}/{len(sites)}")
-        derivation = ", ".join(k for k in loaded.shape.kinds if supports_derivation(loaded, k)) or "no"
+        derivation = ", ".join(k for k in loaded.shape.kinds if exposes_weights(loaded, k)) or "no"
         print(f"| {name} | {family} | {loaded.capture_path} | {diff:.1e} | {fast_text} | {derivation} |")
 
 

@@ -3,15 +3,17 @@
 import pandas as pd
 import streamlit as st
 
-import ui  # noqa: F401  (first: leaves Streamlit's legacy pages/ mode before the engine loads)
 from attnviz.analysis.tables import head_rows
 from attnviz.analysis.view import build_view
-from attnviz.export_data import safe_filename
+from attnviz.export import file_stem
 from attnviz.figures.grid import head_grid
 from attnviz.figures.heatmap import attention_heatmap, plot_text
 from ui import controls, live_map, panels, roles_panel
-from ui.engine import derived
+from ui.boot import leave_legacy_page_folder_mode
+from ui.cached import derived
 from ui.lang import chart_words, tr
+
+leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 SPEC = controls.PageSpec("model", ("encoder", "decoder", "encoder-decoder"), "minilm")
 
@@ -43,7 +45,7 @@ def grid_figure():  # for image exports only: the page draws the grid in the bro
 
 
 stem = f"{loaded.name}_{kind}_grid" if layer is None else f"{loaded.name}_{kind}_L{layer}_grid"
-stem = safe_filename(stem, extension="x")[:-2]
+stem = file_stem(stem)
 with st.container(border=True):
     st.markdown(f"**{tr('export.title')}** · `{stem}`")
     panels.image_buttons(grid_figure, stem, key="grid")

@@ -2,14 +2,15 @@
 
 import streamlit as st
 
-import ui  # noqa: F401  (first: leaves Streamlit's legacy pages/ mode before the engine loads)
 from attnviz.explain.compare import ANIMAL_PAIR, compare_heads, comparison_arrays
-from attnviz.export import MIME_TYPES
-from attnviz.export_data import arrays_to_npz, matrix_to_csv, safe_filename
+from attnviz.export import MIME_TYPES, arrays_to_npz, file_stem, matrix_to_csv
 from attnviz.figures.explain import analysis_map
 from ui import controls, panels
+from ui.boot import leave_legacy_page_folder_mode
 from ui.lang import tr
-from ui.url_state import BOUND, url_choice
+from ui.url_state import BOUND, keep_valid, url_choice
+
+leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 SPEC = controls.PageSpec("cmp_model", ("encoder", "decoder", "encoder-decoder"), "minilm")
 WHAT = ["texts", "heads", "layers"]
@@ -26,14 +27,9 @@ n_layers, n_heads = loaded.shape.n_layers[kind], loaded.shape.heads_of(kind)
 hide = st.sidebar.checkbox(tr("ctl.hide_special"), value=True, key="hide", **BOUND)
 
 
-def _keep(key: str, allowed: list) -> None:
-    if st.session_state.get(key) is not None and st.session_state[key] not in allowed:
-        del st.session_state[key]  # left from a bigger model: back to the default
-
-
 def pick(side: str, layer_default: int, head_default: int) -> tuple[int, int | None]:
-    _keep(f"layer_{side}", list(range(n_layers)))
-    _keep(f"head_{side}", ["mean", *map(str, range(n_heads))])
+    keep_valid(f"layer_{side}", range(n_layers))  # left from a bigger model: back to the default
+    keep_valid(f"head_{side}", ["mean", *map(str, range(n_heads))])
     layer = st.sidebar.select_slider(tr("compare.layer_of", side=side), list(range(n_layers)),
                                      value=min(layer_default, n_layers - 1), key=f"layer_{side}", **BOUND)
     heads = ["mean", *map(str, range(n_heads))]
@@ -77,7 +73,7 @@ figures = {
     "difference": analysis_map(comparison.difference, comparison.rows, comparison.cols, signed=True,
                                title=tr("compare.difference")),
 }
-stem = safe_filename(loaded.name, "compare", what, kind, extension="x")[:-2]
+stem = file_stem(loaded.name, "compare", what, kind)
 columns = st.columns(2)
 for column, side in zip(columns, ("a", "b")):
     with column:

@@ -6,7 +6,6 @@ import hashlib
 import numpy as np
 import streamlit as st
 
-import ui  # noqa: F401  (first: leaves Streamlit's legacy pages/ mode before the engine loads)
 from attnviz import AttnvizError
 from attnviz.analysis.view import ViewOptions, build_view
 from attnviz.census import CensusOptions, CensusResult, census
@@ -15,10 +14,13 @@ from attnviz.census.gold import sample_corpus
 from attnviz.census.report import examples_stat
 from attnviz.figures.heatmap import attention_heatmap
 from ui import panels
-from ui.engine import cached_capture, cached_model, visitor_settings
+from ui.boot import leave_legacy_page_folder_mode
+from ui.cached import cached_capture, cached_model, visitor_settings
 from ui.errors import show_error
 from ui.lang import chart_words, tr
 from ui.url_state import BOUND, url_choice
+
+leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 EXAMPLE_MODELS = ("minilm", "toy-translator")
 EXAMPLE_TEXTS = 48

@@ -3,11 +3,13 @@
 import pandas as pd
 import streamlit as st
 
-import ui  # noqa: F401  (first: leaves Streamlit's legacy pages/ mode before the engine loads)
 from attnviz.analysis.tables import alignment_rows
 from ui import controls, panels
+from ui.boot import leave_legacy_page_folder_mode
 from ui.generation_panel import generation_panel
 from ui.lang import tr
+
+leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 SPEC = controls.PageSpec("mt", ("encoder-decoder",), "toy-translator")
 

@@ -2,23 +2,23 @@
 
 import streamlit as st
 
-import ui  # noqa: F401  (first: leaves Streamlit's legacy pages/ mode before the engine loads)
 from attnviz.analysis.view import ViewOptions, build_view
-from attnviz.capturing.tokenizing import sequence_from_ids
 from attnviz.errors import AttnvizError
 from attnviz.figures.heatmap import attention_heatmap
 from attnviz.figures.matrix import matrix_figure
 from attnviz.teach.lessons import prefix_change, tiny_causal_demo
-from ui.engine import cached_capture, cached_continuation, cached_model
+from ui.boot import leave_legacy_page_folder_mode
+from ui.cached import cached_generation, cached_ids_capture, cached_model
 from ui.errors import show_error
 from ui.lang import chart_words, tr
-from ui.lessons import prose
+from ui.lessons import lesson_start, prose
 from ui.url_state import BOUND
+
+leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 MODEL = "toy-lm"
 
-st.title(tr("learn.causal.title"))
-st.markdown(prose("learn.causal.intro"))
+lesson_start("causal")
 st.latex(r"\mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}}+M\right),\quad M_{ij}=\begin{cases}0&j\le i\\"
          r"-\infty&j>i\end{cases}")
 
@@ -37,26 +37,25 @@ st.subheader(tr("learn.causal.generate"))
 loaded = cached_model(MODEL)
 prompt = st.text_input(tr("learn.causal.prompt"), value="life", key="learn_prompt", max_chars=100, **BOUND)
 try:
-    ids = cached_continuation(MODEL, prompt, 8)
+    generated = cached_generation(MODEL, prompt, 8)  # the model's own ids, captured once as they are
 except AttnvizError as error:
     show_error(error)
     st.stop()
-tokens = ids
-words_only = list(sequence_from_ids(loaded.tokenizer, ids).labels[1:])  # ids[0] is <s>
-n_prompt = len(loaded.tokenizer(prompt.strip())["input_ids"])
-if len(tokens) <= n_prompt:
+full = generated.result
+words_only = list(full.source.labels[1:])  # position 0 is <s>
+n_prompt, n_tokens = generated.prompt_tokens, len(full.source)
+if n_tokens <= n_prompt:
     st.info(tr("learn.causal.so_far", text=" ".join(words_only)))
     st.stop()
 st.caption(prose("learn.causal.full", text=" ".join(words_only)))
-k = st.slider(tr("learn.causal.step"), min_value=n_prompt, max_value=len(tokens), value=n_prompt, key="learn_k",
+k = st.slider(tr("learn.causal.step"), min_value=n_prompt, max_value=n_tokens, value=n_prompt, key="learn_k",
               **BOUND)
 st.markdown(tr("learn.causal.so_far", text=" ".join(words_only[: k - 1])))
 left, right = st.columns(2)
 layer = left.select_slider(tr("ctl.layer"), list(range(loaded.shape.n_layers["decoder"])), key="learn_layer", **BOUND)
 head = right.select_slider(tr("ctl.head"), list(range(loaded.shape.heads_of("decoder", layer))), key="learn_head",
                            **BOUND)
-full = cached_capture(MODEL, " ".join(words_only), None)
-prefix = cached_capture(MODEL, " ".join(words_only[: k - 1]), None)
+prefix = cached_ids_capture(MODEL, full.source.token_ids[:k])  # the first k tokens alone
 view = build_view(prefix, "decoder", layer, [head], "single", ViewOptions(hide_special=False))
 st.plotly_chart(attention_heatmap(view, words=chart_words(), fixed_scale=True), key="growing", width="content",
                 theme=None)

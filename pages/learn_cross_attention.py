@@ -2,21 +2,22 @@
 
 import streamlit as st
 
-import ui  # noqa: F401  (first: leaves Streamlit's legacy pages/ mode before the engine loads)
 from attnviz.analysis.view import ViewOptions, build_view
 from attnviz.figures.heatmap import attention_heatmap
 from attnviz.figures.matrix import matrix_figure, row_bars
 from ui import panels
+from ui.boot import leave_legacy_page_folder_mode
+from ui.cached import cached_derivation, cached_model
 from ui.controls import DEFAULT_TEXT
-from ui.engine import cached_derivation, cached_model
 from ui.lang import chart_words, tr
-from ui.lessons import prose
+from ui.lessons import lesson_start, prose
 from ui.url_state import BOUND
+
+leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 MODEL = "toy-translator"
 
-st.title(tr("learn.cross.title"))
-st.markdown(prose("learn.cross.intro"))
+lesson_start("cross")
 st.latex(r"\mathrm{CrossAttention}=\mathrm{softmax}\!\left(\frac{Q_{\text{target}}\,K_{\text{source}}^\top}"
          r"{\sqrt{d_k}}\right)V_{\text{source}}")
 left, right = st.columns(2)

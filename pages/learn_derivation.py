@@ -2,26 +2,27 @@
 
 import streamlit as st
 
-import ui  # noqa: F401  (first: leaves Streamlit's legacy pages/ mode before the engine loads)
 from attnviz.errors import AttnvizError
-from attnviz.export_data import arrays_to_npz
+from attnviz.export import arrays_to_npz
 from attnviz.figures.matrix import matrix_figure
-from attnviz.teach.derivation import supports_derivation
+from attnviz.models.weights import exposes_weights
+from ui.boot import leave_legacy_page_folder_mode
+from ui.cached import cached_derivation, cached_model
 from ui.controls import DEFAULT_TEXT
-from ui.engine import cached_derivation, cached_model
 from ui.errors import show_error
 from ui.lang import tr
-from ui.lessons import prose
+from ui.lessons import lesson_start, prose
 from ui.url_state import BOUND, url_choice
+
+leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 MODELS = ["minilm", "toy-translator", "toy-lm"]
 
-st.title(tr("learn.derive.title"))
-st.markdown(prose("learn.derive.intro"))
+lesson_start("derive")
 top = st.columns([2, 2, 1, 1])
 model_name = top[0].selectbox(tr("ctl.model"), MODELS, key="derive_model", **BOUND)
 loaded = cached_model(model_name)
-kinds = [k for k in loaded.shape.kinds if supports_derivation(loaded, k)]
+kinds = [k for k in loaded.shape.kinds if exposes_weights(loaded, k)]
 if not kinds:
     st.warning(tr("learn.derive.unsupported"))
     st.stop()

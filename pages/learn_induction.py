@@ -1,32 +1,28 @@
 """Lesson 7: induction heads: a previous-token head and an induction head, with the toy model's own numbers."""
 
 import json
+import math
 
-import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-import ui  # noqa: F401  (first: leaves Streamlit's legacy pages/ mode before the engine loads)
 from attnviz.errors import AttnvizError
 from attnviz.figures.matrix import matrix_figure
 from attnviz.models.registry import BUILTIN_MODELS
 from attnviz.roles.lesson import circuit_heads, circuit_step, repeated_positions
 from attnviz.roles.report import RoleReport
-from ui.engine import cached_capture, cached_model
+from ui.boot import leave_legacy_page_folder_mode
+from ui.cached import cached_capture, cached_model
 from ui.errors import show_error
-from ui.lang import lang, tr
-from ui.lessons import _sections
+from ui.lang import tr
+from ui.lessons import prose
 from ui.roles_panel import report_for
 from ui.url_state import BOUND
 
+leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
+
 MODEL = "toy-induction"
 DEFAULT = "farmer bridge apple doctor city book girl farmer bridge apple doctor city book girl"
-
-
-def prose(section: str, **values: object) -> str:
-    text = _sections(lang(), "induction").get(section) or _sections("en", "induction")[section]
-    return text.format(**values)
-
 
 loaded = cached_model(MODEL)
 st.title(tr("learn.induction.title"))
@@ -38,7 +34,7 @@ except AttnvizError as error:
     st.stop()
 report: RoleReport = report_for(result, loaded)[0]
 heads = circuit_heads(report)
-st.markdown(prose("induction.intro", prev_score=heads.previous_score, ind_score=heads.induction_score))
+st.markdown(prose("learn.induction.intro", prev_score=heads.previous_score, ind_score=heads.induction_score))
 
 pairs = repeated_positions(result.source.token_ids, result.source.special)
 if not pairs:
@@ -53,13 +49,13 @@ maps = result.arrays["decoder"]
 left, right = st.columns(2)
 with left:
     st.subheader(tr("learn.induction.step1", head=heads.previous_head))
-    st.markdown(prose("induction.step1", pos=pos, word=tokens[pos], before=tokens[step.earlier],
+    st.markdown(prose("learn.induction.step1", pos=pos, word=tokens[pos], before=tokens[step.earlier],
                       before_pos=step.earlier, weight=float(step.previous_row[step.earlier])))
     st.plotly_chart(matrix_figure(maps[0, heads.previous_head], tokens, tokens, signed=False, show_values=False,
                                   height=480, title=f"L0 H{heads.previous_head}"), key="induction_l0", theme=None)
 with right:
     st.subheader(tr("learn.induction.step2", head=heads.induction_head))
-    st.markdown(prose("induction.step2", current=tokens[query], query=query, pos=pos, word=tokens[pos],
+    st.markdown(prose("learn.induction.step2", current=tokens[query], query=query, pos=pos, word=tokens[pos],
                       before=tokens[step.earlier], weight=float(step.induction_row[pos]), uniform=1 / (query + 1)))
     st.plotly_chart(matrix_figure(maps[1, heads.induction_head], tokens, tokens, signed=False, show_values=False,
                                   height=480, title=f"L1 H{heads.induction_head}"), key="induction_l1", theme=None)
@@ -67,7 +63,7 @@ with right:
 st.subheader(tr("learn.induction.step3"))
 vocab = len(loaded.tokenizer) - 4
 top, prob = step.predictions[0]
-st.markdown(prose("induction.step3", word=tokens[pos], current=tokens[query], top=top, prob=prob, vocab=vocab,
+st.markdown(prose("learn.induction.step3", word=tokens[pos], current=tokens[query], top=top, prob=prob, vocab=vocab,
                   chance=1 / vocab))
 st.dataframe({"token": [w for w, _ in step.predictions], "p": [round(p, 3) for _, p in step.predictions]},
              hide_index=True)
@@ -82,4 +78,4 @@ figure.add_scatter(x=[r["step"] for r in curve], y=[r["repeated_copy"] for r in 
 figure.update_layout(xaxis_title=tr("learn.induction.curve.step"), yaxis_title="nats", height=340,
                      margin={"t": 20})
 st.plotly_chart(figure, key="induction_curve", theme=None)
-st.caption(prose("induction.curve", vocab=vocab, ln=float(np.log(vocab))))
+st.caption(prose("learn.induction.curve", vocab=vocab, ln=math.log(vocab)))

@@ -2,23 +2,24 @@
 
 import streamlit as st
 
-import ui  # noqa: F401  (first: leaves Streamlit's legacy pages/ mode before the engine loads)
 from attnviz.analysis.heads import distinct_heads, head_profile
 from attnviz.analysis.view import ViewOptions, build_view
 from attnviz.figures.heatmap import attention_heatmap
 from attnviz.figures.matrix import head_split_figure, matrix_figure
 from ui import panels
+from ui.boot import leave_legacy_page_folder_mode
+from ui.cached import cached_derivation, cached_model
 from ui.controls import DEFAULT_TEXT
-from ui.engine import cached_derivation, cached_model
 from ui.lang import chart_words, tr
-from ui.lessons import prose
+from ui.lessons import lesson_start, prose
 from ui.url_state import BOUND
+
+leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 MODEL = "minilm"
 D_MODELS = [64, 128, 256, 384, 512, 768, 1024]
 
-st.title(tr("learn.multi.title"))
-st.markdown(prose("learn.multi.intro"))
+lesson_start("multi")
 st.latex(r"\mathrm{MultiHead}(X)=\mathrm{Concat}(\mathrm{head}_1,\dots,\mathrm{head}_h)\,W_o,\quad "
          r"\mathrm{head}_i=\mathrm{Attention}(XW_q^{(i)},XW_k^{(i)},XW_v^{(i)})")
 
@@ -41,7 +42,7 @@ result = panels.run_capture(loaded, text)
 if result is None:
     st.stop()
 special = result.source.special
-profiles = [head_profile(result.head_map("encoder", layer, head), special, layer, head)
+profiles = [head_profile(result.attention("encoder", layer, head), special, layer, head)
             for layer in range(shape.n_layers["encoder"]) for head in range(shape.n_heads)]
 chosen = distinct_heads(profiles, count=3)
 options = ViewOptions(hide_special=False)

@@ -3,19 +3,20 @@
 import pandas as pd
 import streamlit as st
 
-import ui  # noqa: F401  (first: leaves Streamlit's legacy pages/ mode before the engine loads)
 from attnviz.errors import InputTextError
 from attnviz.figures.matrix import matrix_figure
 from attnviz.teach.lessons import playground_steps
+from ui.boot import leave_legacy_page_folder_mode
 from ui.lang import tr
-from ui.lessons import prose
+from ui.lessons import lesson_start
 from ui.url_state import BOUND
+
+leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 DEFAULT_TOKENS = "the cat sat on the mat"
 DEFAULT_X = [[1.0, 0.2, 0.0], [0.1, 1.0, 0.3], [0.0, 0.4, 1.0], [0.9, 0.1, 0.1], [1.0, 0.2, 0.0], [0.2, 0.9, 0.4]]
 
-st.title(tr("learn.play.title"))
-st.markdown(prose("learn.play.intro"))
+lesson_start("play")
 names = st.text_input(tr("learn.play.tokens"), value=DEFAULT_TOKENS, key="play_tokens", max_chars=120, **BOUND).split()
 names = (names + [f"t{i}" for i in range(len(names), 6)])[:6]
 labels = [f"{name}·{i}" if names.count(name) > 1 else name for i, name in enumerate(names)]

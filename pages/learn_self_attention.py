@@ -3,7 +3,6 @@
 import pandas as pd
 import streamlit as st
 
-import ui  # noqa: F401  (first: leaves Streamlit's legacy pages/ mode before the engine loads)
 from attnviz.analysis.heads import best_head_for_link
 from attnviz.analysis.tokens import unique_labels, visible_positions
 from attnviz.analysis.view import ViewOptions, build_view
@@ -11,16 +10,18 @@ from attnviz.figures.heatmap import attention_heatmap
 from attnviz.figures.matrix import row_bars
 from attnviz.teach.lessons import value_contributions
 from ui import panels
+from ui.boot import leave_legacy_page_folder_mode
+from ui.cached import cached_derivation, cached_model
 from ui.controls import DEFAULT_TEXT
-from ui.engine import cached_derivation, cached_model
 from ui.lang import chart_words, tr
-from ui.lessons import prose
+from ui.lessons import lesson_start, prose
 from ui.url_state import BOUND
+
+leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 MODEL = "minilm"
 
-st.title(tr("learn.self.title"))
-st.markdown(prose("learn.self.intro"))
+lesson_start("self")
 st.latex(r"\mathrm{Attention}(Q,K,V)=\mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}}\right)V")
 text = st.text_input(tr("learn.text"), value=DEFAULT_TEXT, key="learn_text", max_chars=300, **BOUND)
 loaded = cached_model(MODEL)

@@ -3,13 +3,15 @@
 import pandas as pd
 import streamlit as st
 
-import ui  # noqa: F401  (first: leaves Streamlit's legacy pages/ mode before the engine loads)
 from attnviz.analysis.heads import profile_shown_head, strongest_links
 from attnviz.analysis.tokens import visible_positions
 from ui import controls, panels
 from ui.beyond_panel import beyond_weights
-from ui.engine import derived
+from ui.boot import leave_legacy_page_folder_mode
+from ui.cached import derived
 from ui.lang import tr
+
+leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 SPEC = controls.PageSpec("model", ("encoder", "decoder", "encoder-decoder"), "minilm")
 
@@ -35,8 +37,9 @@ with facts:
                           lambda: profile_shown_head(result, kind, vc.layer, view.heads[0], shown))
         st.subheader(tr("self.profile"))
         st.metric(tr("col.pattern"), tr(f"pattern.{profile.pattern}"))
-        st.caption(f"{tr('col.entropy')}: {profile.entropy:.2f} · {tr('col.previous')}: {profile.previous:.2f} · "
-                   f"{tr('col.self')}: {profile.self_weight:.2f} · {tr('col.special')}: {profile.special:.2f}")
+        st.caption(f"{tr('col.entropy')}: {profile.entropy:.2f} · "
+                   f"{tr('col.previous')}: {profile.previous_weight:.2f} · "
+                   f"{tr('col.self')}: {profile.self_weight:.2f} · {tr('col.special')}: {profile.special_weight:.2f}")
     panels.result_downloads(result, key="self-all")
 
 beyond_weights(loaded, text, target, result, kind, vc.layer, view.heads, vc.options, key="self-beyond")

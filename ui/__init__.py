@@ -1,5 +1,3 @@
-"""Streamlit glue shared by the pages: language, cached engine calls, sidebar controls, panels."""
+"""Streamlit glue shared by the pages: language, cached engine calls, sidebar controls, panels.
 
-from ui.boot import leave_legacy_page_folder_mode
-
-leave_legacy_page_folder_mode()
+Importing it does nothing by itself: each page calls ``ui.boot.leave_legacy_page_folder_mode()`` first."""

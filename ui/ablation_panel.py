@@ -10,8 +10,7 @@ import streamlit as st
 
 from attnviz import LoadedModel
 from attnviz.explain.ablation import AblationEffect, HeadImportance
-from attnviz.export import MIME_TYPES
-from attnviz.export_data import matrix_to_csv, safe_filename
+from attnviz.export import MIME_TYPES, file_stem, matrix_to_csv, safe_filename
 from attnviz.figures.explain import chances_figure, importance_figure
 from ui.lang import tr
 from ui.panels import image_buttons, md_escape
@@ -99,7 +98,7 @@ def importance_panel(loaded: LoadedModel, importance: HeadImportance, chosen: li
                                    head_label=tr("ctl.head"), selected=selected)
         st.plotly_chart(figure, key=_chart_key(kind), on_select="rerun", selection_mode="points", theme=None,
                         config={"displaylogo": False})
-        stem = safe_filename(loaded.name, "importance", kind, importance.mode, extension="x")[:-2]
+        stem = file_stem(loaded.name, "importance", kind, importance.mode)
         columns = st.columns([3, 1])
         with columns[0]:
             image_buttons(figure, stem, key=f"imp-{kind}-img")

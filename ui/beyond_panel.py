@@ -7,13 +7,12 @@ import streamlit as st
 
 from attnviz import AttentionResult, AttnvizError, LoadedModel
 from attnviz.analysis.tokens import visible_positions
-from attnviz.analysis.view import ViewOptions
+from attnviz.analysis.view import ViewOptions, derived_view
 from attnviz.explain.flow import rollout
-from attnviz.export import MIME_TYPES
-from attnviz.export_data import matrix_to_csv, safe_filename
+from attnviz.export import MIME_TYPES, file_stem, matrix_to_csv
 from attnviz.figures.explain import analysis_map
 from attnviz.figures.matrix import row_bars
-from ui.engine import cached_flow, cached_value_weighted
+from ui.cached import cached_flow, cached_value_weighted
 from ui.errors import show_error
 from ui.lang import tr
 from ui.panels import image_buttons, show_figure
@@ -50,23 +49,20 @@ def beyond_weights(loaded: LoadedModel, text: str, target: str | None, result: A
     except AttnvizError as error:
         show_error(error)
         return
-    queries, keys = result.query_tokens(kind), result.key_tokens(kind)
-    rows, cols = visible_positions(queries, options.hide_special), visible_positions(keys, options.hide_special)
-    shown = matrix[np.ix_(rows, cols)]
-    row_labels, col_labels = [queries.labels[i] for i in rows], [keys.labels[j] for j in cols]
-    causal = kind == "decoder"
-    masked = (np.array(cols)[None, :] > np.array(rows)[:, None]) if causal else None
+    shown = derived_view(result, kind, matrix, layer=layer, heads=heads, hide_special=options.hide_special)
     title = f"{tr(f'beyond.{view}')} · {tr('ctl.layer')} {layer}"
-    figure = analysis_map(shown, row_labels, col_labels, title=title, masked=masked)
-    stem = safe_filename(loaded.name, kind, view, f"L{layer}", extension="x")[:-2]
+    figure = analysis_map(shown.matrix, shown.row_labels, shown.col_labels, title=title,
+                          masked=shown.masked if kind == "decoder" else None)
+    stem = file_stem(loaded.name, kind, view, f"L{layer}")
     show_figure(figure, key=f"{key}-{view}", file_stem=stem)
     if norms is not None:
-        st.plotly_chart(row_bars(norms[cols], col_labels, title=tr("beyond.norms")), key=f"{key}-norms",
+        cols = visible_positions(result.key_tokens(kind), options.hide_special)
+        st.plotly_chart(row_bars(norms[cols], shown.col_labels, title=tr("beyond.norms")), key=f"{key}-norms",
                         theme=None)
     columns = st.columns([3, 1])
     with columns[0]:
         image_buttons(figure, stem, key=f"{key}-{view}-img")
-    table = np.where(masked, 0.0, shown) if causal else shown
-    columns[1].download_button("CSV", lambda: matrix_to_csv(table, row_labels, col_labels),  # built when clicked
+    table = np.where(shown.masked, 0.0, shown.matrix)
+    columns[1].download_button("CSV", lambda: matrix_to_csv(table, shown.row_labels, shown.col_labels),
                                file_name=f"{stem}.csv", mime=MIME_TYPES["csv"], key=f"{key}-{view}-csv",
-                               on_click="ignore", icon=":material/table:")
+                               on_click="ignore", icon=":material/table:")  # the CSV is built when clicked

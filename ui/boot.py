@@ -5,6 +5,8 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
+_checked = False
+
 
 def leave_legacy_page_folder_mode() -> None:
     """Switch Streamlit to app.py's own navigation and run the same page again through it.
@@ -15,6 +17,10 @@ def leave_legacy_page_folder_mode() -> None:
     setting it here and rerunning gives the first visitor what every later one gets. The page's URL
     path is its file name, so the rerun resolves to the same page.
     """
+    global _checked
+    if _checked:  # once per process, as Streamlit's flag is: a later run (or a test's) is left alone
+        return
+    _checked = True
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()

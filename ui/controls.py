@@ -6,24 +6,27 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from attnviz import BUILTIN_MODELS, AttnvizError, LoadedModel
+from attnviz import AttnvizError, LoadedModel
 from attnviz.analysis.heads import HeadMode
 from attnviz.analysis.view import ViewOptions
+from attnviz.figures.live import COLORSCALES, LiveChoice
+from attnviz.models.registry import BUILTIN_MODELS
 from attnviz.result import Family
 from ui import live_map
-from ui.engine import cached_model
+from ui.cached import cached_model
 from ui.errors import show_error
 from ui.lang import lang, tr
 from ui.model_picker import hub_choices, ready_to_load
-from ui.url_state import BOUND, url_choice
+from ui.url_state import BOUND, keep_valid, url_choice
 
 DEFAULT_TEXT = "The train left the station on time"
 CUSTOM = "__custom__"
-COLOURSCALES = list(live_map.COLOURSCALES)
 
 
 @dataclass(frozen=True)
 class PageSpec:
+    """What an explorer page can show: the model families it draws and the model it opens on."""
+
     model_key: str  # URL parameter of this page's model choice
     families: tuple[Family, ...]
     default_model: str
@@ -31,6 +34,8 @@ class PageSpec:
 
 @dataclass(frozen=True)
 class ViewControls:
+    """The visitor's choice of one map: layer, heads and mode, token options and the map's look."""
+
     layer: int
     heads: tuple[int, ...]
     mode: HeadMode
@@ -38,7 +43,7 @@ class ViewControls:
     colorscale: str
     show_values: bool | None
     fixed_scale: bool
-    choice: live_map.LiveChoice | None = None
+    choice: LiveChoice | None = None
     live_key: str = ""  # the browser map's key: its reports land in st.session_state under it
 
 
@@ -46,16 +51,6 @@ def kind_picker(kinds: list) -> str:
     if len(kinds) == 1:
         return kinds[0]
     return url_choice(st.sidebar.radio, tr("ctl.kind"), kinds, "kind", kinds[0], lambda k: tr(f"kind.{k}"))
-
-
-def _keep_valid(key: str, allowed: list, default) -> None:
-    """A value left from another model (say layer 5 on a 2-layer model) falls back to the default."""
-    value = st.session_state.get(key)
-    if isinstance(value, list):
-        if not value or not all(v in allowed for v in value):
-            st.session_state[key] = default
-    elif value is not None and value not in allowed:
-        st.session_state[key] = default
 
 
 def model_picker(spec: PageSpec) -> LoadedModel | None:
@@ -105,19 +100,8 @@ def layer_picker(n_layers: int, *, allow_all_layers: bool = False, default: int 
         return None
     layers = list(range(n_layers))
     default = min(max(default, 0), n_layers - 1)
-    _keep_valid("layer", layers, default)
+    keep_valid("layer", layers, default)
     return st.sidebar.select_slider(tr("ctl.layer"), layers, value=default, key="layer", **BOUND)
-
-
-def head_picker(n_heads: int) -> tuple[tuple[int, ...], HeadMode]:
-    """One head, or several toggled on and off and combined by mean or max."""
-    mode = url_choice(st.sidebar.radio, tr("ctl.mode"), ["single", "mean", "max"], "mode", "single",
-                      lambda m: tr(f"mode.{m}"), horizontal=True)
-    heads_all = list(range(n_heads))
-    if mode == "single":
-        _keep_valid("head", heads_all, 0)
-        return (st.sidebar.select_slider(tr("ctl.head"), heads_all, value=0, key="head", **BOUND),), mode
-    return head_toggles(n_heads), mode
 
 
 def head_toggles(n_heads: int) -> tuple[int, ...]:
@@ -125,7 +109,7 @@ def head_toggles(n_heads: int) -> tuple[int, ...]:
 
 
 def _head_pills(heads_all: list[int]) -> tuple[int, ...]:
-    _keep_valid("heads", heads_all, heads_all)
+    keep_valid("heads", heads_all, heads_all)
     chosen = st.sidebar.pills(tr("ctl.heads"), heads_all, selection_mode="multi", default=heads_all, key="heads",
                               help=tr("ctl.heads_help"), **BOUND)
     return tuple(sorted(chosen)) if chosen else tuple(heads_all)
@@ -148,8 +132,8 @@ def display_options(default_hide: bool = True, cross: bool = False) -> tuple[Vie
     with st.sidebar.expander(tr("ctl.display"), expanded=False):
         hide, merge, by_output = _token_options(default_hide, cross)
         renormalise = st.checkbox(tr("ctl.renormalise"), value=False, key="renorm", disabled=not hide, **BOUND)
-        _keep_valid("cs", COLOURSCALES, "Blues")
-        colorscale = st.selectbox(tr("ctl.colorscale"), COLOURSCALES, key="cs", **BOUND)
+        keep_valid("cs", list(COLORSCALES), "Blues")
+        colorscale = st.selectbox(tr("ctl.colorscale"), list(COLORSCALES), key="cs", **BOUND)
         values = url_choice(st.radio, tr("ctl.values"), ["auto", "on", "off"], "values", "auto",
                             lambda v: tr(f"values.{v}"), horizontal=True)
         fixed = st.checkbox(tr("ctl.fixed_scale"), value=False, key="fixed", **BOUND)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 from attnviz import AttnvizError, LoadedModel
+from attnviz.analysis.heads import combine_heads
+from attnviz.analysis.view import derived_view
 from attnviz.figures.explain import analysis_map, chances_figure, highlight_row
-from ui.engine import cached_generation
+from ui.cached import cached_generation
 from ui.errors import show_error
 from ui.lang import tr
 from ui.panels import md_escape
-from ui.url_state import BOUND
+from ui.url_state import BOUND, keep_valid
 
 NEW_TOKENS = 10
 MAX_PROMPT_TOKENS = 512  # each step is a full forward pass; beyond this the page would wait on generation
@@ -39,8 +40,7 @@ def generation_panel(loaded: LoadedModel, text: str, kind: str, layer: int, head
         st.info(tr("gen.nothing"))
         return
     count = len(steps.steps)
-    if not 1 <= int(st.session_state.get("step", 1) or 1) <= count:
-        st.session_state["step"] = 1
+    keep_valid("step", range(1, count + 1), 1)
     number = st.slider(tr("gen.step"), 1, count, 1, key="step", **BOUND) if count > 1 else 1
     step = steps.steps[number - 1]
     result = steps.result
@@ -48,17 +48,14 @@ def generation_panel(loaded: LoadedModel, text: str, kind: str, layer: int, head
     # row p has read tokens 0..p; the newest token is what it chose
     written = f"{_sentence(reads.labels, reads.special, step.row + 1)} **:orange[{md_escape(step.token)}]**"
     st.markdown(tr("gen.written", step=number, count=count, text=written))
-    weights = result.attention(kind, layer)[list(heads)].astype(np.float64).mean(axis=0)
-    keys = result.key_tokens(kind)
-    n_rows = step.row + 1
-    n_cols = n_rows if kind == "decoder" else len(keys)
-    shown = weights[:n_rows, :n_cols]
-    masked = np.triu(np.ones_like(shown, dtype=bool), 1) if kind == "decoder" else None
+    weights = combine_heads(result.attention(kind, layer).astype("float64"), heads, "mean")
+    shown = derived_view(result, kind, weights, layer=layer, heads=heads, upto=step.row + 1)
     every = len(heads) >= result.shape.heads_of(kind, layer)
     heads_text = tr("beyond.all_heads") if every else ", ".join(map(str, heads))
     title = tr("gen.map", layer=layer, heads=heads_text)
-    figure = highlight_row(analysis_map(shown, reads.labels[:n_rows], keys.labels[:n_cols], title=title,
-                                        masked=masked), step.row, n_cols)
+    figure = highlight_row(analysis_map(shown.matrix, shown.row_labels, shown.col_labels, title=title,
+                                        masked=shown.masked if kind == "decoder" else None),
+                           step.row, len(shown.col_labels))
     left, right = st.columns([3, 2], gap="large")
     left.plotly_chart(figure, key=f"{key}-map", theme=None)
     right.plotly_chart(chances_figure(step.top, title=tr("gen.top", token=step.token)), key=f"{key}-top", theme=None)

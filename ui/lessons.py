@@ -11,11 +11,13 @@ import functools
 import re
 from pathlib import Path
 
-from ui.lang import lang
+import streamlit as st
+
+from ui.lang import lang, tr
 
 LESSONS = Path(__file__).resolve().parents[1] / "pages" / "lessons"
 _FILES = {"self": "self_attention", "multi": "multi_head", "cross": "cross_attention", "causal": "causal_attention",
-          "derive": "derivation", "play": "playground"}
+          "derive": "derivation", "play": "playground", "induction": "induction"}
 _SECTION = re.compile(r"^<!-- (\S+) -->\n", re.MULTILINE)
 
 
@@ -32,3 +34,9 @@ def prose(key: str, /, **values: object) -> str:
     lesson = _FILES[section.split(".", 1)[0]]
     text = _sections(lang(), lesson).get(section) or _sections("en", lesson)[section]
     return text.format(**values) if values else text
+
+
+def lesson_start(lesson: str) -> None:
+    """A lesson page's title and introduction (``learn.<lesson>.title`` / ``.intro``)."""
+    st.title(tr(f"learn.{lesson}.title"))
+    st.markdown(prose(f"learn.{lesson}.intro"))

@@ -11,20 +11,16 @@ from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ct
 from attnviz import AttnvizError
 from attnviz.hub import cached_snapshot, fetch, plan_download
 from attnviz.models.registry import BUILTIN_MODELS, looks_like_path
-from ui.engine import visitor_settings
+from attnviz.settings import CURATED_FAMILIES
+from ui.cached import visitor_settings
 from ui.errors import show_error
 from ui.lang import tr
-
-# Families of the curated small models, so each page lists only those it can show.
-KNOWN_FAMILIES = {"gpt2": "decoder", "distilgpt2": "decoder", "HuggingFaceTB/SmolLM2-135M": "decoder",
-                  "Qwen/Qwen2.5-0.5B": "decoder", "Helsinki-NLP/opus-mt-en-zh": "encoder-decoder",
-                  "t5-small": "encoder-decoder", "bert-base-uncased": "encoder"}
 
 
 def hub_choices(families: tuple[str, ...]) -> list[str]:
     """Hub ids the operator offers that this page can show (unknown families are offered everywhere)."""
-    return [name for name in visitor_settings().hub_models
-            if name not in BUILTIN_MODELS and KNOWN_FAMILIES.get(name, families[0]) in families]
+    return [name for name in visitor_settings().models
+            if name not in BUILTIN_MODELS and CURATED_FAMILIES.get(name, families[0]) in families]
 
 
 @st.cache_data(show_spinner=False, ttl=600)

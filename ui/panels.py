@@ -13,11 +13,19 @@ from streamlit.delta_generator import DeltaGenerator
 from attnviz import AttentionResult, AttnvizError, LoadedModel
 from attnviz.analysis.tokens import unknown_words
 from attnviz.analysis.view import AttentionView, build_view
-from attnviz.export import MIME_TYPES, figure_to_image, image_export_available
-from attnviz.export_data import matrix_to_csv, matrix_to_json, result_to_json, result_to_npz, safe_filename
+from attnviz.export import (
+    MIME_TYPES,
+    figure_to_image,
+    file_stem,
+    image_export_available,
+    matrix_to_csv,
+    matrix_to_json,
+    result_to_json,
+    result_to_npz,
+)
 from attnviz.figures.heatmap import attention_heatmap
 from ui import live_map
-from ui.engine import cached_capture, derived
+from ui.cached import cached_capture, derived
 from ui.errors import show_error
 from ui.lang import chart_words, tr
 
@@ -91,12 +99,9 @@ def image_buttons(figure: go.Figure | Callable[[], go.Figure], file_stem: str, k
         )
 
 
-def heatmap_panel(view: AttentionView, figure: go.Figure | Callable[[], go.Figure], key: str,
-                  drawn: bool = False) -> None:
-    """The chart (unless ``drawn`` already in the browser), then its export buttons (images and numbers)."""
-    stem = safe_filename(view.model_name, view.kind, f"L{view.layer}", view.head_label, extension="x")[:-2]
-    if not drawn:
-        show_figure(figure() if callable(figure) else figure, key=f"{key}-chart", file_stem=stem)
+def map_exports(view: AttentionView, figure: go.Figure | Callable[[], go.Figure], key: str) -> None:
+    """Export buttons of a map the browser draws: images of ``figure`` and the view's numbers."""
+    stem = file_stem(view.model_name, view.kind, f"L{view.layer}", view.head_label)
     with st.container(border=True):
         st.markdown(f"**{tr('export.title')}** · `{stem}`")
         image_buttons(figure, stem, key)
@@ -131,7 +136,7 @@ def attention_panel(result: AttentionResult, kind, controls, key: str) -> tuple[
         view = derived("view", result, (kind, controls.layer, controls.heads, controls.mode, controls.options),
                        lambda: build_view(result, kind, controls.layer, controls.heads, controls.mode,
                                           controls.options))
-        heatmap_panel(view, figure, key=key, drawn=True)
+        map_exports(view, figure, key=key)
         rows_sum_note(view)
     return view, facts
 
@@ -151,7 +156,7 @@ def toy_vocabulary(loaded: LoadedModel, *texts: str | None) -> None:
 
 def result_downloads(result: AttentionResult, key: str) -> None:
     """The whole capture: every captured layer and head, tokens and shape facts."""
-    stem = safe_filename(result.model_name, "attention", extension="x")[:-2]
+    stem = file_stem(result.model_name, "attention")
     columns = st.columns(2)
     columns[0].download_button(tr("export.npz"), data=lambda: result_to_npz(result), file_name=f"{stem}.npz",
                                mime=MIME_TYPES["npz"], key=f"{key}-npz", on_click="ignore",

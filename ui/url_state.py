@@ -3,7 +3,12 @@
 - plain widgets (text, sliders, checkboxes, numbers) take ``**BOUND``: Streamlit binds them to a
   query parameter named after their key;
 - radios and selectboxes with translated labels use :func:`url_choice`, which keeps the raw value
-  (not the label) in the URL, so a link made in Chinese opens in English too.
+  (not the label) in the URL, so a link made in Chinese opens in English too;
+- state kept without a widget (the browser-drawn map's layer, heads, look) is read with :func:`link_value` /
+  :func:`link_values` and written with :func:`write_link`.
+
+A list is one encoding everywhere: repeated parameters (``?heads=1&heads=3``), as Streamlit's bound
+multi-select widgets write it.
 """
 
 from __future__ import annotations
@@ -34,21 +39,63 @@ def url_choice(widget, label: str, options: list, key: str, default, format_func
     return value
 
 
+def link_value(key: str, default: str | None = None) -> str | None:
+    """The URL's text for ``key`` (the last one if repeated), or ``default``."""
+    return st.query_params.get(key, default)
+
+
+def link_values(key: str) -> list[str]:
+    """Every value of a list parameter (``?heads=1&heads=3`` -> ["1", "3"])."""
+    return st.query_params.get_all(key)
+
+
+def write_link(values: dict[str, str | list[str] | None]) -> None:
+    """State without a widget into the URL: None removes a parameter, a list is repeated parameters."""
+    for name, value in values.items():
+        if value is None:
+            st.query_params.pop(name, None)
+        elif isinstance(value, list):
+            if st.query_params.get_all(name) != value:
+                st.query_params[name] = value
+        elif st.query_params.get(name) != value:
+            st.query_params[name] = value
+
+
+def keep_valid(key: str, allowed, default=None) -> None:
+    """A widget's value left from another model (say layer 5 on a 2-layer model) falls back to ``default``, or
+    with no ``default`` is dropped so the widget starts at its own; a list value must be non-empty and hold only
+    allowed items. The one place that checks, called before the widget is drawn."""
+    value = st.session_state.get(key)
+    if value is None:
+        return
+    if isinstance(value, list) and value and all(v in allowed for v in value) or (
+            not isinstance(value, list) and value in allowed):
+        return
+    if default is None:
+        del st.session_state[key]
+    else:
+        st.session_state[key] = default
+
+
 _LINK = "_link_params"
 _ALIASES = {"lang": "ui_lang"}  # URL parameter -> the session key of the widget that reads it
 
 
-def _same(value, text: str) -> bool:
-    if isinstance(value, (list, tuple)):
-        return sorted(map(str, value)) == sorted(part for part in text.replace("[", "").replace("]", "").split(",")
-                                                 if part)
+def _same(value, text: str | list[str]) -> bool:
+    if isinstance(value, (list, tuple)) or isinstance(text, list):
+        values = value if isinstance(value, (list, tuple)) else [value]
+        return sorted(map(str, values)) == sorted(text if isinstance(text, list) else [text])
     return str(value).lower() == text.lower()
+
+
+def _as_given(values: list[str]) -> str | list[str]:
+    return values[0] if len(values) == 1 else values
 
 
 def remember_link() -> None:
     """Before the page runs, on a session's first run: keep the link's parameters as they came."""
     if _LINK not in st.session_state:
-        st.session_state[_LINK] = {key: st.query_params.get(key) for key in st.query_params}
+        st.session_state[_LINK] = {key: _as_given(st.query_params.get_all(key)) for key in st.query_params}
 
 
 def report_rejected_link(message: str) -> list[str]:
@@ -62,7 +109,7 @@ def report_rejected_link(message: str) -> list[str]:
         value = st.session_state.get(_ALIASES.get(key, key))
         if value is not None and _same(value, text):
             continue
-        if value is None and st.query_params.get(key) == text:
+        if value is None and _as_given(st.query_params.get_all(key)) == text:
             continue  # a parameter no widget on this page reads: left as it was
         rejected.append(key)
     if rejected:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from attnviz.analysis.masks import causal_mask
+from attnviz.masks import causal_mask
 from attnviz.result import AttentionResult
 
 ROW_SUM_TOLERANCE = 1e-4

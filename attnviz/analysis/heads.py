@@ -8,7 +8,8 @@ from typing import Literal
 
 import numpy as np
 
-from attnviz.analysis.masks import causal_mask
+from attnviz.analysis.tokens import renormalise_rows
+from attnviz.masks import causal_mask
 from attnviz.result import AttentionKind, AttentionResult
 
 HeadMode = Literal["single", "mean", "max"]
@@ -57,12 +58,6 @@ class HeadProfile:
     first_weight: float  # ... on the first key
     special_weight: float  # ... on special tokens ([CLS], [SEP], </s> ...)
     pattern: Pattern
-
-    # Old names, kept for code written against them.
-    previous = property(lambda p: p.previous_weight)
-    next = property(lambda p: p.next_weight)
-    first = property(lambda p: p.first_weight)
-    special = property(lambda p: p.special_weight)
 
 
 def _diagonal_mean(matrix: np.ndarray, offset: int) -> float:
@@ -119,8 +114,6 @@ def visible_map(result: AttentionResult, kind: AttentionKind, layer: int, head: 
                 positions: Sequence[int]) -> np.ndarray:
     """One head's map restricted to the shown tokens, rows renormalised: what a heatmap that hides
     special tokens shows, so statistics beside it describe the same picture."""
-    from attnviz.analysis.tokens import renormalise_rows
-
     matrix = result.attention(kind, layer, head)[np.ix_(list(positions), list(positions))]
     return renormalise_rows(matrix)
 
@@ -175,7 +168,7 @@ def best_head_for_link(result: AttentionResult, kind: AttentionKind, query: int,
     rows = result.arrays[kind][:, :, query, :]  # [captured layer, head, key]
     if visible is not None:
         rows = rows[..., list(visible)]
-        rows = rows / np.clip(rows.sum(-1, keepdims=True), 1e-12, None)
+        rows = renormalise_rows(rows)
         key = list(visible).index(key)
     index, head = np.unravel_index(np.nanargmax(rows[..., key]), rows.shape[:2])
     return BestHead(result.layers[kind][int(index)], int(head), float(rows[index, head, key]))

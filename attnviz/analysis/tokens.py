@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 
 from attnviz.result import TokenSequence
-
-# Markers tokenizers put on pieces: GPT-2/RoBERTa byte-level "Ġ" (space) and "Ċ" (newline), SentencePiece "▁".
-_MARKERS = {"Ġ": " ", "▁": " ", "Ċ": "\\n", "ĉ": "\\t"}
-
-
-def display_label(token: str) -> str:
-    """A readable label: "Ġtrain" -> "train", "▁train" -> "train", "##ing" stays "##ing"."""
-    text = "".join(_MARKERS.get(ch, ch) for ch in token).strip()
-    return text if text else "␣"
 
 
 def unique_labels(labels: Sequence[str], positions: Sequence[int] | None = None) -> list[str]:
@@ -38,10 +28,12 @@ def visible_positions(seq: TokenSequence, hide_special: bool) -> list[int]:
     return kept or list(range(len(seq)))
 
 
-def renormalise_rows(matrix: np.ndarray) -> np.ndarray:
-    """Rows scaled to sum to 1 again (after columns were hidden); all-zero rows stay zero."""
-    sums = matrix.sum(axis=-1, keepdims=True)
-    return np.divide(matrix, sums, out=np.zeros_like(matrix), where=sums > 0)
+def renormalise_rows(matrix: np.ndarray, masked: np.ndarray | None = None) -> np.ndarray:
+    """Rows of ``[..., query, key]`` scaled to sum to 1 again (after columns were hidden), over the cells
+    ``masked`` leaves (those become 0); all-zero rows stay zero. The one definition every view uses."""
+    kept = matrix if masked is None else np.where(masked, 0, matrix)
+    sums = kept.sum(axis=-1, keepdims=True)
+    return np.divide(kept, sums, out=np.zeros_like(kept), where=sums > 0)
 
 
 def word_groups(seq: TokenSequence, positions: Sequence[int]) -> list[list[int]]:
@@ -105,20 +97,3 @@ def unknown_words(tokenizer, text: str) -> list[str]:
         if token_id == tokenizer.unk_token_id and word and word not in words:
             words.append(word)
     return words
-
-
-def pool_blocks(matrix: np.ndarray, max_side: int) -> tuple[np.ndarray, int]:
-    """Average ``matrix`` over square blocks so neither side exceeds ``max_side``; returns (pooled, block).
-
-    NaN cells (masked) are left out of each block's mean; an all-NaN block stays NaN.
-    """
-    block = -(-max(matrix.shape) // max_side)
-    if block <= 1:
-        return matrix, 1
-    rows, cols = -(-matrix.shape[0] // block), -(-matrix.shape[1] // block)
-    padded = np.full((rows * block, cols * block), np.nan, dtype=float)
-    padded[: matrix.shape[0], : matrix.shape[1]] = matrix
-    tiles = padded.reshape(rows, block, cols, block)
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN blocks
-        return np.nanmean(tiles, axis=(1, 3)), block

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from attnviz.analysis.heads import HeadMode, combine_heads
-from attnviz.analysis.masks import causal_mask
 from attnviz.analysis.tokens import (
     group_label,
     merge_words,
@@ -17,6 +16,7 @@ from attnviz.analysis.tokens import (
     visible_positions,
     word_groups,
 )
+from attnviz.masks import causal_mask
 from attnviz.result import AttentionKind, AttentionResult
 
 
@@ -55,9 +55,9 @@ def axis_tokens(result: AttentionResult, kind: AttentionKind, rows: bool, option
     seq = result.query_tokens(kind) if rows else result.key_tokens(kind)
     # Cross-attention rows read best as the word being written (row i writes produced[i]);
     # then which rows are "special" is decided by what they write, not by what they read.
-    if (rows and options.label_rows_by_output and kind == "cross" and result.produced is not None
-            and result.target is not None and len(result.produced) == len(seq)):
-        seq = result.produced
+    if (rows and options.label_rows_by_output and kind == "cross" and result.output_tokens is not None
+            and result.target is not None and len(result.output_tokens) == len(seq)):
+        seq = result.output_tokens
     return seq
 
 
@@ -128,7 +128,7 @@ def layer_cells(result: AttentionResult, kind: AttentionKind, layer: int, axes: 
     a view of the capture when nothing is merged and the heads are a slice, else the smallest copy."""
     chosen = slice(None) if heads is None else heads if isinstance(heads, slice) else list(heads)
     rows, cols = region or (slice(None), slice(None))
-    return merge_words(result.layer_maps(kind, layer)[chosen], axes.row_groups, axes.col_groups)[..., rows, cols]
+    return merge_words(result.attention(kind, layer)[chosen], axes.row_groups, axes.col_groups)[..., rows, cols]
 
 
 def stack_views(result: AttentionResult, kind: AttentionKind, layers: Sequence[int],
@@ -152,7 +152,7 @@ def build_view(
     mode: HeadMode = "single",
     options: ViewOptions = ViewOptions(),
 ) -> AttentionView:
-    maps = result.layer_maps(kind, layer)[list(heads)]  # [head, query, key]
+    maps = result.attention(kind, layer)[list(heads)]  # [head, query, key]
     row_groups, row_labels = _axis(result, kind, True, options)
     col_groups, col_labels = _axis(result, kind, False, options)
     # merge each head, then combine: for "max" this is the strongest head per word pair, and it is what the
@@ -171,3 +171,24 @@ def build_view(
         mode=mode,
         model_name=result.model_name,
     )
+
+
+def derived_view(result: AttentionResult, kind: AttentionKind, matrix: np.ndarray, *, layer: int,
+                 heads: Sequence[int], mode: HeadMode = "mean", hide_special: bool = False,
+                 upto: int | None = None) -> AttentionView:
+    """Any ``[query, key]`` matrix over a capture's full token axes (rollout, flow, value-weighted attention,
+    a head mean, a generation step's map) as a view: the shown rows and columns, their labels as typed, and
+    the causal mask of a decoder. ``upto``: only the first ``upto`` queries, and for a decoder's
+    self-attention the same keys (what a generation step had read)."""
+    queries, keys = result.query_tokens(kind), result.key_tokens(kind)
+    rows = visible_positions(queries, hide_special)
+    cols = visible_positions(keys, hide_special)
+    if upto is not None:
+        rows = [r for r in rows if r < upto]
+        cols = [c for c in cols if c < upto] if kind == "decoder" else cols
+    masked = np.array(cols)[None, :] > np.array(rows)[:, None]  # a key after the query: the causal mask
+    return AttentionView(matrix=np.asarray(matrix)[np.ix_(rows, cols)],
+                         row_labels=tuple(queries.labels[i] for i in rows),
+                         col_labels=tuple(keys.labels[j] for j in cols),
+                         masked=masked if kind == "decoder" else np.zeros_like(masked), kind=kind, layer=layer,
+                         heads=tuple(heads), mode=mode, model_name=result.model_name)

@@ -24,7 +24,7 @@ from transformers import AttentionInterface
 from transformers.integrations.sdpa_attention import repeat_kv, sdpa_attention_forward
 from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, sdpa_mask
 
-from attnviz.analysis.masks import causal_mask
+from attnviz.masks import causal_mask
 
 ATTNVIZ = "attnviz"
 AttentionOutput = tuple[torch.Tensor, torch.Tensor | None]

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from transformers import PreTrainedTokenizerBase
 
 from attnviz.errors import InputTextError
-from attnviz.result import TokenSequence, Truncation
+from attnviz.result import TokenSequence, Truncation, display_label
 
 MAX_CHARS = 20_000  # longer text is cut before tokenizing: no model here reads that much
 
@@ -30,8 +30,6 @@ def clean_text(text: str | None, what: str) -> tuple[str, int]:
 
 
 def _decoded_label(tokenizer: PreTrainedTokenizerBase, token_id: int, token: str) -> str:
-    from attnviz.analysis.tokens import display_label
-
     if token_id in tokenizer.all_special_ids or token_id >= len(tokenizer):
         return token
     try:

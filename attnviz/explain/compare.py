@@ -13,6 +13,9 @@ from difflib import SequenceMatcher
 
 import numpy as np
 
+from attnviz.analysis.heads import combine_heads
+from attnviz.analysis.view import derived_view
+
 ANIMAL_PAIR = ("The animal didn't cross the street because it was too tired.",
                "The animal didn't cross the street because it was too wide.")
 
@@ -86,14 +89,12 @@ def compare_heads(result_a, result_b, kind, a: tuple[int, int | None], b: tuple[
                   hide_special: bool = True) -> Comparison:
     """Map ``a = (layer, head)`` of ``result_a`` against map ``b`` of ``result_b`` (the same result to compare
     two heads or two layers of one text). ``head`` None: the mean of the layer's heads."""
-    from attnviz.analysis.tokens import visible_positions
-
     def shown(result, layer, head):
-        weights = result.attention(kind, layer)
-        matrix = weights.astype(np.float64).mean(axis=0) if head is None else weights[head].astype(np.float64)
-        queries, keys = result.query_tokens(kind), result.key_tokens(kind)
-        rows, cols = visible_positions(queries, hide_special), visible_positions(keys, hide_special)
-        return matrix[np.ix_(rows, cols)], [queries.labels[i] for i in rows], [keys.labels[j] for j in cols]
+        weights = result.attention(kind, layer).astype(np.float64)
+        heads = range(len(weights)) if head is None else [head]
+        view = derived_view(result, kind, combine_heads(weights, heads, "mean"), layer=layer, heads=heads,
+                            hide_special=hide_special)
+        return view.matrix, view.row_labels, view.col_labels
 
     return compare_maps(*shown(result_a, *a), *shown(result_b, *b))
 

@@ -14,8 +14,8 @@ import numpy as np
 from attnviz.capturing.run import capture
 from attnviz.errors import NoAttentionError
 from attnviz.models.loading import LoadedModel
+from attnviz.models.weights import exposes_weights, output_projection
 from attnviz.result import AttentionKind, AttentionResult
-from attnviz.teach.derivation import supports_derivation, weight_in_out
 
 
 @dataclass(frozen=True)
@@ -46,13 +46,13 @@ def transformed_value_norms(values: np.ndarray, w_o: np.ndarray, heads: int) -> 
 def value_weighted(loaded: LoadedModel, text: str, kind: AttentionKind, layer: int,
                    target: str | None = None, **options) -> ValueWeighted:
     """Capture ``layer`` of ``kind`` attention with its value vectors and weight each map by ‖v W_O‖."""
-    if not supports_derivation(loaded, kind):
+    if not exposes_weights(loaded, kind):
         raise NoAttentionError(f"{loaded.name}'s {kind} attention does not expose its value vectors and output "
                                "projection W_O, so value-weighted maps cannot be computed.",
                                code="no_value_norms", model=loaded.name, kind=kind)
     result = capture(loaded, text, target=target, layers={kind: [layer]}, record_vectors=True, **options)
     vectors = result.vectors[kind][layer]
-    w_o, _ = weight_in_out(loaded.sites[kind][layer].output_projection)
+    w_o, _ = output_projection(loaded, kind, layer)
     weights = result.attention(kind, layer).astype(np.float64)
     norms = transformed_value_norms(vectors.value, w_o, weights.shape[0])
     return ValueWeighted(kind, layer, result, weights, norms, weights * norms[:, None, :])

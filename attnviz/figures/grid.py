@@ -8,12 +8,10 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from attnviz.analysis.tokens import pool_blocks
+from attnviz.analysis.pooling import PANEL_CELLS, pool_blocks
 from attnviz.analysis.view import AttentionView
 from attnviz.figures.heatmap import HOVER_LABEL_MAX_CELLS, axis_titles, plot_text
 from attnviz.figures.words import ENGLISH, FigureWords
-
-MAX_PANEL_CELLS = 64
 
 
 def head_grid(
@@ -36,7 +34,7 @@ def head_grid(
     for r, row in enumerate(views):
         for c, view in enumerate(row):
             prefix = f"L{view.layer} H{view.heads[0]}"
-            z, block = pool_blocks(np.where(view.masked, np.nan, view.matrix), MAX_PANEL_CELLS)
+            z, block = pool_blocks(np.where(view.masked, np.nan, view.matrix), PANEL_CELLS)
             if named and block == 1:
                 rows = [plot_text(s) for s in view.row_labels]
                 cols = [plot_text(s) for s in view.col_labels]
@@ -66,7 +64,7 @@ def head_grid(
         annotations=list(figure.layout.annotations) + [
             {"text": f"↓ {y_title} · → {x_title}", "xref": "paper", "yref": "paper", "x": 1, "y": 1.0,
              "yanchor": "bottom", "xanchor": "right", "showarrow": False, "font": {"size": 11, "color": "#666"},
-             "yshift": 22 + 0 * n_rows},
+             "yshift": 22},
         ],
     )
     return figure

@@ -9,13 +9,22 @@ one byte per cell for the causal mask. Half the bytes of float32, and no JSON nu
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from plotly.colors import get_colorscale, sample_colorscale
+
+from attnviz.analysis.heads import HeadMode, combine_heads
+from attnviz.analysis.pooling import PANEL_CELLS, TileMeans, block_for
+from attnviz.analysis.tokens import renormalise_rows
+from attnviz.analysis.view import ViewOptions, axis_tokens, layer_cells, stack_views, view_axes, view_size
+from attnviz.cache import ByteBoundedCache
+from attnviz.figures.heatmap import MASKED_COLOUR
+from attnviz.result import AttentionKind, AttentionResult
 
 MAGIC = b"AVZ1"
 LEVELS = 65535
@@ -23,6 +32,34 @@ LEVELS = 65535
 # head of the other five layers (so head, mode and single-head layer switches stay in the browser)
 BUDGET_CELLS = 17 * 512 * 512 + 8192
 MAX_SIDE = 1024  # a longer side is shown pooled (an overview), and a zoomed window at full resolution
+MODES: tuple[HeadMode, ...] = ("single", "mean", "max")
+COLORSCALES = ("Blues", "Viridis", "Magma", "YlOrRd", "Greys", "Cividis")
+VALUES = {"auto": None, "on": True, "off": False}  # words in cells: by size, always, never
+
+
+@dataclass(frozen=True)
+class LiveChoice:
+    """What the visitor shows: one layer, a head (single mode) or heads (mean/max), and a zoomed region."""
+
+    layer: int
+    head: int
+    heads: tuple[int, ...]
+    mode: HeadMode
+    zoom: tuple[int, int, int, int] | None = None
+    colorscale: str = "Blues"
+    show_values: bool | None = None
+    fixed_scale: bool = False
+    renormalise: bool = False  # rows rescaled over what is shown (takes effect with special tokens hidden)
+    hide: bool = True  # special tokens hidden
+
+    @property
+    def shown_heads(self) -> tuple[int, ...]:
+        return (self.head,) if self.mode == "single" else self.heads
+
+
+def values_word(show_values: bool | None) -> str:
+    """The word for "values in cells" (auto, on, off) in URLs and payloads."""
+    return next(word for word, value in VALUES.items() if value is show_values)
 
 
 @dataclass(frozen=True)
@@ -37,7 +74,7 @@ class Window:
 
 
 @functools.lru_cache(maxsize=32)
-def colour_table(colorscale: str, steps: int = 256) -> list[str]:
+def colorscale_table(colorscale: str, steps: int = 256) -> list[str]:
     """``steps`` colours sampled evenly from a plotly colour scale, as ``rgb(r, g, b)`` strings."""
     return sample_colorscale(get_colorscale(colorscale), [i / (steps - 1) for i in range(steps)], colortype="rgb")
 
@@ -47,40 +84,6 @@ def quantise(weights: np.ndarray) -> np.ndarray:
     if weights.dtype == np.dtype("<u2"):
         return weights
     return np.rint(np.clip(np.nan_to_num(weights, nan=0.0), 0.0, 1.0) * LEVELS).astype("<u2")
-
-
-def _block_sums(cells: np.ndarray, block: int) -> np.ndarray:
-    """Sums over ``block`` x ``block`` tiles of the last two axes (zero padding at the far edges)."""
-    *lead, n_rows, n_cols = cells.shape
-    rows, cols = -(-n_rows // block), -(-n_cols // block)
-    if (rows * block, cols * block) != (n_rows, n_cols):
-        cells = np.pad(cells, [(0, 0)] * len(lead) + [(0, rows * block - n_rows), (0, cols * block - n_cols)])
-    # rows first, then columns: two contiguous reductions, about twice as fast as one over both tile axes
-    by_rows = cells.reshape(*lead, rows, block, cols * block).sum(axis=-2)
-    return by_rows.reshape(*lead, rows, cols, block).sum(axis=-1)
-
-
-class TileMeans:
-    """Means over ``block`` x ``block`` tiles of a map's unmasked cells (a tile wholly masked is masked),
-    one map at a time through one reused float32 buffer: a 4,096-token float16 map is pooled without a
-    float32 copy of the whole map, and its padding is made once."""
-
-    def __init__(self, masked: np.ndarray, block: int):
-        self.block = block
-        self.shape = (-(-masked.shape[0] // block), -(-masked.shape[1] // block))
-        self.masked = masked if masked.any() else None
-        counts = _block_sums((~masked).astype(np.uint16), block).astype(np.float32)  # unmasked cells per tile
-        self.empty = counts == 0
-        self.counts = np.where(self.empty, np.float32(1), counts)
-        self.buffer = np.zeros((self.shape[0] * block, self.shape[1] * block), dtype=np.float32)
-
-    def __call__(self, cells: np.ndarray) -> np.ndarray:
-        inside = self.buffer[: cells.shape[0], : cells.shape[1]]
-        inside[...] = cells  # the one conversion to float32; the padding stays zero
-        if self.masked is not None:
-            np.copyto(inside, 0, where=self.masked)
-        sums = _block_sums(self.buffer, self.block)
-        return np.where(self.empty, np.float32(0), sums / self.counts)
 
 
 def window_of(matrix: np.ndarray, masked: np.ndarray, window: Window) -> tuple[np.ndarray, np.ndarray]:
@@ -100,8 +103,7 @@ def window_of(matrix: np.ndarray, masked: np.ndarray, window: Window) -> tuple[n
 
 def overview_window(n_rows: int, n_cols: int, max_side: int = MAX_SIDE) -> Window:
     """The whole matrix, pooled just enough that neither side exceeds ``max_side``."""
-    block = max(1, -(-max(n_rows, n_cols) // max_side))
-    return Window(0, 0, n_rows, n_cols, block)
+    return Window(0, 0, n_rows, n_cols, block_for(n_rows, n_cols, max_side))
 
 
 def zoom_window(n_rows: int, n_cols: int, rows: tuple[int, int], cols: tuple[int, int],
@@ -111,8 +113,7 @@ def zoom_window(n_rows: int, n_cols: int, rows: tuple[int, int], cols: tuple[int
     c0, c1 = sorted(int(v) for v in cols)
     r0, c0 = max(0, min(r0, n_rows - 1)), max(0, min(c0, n_cols - 1))
     r1, c1 = max(r0 + 1, min(r1, n_rows)), max(c0 + 1, min(c1, n_cols))
-    block = max(1, -(-max(r1 - r0, c1 - c0) // max_side))
-    return Window(r0, c0, r1 - r0, c1 - c0, block)
+    return Window(r0, c0, r1 - r0, c1 - c0, block_for(r1 - r0, c1 - c0, max_side))
 
 
 def encode(weights: np.ndarray, masked: np.ndarray, header: dict) -> bytes:
@@ -160,16 +161,12 @@ def maps_to_send(layers: Sequence[int], n_heads: int, cells: int, layer: int, sh
 
 
 def combine(weights: np.ndarray, masked: np.ndarray, maps: Sequence[Sequence[int]], layer: int,
-            shown: Sequence[int], mode: str, renormalise: bool = False) -> np.ndarray:
+            shown: Sequence[int], mode: HeadMode, renormalise: bool = False) -> np.ndarray:
     """What the browser draws from a decoded payload (static/live_map.js ``combine``), for tests and notebooks:
     ``weights[map, row, col]`` holds the ``maps`` (layer, head) in order."""
     index = {tuple(pair): i for i, pair in enumerate(maps)}
-    chosen = weights[[index[(layer, h)] for h in shown]]
-    matrix = chosen.max(axis=0) if mode == "max" else chosen.mean(axis=0)
-    if renormalise:
-        sums = np.where(masked, 0.0, matrix).sum(axis=-1, keepdims=True)
-        matrix = np.divide(matrix, sums, out=np.zeros_like(matrix), where=sums > 0)
-    return matrix
+    matrix = combine_heads(weights, [index[(layer, h)] for h in shown], mode)
+    return renormalise_rows(matrix, masked) if renormalise else matrix
 
 
 def visible_part(matrix: np.ndarray, masked: np.ndarray, meta: dict, hide: bool, renormalise: bool
@@ -183,8 +180,7 @@ def visible_part(matrix: np.ndarray, masked: np.ndarray, meta: dict, hide: bool,
         cols = [c for c in cols if c not in set(specials["cols"])]
     part, part_mask = matrix[np.ix_(rows, cols)], masked[np.ix_(rows, cols)]
     if renormalise and (hide if specials else meta.get("hidden")):
-        sums = np.where(part_mask, 0.0, part).sum(axis=-1, keepdims=True)
-        part = np.divide(part, sums, out=np.zeros_like(part), where=sums > 0)
+        part = renormalise_rows(part, part_mask)
     return part, part_mask, [meta["rows"][r] for r in rows], [meta["cols"][c] for c in cols]
 
 
@@ -195,21 +191,17 @@ def window_labels(labels: Sequence[str], start: int, count: int, block: int) -> 
     return [f"{labels[i]} … #{i}–{min(i + block, start + count) - 1}" for i in range(start, start + count, block)]
 
 
-GRID_PANEL_CELLS = 64  # a grid panel shows at most 64 × 64 cells (block means beyond): 72 panels stay under 0.6 MB
-
-
 def grid_payload(matrix: np.ndarray, masked: np.ndarray, row_labels: Sequence[str], col_labels: Sequence[str],
-                 header: dict, *, renormalise: bool = False, max_side: int = GRID_PANEL_CELLS) -> bytes:
-    """Every panel of a head grid, ``matrix[layer, head, row, col]``, pooled to ``max_side`` per side.
+                 header: dict, *, renormalise: bool = False, max_side: int = PANEL_CELLS) -> bytes:
+    """Every panel of a head grid, ``matrix[layer, head, row, col]``, pooled to ``max_side`` per side
+    (72 panels of 64 × 64 cells stay under 0.6 MB).
 
     Rows are renormalised (over unmasked cells) before pooling when asked; ``header`` carries the title,
     layers, heads, colours and words; the browser draws it as one image (static/live_map.js ``renderGrid``).
     """
     matrix = np.asarray(matrix, dtype=np.float32)
     if renormalise:
-        kept = np.where(masked, 0.0, matrix)
-        sums = kept.sum(axis=-1, keepdims=True)
-        matrix = np.divide(kept, sums, out=np.zeros_like(kept), where=sums > 0)
+        matrix = renormalise_rows(matrix, masked)
     n_rows, n_cols = matrix.shape[-2:]
     window = overview_window(n_rows, n_cols, max_side)
     weights, pooled_mask = window_of(matrix, masked, window)
@@ -217,3 +209,91 @@ def grid_payload(matrix: np.ndarray, masked: np.ndarray, row_labels: Sequence[st
             "rows": window_labels(row_labels, 0, n_rows, window.block),
             "cols": window_labels(col_labels, 0, n_cols, window.block)}
     return encode(weights, pooled_mask, meta)
+
+
+def map_payload(result: AttentionResult, kind: AttentionKind, choice: LiveChoice, options: ViewOptions, *,
+                title: str, n_heads: int, words: dict, cache: ByteBoundedCache) -> bytes:
+    """The bytes the browser draws the map from: as many (layer, head) maps as the size budget allows, every
+    colour scale, and the visitor's choice. Rows travel as captured (the browser rescales them when asked); a map
+    drawn whole with no word merged travels with its special tokens, which the browser hides when asked.
+    ``cache`` keeps maps already sent (to anyone) from the same capture and window; ``words`` are the map's
+    texts in the visitor's language."""
+    every_token = replace(options, hide_special=False, renormalise=False)
+    n_rows, n_cols = view_size(result, kind, every_token)
+    hides_in_browser = not options.merge_subwords and choice.zoom is None and max(n_rows, n_cols) <= MAX_SIDE
+    options = every_token if hides_in_browser else replace(options, renormalise=False)
+    if not hides_in_browser:
+        n_rows, n_cols = view_size(result, kind, options)
+    window = (zoom_window(n_rows, n_cols, choice.zoom[:2], choice.zoom[2:]) if choice.zoom
+              else overview_window(n_rows, n_cols))
+    cells = -(-window.rows // window.block) * -(-window.cols // window.block)
+    maps = maps_to_send(result.layers[kind], n_heads, cells, choice.layer, choice.shown_heads)
+    weights, masked, rows, cols, base = _sent_maps(result, kind, options, maps, window, cache)
+    version = hashlib.blake2b(repr((base, maps)).encode(), digest_size=8).hexdigest()
+    header = {
+        "title": title, "maps": [list(pair) for pair in maps], "n_layers": result.shape.n_layers[kind],
+        "n_heads": n_heads, "rows": rows, "cols": cols,
+        "colours": {name: colorscale_table(name) for name in COLORSCALES},
+        "masked_colour": MASKED_COLOUR, "hidden": options.hide_special,
+        "specials": _special_positions(result, kind, options) if hides_in_browser else None,
+        "window": {"row0": window.row0, "col0": window.col0, "rows": window.rows, "cols": window.cols,
+                   "block": window.block, "zoomed": choice.zoom is not None},
+        "state": {"layer": choice.layer, "head": choice.head, "heads": list(choice.heads), "mode": choice.mode,
+                  "zoom": list(choice.zoom) if choice.zoom else None, "colorscale": choice.colorscale,
+                  "values": values_word(choice.show_values), "fixed": choice.fixed_scale,
+                  "renorm": choice.renormalise, "hide": choice.hide},
+        "words": words, "version": version,
+    }
+    return encode(weights, masked, header)
+
+
+def _special_positions(result: AttentionResult, kind: AttentionKind, options: ViewOptions) -> dict[str, list[int]]:
+    """Rows and columns of special tokens in a map of every token, for the browser to hide."""
+    return {axis: [i for i, special in enumerate(axis_tokens(result, kind, axis == "rows", options).special)
+                   if special] for axis in ("rows", "cols")}
+
+
+def _sent_maps(result: AttentionResult, kind: AttentionKind, options: ViewOptions, maps: list[tuple[int, int]],
+               window: Window, cache: ByteBoundedCache) -> tuple[np.ndarray, np.ndarray, list[str], list[str], str]:
+    """The maps' quantised weights ``[map, row, col]``, mask, labels and what they were cut from. Maps sent
+    before (to anyone) from the same capture and window come from ``cache``."""
+    base = hashlib.blake2b(repr((result.model_name, result.source.token_ids, getattr(result.target, "token_ids", None),
+                                 kind, options, window)).encode(), digest_size=8).hexdigest()
+    kept = {pair: cache.peek(("sent-map", base, *pair)) for pair in maps}
+    axes = cache.peek(("sent-axes", base))
+    missing = [pair for pair, cells in kept.items() if cells is None]
+    if missing or axes is None:
+        weights, masked, rows, cols = _window_maps(result, kind, options, missing, window)
+        axes = cache.get(("sent-axes", base), lambda: (masked, rows, cols))
+        for pair, cells in zip(missing, quantise(weights)):
+            kept[pair] = cache.get(("sent-map", base, *pair), lambda cells=cells: cells.copy())  # its own bytes
+    return np.stack([kept[pair] for pair in maps]), *axes, base
+
+
+def _window_maps(result: AttentionResult, kind: AttentionKind, options: ViewOptions, maps: list[tuple[int, int]],
+                 window: Window) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    """``maps``' weights in the window as ``[map, row, col]`` (pooled by the window's block), its mask and labels.
+    One map at a time, straight from the capture's own storage: only the window's cells of the maps sent are
+    converted, and a pooled overview never holds a float32 copy of a whole long map."""
+    region = (slice(window.row0, window.row0 + window.rows), slice(window.col0, window.col0 + window.cols))
+    axes = view_axes(result, kind, options, region)  # once for every map
+    means = TileMeans(axes.masked, window.block) if window.block > 1 else None
+    weights = np.empty((len(maps), *(means.shape if means else axes.masked.shape)), dtype=np.float32)
+    for i, (layer, head) in enumerate(maps):
+        cells = layer_cells(result, kind, layer, axes, slice(head, head + 1), region)[0]
+        weights[i] = means(cells) if means else cells
+    empty = means.empty if means else axes.masked
+    rows = window_labels(axes.row_labels, window.row0, window.rows, window.block)
+    cols = window_labels(axes.col_labels, window.col0, window.cols, window.block)
+    return weights, empty, rows, cols
+
+
+def grid_of_heads(result: AttentionResult, kind: AttentionKind, layers: Sequence[int], heads: Sequence[int],
+                  options: ViewOptions, *, colorscale: str, fixed_scale: bool, title: str, words: dict) -> bytes:
+    """The all-heads grid's payload: every chosen head of every chosen layer, pooled to small panels."""
+    stack = stack_views(result, kind, layers, options)
+    header = {"title": title, "layers": list(layers), "heads": list(heads), "colours": colorscale_table(colorscale),
+              "masked_colour": MASKED_COLOUR, "fixed_scale": fixed_scale, "words": words,
+              "panel": 110 if len(heads) <= 8 else 88}
+    return grid_payload(stack.matrix[:, list(heads)], stack.masked, stack.row_labels, stack.col_labels, header,
+                        renormalise=options.renormalise)

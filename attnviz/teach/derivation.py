@@ -22,6 +22,7 @@ from attnviz.capturing.probe import AttentionSite
 from attnviz.capturing.run import capture
 from attnviz.errors import AttnvizError
 from attnviz.models.loading import LoadedModel
+from attnviz.models.weights import exposes_weights, weight_in_out
 from attnviz.result import AttentionKind, TokenSequence
 from attnviz.teach.scratch import softmax_rows
 
@@ -117,14 +118,6 @@ class Derivation:
         return named
 
 
-def weight_in_out(linear: torch.nn.Module) -> tuple[np.ndarray, np.ndarray | None]:
-    """Weight as [in, out] (so that y = x W + b) and bias, for Linear and GPT-2's Conv1D."""
-    weight = linear.weight.detach().double().cpu().numpy()
-    weight = weight if isinstance(linear, Conv1D) else weight.T
-    bias = linear.bias.detach().double().cpu().numpy() if getattr(linear, "bias", None) is not None else None
-    return weight, bias
-
-
 _SEPARATE = (("q_proj", "k_proj", "v_proj"), ("query", "key", "value"), ("q", "k", "v"))
 _FUSED = ("c_attn", "qkv_proj", "query_key_value", "Wqkv")
 
@@ -141,15 +134,8 @@ def _projection_modules(site: torch.nn.Module):
     return None, False
 
 
-def supports_derivation(loaded: LoadedModel, kind: AttentionKind) -> bool:
-    sites = loaded.sites.get(kind)
-    # The recomputation is the plain formula: only sites where the probe proved it equals the model's own.
-    return (loaded.capture_path == "interface" and bool(sites)
-            and all(s.output_projection is not None and s.plain_formula for s in sites))
-
-
 def _site(loaded: LoadedModel, kind: AttentionKind, layer: int) -> AttentionSite:
-    if not supports_derivation(loaded, kind):
+    if not exposes_weights(loaded, kind):
         raise DerivationUnsupported(
             f"The derivation needs Q, K, V from the attention interface and the output projection W_o; "
             f"{loaded.name}'s {kind} attention does not offer both.", code="derivation_unsupported",

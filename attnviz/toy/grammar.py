@@ -42,7 +42,6 @@ ADJECTIVES = [("beautiful", "美丽"), ("short", "短暂"), ("good", "好"), ("h
               ("strange", "奇怪")]
 
 DEMO_SOURCE = "The train left the station on time"
-DEMO_TARGET = "火车 准时 驶出 车站"
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from attnviz import AttnvizError, capture, capture_batch, load_model
 from attnviz.analysis.heads import combine_heads
 from attnviz.analysis.view import ViewOptions, build_view
-from attnviz.export_data import load_npz, matrix_to_csv, matrix_to_json, result_to_json, result_to_npz, safe_filename
+from attnviz.export import load_npz, matrix_to_csv, matrix_to_json, result_to_json, result_to_npz, safe_filename
 from attnviz.figures.grid import head_grid
 from attnviz.figures.heatmap import attention_heatmap
 

@@ -20,7 +20,6 @@ from attnviz.analysis.heads import (
     relative_row_entropy,
     strongest_links,
 )
-from attnviz.analysis.masks import causal_mask
 from attnviz.analysis.tokens import (
     group_label,
     merge_words,
@@ -29,6 +28,7 @@ from attnviz.analysis.tokens import (
     visible_positions,
     word_groups,
 )
+from attnviz.masks import causal_mask
 from attnviz.result import TokenSequence
 
 

@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from attnviz import capture, capture_batch, load_model
-from attnviz.analysis.masks import causal_mask
 from attnviz.capturing.run import _batch_inputs, _encode, _forward_through_interface, layer_plan
 from attnviz.errors import CaptureShapeError
+from attnviz.masks import causal_mask
 from attnviz.models.loading import wrap_model
 from tests.architectures import ARCHITECTURES, build, eager_attentions
 
@@ -210,11 +210,12 @@ def test_random_tiny_configs_equal_eager(tmp_path_factory, tokenizer, layers, kv
 @pytest.mark.parametrize("name", list(ARCHITECTURES))
 def test_derivation_holds_wherever_it_is_offered(folders, name):
     """Recorded Q, K, V carry the derivation through rotary, grouped KV heads, fused QKV and soft-capping."""
-    from attnviz.teach.derivation import derive, supports_derivation
+    from attnviz.models.weights import exposes_weights
+    from attnviz.teach.derivation import derive
 
     family = ARCHITECTURES[name][0]
     loaded = load_model(str(folders(name)))
-    kinds = [kind for kind in loaded.shape.kinds if supports_derivation(loaded, kind)]
+    kinds = [kind for kind in loaded.shape.kinds if exposes_weights(loaded, kind)]
     if not kinds:
         pytest.skip(f"{name}: {loaded.capture_path} path or position bias; the derivation says so in the app")
     for kind in kinds:

@@ -68,7 +68,7 @@ def test_cross_attention_is_target_by_source(tiny_model_dirs, name):
     result = capture(load_model(str(tiny_model_dirs[name])), SENTENCE, target=TARGET)
     n_layers, n_heads, q, k = result.arrays["cross"].shape
     assert (q, k) == (len(result.target), len(result.source))
-    assert result.produced is not None and len(result.produced) == len(result.target)
+    assert result.output_tokens is not None and len(result.output_tokens) == len(result.target)
     assert result.key_tokens("cross") is result.source and result.query_tokens("cross") is result.target
 
 
@@ -84,7 +84,7 @@ def test_selective_capture_returns_exactly_the_layers_asked_for(tiny_model_dirs,
     assert partial.kinds == (kind,)
     assert partial.layers == {kind: (last,)}
     assert partial.arrays[kind].shape[0] == 1
-    np.testing.assert_allclose(partial.layer_maps(kind, last), full.layer_maps(kind, last), atol=1e-6)
+    np.testing.assert_allclose(partial.attention(kind, last), full.attention(kind, last), atol=1e-6)
 
 
 def test_selective_capture_leaves_other_layers_on_sdpa(tiny_model_dirs, monkeypatch):

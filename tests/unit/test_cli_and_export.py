@@ -6,7 +6,7 @@ import numpy as np
 
 from attnviz import capture
 from attnviz.__main__ import main
-from attnviz.export_data import load_npz, matrix_to_csv, result_to_json, safe_filename
+from attnviz.export import load_npz, matrix_to_csv, result_to_json, safe_filename
 
 
 def test_cli_writes_npz(tmp_path, capsys):

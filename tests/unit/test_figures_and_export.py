@@ -26,7 +26,7 @@ def test_hiding_specials_gives_the_7x7_demo(demo):
 
 
 def test_mean_and_max_of_heads(demo):
-    maps = demo.layer_maps("encoder", 1)
+    maps = demo.attention("encoder", 1)
     mean = build_view(demo, "encoder", 1, [0, 3, 5], "mean", ViewOptions(hide_special=False))
     peak = build_view(demo, "encoder", 1, [0, 3, 5], "max", ViewOptions(hide_special=False))
     np.testing.assert_allclose(mean.matrix, maps[[0, 3, 5]].mean(0), atol=1e-6)
@@ -79,7 +79,7 @@ def test_long_texts_stay_light(minilm):
 
 
 def test_pool_blocks_ignores_masked_cells():
-    from attnviz.analysis.tokens import pool_blocks
+    from attnviz.analysis.pooling import pool_blocks
 
     matrix = np.array([[1.0, np.nan], [0.5, 0.5]])
     pooled, block = pool_blocks(matrix, 1)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import attnviz.figures.live as live
 from attnviz import capture, load_model
-from attnviz.analysis.masks import causal_mask
 from attnviz.analysis.view import ViewOptions, build_view, stack_views
 from attnviz.figures.live import (
     LEVELS,
@@ -20,7 +20,7 @@ from attnviz.figures.live import (
     window_of,
     zoom_window,
 )
-from ui import live_map
+from attnviz.masks import causal_mask
 
 
 @pytest.fixture(scope="module")
@@ -97,8 +97,9 @@ def test_grid_payload_pools_each_panel_and_stays_small_at_512_tokens(minilm):
     import time
 
     from attnviz import capture
+    from attnviz.analysis.pooling import PANEL_CELLS as GRID_PANEL_CELLS
     from attnviz.analysis.view import stack_views
-    from attnviz.figures.live import GRID_PANEL_CELLS, decode, grid_payload
+    from attnviz.figures.live import decode, grid_payload
 
     result = capture(minilm, " ".join(["the train left the station on time"] * 80), max_tokens=512)
     started = time.perf_counter()
@@ -143,17 +144,16 @@ def test_tile_means_of_a_float16_map_equal_nan_means_of_each_tile():
 
 
 def test_maps_sent_before_come_from_the_shared_cache(decoder_result, monkeypatch):
-    import ui.live_map as live_map
+    import attnviz.figures.live as live
     from attnviz.cache import ByteBoundedCache
 
     cache = ByteBoundedCache(1 << 26)
-    monkeypatch.setattr(live_map, "shared_cache", lambda: cache)
     built = []
-    real = live_map._window_maps
-    monkeypatch.setattr(live_map, "_window_maps", lambda *a: built.append(list(a[3])) or real(*a))
+    real = live._window_maps
+    monkeypatch.setattr(live, "_window_maps", lambda *a: built.append(list(a[3])) or real(*a))
     options, window = ViewOptions(), overview_window(9, 9)
-    first = live_map._sent_maps(decoder_result, "decoder", options, [(0, 0), (0, 1)], window)
-    again = live_map._sent_maps(decoder_result, "decoder", options, [(0, 1), (1, 2)], window)
+    first = live._sent_maps(decoder_result, "decoder", options, [(0, 0), (0, 1)], window, cache)
+    again = live._sent_maps(decoder_result, "decoder", options, [(0, 1), (1, 2)], window, cache)
     assert built == [[(0, 0), (0, 1)], [(1, 2)]]  # only the map not sent before is built
     np.testing.assert_array_equal(again[0][0], first[0][1])
     stack = stack_views(decoder_result, "decoder", [1], options, heads=[2])
@@ -168,7 +168,7 @@ def test_hiding_special_tokens_in_the_browser_gives_the_servers_view(renormalise
         every = ViewOptions(hide_special=False)
         stack = stack_views(result, kind, [0], every)
         maps = [(0, head) for head in range(stack.matrix.shape[1])]
-        meta = {"specials": live_map._special_positions(result, kind, every), "rows": list(stack.row_labels),
+        meta = {"specials": live._special_positions(result, kind, every), "rows": list(stack.row_labels),
                 "cols": list(stack.col_labels), "hidden": False}
         drawn = combine(stack.matrix[0], stack.masked, maps, 0, [1], "single")
         part, part_mask, rows, cols = visible_part(drawn, stack.masked, meta, True, renormalise)

@@ -8,7 +8,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from attnviz.errors import ModelLoadError
+from attnviz.errors import ModelLoadError, SettingsError
 from attnviz.models.registry import resolve
 from attnviz.settings import CURATED_HUB_MODELS, listens_only_locally, load_settings
 
@@ -37,7 +37,7 @@ def test_a_file_then_variables_override_the_defaults(tmp_path):
 def test_bad_settings_are_one_clear_error(tmp_path, bad):
     config = tmp_path / "attnviz.toml"
     config.write_text(bad)
-    with pytest.raises(ModelLoadError) as raised:
+    with pytest.raises(SettingsError) as raised:
         load_settings(False, config=config, environ={})
     assert raised.value.code == "bad_settings"
 

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from attnviz import capture, load_model
-from attnviz.analysis.masks import causal_mask
-from attnviz.teach.derivation import DerivationUnsupported, derive, supports_derivation
+from attnviz.masks import causal_mask
+from attnviz.models.weights import exposes_weights
+from attnviz.teach.derivation import DerivationUnsupported, derive
 from attnviz.teach.scratch import attention_steps, softmax_rows
 
 DEMO = "The train left the station on time"
@@ -91,7 +92,7 @@ def test_derivation_covers_rotary_and_grouped_kv_heads(head):
 
 def test_position_bias_models_are_refused_clearly(tiny_model_dirs):
     t5 = load_model(str(tiny_model_dirs["t5"]))
-    assert not supports_derivation(t5, "encoder")
+    assert not exposes_weights(t5, "encoder")
     with pytest.raises(DerivationUnsupported, match="output projection"):
         derive(t5, "the teacher", "encoder", 0, 0)
 

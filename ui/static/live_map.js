@@ -329,7 +329,7 @@ export default function (component) {
     headButtons.push(b); headBox.append(b);
   }
   const reset = el("button", { type: "button", class: "avz-reset", "data-testid": "avz-reset" }, meta.words.reset);
-  if (meta.fixed_layer === null || meta.fixed_layer === undefined) bar.append(layerBox);
+  bar.append(layerBox);
   bar.append(el("span", { class: "avz-label" }, meta.words.mode), modeSelect, headBox, reset);
   // the look: drawn here from the same weights, so none of these asks the server for anything
   const look = el("div", { class: "avz-bar avz-look" });
@@ -431,7 +431,7 @@ export default function (component) {
       const d = e.key === "ArrowRight" ? 1 : -1;
       if (v.mode === "single") choose({ head: (v.head + d + meta.n_heads) % meta.n_heads });
       e.preventDefault();
-    } else if ((e.key === "ArrowUp" || e.key === "ArrowDown") && meta.fixed_layer == null) {
+    } else if (e.key === "ArrowUp" || e.key === "ArrowDown") {
       const d = e.key === "ArrowDown" ? 1 : -1;
       choose({ layer: Math.min(meta.n_layers - 1, Math.max(0, v.layer + d)) });
       e.preventDefault();

@@ -1,6 +1,6 @@
 """The toy translator's head-importance map, averaged over held-out pairs (the figures in the README).
 
-    python -m scripts.translator_importance [--pairs 30] [--mode zero]
+    python benchmarks/translator_importance.py [--pairs 30] [--mode zero]
 
 For every head alone: mean KL divergence over the target tokens (teacher-forced on the reference
 translation) and the exact match of greedy translations with that head ablated.

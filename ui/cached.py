@@ -1,4 +1,4 @@
-"""Cached calls into the attnviz engine: one model per process, one capture per distinct input.
+"""The cache facade: cached calls into the attnviz engine — one model per process, one capture per distinct input.
 
 Captures live in one byte-bounded cache per server (the operator's ``cache_bytes``), handed to every
 session as they are: no pickled copy per rerun, as ``st.cache_data`` would make.
@@ -71,11 +71,12 @@ def cached_derivation(model_name: str, text: str, kind: str, layer: int, head: i
                           lambda: derive(cached_model(model_name), text, kind, layer, head, target=target or None))
 
 
-def cached_continuation(model_name: str, prompt: str, max_new_tokens: int) -> list[int]:
-    from attnviz.models.generation import continue_prompt
+def cached_ids_capture(model_name: str, ids: tuple[int, ...]) -> AttentionResult:
+    """A sequence given as token ids (a prefix of what the model wrote), captured without decoding it to text."""
+    from attnviz.capturing.run import capture_token_ids
 
-    return _results().get(("continue", model_name, prompt, max_new_tokens),
-                          lambda: continue_prompt(cached_model(model_name), prompt, max_new_tokens))
+    return _results().get(("ids", model_name, tuple(ids)),
+                          lambda: capture_token_ids(cached_model(model_name), ids)[0])
 
 
 def cached_flow(model_name: str, text: str, target: str | None, kind: str, layer: int):

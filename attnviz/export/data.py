@@ -13,12 +13,16 @@ import numpy as np
 from attnviz.result import AttentionResult, TokenSequence
 
 
-def safe_filename(*parts: object, extension: str) -> str:
-    """A file name made of ``parts`` that is safe on every OS: ``minilm_L2_H5.png``."""
+def file_stem(*parts: object) -> str:
+    """A file name without extension made of ``parts`` that is safe on every OS: ``minilm_L2_H5``."""
     joined = "_".join(str(p) for p in parts if p is not None and str(p) != "")
     cleaned = re.sub(r"[^A-Za-z0-9._-]+|\.{2,}", "-", joined)
-    cleaned = re.sub(r"-{2,}", "-", cleaned).strip("-._") or "attention"
-    return f"{cleaned[:120]}.{extension.lstrip('.')}"
+    return (re.sub(r"-{2,}", "-", cleaned).strip("-._") or "attention")[:120]
+
+
+def safe_filename(*parts: object, extension: str) -> str:
+    """:func:`file_stem` with an extension: ``minilm_L2_H5.png``."""
+    return f"{file_stem(*parts)}.{extension.lstrip('.')}"
 
 
 def _tokens_dict(seq: TokenSequence) -> dict:
@@ -43,7 +47,7 @@ def result_metadata(result: AttentionResult) -> dict:
         "capture_path": shape.capture_path,
         "source": _tokens_dict(result.source),
         "target": _tokens_dict(result.target) if result.target else None,
-        "produced": list(result.produced.tokens) if result.produced else None,
+        "produced": list(result.output_tokens.tokens) if result.output_tokens else None,
         "layers": {kind: list(ls) for kind, ls in result.layers.items()},
         "axes": ["layer", "head", "query", "key"],
         "truncated": result.truncated,

@@ -1,6 +1,6 @@
 """Train the toy induction model: a 2-layer attention-only Llama on random word sequences with a repeated span.
 
-    flock /tmp/attnviz-cpu.lock python scripts/train_induction.py      # a few minutes on 2 CPU cores
+    python -m attnviz.toy.train_induction      # a few minutes on 2 CPU cores
 
 Each training sequence is ``<s> prefix span span suffix`` with random words from the toy grammar's English
 vocabulary, a random prefix length and a random span length, so the only way to predict the second copy of the
@@ -30,7 +30,7 @@ from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
 from attnviz.toy.grammar import english_vocabulary
 
-OUT = Path(__file__).resolve().parents[1] / "assets" / "models" / "toy-induction"
+OUT = Path(__file__).resolve().parents[2] / "assets" / "models" / "toy-induction"
 SEED = 7
 SEQ_LEN = 40  # tokens per sequence including <s>
 MAX_POSITIONS = 64

@@ -1,4 +1,5 @@
-"""The causal mask, defined once: every other place (capture, views, lessons, checks) imports it."""
+"""The causal mask, defined once: capture, views, lessons and checks all import it from here (the capture core
+imports nothing from analysis, so it lives beside result.py)."""
 
 from __future__ import annotations
 
