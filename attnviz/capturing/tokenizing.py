@@ -37,9 +37,37 @@ def _decoded_label(tokenizer: PreTrainedTokenizerBase, token_id: int, token: str
     except Exception:  # some slow tokenizers cannot decode a lone piece
         text = ""
     text = text.strip()
-    if not text or "\ufffd" in text:  # part of a multi-byte character: the raw piece says more
-        return display_label(token)
+    if not text or "\ufffd" in text:  # part of a multi-byte character: its bytes, or the raw piece
+        return _byte_label(token) or display_label(token)
     return text
+
+
+def _byte_alphabet() -> dict[str, int]:
+    """Byte-level BPE's printable stand-in for each byte (GPT-2's table): character -> byte."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    chars, extra = {}, 0
+    for byte in range(256):
+        if byte in printable:
+            chars[chr(byte)] = byte
+        else:
+            chars[chr(256 + extra)] = byte
+            extra += 1
+    return chars
+
+
+_BYTES = _byte_alphabet()
+
+
+def _byte_label(token: str) -> str:
+    """A byte-level piece that is only part of a character (the model wrote half of 火), as its bytes:
+    ``<0xE7><0x81>``, as SentencePiece writes byte pieces, instead of the Latin-1 look-alike ``çģ``."""
+    if not token or any(ch not in _BYTES for ch in token):
+        return ""
+    raw = bytes(_BYTES[ch] for ch in token)
+    try:
+        return raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        return "".join(f"<0x{b:02X}>" for b in raw)
 
 
 def labels_from_offsets(
