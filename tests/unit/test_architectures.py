@@ -71,6 +71,15 @@ def test_capture_equals_eager_output_attentions(folders, name):
     for kind, expected in reference.items():
         np.testing.assert_allclose(result.arrays[kind], expected[:, 0].numpy(), atol=1e-5)
     _check_distributions(result)
+    _check_peaked(result)
+
+
+def _check_peaked(result, at_least: float = 2.0):
+    """Sharpened weights (tests/architectures.py): a row's largest weight is well above uniform over the keys it
+    may see, so equality to 1e-5 would notice a wrong scale or soft-cap (uniform maps hide both)."""
+    for kind, array in result.arrays.items():
+        peak = np.nanmean(array.max(-1) * (array > 0).sum(-1))  # 1.0 for uniform rows
+        assert peak >= at_least, (kind, peak)
 
 
 @pytest.mark.parametrize("name", list(ARCHITECTURES))
@@ -165,6 +174,18 @@ def test_output_attentions_path_keeps_only_the_layers_asked_for(folders):
     part = capture(loaded, SENTENCE, layers=[1])
     assert part.layers == {"encoder": (1,)}
     np.testing.assert_allclose(part.attention("encoder", 1), full.attention("encoder", 1), atol=1e-6)
+
+
+def test_the_eager_check_notices_a_missing_soft_cap(folders):
+    """Gemma 2 without its attention soft-capping gives maps more than 1e-2 away from the real ones: the family
+    matrix's 1e-5 equality would catch a capture that forgot it."""
+    folder = folders("gemma2-softcap")
+    result = capture(load_model(str(folder)), SENTENCE)
+    ids = torch.tensor([result.source.token_ids])
+    capped, _ = eager_attentions(folder, "decoder", ids)
+    uncapped, _ = eager_attentions(folder, "decoder", ids, attn_logit_softcapping=None)
+    np.testing.assert_allclose(result.arrays["decoder"], capped["decoder"][:, 0].numpy(), atol=1e-5)
+    assert np.abs(result.arrays["decoder"] - uncapped["decoder"][:, 0].numpy()).max() > 1e-2
 
 
 def test_sliding_window_and_soft_capping_take_the_fast_path(folders):
