@@ -34,6 +34,21 @@ transformers.logging.set_verbosity_error()
 transformers.utils.logging.disable_progress_bar()
 
 
+# Markers by place, so a new test file in one of these folders is marked without remembering to.
+_SLOW_FILES = {"test_package.py", "test_architectures.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        parts = Path(str(item.fspath)).parts
+        if "e2e" in parts:
+            item.add_marker(pytest.mark.e2e)
+        if item.fspath.basename == "test_package.py":
+            item.add_marker(pytest.mark.packaging)
+        if "e2e" in parts or "fuzz" in parts or item.fspath.basename in _SLOW_FILES:
+            item.add_marker(pytest.mark.slow)
+
+
 def _tiny_configs(vocab: int) -> dict[str, transformers.PretrainedConfig]:
     common = {"vocab_size": vocab, "pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2}
     return {
