@@ -161,14 +161,17 @@ class AttentionResult:
 
     - encoder-only models fill ``encoder`` (bidirectional self-attention over ``source``);
     - decoder-only models fill ``decoder`` (causal self-attention over ``source``);
-    - encoder-decoders fill ``encoder`` over ``source``, ``decoder`` over ``target`` and
-      ``cross`` with target queries and source keys.
+    - encoder-decoders fill ``encoder`` over ``source``, ``decoder`` over ``decoder_input`` and
+      ``cross`` with decoder-input queries and source keys.
+
+    ``decoder_input`` is what an encoder-decoder's decoder reads: the target shifted right behind the start
+    token (teacher forcing), so row i reads token i and writes ``output_tokens[i]``.
     """
 
     model_name: str
     shape: ModelShape
     source: TokenSequence
-    target: TokenSequence | None
+    decoder_input: TokenSequence | None
     arrays: dict[AttentionKind, np.ndarray]  # kind -> [captured layer, head, query, key]
     layers: dict[AttentionKind, tuple[int, ...]]  # kind -> model layer of each index on axis 0
     source_truncation: Truncation
@@ -193,13 +196,13 @@ class AttentionResult:
         return self.source_truncation.truncated or bool(self.target_truncation and self.target_truncation.truncated)
 
     def query_tokens(self, kind: AttentionKind) -> TokenSequence:
-        if kind == "encoder" or self.target is None:
+        if kind == "encoder" or self.decoder_input is None:
             return self.source
-        return self.target
+        return self.decoder_input
 
     def key_tokens(self, kind: AttentionKind) -> TokenSequence:
-        if kind == "decoder" and self.target is not None:
-            return self.target
+        if kind == "decoder" and self.decoder_input is not None:
+            return self.decoder_input
         return self.source
 
     def attention(self, kind: AttentionKind, layer: int, head: int | None = None) -> np.ndarray:

@@ -124,8 +124,8 @@ def eager_reference(folder: Path, family: str, result, tokenizer_inputs=("input_
     inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}  # what capture passes, as a tokenizer would
     if "token_type_ids" in tokenizer_inputs:
         inputs["token_type_ids"] = torch.zeros_like(ids)
-    if result.target is not None:
-        inputs["decoder_input_ids"] = torch.tensor([result.target.token_ids])
+    if result.decoder_input is not None:
+        inputs["decoder_input_ids"] = torch.tensor([result.decoder_input.token_ids])
     with torch.no_grad():
         outputs = model(**inputs, output_attentions=True, use_cache=False)
     returned = returned_attentions(outputs, family)
@@ -171,7 +171,7 @@ def sweep_one(model_type: str, config_class_name: str, root: Path, tokenizer) ->
     except Exception as error:
         return loaded.family, "tested", loaded.capture_path, f"no eager reference: {type(error).__name__}"
     n_source = len(result.source)
-    n_target = len(result.target) if result.target is not None else n_source
+    n_target = len(result.decoder_input) if result.decoder_input is not None else n_source
     tokens = {"encoder": (n_source, n_source), "decoder": (n_target, n_target), "cross": (n_target, n_source)}
     windowed = sorted(k for k in reference if reference[k].shape[-2:] != tokens[k])
     for kind in windowed:  # local-window attention (Longformer, LED) returns [query, window], not [query, key]

@@ -40,7 +40,7 @@ def main() -> None:
         folder = build(name, root / name, tokenizer)
         loaded = load_model(str(folder))
         result = capture(loaded, TEXT, target=TARGET if family == "encoder-decoder" else None)
-        target = torch.tensor([result.target.token_ids]) if result.target else None
+        target = torch.tensor([result.decoder_input.token_ids]) if result.decoder_input else None
         reference, _ = eager_attentions(folder, family, torch.tensor([result.source.token_ids]), target)
         diff = max(float(np.abs(result.arrays[k] - reference[k][:, 0].numpy()).max()) for k in reference)
         sites = [s for kind_sites in loaded.sites.values() for s in kind_sites]

@@ -40,7 +40,7 @@ class NextTokenRow:
 
 def next_token_table(result: AttentionResult) -> list[NextTokenRow]:
     """Decoder-only models: after each prefix, the token the model would write next."""
-    if result.target is not None or result.output_tokens is None:
+    if result.decoder_input is not None or result.output_tokens is None:
         return []
     labels = result.source.labels
     return [NextTokenRow(" ".join(labels[: i + 1]), result.output_tokens.labels[i]) for i in range(len(labels))]

@@ -56,7 +56,7 @@ def axis_tokens(result: AttentionResult, kind: AttentionKind, rows: bool, option
     # Cross-attention rows read best as the word being written (row i writes produced[i]);
     # then which rows are "special" is decided by what they write, not by what they read.
     if (rows and options.label_rows_by_output and kind == "cross" and result.output_tokens is not None
-            and result.target is not None and len(result.output_tokens) == len(seq)):
+            and result.decoder_input is not None and len(result.output_tokens) == len(seq)):
         seq = result.output_tokens
     return seq
 

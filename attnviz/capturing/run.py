@@ -333,7 +333,7 @@ def _result(loaded: LoadedModel, plan, encoded: _Encoded, row: int, buffers: dic
         model_name=loaded.name,
         shape=loaded.shape,
         source=encoded.source,
-        target=encoded.reads,
+        decoder_input=encoded.reads,
         arrays=arrays,
         layers=plan,
         source_truncation=encoded.source_truncation,

@@ -353,7 +353,7 @@ def census_batch(loaded: LoadedModel, batch: Batch, options: CensusOptions | Non
     for text_id, result in captured:
         text_sums = result_sums(result, heads, alignment_of[text_id])
         sums += text_sums
-        tokens += len(result.source) + (len(result.target) if result.target is not None else 0)
+        tokens += len(result.source) + (len(result.decoder_input) if result.decoder_input is not None else 0)
         scores = text_scores(text_sums)
         for head, stat in zip(*np.nonzero(np.isfinite(scores))):
             candidates.setdefault((int(head), int(stat)), []).append((text_id, float(scores[head, stat])))

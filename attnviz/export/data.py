@@ -59,7 +59,8 @@ def result_metadata(result: AttentionResult) -> dict:
         },
         "capture_path": shape.capture_path,
         "source": _tokens_dict(result.source),  # what the encoder (or a decoder-only model) reads
-        "target": _tokens_dict(result.target) if result.target else None,  # what an encoder-decoder's decoder reads
+        # what an encoder-decoder's decoder reads (the target shifted right behind the start token)
+        "target": _tokens_dict(result.decoder_input) if result.decoder_input else None,
         # row i's token written: an encoder-decoder's target, a decoder's greedy guess of the next token
         "output_tokens": _tokens_dict(result.output_tokens) if result.output_tokens else None,
         "fields": TOKEN_FIELDS,

@@ -40,8 +40,8 @@ PROBE_ROLES = ("duplicate", "induction")
 
 
 def _facts_for(result, kind: str) -> TokenFacts:
-    if kind == "decoder" and result.target is not None:
-        return facts_of(result.target, causal=True)
+    if kind == "decoder" and result.decoder_input is not None:
+        return facts_of(result.decoder_input, causal=True)
     return facts_of(result.source, causal=kind == "decoder")
 
 

@@ -65,7 +65,7 @@ def test_capture_equals_eager_output_attentions(folders, name):
     loaded = load_model(str(folders(name)))
     assert loaded.family == family
     result = capture(loaded, SENTENCE, target=_target(family))
-    target_ids = torch.tensor([result.target.token_ids]) if result.target else None
+    target_ids = torch.tensor([result.decoder_input.token_ids]) if result.decoder_input else None
     reference, _ = eager_attentions(folders(name), family, torch.tensor([result.source.token_ids]), target_ids)
     assert set(result.arrays) == set(reference)
     for kind, expected in reference.items():
@@ -90,7 +90,7 @@ def test_padded_batch_equals_single_texts(folders, name):
     batch = capture_batch(loaded, texts, targets)
     for text, target, batched in zip(texts, targets, batch):
         single = capture(loaded, text, target=target)
-        assert batched.source == single.source and batched.target == single.target
+        assert batched.source == single.source and batched.decoder_input == single.decoder_input
         for kind, array in single.arrays.items():
             assert batched.arrays[kind].shape == array.shape  # padded positions never appear
             np.testing.assert_allclose(batched.arrays[kind], array, atol=1e-5)

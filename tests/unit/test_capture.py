@@ -22,7 +22,7 @@ def _eager_reference(folder, family, result):
     ids = torch.tensor([result.source.token_ids])
     kwargs = {"input_ids": ids, "output_attentions": True}
     if family == "encoder-decoder":
-        kwargs["decoder_input_ids"] = torch.tensor([result.target.token_ids])
+        kwargs["decoder_input_ids"] = torch.tensor([result.decoder_input.token_ids])
     with torch.no_grad():
         out = model(**kwargs)
     stack = lambda attn: torch.stack(attn)[:, 0].numpy()  # noqa: E731  (layers, heads, q, k)
@@ -67,9 +67,9 @@ def test_rows_are_distributions_and_causal_triangle_is_zero(tiny_model_dirs, nam
 def test_cross_attention_is_target_by_source(tiny_model_dirs, name):
     result = capture(load_model(str(tiny_model_dirs[name])), SENTENCE, target=TARGET)
     n_layers, n_heads, q, k = result.arrays["cross"].shape
-    assert (q, k) == (len(result.target), len(result.source))
-    assert result.output_tokens is not None and len(result.output_tokens) == len(result.target)
-    assert result.key_tokens("cross") is result.source and result.query_tokens("cross") is result.target
+    assert (q, k) == (len(result.decoder_input), len(result.source))
+    assert result.output_tokens is not None and len(result.output_tokens) == len(result.decoder_input)
+    assert result.key_tokens("cross") is result.source and result.query_tokens("cross") is result.decoder_input
 
 
 @pytest.mark.parametrize("name", ["bert", "gpt2", "t5"])
@@ -128,4 +128,4 @@ def test_t5_layer_counts_per_kind(tiny_model_dirs):
 def test_generated_target_when_none_given(tiny_model_dirs):
     result = capture(load_model(str(tiny_model_dirs["bart"])), SENTENCE, max_new_tokens=5)
     assert result.target_generated
-    assert result.arrays["cross"].shape[-2:] == (len(result.target), len(result.source))
+    assert result.arrays["cross"].shape[-2:] == (len(result.decoder_input), len(result.source))

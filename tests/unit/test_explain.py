@@ -213,7 +213,7 @@ def test_translator_generation_rows_equal_each_steps_prefix():
     result = steps.result
     assert steps.steps[-1].token == "</s>"
     for step in steps.steps:
-        prefix, _ = capture_token_ids(loaded, result.source.token_ids, result.target.token_ids[: step.row + 1])
+        prefix, _ = capture_token_ids(loaded, result.source.token_ids, result.decoder_input.token_ids[: step.row + 1])
         np.testing.assert_allclose(result.attention("cross", 1)[:, step.row], prefix.attention("cross", 1)[:, -1],
                                    atol=1e-6)
 

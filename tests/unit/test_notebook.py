@@ -56,7 +56,7 @@ def test_causal_and_cross_views(tiny_model_dirs):
     seq2seq = capture(load_model(str(tiny_model_dirs["bart"])), "the teacher saw", target="老师 看见")
     cross = seq2seq.arrays["cross"]
     tensors = tuple(torch.from_numpy(layer[None]) for layer in cross)
-    figure = cross_view(tensors, encoder_tokens=seq2seq.source.tokens, decoder_tokens=seq2seq.target.tokens,
+    figure = cross_view(tensors, encoder_tokens=seq2seq.source.tokens, decoder_tokens=seq2seq.decoder_input.tokens,
                         layer=1, head=0)
     np.testing.assert_allclose(_z(figure), cross[1, 0], atol=1e-6)
 

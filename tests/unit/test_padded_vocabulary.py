@@ -54,7 +54,7 @@ def test_encoder_decoder_generates_known_tokens(padded):
     loaded = padded["encoder-decoder"]
     result = capture(loaded, TEXT)  # no target: the model writes one, greedily
     assert result.target_generated
-    _known(loaded, result.target.token_ids)
+    _known(loaded, result.decoder_input.token_ids)
     _known(loaded, result.output_tokens.token_ids)
     steps = generation_steps(loaded, TEXT, max_new_tokens=3)
     assert all(chance.label for step in steps.steps for chance in step.top)

@@ -9,7 +9,7 @@ import pytest
 from attnviz import capture, load_model
 from attnviz.models.registry import BUILTIN_MODELS
 from attnviz.roles import head_roles, role_badges, run_probe
-from attnviz.roles.lesson import circuit_heads, circuit_step, repeated_positions
+from attnviz.teach.induction import circuit_heads, circuit_step, repeated_positions
 
 TEXT = "farmer bridge apple doctor city book girl farmer bridge apple doctor city book girl"
 

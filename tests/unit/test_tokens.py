@@ -112,8 +112,8 @@ def test_decoder_side_keeps_word_ids_for_merging(tiny_model_dirs):
     """Teacher-forced targets keep their words, so merging works on decoder and cross rows too."""
     loaded = load_model(str(tiny_model_dirs["bart"]))
     result = capture(loaded, "the teacher saw a book", target="老师 看见 书")
-    assert result.target.special[0] and result.target.word_ids[0] is None  # the start token
-    assert [w for w in result.target.word_ids if w is not None] == [0, 1, 2]
+    assert result.decoder_input.special[0] and result.decoder_input.word_ids[0] is None  # the start token
+    assert [w for w in result.decoder_input.word_ids if w is not None] == [0, 1, 2]
     assert [w for w in result.output_tokens.word_ids if w is not None] == [0, 1, 2]
     view = build_view(result, "cross", 0, [0], options=ViewOptions(merge_subwords=True))
     assert view.row_labels == ("老师", "看见", "书")
@@ -122,8 +122,9 @@ def test_decoder_side_keeps_word_ids_for_merging(tiny_model_dirs):
 def test_generated_targets_get_word_ids_from_the_pieces(tiny_model_dirs):
     result = capture(load_model(str(tiny_model_dirs["bart"])), "the teacher saw a book", max_new_tokens=4)
     assert result.target_generated
-    words = [w for w in result.target.word_ids if w is not None]
-    assert words == sorted(words) and all(w is not None for w, s in zip(result.target.word_ids, result.target.special)
+    words = [w for w in result.decoder_input.word_ids if w is not None]
+    reads = result.decoder_input
+    assert words == sorted(words) and all(w is not None for w, s in zip(reads.word_ids, reads.special)
                                           if not s)
 
 

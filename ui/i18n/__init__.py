@@ -1,4 +1,5 @@
-"""English and Simplified Chinese words of the interface, kept as TOML tables beside this file.
+"""English and Simplified Chinese words of the interface, kept as TOML tables beside this file (the lessons'
+labels beside the lessons, ui/lessons/labels.toml).
 
 ``t("key", lang, **values)`` returns one, formatted. The engine (attnviz/) has no words of its own: it
 returns data and error codes, and figures take their few words (``FigureWords``) from here.
@@ -17,7 +18,7 @@ if TYPE_CHECKING:  # imported when a figure needs words, not with the strings (a
 Lang = Literal["en", "zh"]
 LANGUAGES: dict[Lang, str] = {"en": "English", "zh": "简体中文"}
 STRINGS: dict[str, dict[str, str]] = {}
-for table in sorted(Path(__file__).parent.glob("*.toml")):
+for table in [*sorted(Path(__file__).parent.glob("*.toml")), Path(__file__).parents[1] / "lessons" / "labels.toml"]:
     STRINGS.update(tomllib.loads(table.read_text("utf-8")))
 
 

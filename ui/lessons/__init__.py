@@ -1,7 +1,8 @@
-"""Lesson prose, kept as Markdown per language beside the pages (pages/lessons/<lang>/<lesson>.md).
+"""The lessons' words and their rendering, all in this folder; the lessons' numbers come from attnviz/teach/.
 
-A lesson file is a series of sections, each opened by ``<!-- key -->``; ``prose("learn.self.intro")``
-returns section ``self.intro`` of the self-attention lesson in the visitor's language, with
+Prose is Markdown per language (``<lang>/<lesson>.md``); the short labels (page names, widget labels) are
+``labels.toml``, which ui/i18n loads with the other tables. A lesson file is a series of sections, each
+opened by ``<!-- key -->``; ``prose("learn.self.intro")`` returns section ``self.intro`` of the self-attention lesson in the visitor's language, with
 ``{placeholders}`` filled in.
 """
 
@@ -15,7 +16,7 @@ import streamlit as st
 
 from ui.lang import lang, tr
 
-LESSONS = Path(__file__).resolve().parents[1] / "pages" / "lessons"
+LESSONS = Path(__file__).resolve().parent
 _FILES = {"self": "self_attention", "multi": "multi_head", "cross": "cross_attention", "causal": "causal_attention",
           "derive": "derivation", "play": "playground", "induction": "induction"}
 _SECTION = re.compile(r"^<!-- (\S+) -->\n", re.MULTILINE)
