@@ -9,8 +9,8 @@ import streamlit as st
 from attnviz.errors import AttnvizError
 from attnviz.figures.matrix import matrix_figure
 from attnviz.models.registry import BUILTIN_MODELS
-from attnviz.teach.induction import circuit_heads, circuit_step, repeated_positions
 from attnviz.roles.report import RoleReport
+from attnviz.teach.induction import circuit_heads, circuit_step, repeated_positions
 from ui.boot import leave_legacy_page_folder_mode
 from ui.cached import cached_capture, cached_model
 from ui.errors import show_error
