@@ -68,7 +68,7 @@ def measure(browser, url: str, tokens: int, repeats: int) -> dict[str, float]:
         layer = (i + 1) % 6
         layers.append(_switch(page, f"layer:{layer}", {"layer": str(layer)}))
         scale = ("Magma", "Viridis")[i % 2]
-        looks.append(_switch(page, f"colours:{scale}", {"look": f"{scale},auto,0,0"}))
+        looks.append(_switch(page, f"colorscale:{scale}", {"look": f"{scale},auto,0,0"}))
         looks.append(_switch(page, "renorm:1", {"look": f"{scale},auto,0,1"}))
         looks.append(_switch(page, "renorm:0", {"look": f"{scale},auto,0,0"}))
         looks.append(_switch(page, "hide:0", {"hide": "0", "shape": f"{tokens}x{tokens}"}))

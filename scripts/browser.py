@@ -25,7 +25,7 @@ def wait_idle(page, timeout_ms: int = 120_000) -> None:
         waited += 400
 
 
-# Milliseconds from an input event on the browser map (``head:3``, ``mode:mean``, ``layer:2``, ``colours:Magma``,
+# Milliseconds from an input event on the browser map (``head:3``, ``mode:mean``, ``layer:2``, ``colorscale:Magma``,
 # ``renorm:1``, ``hide:0``) until its
 # canvas says it drew the wanted choice, plus one frame; measured inside the page (page.evaluate).
 SWITCH_JS = """([action, wanted]) => new Promise((resolve) => {
@@ -40,7 +40,7 @@ SWITCH_JS = """([action, wanted]) => new Promise((resolve) => {
                                    s.value = value; s.dispatchEvent(new Event('change')); }
             if (kind === 'layer') { const s = root.querySelector('[data-testid="avz-layer"]');
                                     s.value = value; s.dispatchEvent(new Event('input')); }
-            if (kind === 'colours') { const s = root.querySelector('[data-testid="avz-colours"]');
+            if (kind === 'colorscale') { const s = root.querySelector('[data-testid="avz-colorscale"]');
                                       s.value = value; s.dispatchEvent(new Event('change')); }
             if (kind === 'renorm' || kind === 'hide') {
                 const s = root.querySelector(`[data-testid="avz-${kind}"]`);

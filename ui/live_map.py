@@ -90,7 +90,7 @@ def _words() -> dict:
     return {"layer": tr("ctl.layer"), "mode": tr("ctl.mode"), "weight": words.weight, "masked": words.masked,
             "modes": {m: tr(f"mode.{m}") for m in MODES}, "reset": tr("live.reset"), "hint": tr("live.hint"),
             "loading": tr("live.loading"), "pooled": tr("live.pooled"), "block": tr("live.block"),
-            "colours": tr("live.colours"), "values": tr("live.values"),
+            "colorscale": tr("live.colorscale"), "values": tr("live.values"),
             "value_modes": {word: tr(f"values.{word}") for word in VALUES}, "fixed": tr("live.fixed"),
             "fixed_help": tr("live.fixed_help"), "renorm": tr("live.renorm"), "renorm_help": tr("live.renorm_help"),
             "hide": tr("live.hide"), "hide_help": tr("ctl.hide_special")}

@@ -233,7 +233,7 @@ def map_payload(result: AttentionResult, kind: AttentionKind, choice: LiveChoice
     header = {
         "title": title, "maps": [list(pair) for pair in maps], "n_layers": result.shape.n_layers[kind],
         "n_heads": n_heads, "rows": rows, "cols": cols,
-        "colours": {name: colorscale_table(name) for name in COLORSCALES},
+        "colorscales": {name: colorscale_table(name) for name in COLORSCALES},
         "masked_colour": MASKED_COLOUR, "hidden": options.hide_special,
         "specials": _special_positions(result, kind, options) if hides_in_browser else None,
         "window": {"row0": window.row0, "col0": window.col0, "rows": window.rows, "cols": window.cols,
@@ -293,7 +293,8 @@ def grid_of_heads(result: AttentionResult, kind: AttentionKind, layers: Sequence
                   options: ViewOptions, *, colorscale: str, fixed_scale: bool, title: str, words: dict) -> bytes:
     """The all-heads grid's payload: every chosen head of every chosen layer, pooled to small panels."""
     stack = stack_views(result, kind, layers, options)
-    header = {"title": title, "layers": list(layers), "heads": list(heads), "colours": colorscale_table(colorscale),
+    header = {"title": title, "layers": list(layers), "heads": list(heads),
+              "colorscale_table": colorscale_table(colorscale),
               "masked_colour": MASKED_COLOUR, "fixed_scale": fixed_scale, "words": words,
               "panel": 110 if len(heads) <= 8 else 88}
     return grid_payload(stack.matrix[:, list(heads)], stack.masked, stack.row_labels, stack.col_labels, header,

@@ -81,7 +81,7 @@ def test_the_maps_look_switches_in_the_browser_and_reaches_the_link(page, app_ur
     wait_idle(page)
     canvas = page.locator("[data-testid='avz-live'] canvas")
     drawn = canvas.get_attribute("data-drawn")
-    page.locator("[data-testid='avz-colours']").select_option("Magma")
+    page.locator("[data-testid='avz-colorscale']").select_option("Magma")
     assert canvas.get_attribute("data-look").startswith("Magma,auto,0")  # drawn by the change itself
     assert canvas.get_attribute("data-drawn") != drawn
     page.locator("[data-testid='avz-renorm']").check()

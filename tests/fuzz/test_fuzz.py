@@ -124,15 +124,15 @@ def test_views_figures_and_exports(models):
 
     @given(data=st.data(), name=st.sampled_from(["bert", "gpt2", "bart"]), hide=st.booleans(), merge=st.booleans(),
            renorm=st.booleans(), by_output=st.booleans(), mode=st.sampled_from(["single", "mean", "max"]),
-           colours=st.sampled_from(["Blues", "Viridis", "Magma"]), values=st.sampled_from([None, True, False]))
-    def prop(data, name, hide, merge, renorm, by_output, mode, colours, values):
-        _view_figures_and_exports(models, data, name, hide, merge, renorm, by_output, mode, colours, values, outcomes)
+           colorscale=st.sampled_from(["Blues", "Viridis", "Magma"]), values=st.sampled_from([None, True, False]))
+    def prop(data, name, hide, merge, renorm, by_output, mode, colorscale, values):
+        _view_figures_and_exports(models, data, name, hide, merge, renorm, by_output, mode, colorscale, values, outcomes)
 
     prop()
     _some_succeeded(outcomes)
 
 
-def _view_figures_and_exports(models, data, name, hide, merge, renorm, by_output, mode, colours, values, outcomes):
+def _view_figures_and_exports(models, data, name, hide, merge, renorm, by_output, mode, colorscale, values, outcomes):
     loaded = models[name]
     text = data.draw(TEXT.filter(lambda t: any(ch.isalpha() for ch in t)), label="text")
     try:
@@ -146,11 +146,11 @@ def _view_figures_and_exports(models, data, name, hide, merge, renorm, by_output
     view = build_view(result, kind, layer, heads, mode, ViewOptions(hide, merge, renorm, by_output))
     assert view.matrix.shape == (len(view.row_labels), len(view.col_labels))
     assert np.isfinite(view.matrix).all()
-    figure = attention_heatmap(view, colorscale=colours, show_values=values)
+    figure = attention_heatmap(view, colorscale=colorscale, show_values=values)
     assert figure.data
     singles = [build_view(result, kind, layer, [h], "single", ViewOptions(hide, merge, renorm, by_output))
                for h in heads[:4]]
-    assert len(head_grid([singles], colorscale=colours).data) == len(singles)
+    assert len(head_grid([singles], colorscale=colorscale).data) == len(singles)
     csv = matrix_to_csv(view.matrix, view.row_labels, view.col_labels).decode("utf-8-sig")
     assert all(not line.startswith(("=", "+", "-", "@")) for line in csv.splitlines()[1:])
     json.loads(matrix_to_json(view.matrix, view.row_labels, view.col_labels, model=name))

@@ -2,8 +2,8 @@
 
 Prose is Markdown per language (``<lang>/<lesson>.md``); the short labels (page names, widget labels) are
 ``labels.toml``, which ui/i18n loads with the other tables. A lesson file is a series of sections, each
-opened by ``<!-- key -->``; ``prose("learn.self.intro")`` returns section ``self.intro`` of the self-attention lesson in the visitor's language, with
-``{placeholders}`` filled in.
+opened by ``<!-- key -->``; ``prose("learn.self.intro")`` returns section ``self.intro`` of the
+self-attention lesson in the visitor's language, with ``{placeholders}`` filled in.
 """
 
 from __future__ import annotations

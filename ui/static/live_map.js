@@ -104,8 +104,8 @@ function labelEvery(n, room) { return Math.max(1, Math.ceil(n / room)); }
 
 const LUTS = new Map(); // colour scale -> its 256 colours as [r, g, b]
 function lutOf(meta, name) {
-  const key = `${name}:${meta.colours[name][0]}:${meta.colours[name][255]}`;
-  if (!LUTS.has(key)) LUTS.set(key, meta.colours[name].map(parseRgb));
+  const key = `${name}:${meta.colorscales[name][0]}:${meta.colorscales[name][255]}`;
+  if (!LUTS.has(key)) LUTS.set(key, meta.colorscales[name].map(parseRgb));
   return LUTS.get(key);
 }
 
@@ -114,7 +114,7 @@ function drawMap(ctx, meta, shown, view, crop, geometry) {
   const { r0, r1, c0, c1 } = crop;
   const rows = r1 - r0, cols = c1 - c0;
   const g = geometry;
-  const lut = lutOf(meta, meta.colours[view.colorscale] ? view.colorscale : "Blues");
+  const lut = lutOf(meta, meta.colorscales[view.colorscale] ? view.colorscale : "Blues");
   const maskRgb = parseRgb(meta.masked_colour);
   let zmax = 0;
   for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) {
@@ -219,7 +219,7 @@ function renderGrid(component, payload) {
   canvas.width = Math.round(width * ratio); canvas.height = Math.round(height * ratio);
   canvas.style.width = `${width}px`; canvas.style.height = `${height}px`;
   const ctx = canvas.getContext("2d");
-  const colours = meta.colours.map(parseRgb);
+  const colours = meta.colorscale_table.map(parseRgb);
   const maskRgb = parseRgb(meta.masked_colour);
   const image = ctx.createImageData(canvas.width, canvas.height);
   const px = image.data;
@@ -333,8 +333,8 @@ export default function (component) {
   bar.append(el("span", { class: "avz-label" }, meta.words.mode), modeSelect, headBox, reset);
   // the look: drawn here from the same weights, so none of these asks the server for anything
   const look = el("div", { class: "avz-bar avz-look" });
-  const colourSelect = el("select", { "data-testid": "avz-colours", title: meta.words.colours });
-  for (const name of Object.keys(meta.colours)) colourSelect.append(el("option", { value: name }, name));
+  const colorscaleSelect = el("select", { "data-testid": "avz-colorscale", title: meta.words.colorscale });
+  for (const name of Object.keys(meta.colorscales)) colorscaleSelect.append(el("option", { value: name }, name));
   const valuesSelect = el("select", { "data-testid": "avz-values", title: meta.words.values });
   for (const [word, label] of Object.entries(meta.words.value_modes)) valuesSelect.append(el("option", { value: word }, label));
   const box = (testid, text, help) => {
@@ -346,7 +346,7 @@ export default function (component) {
   const [fixedBox, fixedInput] = box("avz-fixed", meta.words.fixed, meta.words.fixed_help);
   const [renormBox, renormInput] = box("avz-renorm", meta.words.renorm, meta.words.renorm_help);
   const [hideBox, hideInput] = box("avz-hide", meta.words.hide, meta.words.hide_help);
-  look.append(hideBox, el("span", { class: "avz-label" }, meta.words.colours), colourSelect,
+  look.append(hideBox, el("span", { class: "avz-label" }, meta.words.colorscale), colorscaleSelect,
               el("span", { class: "avz-label" }, meta.words.values), valuesSelect, fixedBox, renormBox);
   bar.after(look);
   note.textContent = meta.words.hint;
@@ -362,7 +362,7 @@ export default function (component) {
     const v = state.view;
     layerInput.value = String(v.layer); layerValue.textContent = String(v.layer);
     modeSelect.value = v.mode;
-    colourSelect.value = v.colorscale; valuesSelect.value = v.values;
+    colorscaleSelect.value = v.colorscale; valuesSelect.value = v.values;
     fixedInput.checked = !!v.fixed; hideInput.checked = !!v.hide;
     headButtons.forEach((b, h) => {
       const on = v.mode === "single" ? h === v.head : v.heads.includes(h);
@@ -414,7 +414,7 @@ export default function (component) {
 
   layerInput.addEventListener("input", () => choose({ layer: Number(layerInput.value) }));
   modeSelect.addEventListener("change", () => choose({ mode: modeSelect.value }));
-  colourSelect.addEventListener("change", () => choose({ colorscale: colourSelect.value }));
+  colorscaleSelect.addEventListener("change", () => choose({ colorscale: colorscaleSelect.value }));
   valuesSelect.addEventListener("change", () => choose({ values: valuesSelect.value }));
   fixedInput.addEventListener("change", () => choose({ fixed: fixedInput.checked }));
   renormInput.addEventListener("change", () => choose({ renorm: renormInput.checked }));
