@@ -126,7 +126,8 @@ def test_views_figures_and_exports(models):
            renorm=st.booleans(), by_output=st.booleans(), mode=st.sampled_from(["single", "mean", "max"]),
            colorscale=st.sampled_from(["Blues", "Viridis", "Magma"]), values=st.sampled_from([None, True, False]))
     def prop(data, name, hide, merge, renorm, by_output, mode, colorscale, values):
-        _view_figures_and_exports(models, data, name, hide, merge, renorm, by_output, mode, colorscale, values, outcomes)
+        _view_figures_and_exports(models, data, name, hide, merge, renorm, by_output, mode, colorscale, values,
+                                  outcomes)
 
     prop()
     _some_succeeded(outcomes)
