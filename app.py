@@ -4,12 +4,13 @@ URL paths are the file names. Until st.navigation has run once in the process, S
 pages/ as a legacy page folder: the very first visitor of a fresh server gets the page script run on
 its own. Every page's first line, ``leave_legacy_page_folder_mode()`` (ui/boot.py), notices that and reruns
 through this frame, so the first visitor sees the page they asked for, with navigation and language switch,
-and no "page not found".
+and no "page not found"; the legacy run's list of file names is hidden by .streamlit/config.toml. This file
+imports nothing of the engine, so the navigation is drawn before a page loads torch.
 """
 
 import streamlit as st
 
-from ui.boot import default_page_by_name
+from ui.boot import default_page_by_name, show_app_navigation
 from ui.lang import language_picker, tr
 from ui.url_state import remember_link, report_rejected_link
 
@@ -41,5 +42,6 @@ learn = [
     st.Page("pages/learn_induction.py", title=tr("learn.induction.page"), icon=":material/repeat:"),
 ]
 default_page_by_name("self_attention")
+show_app_navigation()
 st.navigation({tr("nav.explore"): explore, tr("nav.explain"): explain, tr("nav.learn"): learn}).run()
 report_rejected_link(tr("msg.bad_link"))

@@ -41,8 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.browser_speed import text_of  # noqa: E402
-from scripts.browser import CHROMIUM, FLAGS, wait_healthy, wait_idle  # noqa: E402
-from tests.e2e.conftest import _free_port  # noqa: E402
+from scripts.app_server import serve_app  # noqa: E402
+from scripts.browser import CHROMIUM, FLAGS, wait_idle  # noqa: E402
 
 TIMEOUT_MS = 300_000
 JS_CACHE = ROOT / "benchmarks" / "results" / "bertviz_js"
@@ -359,14 +359,6 @@ NOTE = ("python: BertViz's eager forward + HTML (attnviz captures on its server,
         "visit's text has its own first word (no cached capture); BertViz stops at its first failure.")
 
 
-def start_app() -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                               "--server.headless", "true"], cwd=ROOT, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    return server, f"http://localhost:{port}"
-
-
 def warm_up(browser, app_url: str, model, tokenizer) -> None:
     """A warm server (model loaded, both pages imported) and a warm BertViz process, untimed."""
     for path in ("/", f"/all_heads?text={text_of(12).replace(' ', '+')}"):
@@ -387,13 +379,12 @@ def main() -> None:
 
     libs = ensure_libs()
     model, tokenizer = load_eager()
-    server, app_url = start_app()
     files = StaticServer()
     guard = MemoryGuard(int(args.memory_gib * 2**30))
     visit = 0
     try:
-        wait_healthy(app_url)
-        with sync_playwright() as p:
+        with serve_app() as app, sync_playwright() as p:
+            app_url = app.url
             browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             warm_up(browser, app_url, model, tokenizer)
             print("  ".join(f"{name:>{width}}" for name, width in COLUMNS), flush=True)
@@ -410,8 +401,6 @@ def main() -> None:
         print(f"medians of {args.repeats}. {NOTE}")
     finally:
         files.close()
-        server.terminate()
-        server.wait(timeout=20)
 
 
 if __name__ == "__main__":

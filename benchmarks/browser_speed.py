@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,8 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scripts.browser import CHROMIUM, FLAGS, SWITCH_JS, drawn_after, wait_healthy, wait_idle  # noqa: E402
-from tests.e2e.conftest import _free_port  # noqa: E402
+from scripts.app_server import serve_app  # noqa: E402
+from scripts.browser import CHROMIUM, FLAGS, SWITCH_JS, drawn_after, wait_idle  # noqa: E402
 
 WORDS = ("the train left the station on time and the farmer crossed a bridge near the old city while "
          "children read books").split()
@@ -127,33 +126,24 @@ def main() -> None:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                               "--server.headless", "true"], cwd=ROOT, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    url = f"http://localhost:{port}"
-    try:
-        wait_healthy(url)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-            warm = browser.new_page()
-            warm.goto(url)
-            wait_idle(warm)  # a warm server: model loaded, first session done
-            warm.close()
-            print(f"{'tokens':>6} {'first map':>10} {'sent':>9} {'head':>8} {'mode':>8} {'layer':>8} {'look':>8} "
-                  f"{'merge':>8} {'grid build':>11} {'grid sent':>10} {'grid page':>10}")
-            for tokens in args.tokens:
-                m = measure(browser, url, tokens, args.repeats)
-                build, size = grid_build(tokens)
-                page = grid_page_ms(browser, url, tokens)
-                print(f"{tokens:>6} {m['first']:>8.0f}ms {m['bytes'] / 1e6:>7.2f}MB {m['head']:>6.1f}ms "
-                      f"{m['mode']:>6.1f}ms {m['layer']:>6.1f}ms {m['look']:>6.1f}ms {m['merge']:>6.0f}ms "
-                      f"{build:>9.0f}ms {size / 1e6:>8.2f}MB "
-                      f"{page:>8.0f}ms", flush=True)
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+    with serve_app() as app, sync_playwright() as p:
+        url = app.url
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        warm = browser.new_page()
+        warm.goto(url)
+        wait_idle(warm)  # a warm server: model loaded, first session done
+        warm.close()
+        print(f"{'tokens':>6} {'first map':>10} {'sent':>9} {'head':>8} {'mode':>8} {'layer':>8} {'look':>8} "
+              f"{'merge':>8} {'grid build':>11} {'grid sent':>10} {'grid page':>10}")
+        for tokens in args.tokens:
+            m = measure(browser, url, tokens, args.repeats)
+            build, size = grid_build(tokens)
+            page = grid_page_ms(browser, url, tokens)
+            print(f"{tokens:>6} {m['first']:>8.0f}ms {m['bytes'] / 1e6:>7.2f}MB {m['head']:>6.1f}ms "
+                  f"{m['mode']:>6.1f}ms {m['layer']:>6.1f}ms {m['look']:>6.1f}ms {m['merge']:>6.0f}ms "
+                  f"{build:>9.0f}ms {size / 1e6:>8.2f}MB "
+                  f"{page:>8.0f}ms", flush=True)
+        browser.close()
 
 
 if __name__ == "__main__":

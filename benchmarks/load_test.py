@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -31,18 +28,13 @@ from playwright.async_api import async_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from scripts.app_server import serve_app  # noqa: E402
 from scripts.browser import CHROMIUM, FLAGS, SWITCH_JS  # noqa: E402
 
 BUSY = ("() => !!document.querySelector('[data-testid=\"stStatusWidget\"]') ||"
         " !!document.querySelector('[data-testid=\"stSpinner\"]')")
 WORDS = ("train station time left city river teacher book park morning evening music window garden letter "
          "road bridge market winter summer child friend doctor village mountain ocean story lamp clock").split()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def text_of(session: int, n_words: int) -> str:
@@ -122,21 +114,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--tokens", type=int, default=512, help="about this many tokens per session's text")
     args = parser.parse_args()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                               "--server.address", "127.0.0.1", "--server.headless", "true"],
-                              cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(200):
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.3)
+    with serve_app() as app:
+        url = app.url
         asyncio.run(run(1, url, 1, 8))  # warm: the model is loaded once, before anything is timed
-        sampler = MemorySampler(server.pid)
+        sampler = MemorySampler(app.process.pid)
         sampler.start()
         print(f"app on {url}; {args.steps} layer/head switches per session; ~{args.tokens}-token texts "
               f"(minilm cuts at 512)\n")
@@ -156,12 +137,6 @@ def main() -> None:
         print("\nserver RSS over time (s: MB): " + ", ".join(f"{t:.0f}: {rss / 2**20:.0f}" for t, rss in series))
         if sampler.samples:
             print(f"median RSS {statistics.median(r for _, r in sampler.samples) / 2**20:.0f} MB")
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 if __name__ == "__main__":

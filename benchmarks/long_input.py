@@ -20,9 +20,7 @@ prints, measured in this one run:
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,8 +33,8 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scripts.browser import CANVAS_JS, CHROMIUM, FLAGS, SWITCH_JS, drawn_after, wait_healthy, wait_idle  # noqa: E402
-from tests.e2e.conftest import _free_port  # noqa: E402
+from scripts.app_server import serve_app  # noqa: E402
+from scripts.browser import CANVAS_JS, CHROMIUM, FLAGS, SWITCH_JS, drawn_after, wait_idle  # noqa: E402
 
 WORDS = "the boy found a good book in the city and the girl bought an apple at the bridge".split()
 
@@ -92,13 +90,8 @@ def main() -> None:
     build_model(folder, args.tokens)
     text = text_of(args.tokens)
     print(capture_figures(folder, text, args.tokens), flush=True)
-    port = _free_port()
-    env = {**os.environ, "ATTNVIZ_MAX_TOKENS": str(args.tokens), "HF_HUB_OFFLINE": "1"}
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                               "--server.address", "127.0.0.1", "--server.headless", "true"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
     peak = 0
+    server = None
 
     def sample() -> None:
         nonlocal peak
@@ -108,8 +101,8 @@ def main() -> None:
         except psutil.Error:
             pass
 
-    try:
-        wait_healthy(url)
+    with serve_app(env={"ATTNVIZ_MAX_TOKENS": str(args.tokens)}) as app:
+        url, server = app.url, app.process
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             page = browser.new_page(viewport={"width": 1500, "height": 1200})
@@ -159,9 +152,6 @@ def main() -> None:
         print(f"head switch: median {statistics.median(heads):.0f} ms; layer switch (round trip): median "
               f"{statistics.median(layers):.0f} ms ({', '.join(f'{v:.0f}' for v in layers)})")
         print(f"server peak RSS {peak / 2**20:.0f} MB")
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 if __name__ == "__main__":

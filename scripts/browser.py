@@ -55,19 +55,6 @@ SWITCH_JS = """([action, wanted]) => new Promise((resolve) => {
         })"""
 
 
-def wait_healthy(url: str, seconds: float = 60) -> None:
-    """Until a freshly started app answers its health check (benchmarks start their own server)."""
-    import urllib.request
-
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-            return
-        except OSError:
-            time.sleep(0.5)
-
-
 # The browser map's canvas, in the page or inside a component's shadow root (a JS function).
 CANVAS_JS = """() => document.querySelector('[data-testid="avz-live"] canvas')
     || [...document.querySelectorAll('*')].map(e => e.shadowRoot).filter(Boolean)

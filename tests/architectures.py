@@ -98,20 +98,40 @@ def _model_class(family: str):
             "encoder-decoder": tf.AutoModelForSeq2SeqLM}[family]
 
 
-def build(name: str, folder: Path, tokenizer) -> Path:
-    """Random weights for ``name``, saved with the tokenizer into ``folder``."""
+# Query and key projections in every family's naming (fused QKV included); see sharpen().
+QUERY_KEY = {"q_proj", "k_proj", "query", "key", "q", "k", "q_lin", "k_lin", "query_proj", "key_proj", "c_attn",
+             "query_key_value", "Wqkv", "qkv_proj", "in_proj", "qkv"}
+SHARPEN = 30.0
+SHARPEN_FOR = {"t5-relative-bias": 2.5}  # T5 does not divide logits by sqrt(head_dim): a smaller factor suffices
+
+
+def sharpen(model: torch.nn.Module, factor: float = SHARPEN) -> torch.nn.Module:
+    """Scale the query and key projections so attention logits grow ~factor²: random tiny weights give nearly
+    uniform maps, on which a wrong scaling or soft-capping would still match eager to 1e-5."""
+    with torch.no_grad():
+        for name, module in model.named_modules():
+            if name.rsplit(".", 1)[-1] in QUERY_KEY and getattr(module, "weight", None) is not None:
+                module.weight.mul_(factor)
+    return model
+
+
+def build(name: str, folder: Path, tokenizer, *, sharp: bool = True) -> Path:
+    """Random weights for ``name`` (queries and keys sharpened), saved with the tokenizer into ``folder``."""
     family, make_config = ARCHITECTURES[name]
     torch.manual_seed(0)
     model = _model_class(family).from_config(make_config(len(tokenizer)))
+    if sharp:
+        sharpen(model, SHARPEN_FOR.get(name, SHARPEN))
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
 
 
 def eager_attentions(folder: Path, family: str, source_ids, target_ids=None, attention_mask=None,
-                     decoder_attention_mask=None) -> tuple[dict[str, torch.Tensor], object]:
-    """The weights transformers returns under eager attention with output_attentions=True, and the outputs."""
-    model = _model_class(family).from_pretrained(folder, attn_implementation="eager").eval()
+                     decoder_attention_mask=None, **config_changes) -> tuple[dict[str, torch.Tensor], object]:
+    """The weights transformers returns under eager attention with output_attentions=True, and the outputs
+    (``config_changes`` override the saved configuration, e.g. ``attn_logit_softcapping=None``)."""
+    model = _model_class(family).from_pretrained(folder, attn_implementation="eager", **config_changes).eval()
     kwargs = {"input_ids": source_ids, "output_attentions": True}
     if attention_mask is not None:
         kwargs["attention_mask"] = attention_mask

@@ -26,6 +26,18 @@ def leave_legacy_page_folder_mode() -> None:
         st.rerun()
 
 
+def show_app_navigation() -> None:
+    """Turn the sidebar navigation back on for app.py's st.navigation.
+
+    .streamlit/config.toml sets ``client.showSidebarNavigation = false`` so that the legacy first run
+    draws no list of file names; the same option would also hide st.navigation's sidebar menu, so the
+    router sets it back before calling it. After that first run Streamlit never uses its legacy mode
+    again in the process, so the option only ever hides that list.
+    """
+    if st.get_option("client.showSidebarNavigation") is False:
+        st.set_option("client.showSidebarNavigation", True)
+
+
 def default_page_by_name(name: str) -> None:
     """Let the default page also answer to its file name (``/self_attention``): Streamlit serves the default
     page only at ``/`` and shows "page not found" for its name, though a visitor may well type it."""

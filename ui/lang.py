@@ -6,10 +6,14 @@ and binding them to query parameters did not restore them on a fresh load.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
-from attnviz.figures.words import FigureWords
 from ui.i18n import LANGUAGES, figure_words, t
+
+if TYPE_CHECKING:  # app.py imports this before drawing the navigation: no engine (torch) on that path
+    from attnviz.figures.words import FigureWords
 
 _KEY = "ui_lang"
 

@@ -30,16 +30,44 @@ def clean_text(text: str | None, what: str) -> tuple[str, int]:
 
 
 def _decoded_label(tokenizer: PreTrainedTokenizerBase, token_id: int, token: str) -> str:
-    if token_id in tokenizer.all_special_ids:
+    if token_id in tokenizer.all_special_ids or token_id >= len(tokenizer):
         return token
     try:
         text = tokenizer.decode([token_id], clean_up_tokenization_spaces=False)
     except Exception:  # some slow tokenizers cannot decode a lone piece
         text = ""
     text = text.strip()
-    if not text or "\ufffd" in text:  # part of a multi-byte character: the raw piece says more
-        return display_label(token)
+    if not text or "\ufffd" in text:  # part of a multi-byte character: its bytes, or the raw piece
+        return _byte_label(token) or display_label(token)
     return text
+
+
+def _byte_alphabet() -> dict[str, int]:
+    """Byte-level BPE's printable stand-in for each byte (GPT-2's table): character -> byte."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    chars, extra = {}, 0
+    for byte in range(256):
+        if byte in printable:
+            chars[chr(byte)] = byte
+        else:
+            chars[chr(256 + extra)] = byte
+            extra += 1
+    return chars
+
+
+_BYTES = _byte_alphabet()
+
+
+def _byte_label(token: str) -> str:
+    """A byte-level piece that is only part of a character (the model wrote half of 火), as its bytes:
+    ``<0xE7><0x81>``, as SentencePiece writes byte pieces, instead of the Latin-1 look-alike ``çģ``."""
+    if not token or any(ch not in _BYTES for ch in token):
+        return ""
+    raw = bytes(_BYTES[ch] for ch in token)
+    try:
+        return raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        return "".join(f"<0x{b:02X}>" for b in raw)
 
 
 def labels_from_offsets(
@@ -100,7 +128,8 @@ def _starts_word(token: str) -> bool:
 def sequence_from_ids(tokenizer: PreTrainedTokenizerBase, ids: Sequence[int]) -> TokenSequence:
     """Tokens the model wrote itself (no text to cut labels from): words told apart by the pieces' markers."""
     special_ids = set(tokenizer.all_special_ids)
-    tokens = tuple(tokenizer.convert_ids_to_tokens(list(ids)))
+    # an id past the tokenizer's vocabulary (a padded embedding table) has no token: name it by its id
+    tokens = tuple(t if t is not None else f"<id {i}>" for i, t in zip(ids, tokenizer.convert_ids_to_tokens(list(ids))))
     special = [i in special_ids for i in ids]
     word_ids: list[int | None] = []
     word = -1

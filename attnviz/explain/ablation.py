@@ -16,6 +16,7 @@ import torch
 from attnviz.capturing.capturer import AblationMode
 from attnviz.capturing.run import accepted_kwargs, model_inputs
 from attnviz.capturing.tokenizing import sequence_from_ids
+from attnviz.capturing.vocab import known_ids_only, without_unknown
 from attnviz.interventions import HeadRef, ablate_heads, ablate_heads_per_row
 from attnviz.models.loading import LoadedModel
 from attnviz.result import AttentionKind, Family
@@ -93,7 +94,8 @@ def _score(loaded: LoadedModel, base, ablated, inputs: dict) -> torch.Tensor:
 def top_chances(logits, tokenizer, k: int) -> tuple[TokenChance, ...]:
     """The ``k`` most likely tokens of one position's ``logits`` (a tensor or an array), with probabilities."""
     probabilities = torch.softmax(torch.as_tensor(logits).double(), dim=-1)
-    values, ids = probabilities.topk(min(k, probabilities.shape[-1]))
+    probabilities = without_unknown(probabilities, tokenizer, fill=-1.0)  # never listed, not renormalised
+    values, ids = probabilities.topk(min(k, probabilities.shape[-1], len(tokenizer)))
     labels = sequence_from_ids(tokenizer, ids.tolist()).labels
     return tuple(TokenChance(label, float(p)) for label, p in zip(labels, values.tolist()))
 
@@ -102,7 +104,8 @@ def _translate(loaded: LoadedModel, inputs: dict, max_new_tokens: int, use_cache
     source = {k: v for k, v in inputs.items() if not k.startswith("decoder_")}
     with torch.inference_mode():
         out = loaded.model.generate(**accepted_kwargs(loaded.model, source), max_new_tokens=max_new_tokens,
-                                    do_sample=False, num_beams=1, use_cache=use_cache)
+                                    do_sample=False, num_beams=1, use_cache=use_cache,
+                                    **known_ids_only(loaded.tokenizer))
     return loaded.tokenizer.decode(out[0], skip_special_tokens=True).strip()
 
 

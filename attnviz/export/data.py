@@ -25,12 +25,25 @@ def safe_filename(*parts: object, extension: str) -> str:
     return f"{file_stem(*parts)}.{extension.lstrip('.')}"
 
 
+# What each token list holds: written into every export so the file explains itself.
+TOKEN_FIELDS = {
+    "labels": "each token as it reads: the text it covers as typed (火车, café), else its decoded form",
+    "tokens": "the tokenizer's raw pieces (byte-level BPE shows 'Ġleft', 'çģ«' ...)",
+    "token_ids": "the tokenizer's ids",
+    "special": "true for tokens the tokenizer added ([CLS], </s> ...)",
+    "word_ids": "index of the word each token belongs to; null for special tokens",
+    "offsets": "[start, end) characters of the typed text each token covers; [0, 0] if none",
+}
+
+
 def _tokens_dict(seq: TokenSequence) -> dict:
     return {
+        "labels": list(seq.labels),
         "tokens": list(seq.tokens),
         "token_ids": list(seq.token_ids),
         "special": list(seq.special),
         "word_ids": list(seq.word_ids),
+        "offsets": [list(span) for span in seq.offsets],
     }
 
 
@@ -45,9 +58,12 @@ def result_metadata(result: AttentionResult) -> dict:
             "heads_per_layer": {kind: list(layout.heads) for kind, layout in shape.layout.items()},
         },
         "capture_path": shape.capture_path,
-        "source": _tokens_dict(result.source),
+        "source": _tokens_dict(result.source),  # what the encoder (or a decoder-only model) reads
+        # what an encoder-decoder's decoder reads (the target shifted right behind the start token)
         "target": _tokens_dict(result.decoder_input) if result.decoder_input else None,
-        "produced": list(result.output_tokens.tokens) if result.output_tokens else None,
+        # row i's token written: an encoder-decoder's target, a decoder's greedy guess of the next token
+        "output_tokens": _tokens_dict(result.output_tokens) if result.output_tokens else None,
+        "fields": TOKEN_FIELDS,
         "layers": {kind: list(ls) for kind, ls in result.layers.items()},
         "axes": ["layer", "head", "query", "key"],
         "truncated": result.truncated,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from attnviz.capturing.vocab import without_unknown
 from attnviz.roles.report import RoleReport
 
 
@@ -72,7 +73,7 @@ def circuit_step(loaded, result, heads: CircuitHeads, query: int, top: int = 3) 
     maps = result.arrays["decoder"]
     with torch.inference_mode():
         logits = loaded.model(input_ids=torch.tensor([sequence.token_ids])).logits[0, query]
-    probs = torch.softmax(logits.float(), -1)
+    probs = without_unknown(torch.softmax(logits.float(), -1), loaded.tokenizer, fill=-1.0)
     best = torch.topk(probs, top)
     words = loaded.tokenizer.convert_ids_to_tokens(best.indices.tolist())
     return CircuitStep(

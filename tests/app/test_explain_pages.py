@@ -8,7 +8,7 @@ import pytest
 from attnviz import capture, load_model
 from attnviz.explain.compare import ANIMAL_PAIR
 from attnviz.explain.flow import rollout
-from tests.app.test_pages import _app, _array, _figures
+from tests.app.conftest import _app, _array, _figures
 
 
 def _heatmaps(at):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.app.test_pages import _app, _figures
+from tests.app.conftest import _app, _figures
 
 
 def test_lesson_shows_the_two_heads_and_the_prediction():

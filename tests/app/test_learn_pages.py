@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.app.test_pages import _app, _array, _figures
+from tests.app.conftest import _app, _array, _figures
 
 
 @pytest.mark.parametrize("page, title", [

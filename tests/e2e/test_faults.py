@@ -2,44 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
-
 import pytest
 
+from scripts.app_server import ROOT, free_port, start, stop, wait_healthy
 from scripts.browser import wait_idle
-from tests.e2e.conftest import ROOT, _free_port
 
 pytestmark = pytest.mark.e2e
-
-
-def _start(port: int, log) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
-         "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"}, stdout=log, stderr=subprocess.STDOUT)
-
-
-def _healthy(url: str, seconds: float = 60) -> None:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                return
-        except OSError:
-            time.sleep(0.3)
-    pytest.fail("streamlit did not start")
-
-
-def _stop(server: subprocess.Popen) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.kill()
 
 
 def test_a_visitor_leaving_mid_request_does_not_hurt_others(browser, app_url):
@@ -57,29 +25,42 @@ def test_a_visitor_leaving_mid_request_does_not_hurt_others(browser, app_url):
 
 
 def test_a_server_restart_under_an_open_page(browser, tmp_path):
-    port = _free_port()
+    """The page stays open (no reload) while its server stops and comes back on the same port: it reconnects
+    by itself over a new websocket and works again, navigation included."""
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     with open(tmp_path / "server.log", "w") as log:
-        server = _start(port, log)
+        server = start(port, log=log)
         try:
-            _healthy(url)
+            wait_healthy(url, process=server)
             page = browser.new_context().new_page()
+            sockets, loads = [], []
+            page.on("websocket", lambda ws: sockets.append(ws))
+            page.on("load", lambda _: loads.append(1))
             page.goto(url)
             wait_idle(page)
-            _stop(server)
-            page.wait_for_timeout(1500)  # the page notices the connection is gone
-            server = _start(port, log)
-            _healthy(url)
-            page.wait_for_timeout(3000)  # Streamlit reconnects by itself
-            page.reload()
-            wait_idle(page)
             page.wait_for_selector("[data-testid='avz-live'] canvas[data-drawn]", state="attached", timeout=60_000)
+            assert len(sockets) == 1 and len(loads) == 1
+            stop(server)
+            page.wait_for_selector("[data-testid='stDialog']:has-text('Connection error')", timeout=30_000)
+            server = start(port, log=log)
+            wait_healthy(url, process=server)
+            # no reload: Streamlit's client opens a new websocket to the new server by itself
+            page.wait_for_selector("[data-testid='stDialog']", state="detached", timeout=60_000)
+            assert len(sockets) >= 2 and not sockets[-1].is_closed() and len(loads) == 1
+            # the reconnected page works: its own navigation reaches the new server and draws the next page
+            page.locator("[data-testid='stSidebarNav'] a", has_text="All heads").click()
+            page.wait_for_function("() => location.pathname.endsWith('/all_heads')")
+            wait_idle(page)
+            page.wait_for_selector("[data-testid='avz-grid'] canvas[data-drawn]", state="attached", timeout=60_000)
+            assert page.locator("[data-testid='stMain'] h1").first.inner_text() == "All heads"
+            assert len(loads) == 1  # still the page first opened
             assert page.locator("[data-testid='stException']").count() == 0
             body = page.inner_text("body")
             assert "Traceback" not in body and str(ROOT) not in body
             page.context.close()
         finally:
-            _stop(server)
+            stop(server)
 
 
 @pytest.mark.parametrize("path", ["all_heads", "causal_attention", "cross_attention", "learn_multi_head"])

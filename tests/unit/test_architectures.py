@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from attnviz import capture, capture_batch, load_model
-from attnviz.capturing.run import _batch_inputs, _encode, _forward_through_interface, layer_plan
+from attnviz.capturing.run import _batch_inputs, _encode, _forward_through_interface, accepted_kwargs, layer_plan
 from attnviz.errors import CaptureShapeError
 from attnviz.masks import causal_mask
 from attnviz.models.loading import wrap_model
@@ -71,6 +71,15 @@ def test_capture_equals_eager_output_attentions(folders, name):
     for kind, expected in reference.items():
         np.testing.assert_allclose(result.arrays[kind], expected[:, 0].numpy(), atol=1e-5)
     _check_distributions(result)
+    _check_peaked(result)
+
+
+def _check_peaked(result, at_least: float = 2.0):
+    """Sharpened weights (tests/architectures.py): a row's largest weight is well above uniform over the keys it
+    may see, so equality to 1e-5 would notice a wrong scale or soft-cap (uniform maps hide both)."""
+    for kind, array in result.arrays.items():
+        peak = np.nanmean(array.max(-1) * (array > 0).sum(-1))  # 1.0 for uniform rows
+        assert peak >= at_least, (kind, peak)
 
 
 @pytest.mark.parametrize("name", list(ARCHITECTURES))
@@ -90,17 +99,27 @@ def test_padded_batch_equals_single_texts(folders, name):
 
 @pytest.mark.parametrize("name", [n for n in ARCHITECTURES if n not in {"mixtral"}])
 def test_capture_leaves_the_model_output_unchanged(folders, name):
+    """The capturing forward's outputs equal those of stock transformers models loaded from the same folder with
+    attn_implementation="eager" and with "sdpa" (where the architecture has an SDPA path)."""
     family = ARCHITECTURES[name][0]
     loaded = load_model(str(folders(name)))
     if loaded.capture_path != "interface":
         pytest.skip("captured from the model's own output_attentions: the forward pass is the model's")
     encoded = _encode(loaded, SENTENCE, _target(family), 64, True, 4)
     inputs = _batch_inputs(loaded, [encoded])
-    with torch.inference_mode():
-        plain = loaded.model(**inputs, use_cache=False)
     captured, _, _ = _forward_through_interface(loaded, layer_plan(loaded, None), inputs, 1, torch.float32, False)
-    field = "logits" if getattr(plain, "logits", None) is not None else "last_hidden_state"
-    torch.testing.assert_close(getattr(captured, field), getattr(plain, field), atol=1e-5, rtol=1e-4)
+    field = "logits" if getattr(captured, "logits", None) is not None else "last_hidden_state"
+    compared = 0
+    for implementation in ("eager", "sdpa"):
+        try:
+            stock = type(loaded.model).from_pretrained(folders(name), attn_implementation=implementation).eval()
+        except (ValueError, ImportError):  # this architecture has no SDPA path
+            continue
+        with torch.inference_mode():
+            plain = stock(**accepted_kwargs(stock, inputs), use_cache=False)
+        torch.testing.assert_close(getattr(captured, field), getattr(plain, field), atol=1e-5, rtol=1e-4)
+        compared += 1
+    assert compared >= 1
 
 
 def test_modules_with_different_head_counts_get_buffers_of_their_own(folders):
@@ -165,6 +184,18 @@ def test_output_attentions_path_keeps_only_the_layers_asked_for(folders):
     part = capture(loaded, SENTENCE, layers=[1])
     assert part.layers == {"encoder": (1,)}
     np.testing.assert_allclose(part.attention("encoder", 1), full.attention("encoder", 1), atol=1e-6)
+
+
+def test_the_eager_check_notices_a_missing_soft_cap(folders):
+    """Gemma 2 without its attention soft-capping gives maps more than 1e-2 away from the real ones: the family
+    matrix's 1e-5 equality would catch a capture that forgot it."""
+    folder = folders("gemma2-softcap")
+    result = capture(load_model(str(folder)), SENTENCE)
+    ids = torch.tensor([result.source.token_ids])
+    capped, _ = eager_attentions(folder, "decoder", ids)
+    uncapped, _ = eager_attentions(folder, "decoder", ids, attn_logit_softcapping=None)
+    np.testing.assert_allclose(result.arrays["decoder"], capped["decoder"][:, 0].numpy(), atol=1e-5)
+    assert np.abs(result.arrays["decoder"] - uncapped["decoder"][:, 0].numpy()).max() > 1e-2
 
 
 def test_sliding_window_and_soft_capping_take_the_fast_path(folders):

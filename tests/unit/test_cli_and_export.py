@@ -25,7 +25,7 @@ def test_cli_translator_json(tmp_path):
     assert main(["capture", "--model", "toy-translator", "--text", "the train left the station on time",
                  "--out", str(out)]) == 0
     payload = json.loads(out.read_text(encoding="utf-8"))
-    assert payload["produced"][:4] == ["火车", "准时", "驶出", "车站"]
+    assert payload["output_tokens"]["labels"][:4] == ["火车", "准时", "驶出", "车站"]
     assert np.array(payload["attention"]["cross"]).shape[-1] == 8
 
 

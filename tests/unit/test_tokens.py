@@ -5,6 +5,8 @@ Tokenizers are trained here on mixed English/Chinese text, so the tests need no 
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -83,7 +85,7 @@ def test_byte_level_pieces_of_one_character_both_show_it():
 
 
 @pytest.fixture(scope="module")
-def byte_level_gpt2(tmp_path_factory):
+def byte_level_gpt2_dir(tmp_path_factory):
     tokenizer = _byte_level_bpe()
     config = transformers.GPT2Config(n_embd=32, n_layer=2, n_head=4, n_positions=64, vocab_size=len(tokenizer),
                                      bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
@@ -91,7 +93,12 @@ def byte_level_gpt2(tmp_path_factory):
     folder = tmp_path_factory.mktemp("bpe-gpt2")
     transformers.GPT2LMHeadModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
-    return load_model(str(folder))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def byte_level_gpt2(byte_level_gpt2_dir):
+    return load_model(str(byte_level_gpt2_dir))
 
 
 def test_a_byte_level_model_shows_chinese_in_its_heatmap(byte_level_gpt2):
@@ -119,3 +126,44 @@ def test_generated_targets_get_word_ids_from_the_pieces(tiny_model_dirs):
     reads = result.decoder_input
     assert words == sorted(words) and all(w is not None for w, s in zip(reads.word_ids, reads.special)
                                           if not s)
+
+
+MIXED = "火车 left café 🚂"
+
+
+def _readable(labels) -> bool:
+    """No byte-level BPE mojibake (Ġ for a space, Ã©/çģ« for UTF-8 bytes shown as Latin-1)."""
+    return all(not any(mark in label for mark in ("Ġ", "Ã", "ç", "ð", "Á")) for label in labels)
+
+
+def _exported(path):
+    from attnviz.export import load_npz
+
+    return json.loads(path.read_text("utf-8")) if path.suffix == ".json" else load_npz(path.read_bytes())[0]
+
+
+@pytest.mark.parametrize("suffix", [".json", ".npz"])
+def test_exports_carry_the_labels_as_typed_beside_raw_pieces_and_ids(byte_level_gpt2_dir, byte_level_gpt2, tmp_path,
+                                                                     suffix):
+    """``attnviz capture --out`` and the app's "All layers" downloads (the same result_to_json / result_to_npz)."""
+    from attnviz.__main__ import main
+    from attnviz.export import result_to_json, result_to_npz
+
+    out = tmp_path / f"r{suffix}"
+    assert main(["capture", "--model", str(byte_level_gpt2_dir), "--text", MIXED, "--out", str(out)]) == 0
+    result = capture(byte_level_gpt2, MIXED)
+    in_app = tmp_path / f"app{suffix}"
+    in_app.write_bytes(result_to_json(result) if suffix == ".json" else result_to_npz(result))
+    for metadata in (_exported(out), _exported(in_app)):
+        source = metadata["source"]
+        # as typed: the pieces of one character share its label; a lone space piece reads ␣
+        assert "".join(dict.fromkeys(source["labels"])).replace("␣", "") == "火车leftcafé🚂"
+        assert _readable(source["labels"]) and not _readable(source["tokens"])  # the raw pieces are there too
+        assert source["tokens"] == list(result.source.tokens)
+        assert source["token_ids"] == list(result.source.token_ids)
+        assert len(source["offsets"]) == len(source["labels"]) == len(source["token_ids"])
+        assert "produced" not in metadata
+        written = metadata["output_tokens"]  # the model's guess after each token, readable too
+        assert written["token_ids"] == list(result.output_tokens.token_ids)
+        assert written["labels"] == list(result.output_tokens.labels) and _readable(written["labels"])
+        assert {"labels", "tokens", "token_ids"} <= set(metadata["fields"])  # the file says what each list holds

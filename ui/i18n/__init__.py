@@ -8,11 +8,12 @@ returns data and error codes, and figures take their few words (``FigureWords``)
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import tomllib
 
-from attnviz.figures.words import FigureWords
+if TYPE_CHECKING:  # imported when a figure needs words, not with the strings (app.py's navigation needs no torch)
+    from attnviz.figures.words import FigureWords
 
 Lang = Literal["en", "zh"]
 LANGUAGES: dict[Lang, str] = {"en": "English", "zh": "简体中文"}
@@ -29,6 +30,8 @@ def t(key: str, lang: str = "en", /, **values: object) -> str:
 
 def figure_words(lang: str) -> FigureWords:
     """The words a figure shows, in ``lang``."""
+    from attnviz.figures.words import FigureWords
+
     return FigureWords(query=t("axis.query", lang), key=t("axis.key", lang), target=t("axis.target", lang),
                        source=t("axis.source", lang), weight=t("hover.weight", lang), masked=t("hover.masked", lang),
                        layer=t("layer", lang), head=t("head", lang),

@@ -395,6 +395,9 @@ export default function (component) {
     canvas.dataset.window = `${meta.window.row0},${meta.window.col0},${meta.window.rows},${meta.window.cols},${meta.window.block}`;
     canvas.dataset.sent = meta.maps.map(([l, h]) => `L${l}H${h}`).join(" "); // what the payload holds
     canvas.dataset.drawn = String(performance.now());
+    // read-only, for tests: the numbers this map shows under the current choice (a copy)
+    canvas.avzShown = () => ({ R: shown.R, C: shown.C, rows: [...shown.rows], cols: [...shown.cols],
+                               matrix: Array.from(shown.matrix), masked: Array.from(shown.masked) });
   }
 
   function choose(change, immediately = false) {
