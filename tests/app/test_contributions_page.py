@@ -8,7 +8,7 @@ import numpy as np
 from attnviz import load_model
 from attnviz.contributions.decompose import decompose
 from attnviz.contributions.logits import direct_logit_attribution
-from tests.app.test_pages import _app, _array, _figures
+from tests.app.conftest import _app, _array, _figures
 
 PAGE = "pages/contributions.py"
 TEXT = "The train left the station on time"

@@ -7,7 +7,7 @@ import pytest
 
 from attnviz import load_model
 from attnviz.faithfulness import OutputChoice, faithfulness
-from tests.app.test_pages import _app, _array, _figures
+from tests.app.conftest import _app, _array, _figures
 
 PAGE = "pages/faithfulness.py"
 

@@ -8,7 +8,7 @@ import pytest
 
 from attnviz import load_model
 from attnviz.contributions.routes import route_contributions, route_graph
-from tests.app.test_pages import _app
+from tests.app.conftest import _app
 
 TEXT = "The train left the station on time"
 
