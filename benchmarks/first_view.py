@@ -27,8 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from scripts.app_server import free_port  # noqa: E402
 from scripts.browser import CHROMIUM, FLAGS, drawn_after, wait_healthy, wait_idle  # noqa: E402
-from tests.e2e.conftest import _free_port  # noqa: E402
 
 WORDS = ("the train left the station on time and the farmer crossed a bridge near the old city while "
          "children read books").split()
@@ -90,7 +90,7 @@ def main() -> None:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    proxy_port, direct_port = _free_port(), _free_port()
+    proxy_port, direct_port = free_port(), free_port()
     servers = {
         f"nginx + {args.workers} processes": (
             [sys.executable, "-m", "attnviz", "serve", "--workers", str(args.workers), "--port", str(proxy_port),
