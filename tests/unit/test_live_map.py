@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import attnviz.figures.live as live
-from attnviz import capture, load_model
+from attnviz import capture
 from attnviz.analysis.view import ViewOptions, build_view, stack_views
 from attnviz.figures.live import (
     LEVELS,
@@ -24,8 +24,8 @@ from attnviz.masks import causal_mask
 
 
 @pytest.fixture(scope="module")
-def decoder_result():
-    return capture(load_model("toy-lm"), "the farmer saw the bridge near the city")
+def decoder_result(toy_lm):
+    return capture(toy_lm, "the farmer saw the bridge near the city")
 
 
 @pytest.mark.parametrize("mode", ["single", "mean", "max"])
@@ -162,8 +162,8 @@ def test_maps_sent_before_come_from_the_shared_cache(decoder_result, monkeypatch
 
 
 @pytest.mark.parametrize("renormalise", [False, True])
-def test_hiding_special_tokens_in_the_browser_gives_the_servers_view(renormalise):
-    result = capture(load_model("toy-translator"), "the train left the station", target="火车 驶出 车站")
+def test_hiding_special_tokens_in_the_browser_gives_the_servers_view(renormalise, toy_translator):
+    result = capture(toy_translator, "the train left the station", target="火车 驶出 车站")
     for kind in ("encoder", "cross"):
         every = ViewOptions(hide_special=False)
         stack = stack_views(result, kind, [0], every)
