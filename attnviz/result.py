@@ -184,6 +184,14 @@ class AttentionResult:
     vectors: dict[AttentionKind, dict[int, HeadVectors]] = field(default_factory=dict)  # record_vectors=True
 
     @property
+    def inputs(self) -> tuple:
+        """What the capture was made from as a visitor sees it, to key anything cached from it: each side's
+        token ids AND labels. Labels are cut from the typed text, so two texts can share every token id
+        (a small vocabulary reads each unknown word as <unk>) yet not their labels: keyed by ids alone, a
+        cached map would show one visitor the words another typed."""
+        return (self.model_name, self.source, self.decoder_input, self.output_tokens)
+
+    @property
     def kinds(self) -> tuple[AttentionKind, ...]:
         return tuple(k for k in ATTENTION_KINDS if k in self.arrays)
 

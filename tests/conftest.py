@@ -99,11 +99,53 @@ def tiny_model_dirs(tmp_path_factory) -> dict[str, Path]:
     return dirs
 
 
+class _LoadedTiny(dict):
+    """{architecture name: loaded model}, each loaded from its folder on first use and kept for the session."""
+
+    def __init__(self, dirs: dict[str, Path]):
+        super().__init__()
+        self._dirs = dirs
+
+    def __missing__(self, name: str):
+        from attnviz import load_model
+
+        self[name] = loaded = load_model(str(self._dirs[name]))
+        return loaded
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tiny_model_dirs) -> dict:
+    """The tiny models loaded once per session. Shared: a test that changes weights or settings loads its own."""
+    return _LoadedTiny(tiny_model_dirs)
+
+
+# The built-in models, loaded once per session and shared by every test: read them, never change them.
 @pytest.fixture(scope="session")
 def minilm():
     from attnviz import load_model
 
     return load_model("minilm")
+
+
+@pytest.fixture(scope="session")
+def toy_lm():
+    from attnviz import load_model
+
+    return load_model("toy-lm")
+
+
+@pytest.fixture(scope="session")
+def toy_translator():
+    from attnviz import load_model
+
+    return load_model("toy-translator")
+
+
+@pytest.fixture(scope="session")
+def toy_induction():
+    from attnviz import load_model
+
+    return load_model("toy-induction")
 
 
 @pytest.fixture(scope="session")

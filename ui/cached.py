@@ -162,8 +162,7 @@ def derived(name: str, result: AttentionResult, args: tuple, compute):
     """A value computed from a capture (a view, a head's profile ...), cached by what it depends on, so a rerun
     that changed only the map's zoom does not recompute it (a 4,096-token view costs a second)."""
     arrays = next(iter(result.arrays.values()), None)
-    key = ("derived", name, result.model_name, result.source.token_ids,
-           getattr(result.decoder_input, "token_ids", None), tuple(sorted(result.layers.items())),
+    key = ("derived", name, result.inputs, tuple(sorted(result.layers.items())),
            None if arrays is None else str(arrays.dtype), args)
     return _results().get(key, compute)
 

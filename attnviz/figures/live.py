@@ -257,9 +257,7 @@ def _sent_maps(result: AttentionResult, kind: AttentionKind, options: ViewOption
                window: Window, cache: ByteBoundedCache) -> tuple[np.ndarray, np.ndarray, list[str], list[str], str]:
     """The maps' quantised weights ``[map, row, col]``, mask, labels and what they were cut from. Maps sent
     before (to anyone) from the same capture and window come from ``cache``."""
-    decoder_ids = getattr(result.decoder_input, "token_ids", None)
-    base = hashlib.blake2b(repr((result.model_name, result.source.token_ids, decoder_ids, kind, options, window)
-                                ).encode(), digest_size=8).hexdigest()
+    base = hashlib.blake2b(repr((result.inputs, kind, options, window)).encode(), digest_size=8).hexdigest()
     kept = {pair: cache.peek(("sent-map", base, *pair)) for pair in maps}
     axes = cache.peek(("sent-axes", base))
     missing = [pair for pair, cells in kept.items() if cells is None]

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from attnviz import capture, load_model
+from attnviz import capture
 from attnviz.analysis.checks import causal_check, next_token_table
 from attnviz.analysis.heads import (
     best_head_for_link,
@@ -174,8 +174,8 @@ def test_causal_check_fails_when_the_future_has_weight():
 
 
 @pytest.fixture(scope="module")
-def bert(tiny_model_dirs):
-    return load_model(str(tiny_model_dirs["bert"]))
+def bert(tiny_models):
+    return tiny_models["bert"]
 
 
 def test_best_head_reports_the_models_layer_number(bert):
@@ -198,19 +198,19 @@ def test_profile_beside_a_heatmap_uses_the_shown_tokens(bert):
     assert profile.special_weight == 0.0  # hidden specials are not in the shown map
 
 
-def test_next_token_table_for_decoders(tiny_model_dirs):
-    result = capture(load_model(str(tiny_model_dirs["gpt2"])), "the teacher saw")
+def test_next_token_table_for_decoders(tiny_models):
+    result = capture(tiny_models["gpt2"], "the teacher saw")
     table = next_token_table(result)
     assert len(table) == len(result.source)
     assert table[0].prefix == result.source.labels[0]
     assert [row.next_token for row in table] == list(result.output_tokens.labels)
 
 
-def test_alignment_and_head_tables(bert, tiny_model_dirs):
+def test_alignment_and_head_tables(bert, tiny_models):
     from attnviz.analysis.tables import alignment_rows, head_rows
     from attnviz.analysis.view import ViewOptions, build_view
 
-    seq2seq = capture(load_model(str(tiny_model_dirs["bart"])), "the teacher saw a book", target="老师 看见 书")
+    seq2seq = capture(tiny_models["bart"], "the teacher saw a book", target="老师 看见 书")
     view = build_view(seq2seq, "cross", 1, [0], options=ViewOptions(hide_special=False))
     rows = alignment_rows(view)
     assert [r.target for r in rows] == list(view.row_labels)

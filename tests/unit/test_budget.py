@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from attnviz import capture, load_model
+from attnviz import capture
 from attnviz.capturing.budget import capture_plan
 
 
@@ -16,8 +16,8 @@ def test_plan_steps_down_as_inputs_grow(minilm):
     assert capture_plan(shape, 4096, None).layers is None  # a page that needs every layer gets them, in float16
 
 
-def test_a_selective_float16_capture_equals_the_full_one(tiny_model_dirs):
-    loaded = load_model(str(tiny_model_dirs["llama-gqa"]))
+def test_a_selective_float16_capture_equals_the_full_one(tiny_models):
+    loaded = tiny_models["llama-gqa"]
     text = " ".join(["the boy found a good book"] * 8)
     plan = capture_plan(loaded.shape, 50, layer=1, budget=10_000)
     assert plan.layers == {"decoder": [1]}

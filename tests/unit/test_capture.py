@@ -35,9 +35,9 @@ def _eager_reference(folder, family, result):
 
 
 @pytest.mark.parametrize("name", list(FAMILIES))
-def test_weights_equal_eager_output_attentions(tiny_model_dirs, name):
+def test_weights_equal_eager_output_attentions(tiny_model_dirs, tiny_models, name):
     family = FAMILIES[name]
-    loaded = load_model(str(tiny_model_dirs[name]))
+    loaded = tiny_models[name]
     assert loaded.family == family
     result = capture(loaded, SENTENCE, target=TARGET if family == "encoder-decoder" else None)
     reference = _eager_reference(tiny_model_dirs[name], family, result)
@@ -48,9 +48,9 @@ def test_weights_equal_eager_output_attentions(tiny_model_dirs, name):
 
 
 @pytest.mark.parametrize("name", list(FAMILIES))
-def test_rows_are_distributions_and_causal_triangle_is_zero(tiny_model_dirs, name):
+def test_rows_are_distributions_and_causal_triangle_is_zero(tiny_models, name):
     family = FAMILIES[name]
-    result = capture(load_model(str(tiny_model_dirs[name])), SENTENCE,
+    result = capture(tiny_models[name], SENTENCE,
                      target=TARGET if family == "encoder-decoder" else None)
     for kind, array in result.arrays.items():
         np.testing.assert_allclose(array.sum(-1), 1.0, atol=1e-5)
@@ -64,8 +64,8 @@ def test_rows_are_distributions_and_causal_triangle_is_zero(tiny_model_dirs, nam
 
 
 @pytest.mark.parametrize("name", ["t5", "bart", "marian"])
-def test_cross_attention_is_target_by_source(tiny_model_dirs, name):
-    result = capture(load_model(str(tiny_model_dirs[name])), SENTENCE, target=TARGET)
+def test_cross_attention_is_target_by_source(tiny_models, name):
+    result = capture(tiny_models[name], SENTENCE, target=TARGET)
     n_layers, n_heads, q, k = result.arrays["cross"].shape
     assert (q, k) == (len(result.decoder_input), len(result.source))
     assert result.output_tokens is not None and len(result.output_tokens) == len(result.decoder_input)
@@ -73,9 +73,9 @@ def test_cross_attention_is_target_by_source(tiny_model_dirs, name):
 
 
 @pytest.mark.parametrize("name", ["bert", "gpt2", "t5"])
-def test_selective_capture_returns_exactly_the_layers_asked_for(tiny_model_dirs, name):
+def test_selective_capture_returns_exactly_the_layers_asked_for(tiny_models, name):
     family = FAMILIES[name]
-    loaded = load_model(str(tiny_model_dirs[name]))
+    loaded = tiny_models[name]
     target = TARGET if family == "encoder-decoder" else None
     full = capture(loaded, SENTENCE, target=target)
     kind = full.kinds[-1]
@@ -95,7 +95,7 @@ def test_selective_capture_leaves_other_layers_on_sdpa(tiny_model_dirs, monkeypa
     original = capturer.sdpa
     monkeypatch.setattr(capturer, "sdpa",
                         lambda module, *a, **k: sdpa_modules.append(module) or original(module, *a, **k))
-    loaded = load_model(str(tiny_model_dirs["bert"]))
+    loaded = load_model(str(tiny_model_dirs["bert"]))  # its own load: wired up while SDPA calls are counted
     sdpa_modules.clear()
     capture(loaded, SENTENCE, layers=[1])
     sites = loaded.sites["encoder"]
@@ -103,29 +103,29 @@ def test_selective_capture_leaves_other_layers_on_sdpa(tiny_model_dirs, monkeypa
 
 
 @pytest.mark.parametrize("name", ["bert", "llama-gqa", "bart"])
-def test_plain_formula_fast_path_is_verified_at_load(tiny_model_dirs, name):
-    loaded = load_model(str(tiny_model_dirs[name]))
+def test_plain_formula_fast_path_is_verified_at_load(tiny_models, name):
+    loaded = tiny_models[name]
     assert all(site.plain_formula for sites in loaded.sites.values() for site in sites)
 
 
-def test_t5_position_bias_keeps_the_models_own_eager_path(tiny_model_dirs):
-    loaded = load_model(str(tiny_model_dirs["t5"]))
+def test_t5_position_bias_keeps_the_models_own_eager_path(tiny_models):
+    loaded = tiny_models["t5"]
     assert not any(site.plain_formula for site in loaded.sites["encoder"])
 
 
-def test_grouped_query_shape_facts(tiny_model_dirs):
-    loaded = load_model(str(tiny_model_dirs["llama-gqa"]))
+def test_grouped_query_shape_facts(tiny_models):
+    loaded = tiny_models["llama-gqa"]
     assert (loaded.shape.n_heads, loaded.shape.n_kv_heads, loaded.shape.head_dim) == (4, 2, 8)
     result = capture(loaded, SENTENCE)
     assert result.arrays["decoder"].shape[1] == 4  # one map per query head, KV heads repeated
 
 
-def test_t5_layer_counts_per_kind(tiny_model_dirs):
-    shape = load_model(str(tiny_model_dirs["t5"])).shape
+def test_t5_layer_counts_per_kind(tiny_models):
+    shape = tiny_models["t5"].shape
     assert shape.n_layers == {"encoder": 2, "decoder": 3, "cross": 3}
 
 
-def test_generated_target_when_none_given(tiny_model_dirs):
-    result = capture(load_model(str(tiny_model_dirs["bart"])), SENTENCE, max_new_tokens=5)
+def test_generated_target_when_none_given(tiny_models):
+    result = capture(tiny_models["bart"], SENTENCE, max_new_tokens=5)
     assert result.target_generated
     assert result.arrays["cross"].shape[-2:] == (len(result.decoder_input), len(result.source))

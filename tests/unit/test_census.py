@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from attnviz import capture, load_model
+from attnviz import capture
 from attnviz.census import CensusInputError, CensusOptions, CensusResult, census, census_of_results, read_corpus
 from attnviz.census.gold import grammar_pairs, grammar_sentences, sample_corpus, with_gold
 from attnviz.census.qkmap import joint_map, normalise
@@ -18,16 +18,6 @@ from attnviz.roles import corpus_role_scores, facts_of, head_roles, score_cross_
 
 SENTENCES = ["the train left the station on time", "the girl found a book in the park today",
              "life is beautiful", "the teacher wrote a letter at home yesterday"]
-
-
-@pytest.fixture(scope="module")
-def translator():
-    return load_model("toy-translator")
-
-
-@pytest.fixture(scope="module")
-def minilm():
-    return load_model("minilm")
 
 
 # ------------------------------------------------------------------------------------------- the statistics
@@ -112,12 +102,12 @@ def _role_reference(result, kind: str, layer: int, head: int) -> dict[str, tuple
     return out
 
 
-def test_statistics_match_a_plain_recount(translator):
+def test_statistics_match_a_plain_recount(toy_translator):
     corpus = with_gold(Corpus(tuple(SENTENCES[:2])), "toy-translator")
-    census_result = census(translator, corpus, options=CensusOptions(batch_size=2, qk_texts=0))
-    results = [capture(translator, t, target=g, max_tokens=128) for t, g in zip(corpus.texts, corpus.targets)]
+    census_result = census(toy_translator, corpus, options=CensusOptions(batch_size=2, qk_texts=0))
+    results = [capture(toy_translator, t, target=g, max_tokens=128) for t, g in zip(corpus.texts, corpus.targets)]
     checked = 0
-    for kind, layer, head in head_keys(translator.shape):
+    for kind, layer, head in head_keys(toy_translator.shape):
         totals: dict[str, tuple[float, int]] = {}
         roles: dict[str, tuple[float, float, int]] = {}
         for result, alignment in zip(results, corpus.alignments):
@@ -145,13 +135,13 @@ def test_statistics_match_a_plain_recount(translator):
     assert census_result.heads.alignment_rows.max() == 4 + 6  # the Chinese words of the two texts
 
 
-def test_census_roles_are_the_roles_of_attnviz_heads(translator):
+def test_census_roles_are_the_roles_of_attnviz_heads(toy_translator):
     """One vocabulary: on one text the census's role scores, baselines and verdicts are those of head_roles;
     over several texts they are corpus_role_scores (numerators and denominators summed over texts)."""
     texts = SENTENCES[:3]
     targets = with_gold(Corpus(tuple(texts)), "toy-translator").targets
-    results = [capture(translator, t, target=g, max_tokens=128) for t, g in zip(texts, targets)]
-    one = census(translator, Corpus((texts[0],), (targets[0],)), options=CensusOptions(qk_texts=0))
+    results = [capture(toy_translator, t, target=g, max_tokens=128) for t, g in zip(texts, targets)]
+    one = census(toy_translator, Corpus((texts[0],), (targets[0],)), options=CensusOptions(qk_texts=0))
     report = head_roles(results[0])
     for h in report.heads:
         row = one.head(h.kind, h.layer, h.head)
@@ -159,7 +149,7 @@ def test_census_roles_are_the_roles_of_attnviz_heads(translator):
             assert row[role] == pytest.approx(score, abs=1e-6), (h.kind, h.layer, h.head, role)
             assert row[f"baseline_{role}"] == pytest.approx(h.baselines[role], abs=1e-6)
         assert row.roles == ",".join(h.roles) and row.primary == h.primary
-    several = census(translator, Corpus(tuple(texts), tuple(targets)), options=CensusOptions(batch_size=2,
+    several = census(toy_translator, Corpus(tuple(texts), tuple(targets)), options=CensusOptions(batch_size=2,
                                                                                                 qk_texts=0))
     for kind in ("encoder", "decoder"):
         corpus_scores = corpus_role_scores([(r.arrays[kind], facts_of(r.query_tokens(kind), causal=kind == "decoder"))
@@ -210,13 +200,13 @@ def test_gpu_batch_size_follows_free_memory(minilm):
 
 
 # ------------------------------------------------------------------------------------------- gold alignment
-def test_alignment_agreement_on_the_toy_translator(translator):
+def test_alignment_agreement_on_the_toy_translator(toy_translator):
     from attnviz.toy.evaluate import cross_argmax_hits
 
     texts = grammar_sentences(30)
-    result = census(translator, texts, options=CensusOptions(batch_size=8, qk_texts=0))
+    result = census(toy_translator, texts, options=CensusOptions(batch_size=8, qk_texts=0))
     assert "30 of 30 texts matched the toy grammar" in " ".join(result.meta.notes)
-    hits = np.concatenate([cross_argmax_hits(translator, grammar_pairs()[t]) for t in texts], axis=-1)
+    hits = np.concatenate([cross_argmax_hits(toy_translator, grammar_pairs()[t]) for t in texts], axis=-1)
     for layer in range(2):
         for head in range(4):
             assert result.head("cross", layer, head).alignment == pytest.approx(hits[layer, head].mean())
@@ -227,23 +217,23 @@ def test_alignment_agreement_on_the_toy_translator(translator):
     assert len(top) == 5 and top.score.iloc[0] == 1.0 and top.target.notna().all()
 
 
-def test_alignment_from_a_column(tmp_path, translator):
+def test_alignment_from_a_column(tmp_path, toy_translator):
     pair = grammar_pairs()["the train left the station on time"]
     table = pd.DataFrame({"en": [pair.source_text], "zh": [pair.target_text],
                           "gold": [json.dumps([list(a) for a in pair.alignment])]})
     table.to_csv(tmp_path / "pairs.csv", index=False)
     corpus = read_corpus(tmp_path / "pairs.csv", column="en", target_column="zh", alignment_column="gold")
     assert corpus.alignments[0] == pair.alignment
-    from_column = census(translator, corpus, options=CensusOptions(qk_texts=0))
-    from_grammar = census(translator, [pair.source_text], options=CensusOptions(qk_texts=0))
+    from_column = census(toy_translator, corpus, options=CensusOptions(qk_texts=0))
+    from_grammar = census(toy_translator, [pair.source_text], options=CensusOptions(qk_texts=0))
     pd.testing.assert_frame_equal(from_column.heads, from_grammar.heads)
 
 
 # ------------------------------------------------------------------------------------------- files, resume
-def test_resume_after_an_interruption_gives_the_same_file(tmp_path, translator):
+def test_resume_after_an_interruption_gives_the_same_file(tmp_path, toy_translator):
     texts = grammar_sentences(22)
     options = CensusOptions(batch_size=4, qk_texts=5)
-    whole = census(translator, texts, tmp_path / "whole.parquet", options=options)
+    whole = census(toy_translator, texts, tmp_path / "whole.parquet", options=options)
 
     def interrupt(done: int, total: int) -> None:
         if done == 3:
@@ -251,11 +241,11 @@ def test_resume_after_an_interruption_gives_the_same_file(tmp_path, translator):
 
     out = tmp_path / "resumed.parquet"
     with pytest.raises(KeyboardInterrupt):
-        census(translator, texts, out, options=options, progress=interrupt)
+        census(toy_translator, texts, out, options=options, progress=interrupt)
     parts = sorted(p.name for p in (tmp_path / "resumed.parquet.parts").glob("batch-*.parquet"))
     assert parts == ["batch-0000000.parquet", "batch-0000001.parquet", "batch-0000002.parquet"] and not out.exists()
     seen = []
-    resumed = census(translator, texts, out, options=options, progress=lambda done, total: seen.append(done))
+    resumed = census(toy_translator, texts, out, options=options, progress=lambda done, total: seen.append(done))
     assert seen == [4, 5, 6]  # only the three batches that were missing
     assert not (tmp_path / "resumed.parquet.parts").exists()
     for name in ("heads", "examples", "points"):
@@ -269,7 +259,7 @@ def test_resume_after_an_interruption_gives_the_same_file(tmp_path, translator):
     assert set(frame.record) == {"head", "example", "point"} and (frame.record == "head").sum() == 24
 
 
-def test_folded_parts_resume_to_the_same_census(tmp_path, translator, monkeypatch):
+def test_folded_parts_resume_to_the_same_census(tmp_path, toy_translator, monkeypatch):
     """Finished parts are folded into one checkpoint as they pile up (a long corpus keeps few files); an
     interrupted run resumes from checkpoint and parts and gives the census of an uninterrupted run, bit for bit."""
     from attnviz.census import engines
@@ -277,7 +267,7 @@ def test_folded_parts_resume_to_the_same_census(tmp_path, translator, monkeypatc
     monkeypatch.setattr(engines, "FOLD_EVERY", 2)
     texts = grammar_sentences(22)
     options = CensusOptions(batch_size=4, qk_texts=5)
-    whole = census(translator, texts, options=options)
+    whole = census(toy_translator, texts, options=options)
 
     def interrupt(done: int, total: int) -> None:
         if done == 5:
@@ -285,23 +275,23 @@ def test_folded_parts_resume_to_the_same_census(tmp_path, translator, monkeypatc
 
     out = tmp_path / "folded.parquet"
     with pytest.raises(KeyboardInterrupt):
-        census(translator, texts, out, options=options, progress=interrupt)
+        census(toy_translator, texts, out, options=options, progress=interrupt)
     folder = tmp_path / "folded.parquet.parts"
     assert sorted(p.name for p in folder.glob("*.parquet")) == ["batch-0000004.parquet", "checkpoint.parquet"]
     seen = []
-    resumed = census(translator, texts, out, options=options, progress=lambda done, total: seen.append(done))
+    resumed = census(toy_translator, texts, out, options=options, progress=lambda done, total: seen.append(done))
     assert seen == [6]
     for name in ("heads", "examples", "points"):
         pd.testing.assert_frame_equal(getattr(whole, name), getattr(resumed, name), check_exact=True)
 
 
-def test_parts_of_other_settings_are_not_mixed_in(tmp_path, translator):
+def test_parts_of_other_settings_are_not_mixed_in(tmp_path, toy_translator):
     out = tmp_path / "c.parquet"
-    census(translator, ["life is beautiful", "life is short"], out, options=CensusOptions(qk_texts=0),
+    census(toy_translator, ["life is beautiful", "life is short"], out, options=CensusOptions(qk_texts=0),
            keep_parts=True)
     with pytest.raises(CensusInputError, match="other settings"):
-        census(translator, ["life is good"], out, options=CensusOptions(qk_texts=0))
-    again = census(translator, ["life is good"], out, options=CensusOptions(qk_texts=0), restart=True)
+        census(toy_translator, ["life is good"], out, options=CensusOptions(qk_texts=0))
+    again = census(toy_translator, ["life is good"], out, options=CensusOptions(qk_texts=0), restart=True)
     assert again.meta.n_texts == 1
 
 
@@ -314,11 +304,11 @@ def test_not_a_census_file(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------- ray
-def test_ray_local_mode_gives_the_local_census(tmp_path, translator):
+def test_ray_local_mode_gives_the_local_census(tmp_path, toy_translator):
     ray = pytest.importorskip("ray")
     texts = grammar_sentences(18)
     options = CensusOptions(batch_size=4, qk_texts=4)
-    local = census(translator, texts, options=options)
+    local = census(toy_translator, texts, options=options)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         remote = census("toy-translator", texts, tmp_path / "ray.parquet", engine="ray", options=options)
@@ -390,8 +380,8 @@ def test_query_key_map_keeps_attention_and_is_deterministic():
     np.testing.assert_allclose(flipped_q[::-1], q_xy, atol=1e-9)  # the sample's order does not matter
 
 
-def test_sample_corpus_census_has_a_map_per_head(translator):
-    result = census(translator, sample_corpus("toy-translator", 12), options=CensusOptions(qk_texts=4))
+def test_sample_corpus_census_has_a_map_per_head(toy_translator):
+    result = census(toy_translator, sample_corpus("toy-translator", 12), options=CensusOptions(qk_texts=4))
     counts = result.points.groupby(["kind", "layer", "head", "side"]).size()
     assert len(counts) == 24 * 2 and counts.min() > 5
     assert set(result.points.text_id) <= {0, 3, 6, 9}

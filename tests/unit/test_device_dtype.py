@@ -14,7 +14,7 @@ BF16_TOLERANCE = 0.02  # largest |weight difference| from float32: bfloat16 keep
 
 
 def test_cpu_bfloat16_weights_are_close_to_float32(minilm):
-    half = load_model("minilm", dtype="bfloat16")
+    half = load_model("minilm", dtype="bfloat16")  # its own load: another precision than the shared one
     assert half.dtype == torch.bfloat16 and half.device.type == "cpu"
     text = "The train left the station on time"
     low, full = capture(half, text), capture(minilm, text)
@@ -24,8 +24,8 @@ def test_cpu_bfloat16_weights_are_close_to_float32(minilm):
     np.testing.assert_allclose(low.arrays["encoder"].sum(-1), 1.0, atol=1e-2)
 
 
-def test_float16_storage_halves_the_result():
-    loaded = load_model("toy-lm")
+def test_float16_storage_halves_the_result(toy_lm):
+    loaded = toy_lm
     full = capture(loaded, "the train left the station on time")
     half = capture(loaded, "the train left the station on time", storage="float16")
     assert half.arrays["decoder"].dtype == np.float16
@@ -42,8 +42,8 @@ def test_device_choice():
         pick_dtype("float8")
 
 
-def test_max_tokens_may_go_past_the_default_cut_up_to_the_models_limit(tiny_model_dirs):
-    loaded = load_model(str(tiny_model_dirs["llama-gqa"]))
+def test_max_tokens_may_go_past_the_default_cut_up_to_the_models_limit(tiny_models):
+    loaded = tiny_models["llama-gqa"]
     assert loaded.shape.max_positions == 64
     text = " ".join(["the teacher saw a book"] * 30)
     assert len(capture(loaded, text, max_tokens=40).source) == 40

@@ -8,7 +8,7 @@ import pytest
 import torch
 import transformers
 
-from attnviz import AttnvizError, ablate_heads, capture, load_model
+from attnviz import AttnvizError, ablate_heads, capture
 from attnviz.capturing.run import capture_token_ids
 from attnviz.explain.ablation import ablation_effect, every_head, head_importance
 from attnviz.explain.compare import ANIMAL_PAIR, align_tokens, compare_maps
@@ -36,13 +36,13 @@ def _residual(weights):
 
 
 @pytest.mark.parametrize("name", ["bert", "gpt2"])
-def test_rollout_is_the_product_of_residual_attention(tiny_model_dirs, name):
+def test_rollout_is_the_product_of_residual_attention(tiny_model_dirs, tiny_models, name):
     family = "encoder" if name == "bert" else "decoder"
     _, attentions, _ = _eager(tiny_model_dirs[name], TEXT, family)
     expected = np.eye(attentions[0].shape[-1])
     for a in attentions:
         expected = _residual(a) @ expected
-    ours = rollout(capture(load_model(str(tiny_model_dirs[name])), TEXT), family)
+    ours = rollout(capture(tiny_models[name], TEXT), family)
     np.testing.assert_allclose(ours.maps[-1], expected, atol=1e-6)
     np.testing.assert_allclose(ours.maps[-1].sum(-1), 1.0, atol=1e-9)
 
@@ -76,7 +76,7 @@ def _max_flow(capacity: dict, source, sink) -> float:
         total += push
 
 
-def test_flow_equals_an_independent_max_flow(tiny_model_dirs):
+def test_flow_equals_an_independent_max_flow(tiny_model_dirs, tiny_models):
     _, attentions, _ = _eager(tiny_model_dirs["bert"], "the boy found", "encoder")
     mixings = [_residual(a) for a in attentions]
     n = mixings[0].shape[0]
@@ -85,13 +85,13 @@ def test_flow_equals_an_independent_max_flow(tiny_model_dirs):
         for i in range(n):
             capacity[(m + 1, i)] = {(m, j): a[i, j] for j in range(n)}
     expected = np.array([[_max_flow(capacity, (len(mixings), i), (0, j)) for j in range(n)] for i in range(n)])
-    ours = attention_flow(capture(load_model(str(tiny_model_dirs["bert"])), "the boy found"), "encoder")
+    ours = attention_flow(capture(tiny_models["bert"], "the boy found"), "encoder")
     np.testing.assert_allclose(ours.maps[0], expected, atol=5e-5)
     assert ours.layers == (len(mixings) - 1,)
 
 
-def test_flow_and_rollout_refuse_what_they_cannot_do(tiny_model_dirs):
-    loaded = load_model(str(tiny_model_dirs["bert"]))
+def test_flow_and_rollout_refuse_what_they_cannot_do(tiny_models):
+    loaded = tiny_models["bert"]
     long_text = " ".join(["the boy"] * FLOW_MAX_TOKENS)
     with pytest.raises(AttnvizError) as error:
         attention_flow(capture(loaded, long_text), "encoder")
@@ -102,7 +102,7 @@ def test_flow_and_rollout_refuse_what_they_cannot_do(tiny_model_dirs):
 
 
 @pytest.mark.parametrize("name", ["bert", "llama-gqa"])
-def test_value_weighted_maps_from_the_models_weights(tiny_model_dirs, name):
+def test_value_weighted_maps_from_the_models_weights(tiny_model_dirs, tiny_models, name):
     family = "encoder" if name == "bert" else "decoder"
     model, attentions, hidden = _eager(tiny_model_dirs[name], TEXT, family)
     layer = 1
@@ -125,13 +125,13 @@ def test_value_weighted_maps_from_the_models_weights(tiny_model_dirs, name):
             v[:, (h // (heads // kv_heads)) * head_dim:(h // (heads // kv_heads) + 1) * head_dim]
             @ w[h * head_dim:(h + 1) * head_dim], axis=-1)[None, :]
         for h in range(heads)])
-    ours = value_weighted(load_model(str(tiny_model_dirs[name])), TEXT, family, layer)
+    ours = value_weighted(tiny_models[name], TEXT, family, layer)
     np.testing.assert_allclose(ours.maps, expected, rtol=1e-4, atol=1e-6)
 
 
-def test_ablating_nothing_changes_nothing_bit_for_bit(tiny_model_dirs):
+def test_ablating_nothing_changes_nothing_bit_for_bit(tiny_models):
     for name in ("bert", "gpt2", "bart"):
-        loaded = load_model(str(tiny_model_dirs[name]))
+        loaded = tiny_models[name]
         inputs = loaded.tokenizer(TEXT, return_tensors="pt")
         if loaded.family == "encoder-decoder":
             inputs["decoder_input_ids"] = inputs["input_ids"][:, :3]
@@ -145,11 +145,11 @@ def test_ablating_nothing_changes_nothing_bit_for_bit(tiny_model_dirs):
         assert effect.text_before == effect.text_after and effect.top_before == effect.top_after
 
 
-def test_every_cross_head_ablated_breaks_the_toy_translator():
+def test_every_cross_head_ablated_breaks_the_toy_translator(toy_translator):
     from attnviz.toy import evaluate
     from attnviz.toy.grammar import split_pairs
 
-    loaded = load_model("toy-translator")
+    loaded = toy_translator
     pairs = evaluate.sample(split_pairs()[1], 30)
     assert evaluate.exact_match(loaded, pairs) >= 0.95
     with ablate_heads(loaded, [h for h in every_head(loaded) if h[0] == "cross"], "zero"):
@@ -160,8 +160,8 @@ def test_every_cross_head_ablated_breaks_the_toy_translator():
 
 @pytest.mark.parametrize("name", ["bert", "gpt2", "bart"])
 @pytest.mark.parametrize("mode", ["zero", "mean"])
-def test_importance_map_equals_one_head_at_a_time(tiny_model_dirs, name, mode):
-    loaded = load_model(str(tiny_model_dirs[name]))
+def test_importance_map_equals_one_head_at_a_time(tiny_models, name, mode):
+    loaded = tiny_models[name]
     importance = head_importance(loaded, TEXT, mode, target="a good book" if name == "bart" else None,
                                  rows_per_pass=5)
     for ref in every_head(loaded)[::3]:
@@ -192,8 +192,8 @@ def test_animal_pair_difference_on_minilm(minilm):
     assert not itself.difference.any()
 
 
-def test_decoder_generation_rows_equal_each_steps_prefix():
-    loaded = load_model("toy-lm")
+def test_decoder_generation_rows_equal_each_steps_prefix(toy_lm):
+    loaded = toy_lm
     steps = generation_steps(loaded, "the boy found", max_new_tokens=5)
     ids = steps.result.source.token_ids
     assert len(steps.steps) >= 2
@@ -207,8 +207,8 @@ def test_decoder_generation_rows_equal_each_steps_prefix():
         assert sum(c.probability for c in step.top) <= 1 + 1e-9
 
 
-def test_translator_generation_rows_equal_each_steps_prefix():
-    loaded = load_model("toy-translator")
+def test_translator_generation_rows_equal_each_steps_prefix(toy_translator):
+    loaded = toy_translator
     steps = generation_steps(loaded, "the boy found a good book")
     result = steps.result
     assert steps.steps[-1].token == "</s>"

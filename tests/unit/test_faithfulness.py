@@ -20,16 +20,6 @@ from tests.architectures import build
 MINILM_TEXT = "The train left the station on time"
 
 
-@pytest.fixture(scope="module")
-def toy_lm():
-    return load_model("toy-lm")
-
-
-@pytest.fixture(scope="module")
-def translator():
-    return load_model("toy-translator")
-
-
 def _model_output(loaded, ids, run, direction=None):
     """The output as the model computes it from token ids, without attnviz's embedding path."""
     ids = torch.tensor(ids)
@@ -111,9 +101,9 @@ def test_toy_lm_next_token(toy_lm):
     assert typed.output.token_id == toy_lm.tokenizer("park", add_special_tokens=False)["input_ids"][0]
 
 
-def test_toy_translator_target_word(translator):
+def test_toy_translator_target_word(toy_translator):
     text, target = "the train left the station on time", "火车 准时 驶出 车站"
-    faith, run = _check_completeness_and_occlusion(translator, text, target=target)
+    faith, run = _check_completeness_and_occlusion(toy_translator, text, target=target)
     assert faith.output.label == "火车" and faith.output.position == 0
     assert faith.unavailable == {"flow": "faith_no_flow_cross"}
     cross = np.nanmean(run.result.attention("cross", 1), axis=0)[0]
@@ -121,7 +111,7 @@ def test_toy_translator_target_word(translator):
     encoder = rollout(run.result, "encoder").at(1)
     np.testing.assert_allclose(faith.scores["rollout"], cross @ encoder, atol=1e-9)
     # the token the translator writes for "station" is explained best by "station" itself, per occlusion
-    station = faithfulness(translator, text, target, OutputChoice(position=3), steps=8)
+    station = faithfulness(toy_translator, text, target, OutputChoice(position=3), steps=8)
     assert station.output.label == "车站"
     assert faith.tokens.labels[int(np.argmax(station.scores["occlusion"]))] == "station"
 
@@ -169,11 +159,11 @@ def test_a_registered_row_joins_every_run(toy_lm, monkeypatch):
     np.testing.assert_array_equal(faith.scores["contributions"], np.arange(len(faith.tokens)))
 
 
-def test_bad_requests_are_sentences(minilm, toy_lm, translator):
+def test_bad_requests_are_sentences(minilm, toy_lm, toy_translator):
     for call, code in [
         (lambda: faithfulness(minilm, "hello", output=OutputChoice("next_token")), "faith_bad_output"),
         (lambda: faithfulness(toy_lm, "the boy read", output=OutputChoice(token="   ")), "faith_empty_token"),
-        (lambda: faithfulness(translator, "the train", "火车", OutputChoice(position=9)), "faith_bad_position"),
+        (lambda: faithfulness(toy_translator, "the train", "火车", OutputChoice(position=9)), "faith_bad_position"),
         (lambda: faithfulness(minilm, "hello", steps=1), "faith_bad_steps"),
         (lambda: faithfulness(minilm, "   "), "empty_text"),
     ]:

@@ -25,6 +25,7 @@ def test_a_corrupt_safetensors_file_is_a_message_without_a_path(tiny_model_dirs,
     with pytest.raises(ModelLoadError) as refused:
         load_model(str(broken), visitor=visitor)
     assert str(tmp_path) not in str(refused.value)
+    # a fresh load on purpose: loading still works after a failed one
     assert capture(load_model(str(tiny_model_dirs["bert"])), "still works").arrays  # the rest keeps working
 
 
@@ -38,12 +39,12 @@ def test_an_unreadable_assets_folder_is_a_message(monkeypatch, tmp_path):
                         registry.BuiltinModel(original.name, original.family, lambda: not_a_folder / "toy-lm",
                                               original.description))
     with pytest.raises(ModelLoadError, match="reinstall attnviz") as raised:
-        load_model("toy-lm")
+        load_model("toy-lm")  # its own load: the shipped models' folder is replaced for this test
     assert str(tmp_path) not in str(raised.value) and raised.value.code == "builtin_missing"
 
 
-def test_a_model_that_raises_mid_forward_is_a_message(tiny_model_dirs, monkeypatch):
-    loaded = load_model(str(tiny_model_dirs["gpt2"]))
+def test_a_model_that_raises_mid_forward_is_a_message(tiny_models, monkeypatch):
+    loaded = tiny_models["gpt2"]
     block = loaded.model.transformer.h[1]
 
     def explode(*args, **kwargs):
@@ -57,8 +58,8 @@ def test_a_model_that_raises_mid_forward_is_a_message(tiny_model_dirs, monkeypat
     assert capture(loaded, "the teacher saw a book").arrays["decoder"].shape[0] == 3  # recovers
 
 
-def test_every_failure_is_an_attnviz_error(tiny_model_dirs):
-    loaded = load_model(str(tiny_model_dirs["bart"]))
+def test_every_failure_is_an_attnviz_error(tiny_models):
+    loaded = tiny_models["bart"]
     for text in ["", "\x00\x00", "   "]:
         with pytest.raises(AttnvizError):
             capture(loaded, text)

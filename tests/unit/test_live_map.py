@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 import attnviz.figures.live as live
-from attnviz import capture, load_model
+from attnviz import capture
 from attnviz.analysis.view import ViewOptions, build_view, stack_views
 from attnviz.figures.live import (
     LEVELS,
+    LiveChoice,
     TileMeans,
     combine,
     decode,
@@ -24,8 +25,8 @@ from attnviz.masks import causal_mask
 
 
 @pytest.fixture(scope="module")
-def decoder_result():
-    return capture(load_model("toy-lm"), "the farmer saw the bridge near the city")
+def decoder_result(toy_lm):
+    return capture(toy_lm, "the farmer saw the bridge near the city")
 
 
 @pytest.mark.parametrize("mode", ["single", "mean", "max"])
@@ -162,8 +163,8 @@ def test_maps_sent_before_come_from_the_shared_cache(decoder_result, monkeypatch
 
 
 @pytest.mark.parametrize("renormalise", [False, True])
-def test_hiding_special_tokens_in_the_browser_gives_the_servers_view(renormalise):
-    result = capture(load_model("toy-translator"), "the train left the station", target="火车 驶出 车站")
+def test_hiding_special_tokens_in_the_browser_gives_the_servers_view(renormalise, toy_translator):
+    result = capture(toy_translator, "the train left the station", target="火车 驶出 车站")
     for kind in ("encoder", "cross"):
         every = ViewOptions(hide_special=False)
         stack = stack_views(result, kind, [0], every)
@@ -175,3 +176,21 @@ def test_hiding_special_tokens_in_the_browser_gives_the_servers_view(renormalise
         view = build_view(result, kind, 0, [1], "single", ViewOptions(hide_special=True, renormalise=renormalise))
         np.testing.assert_allclose(part, view.matrix, atol=1e-6)
         assert rows == list(view.row_labels) and cols == list(view.col_labels) and (part_mask == view.masked).all()
+
+
+def test_texts_with_the_same_token_ids_do_not_share_a_sent_map():
+    """Every word unknown to the toy vocabulary is <unk>, so two visitors' sentences can have the same token ids;
+    the map one of them is sent must still carry their own words, not the other's (the server's cache is
+    shared by every session)."""
+    from attnviz.cache import ByteBoundedCache
+
+    model, cache = load_model("toy-lm"), ByteBoundedCache(1 << 26)
+    first = capture(model, "friend ocean clock mountain")
+    second = capture(model, "story evening lamp garden")
+    assert first.source.token_ids == second.source.token_ids  # the premise: ids alone cannot tell them apart
+    choice = LiveChoice(layer=0, head=0, heads=(0,), mode="single")
+    for result in (first, second, first):
+        meta, _, _ = decode(live.map_payload(result, "decoder", choice, ViewOptions(), title="", n_heads=2,
+                                             words={}, cache=cache))
+        assert [label.split("·")[0] for label in meta["cols"] if label != "<s>"] == \
+            [label for label in result.source.labels if label != "<s>"]

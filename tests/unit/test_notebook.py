@@ -47,13 +47,12 @@ def test_grid_view_has_a_panel_per_head(bertviz_inputs):
     assert len([trace for trace in figure.data if trace.type == "heatmap"]) == 6
 
 
-def test_causal_and_cross_views(tiny_model_dirs):
-    from attnviz import load_model
+def test_causal_and_cross_views(tiny_models):
 
-    decoder = capture(load_model(str(tiny_model_dirs["gpt2"])), "the teacher saw a book")
+    decoder = capture(tiny_models["gpt2"], "the teacher saw a book")
     figure = causal_view(decoder, layer=1, head=2)
     assert figure.data  # the masked future is drawn (grey), the rest as weights
-    seq2seq = capture(load_model(str(tiny_model_dirs["bart"])), "the teacher saw", target="老师 看见")
+    seq2seq = capture(tiny_models["bart"], "the teacher saw", target="老师 看见")
     cross = seq2seq.arrays["cross"]
     tensors = tuple(torch.from_numpy(layer[None]) for layer in cross)
     figure = cross_view(tensors, encoder_tokens=seq2seq.source.tokens, decoder_tokens=seq2seq.decoder_input.tokens,

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from attnviz import capture, load_model
+from attnviz import capture
 from attnviz.models.registry import BUILTIN_MODELS
 from attnviz.roles import head_roles, role_badges, run_probe
 from attnviz.teach.induction import circuit_heads, circuit_step, repeated_positions
@@ -15,13 +15,8 @@ TEXT = "farmer bridge apple doctor city book girl farmer bridge apple doctor cit
 
 
 @pytest.fixture(scope="module")
-def toy():
-    return load_model("toy-induction")
-
-
-@pytest.fixture(scope="module")
-def report(toy):
-    return head_roles(capture(toy, TEXT), probe=run_probe(toy, seed=3))
+def report(toy_induction):
+    return head_roles(capture(toy_induction, TEXT), probe=run_probe(toy_induction, seed=3))
 
 
 def test_shipped_small_and_registered():
@@ -41,13 +36,13 @@ def test_previous_token_head_in_layer_0_and_induction_head_in_layer_1(report):
     assert heads.previous_score > 0.7 and heads.induction_score > 0.5
 
 
-def test_circuit_step_copies_the_next_token(toy):
-    result = capture(toy, TEXT)
-    report = head_roles(result, probe=run_probe(toy, seed=3))
+def test_circuit_step_copies_the_next_token(toy_induction):
+    result = capture(toy_induction, TEXT)
+    report = head_roles(result, probe=run_probe(toy_induction, seed=3))
     heads = circuit_heads(report)
     pairs = repeated_positions(result.source.token_ids, result.source.special)
     query = pairs[len(pairs) // 2][0]
-    step = circuit_step(toy, result, heads, query)
+    step = circuit_step(toy_induction, result, heads, query)
     assert step.previous_row.argmax() == step.earlier  # position j+1 looks at j
     assert step.induction_row.argmax() == step.earlier + 1  # the induction head looks at j+1
     assert step.predictions[0][0] == step.copied  # and the model predicts the copied token

@@ -291,7 +291,7 @@ def test_position_outside_the_text(sharpened):
         route_graph(c, c.n_tokens, 0.1)
 
 
-def test_node_lens_is_the_logit_lens_and_ends_in_the_prediction():
+def test_node_lens_is_the_logit_lens_and_ends_in_the_prediction(toy_lm, minilm):
     """A node's lens row reads its residual as the lens does: after the last layer it is the model's own
     prediction, and every layer output's row equals :func:`lens_row` of that layer."""
     from attnviz.contributions.decompose import decompose
@@ -299,7 +299,7 @@ def test_node_lens_is_the_logit_lens_and_ends_in_the_prediction():
     from attnviz.contributions.routes import lens_tops
     from attnviz.result import display_label
 
-    loaded = load_model("toy-lm")
+    loaded = toy_lm
     c = route_contributions(loaded, TEXT)
     decomposition = decompose(loaded, TEXT)
     last = c.n_tokens - 1
@@ -311,10 +311,10 @@ def test_node_lens_is_the_logit_lens_and_ends_in_the_prediction():
     for row, node in ((0, f"X0_{last}"), (1, f"I0_{last}"), (2, f"I1_{last}")):
         expected = lens_row(loaded, decomposition, row, last, k=3)
         np.testing.assert_allclose([p for _, p in tops[node]], expected.probabilities, atol=1e-5)
-    assert lens_tops(load_model("minilm"), route_contributions(load_model("minilm"), TEXT), None, nodes) == {}
+    assert lens_tops(minilm, route_contributions(minilm, TEXT), None, nodes) == {}
 
 
-def test_notebook_and_cli_draw_the_same_routes(capsys):
+def test_notebook_and_cli_draw_the_same_routes(capsys, toy_lm):
     import json
 
     from attnviz.__main__ import main
@@ -324,7 +324,7 @@ def test_notebook_and_cli_draw_the_same_routes(capsys):
     assert figure.data and "threshold 0.1" in figure.layout.title.text
     assert main(["routes", "--model", "toy-lm", "--text", TEXT, "--threshold", "0.1", "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
-    c = route_contributions(load_model("toy-lm"), TEXT)
+    c = route_contributions(toy_lm, TEXT)
     graph = route_graph(c, c.n_tokens - 1, 0.1)
     assert [(e["source"], e["target"]) for e in printed["edges"]] == [(e.source, e.target) for e in graph.edges]
     lines = sum(len([x for x in t.x if x is None]) for t in figure.data if t.mode == "lines")

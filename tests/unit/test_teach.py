@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from attnviz import capture, load_model
+from attnviz import capture
 from attnviz.masks import causal_mask
 from attnviz.models.weights import exposes_weights
 from attnviz.teach.derivation import DerivationUnsupported, derive
@@ -66,8 +66,8 @@ def test_derivation_on_minilm_equals_the_model(minilm):
 
 
 @pytest.mark.parametrize("kind", ["encoder", "decoder", "cross"])
-def test_derivation_on_the_toy_translator_equals_the_model(kind):
-    translator = load_model("toy-translator")
+def test_derivation_on_the_toy_translator_equals_the_model(kind, toy_translator):
+    translator = toy_translator
     d = derive(translator, DEMO, kind, layer=1, head=2, target="火车准时驶出车站")
     np.testing.assert_allclose(d.weights, d.model_weights, atol=1e-5)
     np.testing.assert_allclose(d.output, d.model_output, atol=1e-5)
@@ -78,9 +78,9 @@ def test_derivation_on_the_toy_translator_equals_the_model(kind):
 
 
 @pytest.mark.parametrize("head", [0, 3])
-def test_derivation_covers_rotary_and_grouped_kv_heads(head):
+def test_derivation_covers_rotary_and_grouped_kv_heads(head, toy_lm):
     """The toy LM rotates Q and K and shares 2 KV heads among 4 query heads; the derivation still holds."""
-    lm = load_model("toy-lm")
+    lm = toy_lm
     d = derive(lm, "the train left the station", "decoder", 1, head)
     assert d.rotary and d.kv_head == head // 2
     assert not np.allclose(d.projections.q, d.q, atol=1e-4)  # rotation changed Q
@@ -90,14 +90,14 @@ def test_derivation_covers_rotary_and_grouped_kv_heads(head):
     assert np.array_equal(d.mask, causal_mask(len(d.q)))
 
 
-def test_position_bias_models_are_refused_clearly(tiny_model_dirs):
-    t5 = load_model(str(tiny_model_dirs["t5"]))
+def test_position_bias_models_are_refused_clearly(tiny_models):
+    t5 = tiny_models["t5"]
     assert not exposes_weights(t5, "encoder")
     with pytest.raises(DerivationUnsupported, match="output projection"):
         derive(t5, "the teacher", "encoder", 0, 0)
 
 
-def test_lesson_numbers():
+def test_lesson_numbers(toy_lm, minilm):
     from attnviz.errors import InputTextError
     from attnviz.teach.lessons import playground_steps, prefix_change, tiny_causal_demo, value_contributions
 
@@ -108,9 +108,9 @@ def test_lesson_numbers():
     a = playground_steps(np.eye(3), use_projections=True, seed=3, scale=True, causal=False)
     b = playground_steps(np.eye(3), use_projections=True, seed=3, scale=True, causal=False)
     np.testing.assert_array_equal(a.w_q, b.w_q)  # seeded
-    lm = load_model("toy-lm")
+    lm = toy_lm
     full, prefix = capture(lm, "the train left the station"), capture(lm, "the train left")
     assert prefix_change(full, prefix, 1) < 1e-5  # the past never sees the future
-    d = derive(load_model("minilm"), DEMO, "encoder", 1, 0)
+    d = derive(minilm, DEMO, "encoder", 1, 0)
     parts, output = value_contributions(d, 2, top=len(d.weights))
     np.testing.assert_allclose(sum(p.weighted_value for p in parts), output, atol=1e-9)

@@ -108,9 +108,9 @@ def test_a_byte_level_model_shows_chinese_in_its_heatmap(byte_level_gpt2):
     np.testing.assert_allclose(view.matrix.sum(-1), 1.0, atol=1e-5)
 
 
-def test_decoder_side_keeps_word_ids_for_merging(tiny_model_dirs):
+def test_decoder_side_keeps_word_ids_for_merging(tiny_models):
     """Teacher-forced targets keep their words, so merging works on decoder and cross rows too."""
-    loaded = load_model(str(tiny_model_dirs["bart"]))
+    loaded = tiny_models["bart"]
     result = capture(loaded, "the teacher saw a book", target="老师 看见 书")
     assert result.decoder_input.special[0] and result.decoder_input.word_ids[0] is None  # the start token
     assert [w for w in result.decoder_input.word_ids if w is not None] == [0, 1, 2]
@@ -119,8 +119,8 @@ def test_decoder_side_keeps_word_ids_for_merging(tiny_model_dirs):
     assert view.row_labels == ("老师", "看见", "书")
 
 
-def test_generated_targets_get_word_ids_from_the_pieces(tiny_model_dirs):
-    result = capture(load_model(str(tiny_model_dirs["bart"])), "the teacher saw a book", max_new_tokens=4)
+def test_generated_targets_get_word_ids_from_the_pieces(tiny_models):
+    result = capture(tiny_models["bart"], "the teacher saw a book", max_new_tokens=4)
     assert result.target_generated
     words = [w for w in result.decoder_input.word_ids if w is not None]
     reads = result.decoder_input
