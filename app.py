@@ -43,5 +43,5 @@ learn = [
 ]
 default_page_by_name("self_attention")
 show_app_navigation()
-st.navigation({tr("nav.explore"): explore, tr("nav.explain"): explain, tr("nav.learn"): learn}).run()
+st.navigation({tr("nav.explore"): explore, tr("nav.explain"): explain, tr("nav.learn"): learn}, expanded=True).run()
 report_rejected_link(tr("msg.bad_link"))

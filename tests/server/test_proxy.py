@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import gzip
 import random
 import re
@@ -14,6 +15,13 @@ import psutil
 from load_client import Session, load, sentence, shows_text
 
 from attnviz.serve import nginx_config
+
+
+def _run(coroutine):
+    """asyncio.run in a thread of its own: a browser test earlier in the session may leave an event loop running
+    in this one (playwright's sync API), and asyncio.run refuses to start under it."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def get(url: str, headers: dict | None = None):
@@ -62,7 +70,7 @@ async def _sticky(url: str) -> tuple[int, int]:
 
 
 def test_sticky_routing_by_the_proxy_cookie(cluster):
-    same, elsewhere = asyncio.run(_sticky(cluster.url))
+    same, elsewhere = _run(_sticky(cluster.url))
     assert same == 8  # every request with the cookie reached the session's process
     assert elsewhere >= 1  # and visitors without one are spread over both processes
 
@@ -71,7 +79,7 @@ def test_short_load_through_the_proxy_every_run_shows_its_text(cluster):
     """Six visitors, each typing a sentence every 0.5 s for 6 s on the self-attention, causal and
     cross-attention pages (page switches and a model switch among them): no errors, and every map shows the
     sentence that was sent."""
-    tally = asyncio.run(load(cluster.url, sessions=6, duration=6, period=0.5, long_every=0))
+    tally = _run(load(cluster.url, sessions=6, duration=6, period=0.5, long_every=0))
     assert tally.errors == []
     assert tally.checked >= 30 and len(tally.sentence) == tally.checked
     assert tally.switch and tally.model
@@ -92,7 +100,7 @@ def test_a_process_killed_under_load_loses_only_its_visitors_who_get_their_view_
         psutil.Process(victim).send_signal(signal.SIGKILL)
 
     started = time.perf_counter()
-    tally = asyncio.run(load(cluster.url, sessions=8, duration=9, period=0.6, long_every=0, reconnect=True,
+    tally = _run(load(cluster.url, sessions=8, duration=9, period=0.6, long_every=0, reconnect=True,
                              during=fault()))
     assert time.perf_counter() - started < 60
     assert tally.errors == []
@@ -109,5 +117,5 @@ def test_a_process_killed_under_load_loses_only_its_visitors_who_get_their_view_
         await session.close()
         return run, text
 
-    run, text = asyncio.run(after())
+    run, text = _run(after())
     assert run.status == "finished" and shows_text(run, text)

@@ -178,13 +178,13 @@ def test_hiding_special_tokens_in_the_browser_gives_the_servers_view(renormalise
         assert rows == list(view.row_labels) and cols == list(view.col_labels) and (part_mask == view.masked).all()
 
 
-def test_texts_with_the_same_token_ids_do_not_share_a_sent_map():
+def test_texts_with_the_same_token_ids_do_not_share_a_sent_map(toy_lm):
     """Every word unknown to the toy vocabulary is <unk>, so two visitors' sentences can have the same token ids;
     the map one of them is sent must still carry their own words, not the other's (the server's cache is
     shared by every session)."""
     from attnviz.cache import ByteBoundedCache
 
-    model, cache = load_model("toy-lm"), ByteBoundedCache(1 << 26)
+    model, cache = toy_lm, ByteBoundedCache(1 << 26)
     first = capture(model, "friend ocean clock mountain")
     second = capture(model, "story evening lamp garden")
     assert first.source.token_ids == second.source.token_ids  # the premise: ids alone cannot tell them apart
