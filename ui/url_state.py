@@ -8,10 +8,12 @@
   :func:`link_values` and written with :func:`write_link`.
 
 A list is one encoding everywhere: repeated parameters (``?heads=1&heads=3``), as Streamlit's bound
-multi-select widgets write it.
+multi-select widgets write it; an old link's comma list (``?heads=1,3``) is rewritten to it on arrival.
 """
 
 from __future__ import annotations
+
+import re
 
 import streamlit as st
 
@@ -92,9 +94,26 @@ def _as_given(values: list[str]) -> str | list[str]:
     return values[0] if len(values) == 1 else values
 
 
+# List parameters: the app writes them repeated (?heads=1&heads=4); links from before that wrote one
+# comma-separated value (?heads=1,4,9), which is still read.
+LIST_PARAMETERS = re.compile(r"heads|off_[a-z]+_\d+")
+
+
+def _old_list_form(key: str, values: list[str]) -> list[str] | None:
+    """``["1,4,9"]`` -> ``["1", "4", "9"]`` for a list parameter written the old way; None for anything else."""
+    if LIST_PARAMETERS.fullmatch(key) and len(values) == 1 and "," in values[0]:
+        return [part.strip() for part in values[0].split(",") if part.strip()]
+    return None
+
+
 def remember_link() -> None:
-    """Before the page runs, on a session's first run: keep the link's parameters as they came."""
+    """Before the page runs, on a session's first run: keep the link's parameters as they came, with old
+    comma-separated lists rewritten to repeated parameters first, so every widget reads one encoding."""
     if _LINK not in st.session_state:
+        for key in list(st.query_params):
+            rewritten = _old_list_form(key, st.query_params.get_all(key))
+            if rewritten is not None:
+                st.query_params[key] = rewritten
         st.session_state[_LINK] = {key: _as_given(st.query_params.get_all(key)) for key in st.query_params}
 
 

@@ -8,6 +8,7 @@ import pytest
 from attnviz import load_model
 from attnviz.faithfulness import OutputChoice, faithfulness
 from tests.app.conftest import _app, _array, _figures
+from ui.i18n import STRINGS
 
 PAGE = "pages/faithfulness.py"
 
@@ -24,7 +25,7 @@ def test_minilm_strip_and_agreement_table(lang):
     if lang == "zh":  # switched on the page, as a visitor does (AppTest cannot open a translated page by link)
         at.session_state["ui_lang"] = "zh"
         at.run()
-        assert at.title[0].value == "哪种解释与模型一致？"
+        assert at.title[0].value == STRINGS["page.faithfulness"]["zh"]
     strip = _strip(at)
     z = _array(strip["data"][0]["z"]).astype(float)
     assert z.shape == (8, 7) and np.isfinite(z).all()  # 8 methods × "The train left the station on time"

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from tests.app.conftest import _app, _figures
+from ui.i18n import STRINGS
 
 
 def test_lesson_shows_the_two_heads_and_the_prediction():
     at = _app("pages/learn_induction.py")
-    assert at.title[0].value == "Induction heads: two heads that copy a pattern"
+    assert at.title[0].value == STRINGS["learn.induction.title"]["en"]
     assert len(_figures(at)) == 3  # layer-0 map, layer-1 map, training curve
     text = " ".join(m.value for m in at.markdown)
     assert "previous-token head at position" in text and "top prediction" in text
@@ -22,7 +23,7 @@ def test_lesson_in_chinese():
     at = _app("pages/learn_induction.py")
     at.session_state["ui_lang"] = "zh"
     at.run()
-    assert at.title[0].value == "归纳头：两个头合作复制模式"
+    assert at.title[0].value == STRINGS["learn.induction.title"]["zh"]
     assert any("归纳头" in m.value for m in at.markdown)
 
 

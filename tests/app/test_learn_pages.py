@@ -5,19 +5,20 @@ from __future__ import annotations
 import pytest
 
 from tests.app.conftest import _app, _array, _figures
+from ui.i18n import STRINGS
 
 
-@pytest.mark.parametrize("page, title", [
-    ("pages/learn_self_attention.py", "Self-attention, one step at a time"),
-    ("pages/learn_multi_head.py", "Multi-head attention"),
-    ("pages/learn_cross_attention.py", "Cross-attention: reading the source while writing the target"),
-    ("pages/learn_causal_attention.py", "Causal attention: no peeking at the future"),
-    ("pages/learn_derivation.py", "The derivation, with the model's real numbers"),
-    ("pages/learn_playground.py", "Playground: attention on numbers you choose"),
+@pytest.mark.parametrize("page, title_key", [
+    ("pages/learn_self_attention.py", "learn.self.title"),
+    ("pages/learn_multi_head.py", "learn.multi.title"),
+    ("pages/learn_cross_attention.py", "learn.cross.title"),
+    ("pages/learn_causal_attention.py", "learn.causal.title"),
+    ("pages/learn_derivation.py", "learn.derive.title"),
+    ("pages/learn_playground.py", "learn.play.title"),
 ])
-def test_lessons_render(page, title):
+def test_lessons_render(page, title_key):
     at = _app(page)
-    assert at.title[0].value == title
+    assert at.title[0].value == STRINGS[title_key]["en"]
     assert _figures(at)
 
 

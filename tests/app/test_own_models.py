@@ -12,13 +12,14 @@ from streamlit.testing.v1 import AppTest
 
 from attnviz.__main__ import main
 from tests.architectures import ARCHITECTURES, build, eager_attentions
+from tests.family_table import families_where, table_says
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
-FAMILIES = {"deberta-v2-disentangled": ("pages/self_attention.py", "model"),
-            "mpnet-relative": ("pages/self_attention.py", "model"),
-            "albert-shared": ("pages/self_attention.py", "model"),
-            "bloom-alibi": ("pages/causal_attention.py", "lm"),
-            "falcon": ("pages/causal_attention.py", "lm")}
+PAGE_OF = {"encoder": ("pages/self_attention.py", "model"), "decoder": ("pages/causal_attention.py", "lm"),
+           "encoder-decoder": ("pages/cross_attention.py", "mt")}
+# The families the committed table puts outside the attention interface, and ALBERT's shared layers.
+NAMES = [*families_where("capture_path", lambda path: path != "interface"), "albert-shared"]
+FAMILIES = {name: PAGE_OF[ARCHITECTURES[name][0]] for name in NAMES}
 TEXT = "the teacher saw a book in the park"
 
 
@@ -41,7 +42,7 @@ def test_the_app_draws_models_outside_the_interface(folders, name):
     at.text_input(key=f"{key}_path").set_value(str(folders[name])).run()
     assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]
     captions = " ".join(c.value for c in at.caption)
-    if name == "albert-shared":
+    if table_says(name, "capture_path") == "interface":
         assert "3 self-attention layers" in captions  # one map per application of the shared layer
     else:
         assert "output_attentions" in captions
@@ -58,6 +59,6 @@ def test_the_cli_captures_them_equal_to_eager(folders, name, tmp_path, capsys):
     reference, _ = eager_attentions(folders[name], family, torch.tensor([data["source"]["token_ids"]]))
     captured = np.array(data["attention"][kind], dtype=np.float32)
     np.testing.assert_allclose(captured, reference[kind][:, 0].numpy(), atol=1e-5)
-    assert data["capture_path"] == ("interface" if name == "albert-shared" else "output_attentions")
-    if name != "albert-shared":
+    assert data["capture_path"] == table_says(name, "capture_path")
+    if data["capture_path"] != "interface":
         assert "output_attentions" in printed  # the CLI says which path it used

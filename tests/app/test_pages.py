@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 
 from tests.app.conftest import _app, _figures, _heatmap_z, _live, _shown_labels
+from ui.i18n import STRINGS
 
 
 def test_self_attention_default_is_the_7x7_demo():
     at = _app()
-    assert at.title[0].value == "Self-attention"
+    assert at.title[0].value == STRINGS["page.self"]["en"]
     meta, weights, _ = _live(at)
     assert _heatmap_z(at).shape == (7, 7)
     rows, cols = _shown_labels(at)
@@ -117,17 +118,17 @@ def test_query_parameters_reproduce_a_view():
 def test_chinese_interface():
     at = _app(lang="zh")
     assert at.radio(key="ui_lang").value == "zh"
-    assert at.title[0].value == "自注意力"
+    assert at.title[0].value == STRINGS["page.self"]["zh"]
 
 
-@pytest.mark.parametrize("page, title", [
-    ("pages/all_heads.py", "All heads"),
-    ("pages/causal_attention.py", "Causal attention"),
-    ("pages/cross_attention.py", "Cross-attention"),
+@pytest.mark.parametrize("page, title_key", [
+    ("pages/all_heads.py", "page.heads"),
+    ("pages/causal_attention.py", "page.causal"),
+    ("pages/cross_attention.py", "page.cross"),
 ])
-def test_pages_render(page, title):
+def test_pages_render(page, title_key):
     at = _app(page)
-    assert at.title[0].value == title
+    assert at.title[0].value == STRINGS[title_key]["en"]
     assert _figures(at) or at.get("bidi_component")
 
 

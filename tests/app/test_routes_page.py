@@ -9,6 +9,7 @@ import pytest
 from attnviz import load_model
 from attnviz.contributions.routes import route_contributions, route_graph
 from tests.app.conftest import _app
+from ui.i18n import STRINGS
 
 TEXT = "The train left the station on time"
 
@@ -49,4 +50,5 @@ def test_an_encoder_is_drawn_through_its_layer_norm_and_a_bad_link_falls_back():
 def test_an_empty_text_gets_a_message_not_a_traceback():
     at = _app("pages/routes.py", routes="toy-lm")
     at.sidebar.text_area(key="text").set_value("   ").run()
-    assert not at.exception and at.error  # an empty text: the page says so
+    assert not at.exception
+    assert [e.value for e in at.error] == [STRINGS["error.empty_text"]["en"]]  # the empty-text message, no other

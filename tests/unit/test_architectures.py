@@ -19,6 +19,7 @@ from attnviz.errors import CaptureShapeError
 from attnviz.masks import causal_mask
 from attnviz.models.loading import wrap_model
 from tests.architectures import ARCHITECTURES, build, eager_attentions
+from tests.family_table import REGENERATE, committed, differences, families_where, probe, table_says
 
 SENTENCE = "the teacher saw a book in the park yesterday"
 SHORT = "a dog ran"
@@ -97,14 +98,24 @@ def test_padded_batch_equals_single_texts(folders, name):
         _check_distributions(batched)
 
 
-@pytest.mark.parametrize("name", [n for n in ARCHITECTURES if n not in {"mixtral"}])
+def test_the_probe_agrees_with_the_committed_family_table(folders):
+    """The family tests take their expectations from tests/family_table.json. When a transformers release moves
+    a family to another capture path (or a view changes its verdict), this test names it: regenerate the table."""
+    found = {name: probe(name, folders(name)) for name in ARCHITECTURES}
+    changed = differences(found, committed())
+    assert not changed, "the model probe disagrees with tests/family_table.json; run `" + REGENERATE + \
+        "` and review the diff:\n" + "\n".join(changed)
+
+
+# The families whose forward runs through the attention interface: the committed table says which, so a
+# regression that sent them to the eager fallback fails here instead of turning into skips.
+@pytest.mark.parametrize("name", families_where("capture_path", lambda path: path == "interface"))
 def test_capture_leaves_the_model_output_unchanged(folders, name):
     """The capturing forward's outputs equal those of stock transformers models loaded from the same folder with
     attn_implementation="eager" and with "sdpa" (where the architecture has an SDPA path)."""
     family = ARCHITECTURES[name][0]
     loaded = load_model(str(folders(name)))
-    if loaded.capture_path != "interface":
-        pytest.skip("captured from the model's own output_attentions: the forward pass is the model's")
+    assert loaded.capture_path == "interface", f"{name} left the attention interface; run `{REGENERATE}`"
     encoded = _encode(loaded, SENTENCE, _target(family), 64, True, 4)
     inputs = _batch_inputs(loaded, [encoded])
     captured, _, _ = _forward_through_interface(loaded, layer_plan(loaded, None), inputs, 1, torch.float32, False)
@@ -247,8 +258,7 @@ def test_derivation_holds_wherever_it_is_offered(folders, name):
     family = ARCHITECTURES[name][0]
     loaded = load_model(str(folders(name)))
     kinds = [kind for kind in loaded.shape.kinds if exposes_weights(loaded, kind)]
-    if not kinds:
-        pytest.skip(f"{name}: {loaded.capture_path} path or position bias; the derivation says so in the app")
+    assert kinds == table_says(name, "derivation"), f"{name}: the derivation's kinds changed; run `{REGENERATE}`"
     for kind in kinds:
         head = loaded.shape.heads_of(kind, 1) - 1
         d = derive(loaded, SENTENCE, kind, 1, head, target=_target(family))

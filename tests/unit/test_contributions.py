@@ -21,6 +21,7 @@ from attnviz.contributions.lens import lens_row, logit_lens
 from attnviz.contributions.logits import direct_logit_attribution
 from attnviz.errors import InputTextError
 from tests.architectures import ARCHITECTURES, build
+from tests.family_table import REGENERATE, table_says
 
 TEXT = "the teacher saw a book in the park and the dog ran"
 TARGET = "老师 昨天 在 公园 看见 书"
@@ -184,12 +185,6 @@ def test_attribution_rows_shares_and_bad_tokens(pair):
         direct_logit_attribution(loaded, decomposition, position=99)
 
 
-# Families whose attention does not go through the interface, or whose layers share one block.
-OUTSIDE = {"gpt-neo": "no_head_outputs", "bloom-alibi": "no_head_outputs", "falcon": "no_head_outputs",
-           "roformer-rotary": "no_head_outputs", "deberta-v2-disentangled": "no_head_outputs",
-           "deberta": "no_head_outputs", "mpnet-relative": "no_head_outputs", "albert-shared": "shared_blocks"}
-
-
 POST_LN = {"bert", "roberta", "distilbert", "electra", "bert-relative-key", "bart", "bart-mixed-heads", "marian"}
 
 
@@ -204,10 +199,11 @@ def test_completeness_on_every_family(name, folders):
     family = ARCHITECTURES[name][0]
     loaded = load_model(str(folders(name)))
     target = TARGET if family == "encoder-decoder" else None
-    if name in OUTSIDE:
+    verdict = table_says(name, "contributions")  # "ok", or the code the view gives (tests/family_table.json)
+    if verdict != "ok":
         with pytest.raises(DecompositionError) as error:
             decompose(loaded, TEXT, target)
-        assert error.value.code == OUTSIDE[name]
+        assert error.value.code == verdict, f"{name}: the view's verdict changed; run `{REGENERATE}`"
         return
     decomposition = decompose(loaded, TEXT, target)
     scale = np.abs(decomposition.final_residual).max()
