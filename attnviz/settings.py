@@ -10,7 +10,7 @@ be overridden by an environment variable ``ATTNVIZ_<KEY>`` (upper case)::
     allow_downloads = false      # may the server download models from the hub?
     max_tokens = 512             # longest input a visitor's text is cut to
     cache_bytes = 1073741824     # memory for cached captures and figures, in bytes
-    torch_threads = 1            # threads of one forward pass (the app's sessions run side by side)
+    torch_threads = 0            # threads per forward pass: 0 follows the load (all cores alone, 1 each side by side)
 
 Defaults depend on who can reach the server: listening only on localhost (a single user on their own
 machine) everything is on; listening on other addresses (a class, a public demo) visitors get the
@@ -46,10 +46,10 @@ class Settings:
     allow_downloads: bool = False
     max_tokens: int = 512
     cache_bytes: int = 1 << 30
-    # One thread per forward pass: a class's sessions (and the processes behind a proxy) are the parallelism.
-    # Two threads per pass on two shared cores spin against each other: a MiniLM capture cost 132 ms of CPU
-    # instead of 9 ms (see "Hosting for a class" in the README).
-    torch_threads: int = 1
+    # 0: threads follow the load (attnviz/threads.py): a lone visitor's pass gets every core; passes side by side
+    # get one each, since two threads per pass on two shared cores spin against each other (a MiniLM capture cost
+    # 132 ms of CPU instead of 9 ms). N > 0 pins every pass to N threads.
+    torch_threads: int = 0
     source: tuple[str, ...] = field(default=(), compare=False)  # where the values came from, for the operator
 
 
@@ -76,7 +76,7 @@ def _parse(key: str, value, kind: type):
         raise ValueError(f"{key} must be true or false, not {value!r}")
     if kind is int:
         number = int(value)
-        if number <= 0:
+        if number < 0 or (number == 0 and key != "torch_threads"):  # torch_threads 0: follow the load
             raise ValueError(f"{key} must be a positive number, not {value!r}")
         return number
     if isinstance(value, str):

@@ -11,13 +11,13 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 
 import streamlit as st
-import torch
 import transformers
 
 from attnviz import AttentionResult, LoadedModel, capture, load_model
 from attnviz.cache import ByteBoundedCache
 from attnviz.capturing.budget import capture_plan
 from attnviz.settings import Settings, listens_only_locally, load_settings
+from attnviz.threads import ThreadPolicy
 
 transformers.utils.logging.disable_progress_bar()
 transformers.logging.set_verbosity_error()
@@ -32,10 +32,10 @@ def visitor_settings() -> Settings:
 
 
 @st.cache_resource(show_spinner=False)
-def _torch_threads() -> int:
-    """Once per process, before the first model: the operator's threads per forward pass."""
-    torch.set_num_threads(visitor_settings().torch_threads)
-    return torch.get_num_threads()
+def thread_policy() -> ThreadPolicy:
+    """Threads per forward pass: every core for a lone visitor, one each when runs overlap (or the operator's
+    fixed ``torch_threads``). Every computation of the shared cache runs inside it."""
+    return ThreadPolicy(visitor_settings().torch_threads)
 
 
 Busy = Callable[[], AbstractContextManager] | None  # a spinner to show while work is done, not on a cache hit
@@ -45,8 +45,8 @@ _LOADED: set[str] = set()  # models this process has loaded (a spinner per run c
 
 @st.cache_resource(show_spinner=False, max_entries=6)
 def _model(name: str) -> LoadedModel:
-    _torch_threads()
-    return load_model(name, visitor=visitor_settings())
+    with thread_policy().run():
+        return load_model(name, visitor=visitor_settings())
 
 
 def cached_model(name: str, busy: Busy = None) -> LoadedModel:
@@ -62,7 +62,7 @@ def cached_model(name: str, busy: Busy = None) -> LoadedModel:
 
 @st.cache_resource(show_spinner=False)
 def _results() -> ByteBoundedCache:
-    return ByteBoundedCache(visitor_settings().cache_bytes)
+    return ByteBoundedCache(visitor_settings().cache_bytes, around=thread_policy().run)
 
 
 def shared_cache() -> ByteBoundedCache:
