@@ -13,7 +13,7 @@ from ui.lang import tr
 
 leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
-SPEC = controls.PageSpec("model", ("encoder", "decoder", "encoder-decoder"), "minilm")
+SPEC = controls.PageSpec("model", ("encoder", "decoder", "encoder-decoder"), controls.OPENING_MODEL)
 
 loaded, text, target = controls.page_start(SPEC, tr("page.self"), tr("self.intro"))
 kinds = [k for k in loaded.shape.kinds if k != "cross"]

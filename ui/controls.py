@@ -20,6 +20,7 @@ from ui.model_picker import hub_choices, ready_to_load
 from ui.url_state import BOUND, keep_valid, url_choice
 
 DEFAULT_TEXT = "The train left the station on time"
+OPENING_MODEL = "minilm"  # the self-attention page, where the app opens (a fresh server warms it up)
 CUSTOM = "__custom__"
 
 

@@ -71,3 +71,15 @@ def figure_to_image(figure: go.Figure, fmt: str, *, width: int | None = None, he
                                     height=height or figure.layout.height or 700, scale=scale if fmt == "png" else 1)
         except Exception as error:  # a browser that fails to start or crashes mid-way
             raise ImageExportUnavailable(f"Image export failed: {str(error).splitlines()[0][:200]}") from error
+
+
+def warm_up_image_export() -> bool:
+    """Start the browser and draw one tiny figure, so a visitor's first export takes what later ones take (the
+    first had cost 3.6 s: kaleido starting its browser and loading plotly.js). False without a browser."""
+    if not image_export_available():
+        return False
+    try:
+        figure_to_image(go.Figure(go.Heatmap(z=[[0, 1], [1, 0]])), "png", width=64, height=64, scale=1)
+    except ImageExportUnavailable:
+        return False
+    return True
