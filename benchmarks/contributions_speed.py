@@ -5,7 +5,12 @@
 The model has GPT-2 small's shape (12 layers, 12 heads, d_model 768, 3072-wide MLP) with random weights, saved
 to a temporary folder and loaded the way attnviz loads a user's model. Its vocabulary is the toy word-level
 tokenizer's (123 tokens) by default; ``--vocab 50257`` gives it GPT-2's full-size unembedding (the text is still
-made of toy-vocabulary tokens), where the lens projects all 13 rows of the stream onto 50,257 tokens.
+made of toy-vocabulary tokens), where the lens projects all 13 rows of the stream onto 50,257 tokens. The page
+computes the lens at the 16 positions it shows ("lens, shown window"); "one cell on request" is ``lens_row``.
+``--peer`` adds TransformerLens 4.3 on the same saved model (``TransformerBridge.boot_transformers``): its
+``run_with_cache``, DLA through ``stack_head_results`` and ``logit_attrs``, and the lens through
+``accumulated_resid(apply_ln=True)`` with top 5 and the prediction's rank at every row — the same work as attnviz's
+decomposition + DLA + whole lens.
 "Plain forward" is ``model(**inputs)`` under ``torch.inference_mode`` with attnviz's attention function and no
 capture active (SDPA). Medians of ``--repeats`` rounds after one warm-up; in each round the four steps take turns,
 so a busy moment of the shared machine falls on all of them. All figures from this one run.
@@ -29,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from attnviz import load_model  # noqa: E402
 from attnviz.capturing.run import accepted_kwargs, model_inputs  # noqa: E402
 from attnviz.contributions.decompose import decompose  # noqa: E402
-from attnviz.contributions.lens import logit_lens  # noqa: E402
+from attnviz.contributions.lens import lens_row, lens_window, logit_lens  # noqa: E402
 from attnviz.contributions.logits import direct_logit_attribution  # noqa: E402
 from attnviz.toy.tokenizer import build_tokenizer  # noqa: E402
 
@@ -55,6 +60,7 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--vocab", type=int, default=0, help="vocabulary size (default: the toy tokenizer's)")
+    parser.add_argument("--peer", action="store_true", help="TransformerLens on the same work, side by side")
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     tokenizer = build_tokenizer("translator")
@@ -79,18 +85,55 @@ def main() -> None:
         def decomposition():
             found["d"] = decompose(loaded, text, max_tokens=args.tokens)
 
-        measured = _rounds({"forward": forward, "decompose": decomposition,
-                            "attribution": lambda: direct_logit_attribution(loaded, found["d"]),
-                            "lens": lambda: logit_lens(loaded, found["d"], k=5)}, args.repeats)
-        plain, split, attribution, lens = (measured[name] for name in ("forward", "decompose", "attribution", "lens"))
-    total = split + attribution + lens
+        shown = lens_window(n, n - 1, 16)
+        steps = {"forward": forward, "decompose": decomposition,
+                 "attribution": lambda: direct_logit_attribution(loaded, found["d"]),
+                 "lens": lambda: logit_lens(loaded, found["d"], k=5),
+                 "window": lambda: logit_lens(loaded, found["d"], k=5, positions=shown),
+                 "cell": lambda: lens_row(loaded, found["d"], 6, n // 2, k=5)}
+        if args.peer:
+            steps["peer"] = _transformer_lens(folder, torch.tensor([source.token_ids]))
+        measured = _rounds(steps, args.repeats)
+    plain, split, attribution = measured["forward"], measured["decompose"], measured["attribution"]
     print(f"GPT-2-small-shaped random model (12 layers x 12 heads, d 768, vocabulary {vocab}), {n} tokens, CPU "
           f"({torch.get_num_threads()} threads), medians of {args.repeats} rounds")
-    print(f"{'step':<40}{'ms':>10}{'x forward':>12}")
-    for name, value in (("plain forward pass", plain), ("decompose (one forward + split)", split),
-                        ("direct logit attribution", attribution), ("logit lens (13 rows, top 5)", lens),
-                        ("decomposition + DLA + lens", total)):
-        print(f"{name:<40}{value:>10.1f}{value / plain:>12.2f}")
+    print(f"{'step':<52}{'ms':>10}{'x forward':>12}")
+    rows = [("plain forward pass", plain), ("decompose (one forward + split)", split),
+            ("direct logit attribution", attribution),
+            ("logit lens, every position (13 rows, top 5)", measured["lens"]),
+            (f"logit lens, shown window ({len(shown)} positions)", measured["window"]),
+            ("logit lens, one cell on request", measured["cell"]),
+            ("decomposition + DLA + whole lens", split + attribution + measured["lens"]),
+            ("decomposition + DLA + shown lens (the page)", split + attribution + measured["window"])]
+    if args.peer:
+        rows.append(("TransformerLens: cache + DLA + whole lens", measured["peer"]))
+    for name, value in rows:
+        print(f"{name:<52}{value:>10.1f}{value / plain:>12.2f}")
+
+
+def _transformer_lens(folder: str, tokens: torch.Tensor):
+    """TransformerLens's version of decomposition + DLA + whole lens (top 5, the prediction's rank per row)."""
+    from transformer_lens.model_bridge import TransformerBridge
+
+    bridge = TransformerBridge.boot_transformers(folder, device="cpu")
+    bridge.enable_compatibility_mode(disable_warnings=True)
+    bridge.set_use_attn_result(True)
+
+    def run():
+        with torch.inference_mode():
+            logits, cache = bridge.run_with_cache(tokens)
+            predicted = logits[0].argmax(-1)
+            heads = cache.stack_head_results()
+            cache.logit_attrs(heads, tokens=int(predicted[-1]))
+            accumulated = cache.accumulated_resid(apply_ln=True)[:, 0]  # [row, pos, d]
+            for row in accumulated:  # one row at a time, as attnviz does: [pos, vocab] at most
+                lens_logits = row @ bridge.W_U + bridge.b_U
+                total = torch.logsumexp(lens_logits, -1, keepdim=True)
+                torch.exp(lens_logits.topk(5, -1).values - total)
+                wanted = lens_logits.gather(-1, predicted[:, None])
+                (lens_logits > wanted).sum(-1)
+
+    return run
 
 
 if __name__ == "__main__":

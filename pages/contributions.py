@@ -3,6 +3,7 @@
 import streamlit as st
 
 from attnviz import AttnvizError
+from attnviz.contributions.lens import lens_window
 from ui import contributions_panel, controls, panels
 from ui.boot import leave_legacy_page_folder_mode
 from ui.cached import cached_attribution, cached_decomposition, cached_lens
@@ -13,6 +14,7 @@ from ui.url_state import BOUND, url_choice
 
 leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 SPEC = controls.PageSpec("ct", ("decoder", "encoder-decoder", "encoder"), "toy-lm")
+LENS_COLUMNS = 16  # positions of the lens drawn at once, around the chosen one; its text stays legible
 
 loaded, text, target = controls.page_start(SPEC, tr("page.contributions"), tr("contrib.intro"))
 panels.model_summary(loaded)
@@ -52,11 +54,13 @@ else:
         contributions_panel.head_map(loaded, text, target, opened)
     st.subheader(tr("contrib.lens"))
     try:
-        lens = cached_lens(loaded.name, text, target, k)
+        # the shown positions only: with a 50k vocabulary the whole lens costs 4x a forward pass
+        shown = lens_window(len(positions), position, LENS_COLUMNS)
+        lens = cached_lens(loaded.name, text, target, k, shown)
     except AttnvizError as error:
         show_error(error)
         st.stop()
-    contributions_panel.lens_panel(loaded, lens, position)
+    contributions_panel.lens_panel(loaded, lens, position, len(positions))
 if decomposition.kind == "encoder" and opened:
     contributions_panel.head_map(loaded, text, target, opened)
 

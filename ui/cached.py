@@ -185,12 +185,12 @@ def cached_attribution(model_name: str, text: str, target: str | None, token: st
                                                            token or None, contrast or None, position))
 
 
-def cached_lens(model_name: str, text: str, target: str | None, k: int):
+def cached_lens(model_name: str, text: str, target: str | None, k: int, positions: tuple[int, ...] | None = None):
     from attnviz.contributions.lens import logit_lens
 
-    return _results().get(("lens", model_name, text, target or None, k),
+    return _results().get(("lens", model_name, text, target or None, k, positions),
                           lambda: logit_lens(cached_model(model_name), cached_decomposition(model_name, text, target),
-                                             k))
+                                             k, positions))
 
 
 def cached_faithfulness(model_name: str, text: str, target: str | None, output: str | None, token: str | None,

@@ -107,7 +107,7 @@ def head_map(loaded: LoadedModel, text: str, target: str | None, opened) -> None
     map_exports(view, figure, key="dla-head")
 
 
-def lens_panel(loaded: LoadedModel, lens: LogitLens, position: int) -> None:
+def lens_panel(loaded: LoadedModel, lens: LogitLens, position: int, lens_length: int) -> None:
     st.caption(tr("contrib.lens_help"))
     figure = lens_figure(lens, title=tr("contrib.lens_title", model=loaded.name), words=words(),
                          selected=None)
@@ -120,24 +120,28 @@ def lens_panel(loaded: LoadedModel, lens: LogitLens, position: int) -> None:
     columns[1].download_button(
         "CSV", lambda: _lens_csv(lens, rows), file_name=f"{stem}.csv", mime=MIME_TYPES["csv"], key="lens-csv",
         on_click="ignore", icon=":material/table:")
+    if lens.columns:
+        st.caption(tr("contrib.lens_window", first=lens.text_positions[0], last=lens.text_positions[-1],
+                      n=lens_length))
     first = lens.first_layer(position)
-    st.markdown(tr("contrib.lens_first", token=md_escape(lens.predictions[position]), position=position,
+    column = lens.column(position)
+    st.markdown(tr("contrib.lens_first", token=md_escape(lens.predictions[column]), position=position,
                    layer=rows[first] if first is not None else "—"))
     cells = [{tr("ctl.layer"): rows[row],
               **{f"#{i + 1}": f"{label} {p:.3f}" for i, (label, p) in
-                 enumerate(zip(lens.top_labels[row][position], lens.top_probabilities[row, position]))}}
+                 enumerate(zip(lens.top_labels[row][column], lens.top_probabilities[row, column]))}}
              for row in range(lens.n_rows)]
     st.dataframe(pd.DataFrame(cells), hide_index=True, width="stretch")
 
 
 def _lens_csv(lens: LogitLens, rows: list[str]) -> bytes:
     """One line per cell: layer, position, token, the final prediction's rank and probability, the top tokens."""
-    table = pd.DataFrame([{"layer": rows[row], "position": pos, "token": lens.positions[pos],
-                           "prediction": lens.predictions[pos], "rank": int(lens.prediction_rank[row, pos]),
-                           "probability": float(lens.prediction_probability[row, pos]),
+    table = pd.DataFrame([{"layer": rows[row], "position": pos, "token": lens.positions[c],
+                           "prediction": lens.predictions[c], "rank": int(lens.prediction_rank[row, c]),
+                           "probability": float(lens.prediction_probability[row, c]),
                            "top": " | ".join(f"{label} {p:.4f}" for label, p in
-                                             zip(lens.top_labels[row][pos], lens.top_probabilities[row, pos]))}
-                          for row in range(lens.n_rows) for pos in range(len(lens.positions))])
+                                             zip(lens.top_labels[row][c], lens.top_probabilities[row, c]))}
+                          for row in range(lens.n_rows) for c, pos in enumerate(lens.text_positions)])
     return table.to_csv(index=False).encode("utf-8")
 
 

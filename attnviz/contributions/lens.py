@@ -5,10 +5,15 @@ Row 0 is the stream before the first block (the embeddings), row ``l`` the strea
 for that vector, and the unembedding (soft-capped like the model's logits). The last row is the
 model's real prediction, and the lens checks that it is. The final prediction's rank and
 probability at every row show at which layer the answer appears.
+
+With a large vocabulary the lens is the costly part (GPT-2's 50,257 words: 13 rows × 128 positions × 768 × 50,257
+multiply-adds, 4× a forward pass), so it computes the positions it is asked for (``positions``: the ones shown);
+any other cell comes from :func:`lens_row` on request.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -39,7 +44,7 @@ class LogitLens:
     """``top_*[row, pos, k]``, ``prediction_*[row, pos]`` for rows 0 (embeddings) .. n_layers (the model's output)."""
 
     model_name: str
-    positions: tuple[str, ...]  # the stream's token labels
+    positions: tuple[str, ...]  # token labels of the computed positions
     top_ids: np.ndarray  # [row, pos, k] int
     top_labels: tuple[tuple[tuple[str, ...], ...], ...]  # [row][pos][k]
     top_probabilities: np.ndarray  # [row, pos, k]
@@ -47,20 +52,35 @@ class LogitLens:
     prediction_ids: np.ndarray  # [pos]
     prediction_rank: np.ndarray  # [row, pos] (1-based)
     prediction_probability: np.ndarray  # [row, pos]
+    columns: tuple[int, ...] = ()  # the text position of each computed column (empty: every position, in order)
 
     @property
     def n_rows(self) -> int:
         return self.top_ids.shape[0]
 
+    @property
+    def text_positions(self) -> tuple[int, ...]:
+        return self.columns or tuple(range(len(self.positions)))
+
+    def column(self, position: int) -> int:
+        """The array column of a text position; an error for a position the lens was not computed at."""
+        try:
+            return self.text_positions.index(position)
+        except ValueError:
+            raise LayerRequestError(f"The lens was computed at positions {self.text_positions[0]}-"
+                                    f"{self.text_positions[-1]}, not at {position}.", code="no_such_cell",
+                                    layer=0, position=position) from None
+
     def row(self, layer: int, position: int) -> LensRow:
-        ids = tuple(int(i) for i in self.top_ids[layer, position])
-        return LensRow(layer, position, self.top_labels[layer][position], ids,
-                       tuple(float(p) for p in self.top_probabilities[layer, position]),
-                       int(self.prediction_rank[layer, position]), float(self.prediction_probability[layer, position]))
+        c = self.column(position)
+        ids = tuple(int(i) for i in self.top_ids[layer, c])
+        return LensRow(layer, position, self.top_labels[layer][c], ids,
+                       tuple(float(p) for p in self.top_probabilities[layer, c]),
+                       int(self.prediction_rank[layer, c]), float(self.prediction_probability[layer, c]))
 
     def first_layer(self, position: int) -> int | None:
         """The first row from which the final prediction stays the top token at ``position``."""
-        top = self.prediction_rank[:, position] == 1
+        top = self.prediction_rank[:, self.column(position)] == 1
         for row in range(self.n_rows):
             if top[row:].all():
                 return row
@@ -68,10 +88,10 @@ class LogitLens:
 
     def records(self) -> list[dict]:
         """``{"layer", "position", "top": [[token, probability], ...]}`` per cell: the CLI's ``--json``."""
-        return [{"layer": row, "position": pos,
+        return [{"layer": row, "position": position,
                  "top": [[label, float(p)]
-                         for label, p in zip(self.top_labels[row][pos], self.top_probabilities[row, pos])]}
-                for row in range(self.n_rows) for pos in range(len(self.positions))]
+                         for label, p in zip(self.top_labels[row][c], self.top_probabilities[row, c])]}
+                for row in range(self.n_rows) for c, position in enumerate(self.text_positions)]
 
 
 def _normed(decomposition: ResidualDecomposition, residuals: np.ndarray) -> np.ndarray:
@@ -97,26 +117,45 @@ def read_row(logits: torch.Tensor, predicted: torch.Tensor, k: int, keep: bool =
     total = torch.logsumexp(logits, dim=-1, keepdim=True)  # [pos, 1]
     top = logits.topk(max(1, min(int(k), logits.shape[-1])), dim=-1)
     wanted = logits.gather(-1, predicted[:, None])  # [pos, 1]
-    return _RowReading(top.indices, torch.exp(top.values - total), (logits > wanted).sum(-1) + 1,
+    rank = torch.gt(logits, wanted).sum(-1, dtype=torch.int32) + 1  # an int32 count: a third of a bool->int64 sum
+    return _RowReading(top.indices, torch.exp(top.values - total), rank,
                        torch.exp(wanted - total)[:, 0], logits - total if keep else None)
 
 
-def logit_lens(loaded: LoadedModel, decomposition: ResidualDecomposition, k: int = 5) -> LogitLens:
-    """The top ``k`` tokens and their probabilities at every row and position, and the final prediction's rank."""
+def lens_window(n_positions: int, position: int, width: int) -> tuple[int, ...]:
+    """``width`` consecutive positions that hold ``position`` (as centred as the text allows)."""
+    width = max(1, min(width, n_positions))
+    start = min(max(0, position - width // 2), n_positions - width)
+    return tuple(range(start, start + width))
+
+
+def logit_lens(loaded: LoadedModel, decomposition: ResidualDecomposition, k: int = 5,
+               positions: Sequence[int] | None = None) -> LogitLens:
+    """The top ``k`` tokens and their probabilities at every row, at ``positions`` (default: every position), and
+    the final prediction's rank."""
+    n = len(decomposition.tokens)
+    columns = tuple(range(n)) if positions is None else tuple(sorted(set(int(p) for p in positions)))
+    if not columns or not all(0 <= p < n for p in columns):
+        raise LayerRequestError(f"The lens has positions 0-{n - 1}; asked for {list(columns)}.", code="no_such_cell",
+                                layer=0, position=columns[0] if columns else -1)
+    chosen = list(columns)
     unembed = unembedding(loaded, decomposition)
-    final = torch.from_numpy(decomposition.logits).float()
+    final = torch.from_numpy(decomposition.logits[chosen]).float()
     predicted = final.argmax(-1)
     rows = []
     with torch.inference_mode():
         for row, residual in enumerate(decomposition.residuals):  # one row at a time: [pos, vocab] at most
             last = row == len(decomposition.residuals) - 1
-            rows.append(read_row(unembed.logits(_normed(decomposition, residual)), predicted, k, keep=last))
+            normed = _normed(decomposition, residual[chosen])
+            rows.append(read_row(unembed.logits(normed), predicted, k, keep=last))
         if not torch.allclose(torch.log_softmax(final, -1), rows[-1].log_probabilities, atol=1e-3):
             raise DecompositionError(f"The last row of the lens does not reproduce {loaded.name}'s own logits, so "
                                      "its final norm or LM head is not what attnviz read.", code="lens_mismatch",
                                      model=loaded.name)
-    return lens_from_rows(loaded.name, decomposition.tokens.labels, rows, predicted,
+    labels = decomposition.tokens.labels
+    lens = lens_from_rows(loaded.name, [labels[p] for p in chosen], rows, predicted,
                           lambda ids: token_labels(loaded, ids))
+    return lens if positions is None else dataclasses.replace(lens, columns=columns)
 
 
 def lens_from_rows(model_name: str, positions: Sequence[str], rows: Sequence[_RowReading], predicted: torch.Tensor,

@@ -40,7 +40,8 @@ class Unembedding:
             return self._logits(normed)
 
     def _logits(self, normed: np.ndarray) -> torch.Tensor:
-        logits = torch.from_numpy(np.ascontiguousarray(normed, dtype=np.float32)) @ self.weight.T * self.scale
+        # the scale goes on the [..., d] input, not the [..., vocab] output: one pass over d numbers, not 50k
+        logits = (torch.from_numpy(np.ascontiguousarray(normed, dtype=np.float32)) * self.scale) @ self.weight.T
         if self.bias is not None:
             logits = logits + self.bias
         if self.softcap:

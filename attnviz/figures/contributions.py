@@ -91,15 +91,15 @@ def parts_figure(attribution: LogitAttribution, *, title: str = "", words: Contr
 def lens_figure(lens: LogitLens, *, title: str = "", words: ContributionWords = ENGLISH,
                 selected: tuple[int, int] | None = None) -> go.Figure:
     """Layer × position: the final prediction's probability (colour) and rank (text); top-k on hover."""
-    rows, n = lens.n_rows, len(lens.positions)
+    rows, n, x = lens.n_rows, len(lens.positions), list(lens.text_positions)
     row_labels = [words.row_zero] + [str(layer) for layer in range(rows - 1)]
     hover = [["<br>".join(f"{plot_text(label)} {p:.3f}" for label, p in zip(lens.top_labels[r][c],
                                                                           lens.top_probabilities[r, c]))
               for c in range(n)] for r in range(rows)]
     ranks = [[str(int(rank)) if rank < 1000 else "999+" for rank in row] for row in lens.prediction_rank]
-    columns = [f"{plot_text(label)}·{i}" for i, label in enumerate(lens.positions)]
+    columns = [f"{plot_text(label)}·{i}" for i, label in zip(x, lens.positions)]
     figure = go.Figure(go.Heatmap(
-        z=lens.prediction_probability, x=list(range(n)), y=list(range(rows)), colorscale="Greens", zmin=0, zmax=1,
+        z=lens.prediction_probability, x=x, y=list(range(rows)), colorscale="Greens", zmin=0, zmax=1,
         text=ranks, texttemplate="%{text}" if n <= 24 else None, textfont={"size": 10}, xgap=1, ygap=1,
         customdata=np.dstack([np.array(hover, dtype=object),
                               np.array([[plot_text(p) for p in lens.predictions]] * rows, dtype=object)]),
@@ -114,7 +114,7 @@ def lens_figure(lens: LogitLens, *, title: str = "", words: ContributionWords = 
     figure.update_layout(
         title={"text": plot_text(title), "x": 0, "font": {"size": 13}}, plot_bgcolor="white", dragmode=False,
         height=int(min(640, 170 + 30 * rows)), margin={"l": 50, "r": 10, "t": 90, "b": 10},
-        xaxis={"tickmode": "array", "tickvals": list(range(n)), "ticktext": columns, "side": "top",
+        xaxis={"tickmode": "array", "tickvals": x, "ticktext": columns, "side": "top",
                "showticklabels": n <= 40, "showgrid": False, "zeroline": False},
         yaxis={"title": words.layer, "tickmode": "array", "tickvals": list(range(rows)), "ticktext": row_labels,
                "autorange": "reversed", "showgrid": False, "zeroline": False},

@@ -19,7 +19,7 @@ from attnviz import capture, load_model
 from attnviz.contributions.decompose import DecompositionError, decompose
 from attnviz.contributions.lens import lens_row, logit_lens
 from attnviz.contributions.logits import direct_logit_attribution
-from attnviz.errors import InputTextError
+from attnviz.errors import InputTextError, LayerRequestError
 from tests.architectures import ARCHITECTURES, build
 from tests.family_table import REGENERATE, table_says
 
@@ -250,6 +250,29 @@ def test_command_line(capsys):
     assert main(["lens", "--model", "minilm", "--text", "hello"]) == 2
     assert "no language-model head" in capsys.readouterr().err
     assert main(["contributions", "--model", "toy-lm", "--text", "  "]) == 2
+
+
+def test_the_lens_at_chosen_positions_is_the_whole_lens_there(pair):
+    """The page computes the lens at the positions it shows: those columns equal the whole lens's, and a cell
+    outside them is an error that says which positions were computed."""
+    from attnviz.contributions.lens import lens_window
+
+    loaded, decomposition, *_ = pair
+    whole = logit_lens(loaded, decomposition, k=3)
+    shown = lens_window(len(decomposition.tokens), 4, 3)
+    assert shown == (3, 4, 5) and lens_window(10, 0, 4) == (0, 1, 2, 3) and lens_window(10, 9, 4) == (6, 7, 8, 9)
+    part = logit_lens(loaded, decomposition, k=3, positions=shown)
+    assert part.text_positions == shown and part.positions == tuple(whole.positions[p] for p in shown)
+    np.testing.assert_array_equal(part.top_ids, whole.top_ids[:, list(shown)])
+    np.testing.assert_allclose(part.prediction_probability, whole.prediction_probability[:, list(shown)], atol=1e-6)
+    mine, theirs = part.row(2, 5), whole.row(2, 5)
+    assert (mine.token_ids, mine.prediction_rank) == (theirs.token_ids, theirs.prediction_rank)
+    np.testing.assert_allclose(mine.probabilities, theirs.probabilities, atol=1e-6)
+    assert part.first_layer(4) == whole.first_layer(4)
+    with pytest.raises(LayerRequestError):
+        part.row(0, 0)
+    with pytest.raises(LayerRequestError):
+        logit_lens(loaded, decomposition, positions=[len(decomposition.tokens)])
 
 
 def test_notebook_views_take_a_model_or_a_transformer_lens_cache(pair):
