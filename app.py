@@ -57,6 +57,7 @@ def route() -> None:
 if __name__ == "__main__":
     route()
 else:
+    from ui.server_routes import ROUTES
     from ui.warm_up import lifespan
 
-    app = st.App(__file__, lifespan=lifespan)
+    app = st.App(__file__, lifespan=lifespan, routes=ROUTES)

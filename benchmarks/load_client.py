@@ -435,11 +435,25 @@ def report(sessions: int, tally: Tally, cpu: float, sampler: Sampler, client_cpu
     return "\n".join(lines)
 
 
-def print_rss(sampler: Sampler, every: float) -> None:
+def cache_figures(url: str) -> str:
+    """The app's own count of its memory (``/_attnviz/memory``, answered to loopback): RSS, the shared cache's
+    bytes, and RSS minus those bytes, which must stay flat in a soak once the cache has filled."""
+    import json
+
+    try:
+        with urllib.request.urlopen(f"{url}/_attnviz/memory", timeout=5) as response:
+            figures = json.load(response)
+    except (OSError, ValueError):
+        return "cache figures unavailable"
+    return (f"cache {figures['cache_bytes'] / 2**20:,.0f} MB in {figures['cache_entries']} entries, "
+            f"RSS - cache {figures['rss_minus_cache_bytes'] / 2**20:,.0f} MB")
+
+
+def print_rss(sampler: Sampler, every: float, url: str) -> None:
     started = time.perf_counter()
     while not sampler.stop.wait(every):
         rss = ", ".join(f"{samples[-1] / 2**20:,.0f} MB" for samples in sampler.rss.values() if samples)
-        print(f"  t={time.perf_counter() - started:5.0f} s  RSS {rss}", flush=True)
+        print(f"  t={time.perf_counter() - started:5.0f} s  RSS {rss}; {cache_figures(url)}", flush=True)
 
 
 def main() -> None:
@@ -467,7 +481,7 @@ def main() -> None:
         if args.cost:
             print(asyncio.run(cost(url, sampler.cpu)), flush=True)
         if args.rss_every:
-            threading.Thread(target=print_rss, args=(sampler, args.rss_every), daemon=True).start()
+            threading.Thread(target=print_rss, args=(sampler, args.rss_every, url), daemon=True).start()
         for n in args.sessions:
             cpu0, mine0 = sampler.cpu(), sum(me.cpu_times()[:2])
             tally = asyncio.run(load(url, n, args.duration, args.period, args.long_every))

@@ -38,3 +38,17 @@ def test_the_start_up_fills_the_caches_the_opening_page_reads(monkeypatch):
     kept = [key for key in shared_cache()._entries if key[:3] == ("capture", OPENING_MODEL, DEFAULT_TEXT)]
     assert kept, "the opening sentence's capture is not in the shared cache"
     assert cached_model(OPENING_MODEL).name  # served from the process's model cache
+
+
+def test_the_memory_route_answers_loopback_only():
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from ui.server_routes import ROUTES
+
+    local = TestClient(Starlette(routes=ROUTES), client=("127.0.0.1", 5000)).get("/_attnviz/memory")
+    figures = local.json()
+    assert local.status_code == 200 and figures["rss_bytes"] > 50 * 2**20
+    assert figures["rss_minus_cache_bytes"] == figures["rss_bytes"] - figures["cache_bytes"]
+    remote = TestClient(Starlette(routes=ROUTES), client=("10.1.2.3", 5000)).get("/_attnviz/memory")
+    assert remote.status_code == 403
