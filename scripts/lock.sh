@@ -8,7 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TORCH_WHEELS="${TORCH_WHEELS:-/opt/wheels}"
-PYTHON_VERSION="${PYTHON_VERSION:-3.11}"
+# the interpreter the venv is made with (CI: the same machine): a bare "3.11" would mean 3.11.0 and hold back
+# releases that need a later patch version (pymdown-extensions 13 needs 3.11.5)
+PYTHON_VERSION="${PYTHON_VERSION:-$(python3 -c "import platform; print(platform.python_version())")}"
 compile() {
   uv pip compile pyproject.toml --quiet --python-version "$PYTHON_VERSION" --find-links "$TORCH_WHEELS" \
     --no-emit-find-links --annotation-style line --custom-compile-command "bash scripts/lock.sh" "$@"

@@ -7,6 +7,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 VENV="$(mktemp -d)/newest"
+chmod 755 "$(dirname "$VENV")"  # the proxy tests' nginx reads Streamlit's front end from inside the venv
 python3 -m venv "$VENV"
 . "$VENV/bin/activate"
 pip install -q --upgrade --upgrade-strategy eager -e ".[dev,census]" || { echo "error: the ranges do not install"; exit 2; }
