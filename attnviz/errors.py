@@ -52,3 +52,9 @@ class CaptureShapeError(AttnvizError):
     """An attention call did not have the shape the load-time probe recorded for it."""
 
     default_code = "capture_shape"
+
+
+class StreamError(AttnvizError):
+    """The residual stream of this model cannot be traced or split into parts (heads, MLPs, norms)."""
+
+    default_code = "no_stream"

@@ -20,12 +20,12 @@ from contextlib import contextmanager
 
 import torch
 
-from attnviz.capturing.capturer import AblationMode
-from attnviz.capturing.interface import handling
 from attnviz.capturing.run import routing_session
 from attnviz.errors import LayerRequestError
 from attnviz.models.loading import LoadedModel
 from attnviz.result import AttentionKind
+from attnviz.tracing.handler import AblationMode
+from attnviz.tracing.interface import handling
 
 HeadRef = tuple[AttentionKind, int, int]  # (kind, model layer, head)
 

@@ -31,9 +31,9 @@ import transformers  # noqa: E402
 from transformers.models.auto import configuration_auto, modeling_auto  # noqa: E402
 
 from attnviz import capture, load_model  # noqa: E402
-from attnviz.capturing.probe import returned_attentions  # noqa: E402
 from attnviz.models.loading import family_of  # noqa: E402
 from attnviz.toy.tokenizer import build_tokenizer  # noqa: E402
+from attnviz.tracing.probe import returned_attentions  # noqa: E402
 
 transformers.logging.set_verbosity_error()
 transformers.utils.logging.disable_progress_bar()

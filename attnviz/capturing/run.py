@@ -7,8 +7,6 @@ result equals the single-text one, padded positions never appear). Both return
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -16,14 +14,15 @@ from typing import Literal
 import numpy as np
 import torch
 
-from attnviz.capturing.capturer import CaptureSession, RecordedVectors, SiteKey
-from attnviz.capturing.interface import handling
-from attnviz.capturing.probe import returned_attentions
 from attnviz.capturing.tokenizing import clean_text, sequence_from_ids, tokenize
 from attnviz.capturing.vocab import known_ids_only, without_unknown
 from attnviz.errors import AttnvizError, CaptureShapeError, InputTextError, LayerRequestError, NoAttentionError
 from attnviz.models.loading import LoadedModel
 from attnviz.result import AttentionKind, AttentionResult, HeadVectors, TokenSequence, Truncation
+from attnviz.tracing.handler import CaptureSession, RecordedVectors, SiteKey, routing
+from attnviz.tracing.interface import handling
+from attnviz.tracing.modules import accepted_kwargs
+from attnviz.tracing.probe import returned_attentions
 
 LayerRequest = Iterable[int] | Mapping[AttentionKind, Iterable[int]] | None
 Storage = Literal["float32", "float16"]
@@ -51,20 +50,6 @@ def layer_plan(loaded: LoadedModel, layers: LayerRequest) -> dict[AttentionKind,
                 code="no_such_layer", kind=kind, n_layers=available[kind], asked=bad,
             )
     return {kind: chosen for kind, chosen in requested.items() if chosen}
-
-
-@functools.cache
-def _forward_parameters(model_class: type) -> frozenset[str]:
-    parameters = inspect.signature(model_class.forward).parameters
-    names = set(parameters)
-    if any(p.kind == p.VAR_KEYWORD for p in parameters.values()):
-        names |= {"token_type_ids", "attention_mask"}
-    return frozenset(names)
-
-
-def accepted_kwargs(model: torch.nn.Module, candidates: dict) -> dict:
-    names = _forward_parameters(type(model))
-    return {k: v for k, v in candidates.items() if k in names}
 
 
 @dataclass(frozen=True)
@@ -166,7 +151,7 @@ def _query_key_lengths(loaded: LoadedModel, inputs: dict) -> dict[AttentionKind,
 def _session(loaded: LoadedModel, plan: dict[AttentionKind, tuple[int, ...]], inputs: dict, batch: int,
              storage: torch.dtype, record_vectors: bool) -> CaptureSession:
     lengths = _query_key_lengths(loaded, inputs)
-    session = _routing(loaded)
+    session = routing(loaded.sites)
     session.record_vectors = record_vectors
     for kind, chosen in plan.items():
         n_query, n_key = lengths[kind]
@@ -176,16 +161,6 @@ def _session(loaded: LoadedModel, plan: dict[AttentionKind, tuple[int, ...]], in
         for slot, layer in enumerate(chosen):
             session.slots[(kind, layer)] = slot
     return session
-
-
-def _routing(loaded: LoadedModel) -> CaptureSession:
-    """A session that knows the model's sites and captures nothing (yet)."""
-    sites, applications = {}, {}
-    for kind_sites in loaded.sites.values():
-        for site in kind_sites:
-            sites[(id(site.module), site.application)] = site
-            applications[id(site.module)] = max(applications.get(id(site.module), 0), site.application + 1)
-    return CaptureSession(sites=sites, applications=applications)
 
 
 def _forward_through_interface(loaded, plan, inputs, batch, storage, record_vectors):
@@ -366,5 +341,5 @@ def routing_session(loaded: LoadedModel) -> CaptureSession:
     if loaded.capture_path != "interface":
         raise NoAttentionError(f"{loaded.name} computes attention outside transformers' attention interface, so "
                                "attnviz cannot intervene on its heads.", code="no_interventions", model=loaded.name)
-    return _routing(loaded)
+    return routing(loaded.sites)
 

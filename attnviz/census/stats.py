@@ -1,7 +1,7 @@
 """Per-head statistics over a corpus, one batch at a time, computed where the attention is.
 
 :func:`census_batch` is the one function every engine runs: texts in, a :class:`BatchPart` out. The
-batch goes through the model in one padded forward pass; a :class:`~attnviz.capturing.capturer.CaptureSession`
+batch goes through the model in one padded forward pass; a :class:`~attnviz.tracing.handler.CaptureSession`
 observer reduces each layer's weights ``(B, H, Q, K)`` to a few sums per text and head *as the layer
 produces them*, with torch operations on the model's device (masks for padding and special tokens, no
 loop over texts), so no layer's weights are kept and none is copied to the CPU; only the query and key
@@ -537,9 +537,9 @@ def _encode_all(loaded: LoadedModel, batch: Batch, limit: int) -> tuple[list[_Te
 def _forward(loaded: LoadedModel, texts: Sequence[_Text], heads: Sequence[HeadKey], sampled_rows: Sequence[int]
              ) -> tuple[np.ndarray, CensusObserver]:
     """One padded forward pass of ``texts`` with the census observer: ``[texts, heads, sums]`` and the observer."""
-    from attnviz.capturing.interface import handling
-    from attnviz.capturing.probe import returned_attentions
     from attnviz.capturing.run import _batch_inputs, accepted_kwargs, routing_session
+    from attnviz.tracing.interface import handling
+    from attnviz.tracing.probe import returned_attentions
 
     inputs = _batch_inputs(loaded, [t.encoded for t in texts])
     widths = {"source": inputs["input_ids"].shape[1],

@@ -1,7 +1,7 @@
 """Residual decomposition: what the embeddings, every attention head and every MLP block wrote into the stream.
 
 One forward pass of the model, as it runs for a capture. Each head's output ``(Q, H, D)`` is taken at
-the capture point (the same :class:`~attnviz.capturing.capturer.CaptureSession` the interventions use)
+the capture point (the same :class:`~attnviz.tracing.handler.CaptureSession` the interventions use)
 and mapped through its slice of W_O; everything else is read from the real pass:
 
 * each block's input and output (``h_l`` and ``h_{l+1}``), so the MLP is what the block added that
@@ -25,13 +25,13 @@ from typing import Literal
 import numpy as np
 import torch
 
-from attnviz.capturing.capturer import CaptureSession
-from attnviz.capturing.interface import handling
 from attnviz.capturing.run import accepted_kwargs, model_inputs, routing_session
 from attnviz.errors import AttnvizError
 from attnviz.models.loading import LoadedModel
 from attnviz.models.weights import weight_in_out
 from attnviz.result import AttentionKind, TokenSequence
+from attnviz.tracing.handler import CaptureSession
+from attnviz.tracing.interface import handling
 
 NormKind = Literal["layernorm", "rmsnorm"]
 _CLOSE = 1e-3  # relative distance under which two residual-sized vectors are "the same tensor" (a sublayer is far more)

@@ -22,13 +22,14 @@ from transformers.models.auto.modeling_auto import (
     MODEL_FOR_MASKED_LM_MAPPING_NAMES,
 )
 
-from attnviz.capturing.interface import ATTNVIZ, register
-from attnviz.capturing.probe import AttentionSite, ProbeReport, probe_interface, probe_returned
 from attnviz.errors import AttnvizError, ModelLoadError, NoAttentionError
 from attnviz.hub import Progress, fetch
 from attnviz.models.registry import ResolvedModel, resolve
 from attnviz.result import AttentionKind, CapturePath, Family, ModelShape
 from attnviz.settings import Settings
+from attnviz.tracing.interface import ATTNVIZ, register
+from attnviz.tracing.points import install as install_points
+from attnviz.tracing.probe import AttentionSite, ProbeReport, probe_interface, probe_returned
 
 log = logging.getLogger(__name__)
 DEFAULT_TOKEN_LIMIT = 512  # beyond this, [layers, heads, n, n] arrays stop fitting comfortably in memory
@@ -184,6 +185,7 @@ def load_model(name: str, *, device: str | torch.device = "cpu", dtype: str | to
         else:
             if report is None or set(returned.sites) > set(report.sites) or report.several_maps_per_layer:
                 model, report = eager, returned
+    install_points(model, report.sites, family)
     return LoadedModel(resolved.name, resolved.location, model, tokenizer,
                        _shape(config, tokenizer, family, report), report.sites)
 
@@ -210,6 +212,7 @@ def wrap_model(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, name:
         except Exception as error:
             log.debug("%s keeps its attention implementation: %s", type(model).__name__, error)
         report = probe_returned(model, family)
+    install_points(model, report.sites, family)
     return LoadedModel(name, name, model, tokenizer, _shape(model.config, tokenizer, family, report), report.sites)
 
 

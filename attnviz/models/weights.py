@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
-from transformers.pytorch_utils import Conv1D
 
 from attnviz.models.loading import LoadedModel
 from attnviz.result import AttentionKind
+from attnviz.tracing.modules import weight_in_out
 
-
-def weight_in_out(linear: torch.nn.Module) -> tuple[np.ndarray, np.ndarray | None]:
-    """Weight as [in, out] (so that y = x W + b) and bias, for Linear and GPT-2's Conv1D."""
-    weight = linear.weight.detach().double().cpu().numpy()
-    weight = weight if isinstance(linear, Conv1D) else weight.T
-    bias = linear.bias.detach().double().cpu().numpy() if getattr(linear, "bias", None) is not None else None
-    return weight, bias
+__all__ = ["exposes_weights", "output_projection", "weight_in_out"]
 
 
 def exposes_weights(loaded: LoadedModel, kind: AttentionKind) -> bool:

@@ -18,13 +18,13 @@ import numpy as np
 import torch
 from transformers.pytorch_utils import Conv1D
 
-from attnviz.capturing.probe import AttentionSite
 from attnviz.capturing.run import capture
 from attnviz.errors import AttnvizError
 from attnviz.models.loading import LoadedModel
 from attnviz.models.weights import exposes_weights, weight_in_out
 from attnviz.result import AttentionKind, TokenSequence
 from attnviz.teach.scratch import softmax_rows
+from attnviz.tracing.probe import AttentionSite
 
 
 class DerivationUnsupported(AttnvizError):

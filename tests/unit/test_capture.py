@@ -89,7 +89,7 @@ def test_selective_capture_returns_exactly_the_layers_asked_for(tiny_models, nam
 
 def test_selective_capture_leaves_other_layers_on_sdpa(tiny_model_dirs, monkeypatch):
     """Only the asked-for layer leaves SDPA; every other layer keeps the fast path."""
-    from attnviz.capturing import capturer
+    from attnviz.tracing import handler as capturer
 
     sdpa_modules = []
     original = capturer.sdpa

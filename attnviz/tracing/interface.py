@@ -3,7 +3,7 @@
 Models loaded with ``attn_implementation=ATTNVIZ`` call :func:`attnviz_attention` in every attention
 layer. With no handler active it hands straight over to SDPA, so the model runs at full speed.
 Inside :func:`handling` every call goes to the active handler: the load-time probe
-(:mod:`attnviz.capturing.probe`) or a capture (:mod:`attnviz.capturing.capturer`), which also
+(:mod:`attnviz.tracing.probe`) or a capture (:mod:`attnviz.tracing.handler`), which also
 applies head ablations. The handler lives in a ``ContextVar``, so one shared model can serve several
 threads (Streamlit sessions) at once.
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 
-from attnviz.capturing.interface import (
+from attnviz.errors import CaptureShapeError, NoAttentionError
+from attnviz.result import AttentionKind
+from attnviz.tracing.interface import (
     AttentionOutput,
     additive_mask,
     eager_function_for,
@@ -21,9 +23,7 @@ from attnviz.capturing.interface import (
     plain_attention,
     sdpa,
 )
-from attnviz.capturing.probe import AttentionSite
-from attnviz.errors import CaptureShapeError, NoAttentionError
-from attnviz.result import AttentionKind
+from attnviz.tracing.probe import AttentionSite
 
 SiteKey = tuple[AttentionKind, int]  # (kind, model layer)
 AblationMode = Literal["zero", "mean"]
@@ -64,6 +64,7 @@ class CaptureSession:
     captured: set[SiteKey] = field(default_factory=set)
     vectors: dict[SiteKey, RecordedVectors] = field(default_factory=dict)
     observer: Observer | None = None
+    requests: dict[SiteKey, Any] = field(default_factory=dict)  # the tracer's points per site (tracing.trace)
     _calls: dict[int, int] = field(default_factory=dict)
 
     def _site(self, module) -> AttentionSite | None:
@@ -77,16 +78,23 @@ class CaptureSession:
     def attend(self, module, query, key, value, attention_mask, kwargs) -> AttentionOutput:
         site = self._site(module)
         key_of = (site.kind, site.layer) if site else None
+        request = self.requests.get(key_of) if key_of else None
+        if request is not None:  # hook_q, hook_k, hook_v: read, or written before attention uses them
+            query, key, value = request.vectors(query, key, value)
         slot = self.slots.get(key_of) if key_of else None
-        if site is not None and slot is None and self.observer is not None:
-            output, weights = self._weights(site, module, query, key, value, attention_mask, kwargs)
-            self.observer(site, weights, query, key)
-            self.captured.add(key_of)
-            weights = None  # nothing downstream keeps them: they are freed with this layer
-        elif slot is None:
-            output, weights = sdpa(module, query, key, value, attention_mask, kwargs)
-        else:
+        if slot is not None:
             output, weights = self._capture(site, slot, module, query, key, value, attention_mask, kwargs)
+        elif site is not None and (self.observer is not None or (request is not None and request.needs_pattern)):
+            output, weights = self._weights(site, module, query, key, value, attention_mask, kwargs)
+            if self.observer is not None:
+                self.observer(site, weights, query, key)
+            self.captured.add(key_of)
+        else:
+            output, weights = sdpa(module, query, key, value, attention_mask, kwargs)
+        if request is not None:  # hook_pattern, hook_z (a written pattern recomputes the output)
+            output = request.after(module, query, key, value, attention_mask, kwargs, weights, output)
+        if slot is None and self.observer is not None:
+            weights = None  # nothing downstream keeps them: they are freed with this layer
         if key_of in self.keep:
             output = self._ablate(output, self.keep[key_of])
         return output, weights
@@ -144,3 +152,13 @@ class CaptureSession:
             return output * keep
         mean = output.mean(dim=1, keepdim=True)  # each head's mean output over the positions of this pass
         return output * keep + mean * (1 - keep)
+
+
+def routing(sites: dict[AttentionKind, list[AttentionSite]]) -> CaptureSession:
+    """A session that knows the model's sites and captures nothing (yet)."""
+    by_call, applications = {}, {}
+    for kind_sites in sites.values():
+        for site in kind_sites:
+            by_call[(id(site.module), site.application)] = site
+            applications[id(site.module)] = max(applications.get(id(site.module), 0), site.application + 1)
+    return CaptureSession(sites=by_call, applications=applications)

@@ -21,7 +21,9 @@ import torch
 from transformers import PreTrainedModel
 from transformers.pytorch_utils import Conv1D
 
-from attnviz.capturing.interface import (
+from attnviz.errors import NoAttentionError
+from attnviz.result import AttentionKind, CapturePath, Family, HeadLayout
+from attnviz.tracing.interface import (
     AttentionOutput,
     additive_mask,
     eager_function_for,
@@ -29,8 +31,6 @@ from attnviz.capturing.interface import (
     handling,
     plain_attention,
 )
-from attnviz.errors import NoAttentionError
-from attnviz.result import AttentionKind, CapturePath, Family, HeadLayout
 
 SOURCE_LEN, TARGET_LEN = 5, 3
 
