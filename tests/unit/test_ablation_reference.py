@@ -9,7 +9,8 @@ import torch
 import transformers
 
 from attnviz import ablate_heads, load_model
-from attnviz.capturing.run import _batch_inputs, _encode, accepted_kwargs
+from attnviz.capturing.run import model_inputs
+from attnviz.tracing.modules import accepted_kwargs
 
 TEXT = "the teacher saw a book in the park yesterday"
 TARGET = "老师 昨天 在 公园 看见 书"
@@ -49,7 +50,7 @@ def test_ablation_equals_a_hook_on_the_stock_models_output_projection(tiny_model
     with torch.no_grad():  # random tiny heads barely move the output: make this layer's heads count, in both
         for model in (loaded.model, stock):
             model.get_submodule(path).weight.mul_(LOUDER)
-    inputs = _batch_inputs(loaded, [_encode(loaded, TEXT, TARGET if kind == "cross" else None, 64, True, 4)])
+    inputs, _, _ = model_inputs(loaded, TEXT, TARGET if kind == "cross" else None, max_tokens=64, max_new_tokens=4)
     with ablate_heads(loaded, [(kind, layer, head)], mode), torch.inference_mode():
         ours = _output(loaded.model(**accepted_kwargs(loaded.model, inputs), use_cache=False))
     head_dim = loaded.shape.layout[kind].head_dims[layer]

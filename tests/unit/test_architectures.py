@@ -14,10 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from attnviz import capture, capture_batch, load_model
-from attnviz.capturing.run import _batch_inputs, _encode, _forward_through_interface, accepted_kwargs, layer_plan
+from attnviz.capturing.run import model_inputs
 from attnviz.errors import CaptureShapeError
 from attnviz.masks import causal_mask
 from attnviz.models.loading import wrap_model
+from attnviz.tracing.modules import accepted_kwargs
+from attnviz.tracing.trace import run
 from tests.architectures import ARCHITECTURES, build, eager_attentions
 from tests.family_table import REGENERATE, committed, differences, families_where, probe, table_says
 
@@ -116,9 +118,10 @@ def test_capture_leaves_the_model_output_unchanged(folders, name):
     family = ARCHITECTURES[name][0]
     loaded = load_model(str(folders(name)))
     assert loaded.capture_path == "interface", f"{name} left the attention interface; run `{REGENERATE}`"
-    encoded = _encode(loaded, SENTENCE, _target(family), 64, True, 4)
-    inputs = _batch_inputs(loaded, [encoded])
-    captured, _, _ = _forward_through_interface(loaded, layer_plan(loaded, None), inputs, 1, torch.float32, False)
+    inputs, _, _ = model_inputs(loaded, SENTENCE, _target(family), max_tokens=64, max_new_tokens=4)
+    traced = run(loaded, inputs, cache=lambda hook: hook.endswith("hook_pattern"))
+    assert len(traced.cache) == sum(len(sites) for sites in loaded.sites.values())  # every layer's weights made
+    captured = traced.outputs
     field = "logits" if getattr(captured, "logits", None) is not None else "last_hidden_state"
     compared = 0
     for implementation in ("eager", "sdpa"):

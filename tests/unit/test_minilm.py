@@ -36,15 +36,16 @@ def test_equals_eager_output_attentions(minilm):
 
 
 def test_capture_does_not_change_the_model_output(minilm):
-    """Hidden states with every layer captured equal a plain SDPA forward."""
-    from attnviz.capturing.run import _batch_inputs, _encode, _forward_through_interface, layer_plan
+    """Hidden states with every layer's pattern traced equal a plain SDPA forward."""
+    from attnviz.capturing.run import model_inputs
+    from attnviz.tracing.trace import run
 
-    encoded = _encode(minilm, SENTENCE, None, 512, True, 8)
-    inputs = _batch_inputs(minilm, [encoded])
+    inputs, _, _ = model_inputs(minilm, SENTENCE)
     with torch.inference_mode():
         plain = minilm.model(**inputs).last_hidden_state
-    outputs, _, _ = _forward_through_interface(minilm, layer_plan(minilm, None), inputs, 1, torch.float32, False)
-    torch.testing.assert_close(outputs.last_hidden_state, plain, atol=1e-5, rtol=1e-4)
+    traced = run(minilm, inputs, cache=lambda name: name.endswith("hook_pattern"))
+    assert len(traced.cache) == minilm.shape.n_layers["encoder"]
+    torch.testing.assert_close(traced.outputs.last_hidden_state, plain, atol=1e-5, rtol=1e-4)
 
 
 def test_word_ids_group_subwords(minilm):
