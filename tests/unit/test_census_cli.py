@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from attnviz.__main__ import main
+from attnviz.cli import main
 from attnviz.census import CensusResult
 from attnviz.census.gold import grammar_sentences
 

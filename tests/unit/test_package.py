@@ -38,7 +38,7 @@ def test_the_wheel_carries_the_app_and_the_toy_models(wheel):
                      "attnviz/_bundle/assets/models/toy-lm/tokenizer.json"]:
         assert expected in names, expected
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
-    assert "attnviz = attnviz.__main__:main" in entry_points
+    assert "attnviz = attnviz.cli:main" in entry_points
     assert not any(n.startswith(("tests/", "ui/", "pages/")) for n in names)  # nothing at the top level but attnviz
 
 
