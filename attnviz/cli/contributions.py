@@ -1,7 +1,7 @@
 """``attnviz contributions`` and ``attnviz lens``: what each head and MLP adds to a logit, and the logit lens.
 
-    attnviz contributions --model toy-lm --text "..." [--token W] [--contrast B] [--json]
-    attnviz lens --model toy-lm --text "..." [--k 5] [--json]
+``attnviz contributions --model toy-lm --text "..." [--token W] [--contrast B] [--json]``;
+``attnviz lens --model toy-lm --text "..." [--k 5] [--json]``.
 """
 
 from __future__ import annotations
