@@ -31,8 +31,9 @@ def installed(wheel, tmp_path_factory) -> Path:
 
 def test_the_wheel_carries_the_app_and_the_toy_models(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    for expected in ["attnviz/__init__.py", "attnviz/capturing/run.py", "attnviz/_bundle/app.py",
-                     "attnviz/_bundle/pages/self_attention.py", "attnviz/_bundle/ui/lessons/zh/derivation.md",
+    for expected in ["attnviz/__init__.py", "attnviz/capturing/run.py", "attnviz/cli/__init__.py",
+                     "attnviz/_bundle/app.py", "attnviz/_bundle/pages/self_attention.py",
+                     "attnviz/_bundle/ui/lessons/zh/derivation.md",
                      "attnviz/_bundle/ui/lang.py", "attnviz/_bundle/.streamlit/config.toml",
                      "attnviz/_bundle/assets/models/toy-translator/model.safetensors",
                      "attnviz/_bundle/assets/models/toy-lm/tokenizer.json"]:
