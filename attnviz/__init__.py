@@ -5,7 +5,7 @@
     result.attention("encoder", layer=0, head=3)   # [query, key] weights of model layer 0, head 3
 
 ``__all__`` is the whole public API, the table "Public API" in the README; figures for notebooks are in
-``attnviz.notebook`` (``head_view``, ``grid_view``, ``causal_view``, ``cross_view``).
+``attnviz.notebook`` (``head_view``, ``model_view``, ``causal_view``, ``cross_view``).
 """
 
 from attnviz.capturing.run import capture, capture_batch

@@ -1,9 +1,9 @@
 """One call in a notebook: plotly figures from an attnviz result, or from what BertViz users already have.
 
-    from attnviz.notebook import head_view, grid_view, causal_view, cross_view
+    from attnviz.notebook import head_view, model_view, causal_view, cross_view
     head_view(outputs.attentions, tokens)            # BertViz: head_view(outputs.attentions, tokens)
     head_view(result, layer=2, head=5)                # an attnviz result
-    grid_view(outputs.attentions, tokens)             # every head of every layer
+    model_view(outputs.attentions, tokens)            # every head of every layer, BertViz's model_view signature
     causal_view(outputs.attentions, tokens)           # a decoder's masked map, future cells grey
     cross_view(outputs.cross_attentions, encoder_tokens=src, decoder_tokens=tgt)
     contributions_view(load_model("toy-lm"), "the farmer is")   # each head's direct effect on the next token
@@ -15,7 +15,9 @@ TransformerLens users pass the cache of ``logits, cache = model.run_with_cache(t
 
 ``attention`` is an :class:`~attnviz.result.AttentionResult` or transformers' ``outputs.attentions``
 (a tuple with one ``[batch, heads, query, key]`` tensor per layer; the first batch row is shown).
-Each function returns a ``plotly.graph_objects.Figure``; notebooks display it, ``.write_html`` saves it.
+Each function but ``model_view`` returns a ``plotly.graph_objects.Figure``; notebooks display it, ``.write_html``
+saves it. ``model_view`` follows BertViz: it displays (``html_action="view"``) or returns HTML
+(``html_action="return"``); ``html_action="figure"`` gives its plotly figure.
 """
 
 from __future__ import annotations
@@ -124,19 +126,173 @@ def head_view(attention, tokens: Sequence[str] | None = None, *, layer: int = 0,
     return attention_heatmap(view, words=words, colorscale=colorscale)
 
 
-def grid_view(attention, tokens: Sequence[str] | None = None, *, layers: Sequence[int] | None = None,
-              heads: Sequence[int] | None = None, kind: AttentionKind | None = None, hide_special: bool = False,
-              colorscale: str = "Blues", words: FigureWords = ENGLISH):
-    """Every head (rows: layers, columns: heads), like BertViz's model_view."""
+DISPLAY_MODES = {"dark": {"template": "plotly_dark", "colorscale": "Inferno", "background": "#1e1e1e"},
+                 "light": {"template": "plotly_white", "colorscale": "Blues", "background": "#f3f3f3"}}
+HTML_ACTIONS = ("view", "return", "figure")
+SENTENCE_FILTERS = ("All", "Sentence A -> Sentence A", "Sentence B -> Sentence B", "Sentence A -> Sentence B",
+                    "Sentence B -> Sentence A")
+KIND_TITLES = {"encoder": "Encoder", "decoder": "Decoder", "cross": "Cross"}
+
+
+def prettify(tokens: Sequence[str]) -> list[str]:
+    """BertViz's token clean-up: byte-level BPE's ``Ġ`` and SentencePiece's ``▁`` read as spaces, ``</w>`` goes."""
+    return [str(t).replace("Ġ", " ").replace("▁", " ").replace("</w>", "") for t in tokens]
+
+
+class HtmlView:
+    """What ``html_action="return"`` gives without IPython: ``.data`` is the HTML, notebooks render it."""
+
+    def __init__(self, data: str):
+        self.data = data
+
+    def _repr_html_(self) -> str:
+        return self.data
+
+
+def _is_causal(stacked: np.ndarray) -> bool:
+    """Every layer's weights above the diagonal are exactly 0 (a decoder's ``outputs.attentions``)."""
+    n = stacked.shape[-1]
+    return n > 1 and stacked.shape[-2] == n and not np.triu(stacked, k=1).any()
+
+
+def _model_view_result(attention, tokens, encoder_attention, decoder_attention, cross_attention,
+                       encoder_tokens, decoder_tokens, prettify_tokens: bool, kind) -> AttentionResult:
+    def clean(labels):
+        return prettify(labels) if prettify_tokens and labels is not None else labels
+
+    if attention is not None:
+        if isinstance(attention, AttentionResult):
+            return attention
+        if tokens is not None and not isinstance(tokens, str):
+            tokens = clean(tokens)
+        from attnviz.contributions.from_cache import is_activation_cache
+
+        if kind is None and not is_activation_cache(attention):
+            kind = "decoder" if _is_causal(_stack(attention)) else "encoder"
+        return _as_result(attention, tokens, kind or "encoder")
+    if encoder_attention is None and decoder_attention is None and cross_attention is None:
+        raise ValueError("pass attention (with tokens), or encoder_attention / decoder_attention / cross_attention "
+                         "(with encoder_tokens / decoder_tokens)")
+    if encoder_tokens is None and (encoder_attention is not None or cross_attention is not None):
+        raise ValueError("pass encoder_tokens with encoder_attention or cross_attention")
+    if decoder_tokens is None and (decoder_attention is not None or cross_attention is not None):
+        raise ValueError("pass decoder_tokens with decoder_attention or cross_attention")
+    if encoder_attention is None and cross_attention is None:  # a decoder on its own
+        return result_from_attentions(decoder_attention, clean(decoder_tokens), kind="decoder")
+    return result_from_attentions(encoder_attention, clean(encoder_tokens), kind="encoder",
+                                  decoder_attentions=decoder_attention, cross_attentions=cross_attention,
+                                  decoder_tokens=clean(decoder_tokens))
+
+
+def _sentence_filter(figure, split: int) -> None:
+    """A menu like BertViz's: all weights, or only those between sentence A (before ``split``) and B."""
+    blocks = {"All": (None, None), SENTENCE_FILTERS[1]: (False, False), SENTENCE_FILTERS[2]: (True, True),
+              SENTENCE_FILTERS[3]: (False, True), SENTENCE_FILTERS[4]: (True, False)}
+    full = [np.asarray(trace.z, dtype=float) for trace in figure.data]
+    buttons = []
+    for label, (rows_in_b, cols_in_b) in blocks.items():
+        zs = []
+        for trace, z in zip(figure.data, full):
+            if rows_in_b is None:
+                zs.append(z)
+                continue
+            in_b_rows = np.asarray(trace.y) >= split
+            in_b_cols = np.asarray(trace.x) >= split
+            keep = (in_b_rows == rows_in_b)[:, None] & (in_b_cols == cols_in_b)[None, :]
+            zs.append(np.where(keep, z, np.nan))
+        buttons.append({"label": label, "method": "restyle", "args": [{"z": zs}]})
+    figure.update_layout(updatemenus=[{"buttons": buttons, "direction": "down", "x": 0, "y": 1.0,
+                                       "xanchor": "left", "yanchor": "bottom", "pad": {"b": 28}}])
+
+
+def _kind_grid(result: AttentionResult, kind: AttentionKind, include_layers, include_heads, look: dict,
+               hide_special: bool, words: FigureWords):
     from attnviz.figures.grid import head_grid
 
-    result = _as_result(attention, tokens, kind or "encoder")
-    kind = _kind(result, kind if kind in result.arrays else None)
-    layers = list(result.layers[kind]) if layers is None else list(layers)
+    layers = list(result.layers[kind]) if include_layers is None else list(include_layers)
+    unknown = sorted(set(layers) - set(result.layers[kind]))
+    if unknown:
+        raise ValueError(f"include_layers {unknown} are not among the {kind} layers {list(result.layers[kind])}")
     options = ViewOptions(hide_special=hide_special)
-    views = [[build_view(result, kind, layer, [h], "single", options)
-              for h in (range(result.shape.heads_of(kind, layer)) if heads is None else heads)] for layer in layers]
-    return head_grid(views, words=words, colorscale=colorscale)
+    views = []
+    for layer in layers:
+        n_heads = result.shape.heads_of(kind, layer)
+        heads = range(n_heads) if include_heads is None else list(include_heads)
+        if any(not 0 <= h < n_heads for h in heads):
+            raise ValueError(f"include_heads {list(heads)}: layer {layer} has heads 0 to {n_heads - 1}")
+        views.append([build_view(result, kind, layer, [h], "single", options) for h in heads])
+    figure = head_grid(views, words=words, colorscale=look["colorscale"], title=KIND_TITLES[kind])
+    figure.update_layout(template=look["template"], plot_bgcolor=look["background"])
+    return figure
+
+
+def model_view(attention=None, tokens=None, sentence_b_start=None, prettify_tokens=True, display_mode="dark",
+               encoder_attention=None, decoder_attention=None, cross_attention=None, encoder_tokens=None,
+               decoder_tokens=None, include_layers=None, include_heads=None, html_action="view", *,
+               kind: AttentionKind | None = None, hide_special: bool = False, colorscale: str | None = None,
+               words: FigureWords = ENGLISH):
+    """Every head of every layer as a grid of small maps (rows: layers, columns: heads): BertViz's ``model_view``.
+
+    The arguments are BertViz's, in its order, so ``model_view(outputs.attentions, tokens)`` works unchanged:
+
+    - ``attention``: transformers' ``outputs.attentions`` (one ``[batch, heads, query, key]`` tensor per layer;
+      the first batch row is drawn), an [AttentionResult][attnviz.result.AttentionResult] or a TransformerLens
+      cache. Weights that are 0 above the diagonal in every layer are drawn as a decoder's (the future grey).
+    - ``tokens``: the tokens the model read (``tokenizer.convert_ids_to_tokens(ids)``); their count must match
+      the attention's. ``prettify_tokens`` turns ``Ġ`` and ``▁`` into spaces and drops ``</w>``.
+    - ``sentence_b_start``: the index of sentence B's first token; a menu then shows all weights, or only
+      those from sentence A to A, B to B, A to B or B to A.
+    - ``display_mode``: "dark" (BertViz's default) or "light".
+    - ``encoder_attention``, ``decoder_attention``, ``cross_attention`` with ``encoder_tokens`` and
+      ``decoder_tokens``: an encoder-decoder (``outputs.encoder_attentions`` ...); each kind given is one grid.
+    - ``include_layers``, ``include_heads``: the layer numbers and head indices to draw (default: all).
+    - ``html_action``: "view" displays the grids in the notebook and returns None; "return" returns an HTML
+      object (``.data`` is self-contained HTML, plotly.js included, that works offline and can be written to a
+      file); "figure" (attnviz's own) returns the plotly figure of one kind (``kind``, default the first of
+      encoder, decoder, cross) to change or export.
+
+    ``kind``, ``hide_special``, ``colorscale`` and ``words`` (the figure's labels, e.g. Chinese) are keyword-only
+    additions of attnviz.
+    """
+    if display_mode not in DISPLAY_MODES:
+        raise ValueError(f"display_mode must be 'dark' or 'light', not {display_mode!r}")
+    if html_action not in HTML_ACTIONS:
+        raise ValueError(f"html_action must be one of {', '.join(HTML_ACTIONS)}, not {html_action!r}")
+    result = _model_view_result(attention, tokens, encoder_attention, decoder_attention, cross_attention,
+                                encoder_tokens, decoder_tokens, prettify_tokens, kind)
+    look = dict(DISPLAY_MODES[display_mode], **({"colorscale": colorscale} if colorscale else {}))
+    kinds = [k for k in ("encoder", "decoder", "cross") if k in result.arrays]
+    if kind is not None:
+        if kind not in result.arrays:
+            raise ValueError(f"no {kind} attention here: the attention holds {', '.join(kinds)}")
+        kinds = [kind]
+    if sentence_b_start is not None:
+        if attention is None or hide_special:
+            raise ValueError("sentence_b_start splits the tokens of attention, with every token shown "
+                             "(hide_special=False)")
+        if not 0 < sentence_b_start < len(result.source):
+            raise ValueError(f"sentence_b_start must be between 1 and {len(result.source) - 1}, "
+                             f"not {sentence_b_start}")
+    figures = []
+    for name in kinds:
+        figure = _kind_grid(result, name, include_layers, include_heads, look, hide_special, words)
+        if sentence_b_start is not None:
+            _sentence_filter(figure, sentence_b_start)
+        figures.append(figure)
+    if html_action == "figure":
+        return figures[0]
+    if html_action == "return":
+        html = "\n".join(figure.to_html(full_html=False, include_plotlyjs=i == 0) for i, figure in enumerate(figures))
+        try:
+            from IPython.display import HTML
+        except ImportError:
+            return HtmlView(html)
+        return HTML(html)
+    from IPython.display import display
+
+    for figure in figures:
+        display(figure)
+    return None
 
 
 def causal_view(attention, tokens: Sequence[str] | None = None, *, layer: int = 0, head: int = 0,

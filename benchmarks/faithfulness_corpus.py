@@ -1,4 +1,4 @@
-"""Which explanation agrees with the model, over many texts: the README table on the built-in models.
+"""Which explanation agrees with the model, over many texts, on the built-in models (docs/faithfulness.md).
 
     flock /tmp/attnviz-heavy.lock python benchmarks/faithfulness_corpus.py [--texts 40] [--steps 64]
 

@@ -1,6 +1,7 @@
-"""The README's family table: for each family of the curated test matrix, in one run,
-the capture path, the largest difference from eager ``output_attentions=True``, whether every layer takes
-the fast path (weights written straight into the result) and whether the step-by-step derivation covers it.
+"""The family table with differences from eager (docs/capture.md): for each family of the curated test
+matrix, in one run, the capture path, the largest difference from eager ``output_attentions=True``, whether
+every layer takes the fast path (weights written straight into the result) and whether the step-by-step
+derivation covers it.
 
     python benchmarks/family_table.py > benchmarks/results/family_table.md
 """

@@ -1,4 +1,4 @@
-"""The toy translator's head-importance map, averaged over held-out pairs (the figures in the README).
+"""The toy translator's head-importance map, averaged over held-out pairs (the figures in docs/explain.md).
 
     python benchmarks/translator_importance.py [--pairs 30] [--mode zero]
 

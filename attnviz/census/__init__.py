@@ -7,7 +7,8 @@
 
 Modules: sources (reading texts), gold (toy-grammar alignments and sample corpora), stats (the
 per-batch function and how parts add up), engines (local and Ray), qkmap (joint query/key maps),
-report (the finished census and its Parquet file), figures (plotly figures of a census), cli.
+report (the finished census and its Parquet file), figures (plotly figures of a census); the command line is
+``attnviz/cli/census.py``.
 """
 
 from attnviz.census.engines import ENGINES, census

@@ -10,7 +10,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from attnviz.__main__ import main
+from attnviz.cli import main
 from tests.architectures import ARCHITECTURES, build, eager_attentions
 from tests.family_table import families_where, table_says
 

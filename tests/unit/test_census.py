@@ -211,7 +211,7 @@ def test_alignment_agreement_on_the_toy_translator(toy_translator):
         for head in range(4):
             assert result.head("cross", layer, head).alignment == pytest.approx(hits[layer, head].mean())
     best = result.heads[result.heads.kind == "cross"].alignment.max()
-    assert best > 0.9  # README: the best head aligns about 97% of held-out words
+    assert best > 0.9  # docs/models.md: the best head aligns about 97% of held-out words
     assert result.heads[result.heads.kind == "encoder"].alignment.isna().all()
     top = result.examples_for("cross", 1, 0, "alignment")
     assert len(top) == 5 and top.score.iloc[0] == 1.0 and top.target.notna().all()

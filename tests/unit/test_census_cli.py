@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from attnviz.__main__ import main
 from attnviz.census import CensusResult
 from attnviz.census.gold import grammar_sentences
+from attnviz.cli import main
 
 
 def test_census_from_the_command_line(tmp_path, capsys):

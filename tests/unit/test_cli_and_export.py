@@ -5,7 +5,7 @@ import json
 import numpy as np
 
 from attnviz import capture
-from attnviz.__main__ import main
+from attnviz.cli import main
 from attnviz.export import load_npz, matrix_to_csv, result_to_json, safe_filename
 
 

@@ -236,7 +236,7 @@ def test_minilm_encoder_and_bad_text(minilm):
 def test_command_line(capsys):
     import json
 
-    from attnviz.__main__ import main
+    from attnviz.cli import main
 
     assert main(["contributions", "--model", "toy-lm", "--text", "the teacher saw a", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
@@ -276,7 +276,7 @@ def test_the_lens_at_chosen_positions_is_the_whole_lens_there(pair):
 
 
 def test_notebook_views_take_a_model_or_a_transformer_lens_cache(pair):
-    from attnviz.notebook import causal_view, contributions_view, grid_view, head_view, lens_view
+    from attnviz.notebook import causal_view, contributions_view, head_view, lens_view, model_view
 
     loaded, decomposition, bridge, cache, logits = pair
     figure = contributions_view(loaded, TEXT)
@@ -291,7 +291,7 @@ def test_notebook_views_take_a_model_or_a_transformer_lens_cache(pair):
     pattern = cache["blocks.1.attn.hook_pattern"][0, 2].numpy()
     np.testing.assert_allclose(head_view(cache, tokens, layer=1, head=2).data[0].z[np.tril_indices(len(tokens))],
                                pattern[np.tril_indices(len(tokens))], atol=1e-6)
-    assert len(grid_view(cache, tokens).data) > 0 and causal_view(cache, tokens, layer=0).data
+    assert len(model_view(cache, tokens, html_action="figure").data) > 0 and causal_view(cache, tokens, layer=0).data
 
 
 def test_the_self_checks_notice_a_wrong_split(pair, monkeypatch):

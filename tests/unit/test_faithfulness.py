@@ -10,7 +10,7 @@ import torch
 from scipy.stats import spearmanr
 
 from attnviz import AttnvizError, capture, load_model
-from attnviz.__main__ import main
+from attnviz.cli import main
 from attnviz.explain.flow import rollout
 from attnviz.faithfulness import OutputChoice, faithfulness, spearman
 from attnviz.faithfulness import attention_rows as rows_module

@@ -24,7 +24,7 @@ def _imports(path: Path) -> list[tuple[str, str]]:
 
 def test_the_readme_api_table_is_the_public_api():
     readme = (ROOT / "README.md").read_text("utf-8")
-    table = readme.split("### Public API", 1)[1].split("\n\n| name |", 1)[1].split("\n\n", 1)[0]
+    table = readme.split("## Public API", 1)[1].split("\n\n| name |", 1)[1].split("\n\n", 1)[0]
     names = [re.match(r"\| `([A-Za-z_]+)", row).group(1) for row in table.splitlines()[2:]]
     assert names == list(attnviz.__all__)
     assert all(hasattr(attnviz, name) for name in names)

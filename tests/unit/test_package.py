@@ -31,14 +31,15 @@ def installed(wheel, tmp_path_factory) -> Path:
 
 def test_the_wheel_carries_the_app_and_the_toy_models(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    for expected in ["attnviz/__init__.py", "attnviz/capturing/run.py", "attnviz/_bundle/app.py",
-                     "attnviz/_bundle/pages/self_attention.py", "attnviz/_bundle/ui/lessons/zh/derivation.md",
+    for expected in ["attnviz/__init__.py", "attnviz/capturing/run.py", "attnviz/cli/__init__.py",
+                     "attnviz/_bundle/app.py", "attnviz/_bundle/pages/self_attention.py",
+                     "attnviz/_bundle/ui/lessons/zh/derivation.md",
                      "attnviz/_bundle/ui/lang.py", "attnviz/_bundle/.streamlit/config.toml",
                      "attnviz/_bundle/assets/models/toy-translator/model.safetensors",
                      "attnviz/_bundle/assets/models/toy-lm/tokenizer.json"]:
         assert expected in names, expected
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
-    assert "attnviz = attnviz.__main__:main" in entry_points
+    assert "attnviz = attnviz.cli:main" in entry_points
     assert not any(n.startswith(("tests/", "ui/", "pages/")) for n in names)  # nothing at the top level but attnviz
 
 

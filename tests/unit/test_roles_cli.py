@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from attnviz.__main__ import main
+from attnviz.cli import main
 from tests.unit.test_roles_planted import _planted_gpt2
 
 

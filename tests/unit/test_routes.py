@@ -320,7 +320,7 @@ def test_node_lens_is_the_logit_lens_and_ends_in_the_prediction(toy_lm, minilm):
 def test_notebook_and_cli_draw_the_same_routes(capsys, toy_lm):
     import json
 
-    from attnviz.__main__ import main
+    from attnviz.cli import main
     from attnviz.notebook import routes_view
 
     figure = routes_view("toy-lm", TEXT, threshold=0.1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from attnviz.__main__ import main
+from attnviz.cli import main
 from attnviz.serve import find_nginx
 from attnviz.settings import load_settings
 

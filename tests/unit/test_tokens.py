@@ -146,7 +146,7 @@ def _exported(path):
 def test_exports_carry_the_labels_as_typed_beside_raw_pieces_and_ids(byte_level_gpt2_dir, byte_level_gpt2, tmp_path,
                                                                      suffix):
     """``attnviz capture --out`` and the app's "All layers" downloads (the same result_to_json / result_to_npz)."""
-    from attnviz.__main__ import main
+    from attnviz.cli import main
     from attnviz.export import result_to_json, result_to_npz
 
     out = tmp_path / f"r{suffix}"

@@ -40,6 +40,7 @@ def add_parser(commands) -> None:
     cmd.add_argument("--workers", type=int, help="Ray actors (default: one per GPU, else one per CPU)")
     cmd.add_argument("--ray-address", help="address of a running Ray cluster (default: start a local one)")
     cmd.add_argument("--quiet", action="store_true", help="no progress bar")
+    cmd.set_defaults(run=run)
 
 
 def summary(result: CensusResult) -> str:

@@ -29,6 +29,7 @@ def add_parser(commands) -> None:
     cmd.add_argument("--merge-words", action="store_true", help="sum sub-word pieces into words")
     cmd.add_argument("--show-special", action="store_true", help="keep [CLS], </s> ... in the scores and ranks")
     cmd.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    cmd.set_defaults(run=run)
 
 
 def _cell(value: float) -> str:

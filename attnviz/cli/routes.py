@@ -15,6 +15,7 @@ def add_parser(commands) -> None:
     cmd.add_argument("--position", type=int, help="token whose routes are traced (default: the last)")
     cmd.add_argument("--threshold", type=float, default=0.04, help="edges at or below this share are pruned")
     cmd.add_argument("--json", action="store_true", help="print the edges as JSON")
+    cmd.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,7 +1,7 @@
 """``attnviz contributions`` and ``attnviz lens``: what each head and MLP adds to a logit, and the logit lens.
 
-    attnviz contributions --model toy-lm --text "..." [--token W] [--contrast B] [--json]
-    attnviz lens --model toy-lm --text "..." [--k 5] [--json]
+``attnviz contributions --model toy-lm --text "..." [--token W] [--contrast B] [--json]``;
+``attnviz lens --model toy-lm --text "..." [--k 5] [--json]``.
 """
 
 from __future__ import annotations
@@ -29,9 +29,11 @@ def add_parser(commands) -> None:
     contributions.add_argument("--contrast", help="explain logit(token) minus logit(this token)")
     contributions.add_argument("--position", type=int, default=-1, help="which position's prediction (default: last)")
     contributions.add_argument("--top", type=int, default=10, help="how many heads the table lists")
+    contributions.set_defaults(run=run)
     lens = commands.add_parser("lens", help="the logit lens: the top tokens at every layer and position")
     _common(lens)
     lens.add_argument("--k", type=int, default=5, help="top tokens per cell")
+    lens.set_defaults(run=run)
 
 
 def format_attribution(attribution, top: int) -> str:

@@ -21,6 +21,7 @@ def add_parser(commands) -> None:
     heads.add_argument("--seed", type=int, default=0, help="seed of the repeated-token probe")
     heads.add_argument("--all", action="store_true", help="list heads without a clear role too")
     heads.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    heads.set_defaults(run=run)
 
 
 def format_report(report: RoleReport, show_all: bool) -> str:

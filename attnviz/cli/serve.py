@@ -1,4 +1,4 @@
-"""``attnviz serve --workers 2 --port 8501``: N app processes behind nginx (see attnviz/serve.py)."""
+"""``attnviz serve --workers 2 --port 8501``: N app processes behind nginx (the cluster is ``attnviz.serve``)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ def add_parser(commands) -> None:
                      help="address nginx listens on (default 0.0.0.0: a shared server; 127.0.0.1: this machine)")
     cmd.add_argument("--dir", type=Path, help="folder for nginx's configuration, logs and temp files "
                                               "(default: a new temporary folder)")
+    cmd.set_defaults(run=run)
 
 
 def _interrupt(*_) -> None:
