@@ -15,7 +15,7 @@ from attnviz.result import Family
 from ui import live_map
 from ui.cached import cached_model
 from ui.errors import show_error
-from ui.lang import lang, tr
+from ui.lang import tr
 from ui.model_picker import hub_choices, ready_to_load
 from ui.url_state import BOUND, keep_valid, url_choice
 
@@ -69,7 +69,7 @@ def model_picker(spec: PageSpec) -> LoadedModel | None:
     else:
         name = choice
         if name in BUILTIN_MODELS:
-            st.sidebar.caption(BUILTIN_MODELS[name].description.get(lang(), ""))
+            st.sidebar.caption(tr(f"model.about.{name}"))
     if not ready_to_load(name):
         return None
     try:

@@ -13,5 +13,5 @@ def add_parser(commands) -> None:
 
 def run(args: argparse.Namespace) -> int:
     for model in BUILTIN_MODELS.values():
-        print(f"{model.name:16s} {model.family:16s} {model.description['en']}")
+        print(f"{model.name:16s} {model.family:16s} {model.description}")
     return 0

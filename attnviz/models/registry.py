@@ -31,7 +31,7 @@ class BuiltinModel:
     name: str
     family: Family
     locate: Callable[[], Path]
-    description: dict[str, str]  # language code -> one line
+    description: str  # one line, in English (the app shows ui/i18n's "model.about.NAME")
 
 
 BUILTIN_MODELS: dict[str, BuiltinModel] = {
@@ -39,23 +39,19 @@ BUILTIN_MODELS: dict[str, BuiltinModel] = {
     for m in [
         BuiltinModel(
             "minilm", "encoder", _minilm_path,
-            {"en": "all-MiniLM-L6-v2: a real pretrained BERT encoder, 6 layers x 12 heads, d_model 384",
-             "zh": "all-MiniLM-L6-v2：真实的预训练 BERT 编码器，6 层 × 12 头，d_model 384"},
+            "all-MiniLM-L6-v2: a real pretrained BERT encoder, 6 layers x 12 heads, d_model 384",
         ),
         BuiltinModel(
             "toy-translator", "encoder-decoder", lambda: ASSET_MODELS / "toy-translator",
-            {"en": "Toy English→Chinese translator (BART, 2+2 layers x 4 heads) trained on a small grammar",
-             "zh": "玩具英译中模型（BART，编码器 2 层 + 解码器 2 层 × 4 头），在小型语法上训练"},
+            "Toy English→Chinese translator (BART, 2+2 layers x 4 heads) trained on a small grammar",
         ),
         BuiltinModel(
             "toy-lm", "decoder", lambda: ASSET_MODELS / "toy-lm",
-            {"en": "Toy language model (Llama-style decoder, 2 layers, 4 query heads sharing 2 KV heads)",
-             "zh": "玩具语言模型（Llama 式解码器，2 层，4 个查询头共享 2 个 KV 头）"},
+            "Toy language model (Llama-style decoder, 2 layers, 4 query heads sharing 2 KV heads)",
         ),
         BuiltinModel(
             "toy-induction", "decoder", lambda: ASSET_MODELS / "toy-induction",
-            {"en": "Toy induction model (attention-only Llama, 2 layers x 4 heads) trained to continue repeated spans",
-             "zh": "玩具归纳模型（只有注意力的 Llama，2 层 × 4 头），训练目标是接续重复出现的片段"},
+            "Toy induction model (attention-only Llama, 2 layers x 4 heads) trained to continue repeated spans",
         ),
     ]
 }

@@ -58,3 +58,26 @@ def test_importing_ui_runs_nothing():
 def test_the_engine_imports_no_streamlit():
     for path in (ROOT / "attnviz").rglob("*.py"):
         assert all(module.split(".")[0] != "streamlit" for module, _ in _imports(path)), path
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                found.add(id(first.value))
+    return found
+
+
+def test_the_engine_holds_no_interface_text_in_chinese():
+    """Words for people in the visitor's language live in ui/i18n; the engine keeps data (the toy grammar) only."""
+    data = {ROOT / "attnviz" / "toy", ROOT / "attnviz" / "export" / "data.py"}  # grammar words; an example in a field
+    for path in (ROOT / "attnviz").rglob("*.py"):
+        if any(path == d or d in path.parents for d in data):
+            continue
+        tree = ast.parse(path.read_text("utf-8"))
+        skip = _docstrings(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip:
+                assert not re.search(r"[\u4e00-\u9fff]", node.value), (path, node.lineno, node.value[:40])
