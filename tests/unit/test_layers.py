@@ -81,3 +81,9 @@ def test_the_engine_holds_no_interface_text_in_chinese():
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip:
                 assert not re.search(r"[\u4e00-\u9fff]", node.value), (path, node.lineno, node.value[:40])
+
+
+def test_every_engine_folder_is_a_package():
+    """setuptools ships packages only: a folder of modules without __init__.py would be missing from the wheel."""
+    for folder in {path.parent for path in (ROOT / "attnviz").rglob("*.py")}:
+        assert (folder / "__init__.py").exists(), folder.relative_to(ROOT)
