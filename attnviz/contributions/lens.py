@@ -20,9 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from attnviz.contributions.decompose import DecompositionError, ResidualDecomposition
+from attnviz.contributions.decompose import ResidualDecomposition
 from attnviz.contributions.logits import token_labels, unembedding
-from attnviz.errors import LayerRequestError
+from attnviz.errors import LayerRequestError, StreamError
 from attnviz.models.loading import LoadedModel
 
 
@@ -149,7 +149,7 @@ def logit_lens(loaded: LoadedModel, decomposition: ResidualDecomposition, k: int
             normed = _normed(decomposition, residual[chosen])
             rows.append(read_row(unembed.logits(normed), predicted, k, keep=last))
         if not torch.allclose(torch.log_softmax(final, -1), rows[-1].log_probabilities, atol=1e-3):
-            raise DecompositionError(f"The last row of the lens does not reproduce {loaded.name}'s own logits, so "
+            raise StreamError(f"The last row of the lens does not reproduce {loaded.name}'s own logits, so "
                                      "its final norm or LM head is not what attnviz read.", code="lens_mismatch",
                                      model=loaded.name)
     labels = decomposition.tokens.labels

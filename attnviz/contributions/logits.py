@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from attnviz.contributions.decompose import DecompositionError, ResidualDecomposition
-from attnviz.errors import InputTextError
+from attnviz.contributions.decompose import ResidualDecomposition
+from attnviz.errors import InputTextError, StreamError
 from attnviz.models.loading import LoadedModel
 from attnviz.result import display_label
 
@@ -53,7 +53,7 @@ def unembedding(loaded: LoadedModel, decomposition: ResidualDecomposition) -> Un
     """The model's LM head (and BART's ``final_logits_bias``); an error for a stream with none (an encoder)."""
     head = loaded.model.get_output_embeddings() if decomposition.kind == "decoder" else None
     if head is None or getattr(head, "weight", None) is None or decomposition.logits is None:
-        raise DecompositionError(f"{loaded.name} has no language-model head on its {decomposition.kind}, so there are "
+        raise StreamError(f"{loaded.name} has no language-model head on its {decomposition.kind}, so there are "
                                  "no logits to attribute.", code="no_unembedding", model=loaded.name,
                                  kind=decomposition.kind)
     weight = head.weight.detach().float().cpu()  # [vocab, d]

@@ -133,6 +133,14 @@ class ActivationCache(Mapping):
         module, x, y = self._norms[name]
         return norm_scale(module, x[row], y[row])
 
+    def norm_call(self, name: str, row: int = 0) -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
+        """The norm called ``name`` as it ran on batch row ``row``: ``(module, input, output)``."""
+        name = name.removesuffix(".hook_scale").removesuffix(".hook_out")
+        if name not in self._norms:
+            raise KeyError(f"the norm {name} was not traced (ask for {name}.hook_scale)")
+        module, x, y = self._norms[name]
+        return module, x[row], y[row]
+
     @property
     def norm_names(self) -> tuple[str, ...]:
         return tuple(self._norms)
@@ -181,7 +189,7 @@ class _SiteRequest:
         self.tracer, self.site = tracer, site
         self.names = {p: attention_point(site.kind, site.layer, p, tracer.family) for p in ATTENTION_POINTS}
         self.touched = {p for p, n in self.names.items() if tracer.touches(n)}
-        self.needs_pattern = bool(self.touched & {"pattern", "attn_scores"}) or tracer.timeline_on
+        self.needs_pattern = bool(self.touched & {"pattern", "attn_scores"})
 
     def vectors(self, query, key, value):
         """hook_q, hook_k, hook_v in TransformerLens' layout ``[batch, pos, head, d_head]``."""
