@@ -16,10 +16,9 @@ import torch
 from attnviz.capturing.run import accepted_kwargs, model_inputs
 from attnviz.capturing.tokenizing import sequence_from_ids
 from attnviz.capturing.vocab import known_ids_only, without_unknown
-from attnviz.interventions import HeadRef, ablate_heads, ablate_heads_per_row
+from attnviz.interventions import AblationMode, HeadRef, ablate_heads, ablate_heads_per_row
 from attnviz.models.loading import LoadedModel
 from attnviz.result import AttentionKind, Family
-from attnviz.tracing.handler import AblationMode
 
 METRICS: dict[Family, str] = {"decoder": "kl_next", "encoder-decoder": "kl_target", "encoder": "one_minus_cosine"}
 
