@@ -15,14 +15,15 @@ import numpy as np
 import torch
 
 from attnviz.capturing.tokenizing import clean_text, sequence_from_ids, tokenize
-from attnviz.capturing.vocab import known_ids_only, without_unknown
 from attnviz.errors import AttnvizError, CaptureShapeError, InputTextError, LayerRequestError, NoAttentionError
 from attnviz.models.loading import LoadedModel
 from attnviz.result import AttentionKind, AttentionResult, HeadVectors, TokenSequence, Truncation
+from attnviz.tracing.generate import greedy
 from attnviz.tracing.handler import CaptureSession, RecordedVectors, SiteKey, routing
 from attnviz.tracing.interface import handling
 from attnviz.tracing.modules import accepted_kwargs
 from attnviz.tracing.probe import returned_attentions
+from attnviz.tracing.vocab import without_unknown
 
 LayerRequest = Iterable[int] | Mapping[AttentionKind, Iterable[int]] | None
 Storage = Literal["float32", "float16"]
@@ -98,10 +99,7 @@ def _encode(loaded: LoadedModel, text: str, target: str | None, limit: int, gene
     if not generate_target:
         raise InputTextError("This encoder-decoder needs a target text (or let the model generate one).",
                              code="needs_target")
-    with torch.inference_mode():
-        sequence = loaded.model.generate(**accepted_kwargs(loaded.model, _model_inputs(loaded, source.token_ids)),
-                                         max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
-                                         **known_ids_only(tokenizer))[0].tolist()
+    sequence = greedy(loaded, _model_inputs(loaded, source.token_ids), max_new_tokens)
     reads = sequence[:-1] if len(sequence) > 1 else sequence
     produces = sequence_from_ids(tokenizer, sequence[1:]) if len(sequence) > 1 else None
     return _Encoded(source, source_truncation, sequence_from_ids(tokenizer, reads), produces, None, generated=True)

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from attnviz.capturing.vocab import without_unknown
 from attnviz.roles.report import RoleReport
+from attnviz.tracing.vocab import without_unknown
 
 
 @dataclass(frozen=True)
