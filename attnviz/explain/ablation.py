@@ -13,12 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from attnviz.capturing.run import accepted_kwargs, model_inputs
+from attnviz.capturing.run import model_inputs
 from attnviz.capturing.tokenizing import sequence_from_ids
 from attnviz.interventions import AblationMode, HeadRef, ablate_heads, ablate_heads_per_row
 from attnviz.models.loading import LoadedModel
 from attnviz.result import AttentionKind, Family
 from attnviz.tracing.generate import greedy
+from attnviz.tracing.modules import accepted_kwargs
 from attnviz.tracing.vocab import without_unknown
 
 METRICS: dict[Family, str] = {"decoder": "kl_next", "encoder-decoder": "kl_target", "encoder": "one_minus_cosine"}

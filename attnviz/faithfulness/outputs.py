@@ -20,10 +20,10 @@ from typing import Literal
 
 import torch
 
-from attnviz.capturing.run import accepted_kwargs
 from attnviz.errors import InputTextError, NoAttentionError
 from attnviz.models.loading import LoadedModel
 from attnviz.result import AttentionKind, AttentionResult, Family
+from attnviz.tracing.modules import accepted_kwargs
 
 OutputKind = Literal["next_token", "target_token", "sentence_mean", "cls"]
 OUTPUTS_OF: dict[Family, tuple[OutputKind, ...]] = {

@@ -7,7 +7,6 @@ Every other call goes straight to SDPA. Sites are recognised by module and appli
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,8 +25,6 @@ from attnviz.tracing.interface import (
 from attnviz.tracing.probe import AttentionSite
 
 SiteKey = tuple[AttentionKind, int]  # (kind, model layer)
-# Sees a site's weights (B, H, Q, K) as they are made, with that call's query (B, H, Q, D) and key (B, Hkv, K, D).
-Observer = Callable[[AttentionSite, torch.Tensor, torch.Tensor, torch.Tensor], None]
 
 
 @dataclass
@@ -46,9 +43,10 @@ class CaptureSession:
     """Handler for one forward pass (or one ``generate()``) of a loaded model.
 
     ``buffers[kind]`` is ``[captured layer, batch, heads, query, key]``, allocated by the caller so
-    results need no second copy; ``slots`` maps a site to its index on axis 0. ``observer``, when set,
-    is called with the weights of every site of the model, buffered or not: a consumer that reduces them at once (the
-    census) needs no buffer at all, so its memory does not grow with the number of layers.
+    results need no second copy; ``slots`` maps a site to its index on axis 0. ``requests`` are the
+    tracer's points of each site (:class:`attnviz.tracing.trace.Tracer`): a consumer that reduces a
+    pattern at once (the census, a hook on ``hook_pattern``) needs no buffer, and the weights of a site
+    without one are freed with its layer, so memory does not grow with the number of layers.
     """
 
     sites: dict[tuple[int, int], AttentionSite]  # (id(module), application) -> site
@@ -58,7 +56,6 @@ class CaptureSession:
     record_vectors: bool = False
     captured: set[SiteKey] = field(default_factory=set)
     vectors: dict[SiteKey, RecordedVectors] = field(default_factory=dict)
-    observer: Observer | None = None
     requests: dict[SiteKey, Any] = field(default_factory=dict)  # the tracer's points per site (tracing.trace)
     _calls: dict[int, int] = field(default_factory=dict)
 
@@ -79,17 +76,15 @@ class CaptureSession:
         slot = self.slots.get(key_of) if key_of else None
         if slot is not None:
             output, weights = self._capture(site, slot, module, query, key, value, attention_mask, kwargs)
-        elif site is not None and (self.observer is not None or (request is not None and request.needs_pattern)):
+        elif request is not None and request.needs_pattern:
             output, weights = self._weights(site, module, query, key, value, attention_mask, kwargs)
-            if self.observer is not None:
-                self.observer(site, weights, query, key)
             self.captured.add(key_of)
         else:
             output, weights = sdpa(module, query, key, value, attention_mask, kwargs)
         if request is not None:  # hook_pattern, hook_z (a written pattern recomputes the output)
             output = request.after(module, query, key, value, attention_mask, kwargs, weights, output)
-        if slot is None and self.observer is not None:
-            weights = None  # nothing downstream keeps them: they are freed with this layer
+        if slot is None and request is not None and request.needs_pattern:
+            weights = None  # computed for the tracer's hooks only: freed with this layer, as on the SDPA path
         return output, weights
 
     def _capture(self, site: AttentionSite, slot: int, module, query, key, value, attention_mask, kwargs):
@@ -114,8 +109,6 @@ class CaptureSession:
         else:
             output, weights = self._weights(site, module, query, key, value, attention_mask, kwargs)
             target.copy_(weights)
-        if self.observer is not None:
-            self.observer(site, target, query, key)
         if self.record_vectors:
             scaling = kwargs.get("scaling")
             self.vectors[(site.kind, site.layer)] = RecordedVectors(

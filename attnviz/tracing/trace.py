@@ -247,6 +247,8 @@ class Tracer:
         self._decided: dict[str, tuple[bool, tuple[HookFn, ...]]] = {}
         self.timeline_on = timeline
         self.keep_grad = keep_grad
+        # Nothing to read or write: the module hooks need not hear of this run (a plain capture costs nothing more)
+        self.idle = not timeline and not hooks and (cache is None or cache is False)
         self.tensors: dict[str, torch.Tensor] = {}
         self.norm_io: dict[str, tuple[torch.nn.Module, torch.Tensor, torch.Tensor]] = {}
         self.events: list[Event] = []
@@ -258,14 +260,14 @@ class Tracer:
         if loaded.capture_path == "interface":
             self.session = session if session is not None else routing(loaded.sites)
             self.session.requests = {}
-            for kind_sites in loaded.sites.values():
+            for kind_sites in () if self.idle else loaded.sites.values():
                 for site in kind_sites:
                     request = _SiteRequest(self, site)
                     if request.touched or timeline:
                         self.session.requests[(site.kind, site.layer)] = request
         else:
             self.session = None
-            inside = [n for kind_sites in loaded.sites.values() for s in kind_sites
+            inside = [n for kind_sites in ({} if self.idle else loaded.sites).values() for s in kind_sites
                       for p, n in _SiteRequest(self, s).names.items() if p != "pattern" and self.touches(n)]
             if inside:
                 raise StreamError(f"{loaded.name} computes attention outside transformers' attention interface, so "
@@ -424,7 +426,7 @@ def tracing(loaded, *, cache: NameFilter = None, hooks: Hooks = (), timeline: bo
     capture's buffers are filled in the same pass).
     """
     tracer = Tracer(loaded, cache, hooks, timeline, keep_grad, session)
-    token = point_hooks.active.set(tracer)
+    token = point_hooks.active.set(None if tracer.idle else tracer)
     try:
         if tracer.session is not None:
             with handling(tracer.session):
