@@ -377,6 +377,20 @@ def route_graph(contributions: RouteContributions, position: int, threshold: flo
     return RouteGraph(c.model_name, c.tokens.labels, position, float(threshold), c.n_layers, tuple(edges))
 
 
+def edge_rows(graph: RouteGraph) -> list[dict]:
+    """One row per edge: ``source``, ``target``, ``kind``, ``layer``, ``weight``, the residual's share and
+    each head's share (``{"head": h, "share": s}`` for heads above 0.0005)."""
+    rows = []
+    for e in graph.edges:
+        _, _, source_position = parse_node(e.source)
+        _, _, target_position = parse_node(e.target)
+        rows.append({"source": e.source, "target": e.target, "kind": e.kind, "layer": e.layer,
+                     "source_token": graph.tokens[source_position], "target_token": graph.tokens[target_position],
+                     "weight": round(e.weight, 6), "residual": round(e.residual, 6),
+                     "heads": [{"head": h, "share": round(s, 6)} for h, s in enumerate(e.heads) if s > 5e-4]})
+    return rows
+
+
 # ---------------------------------------------------------------- what a node's residual would predict
 
 
