@@ -426,7 +426,9 @@ def tracing(loaded, *, cache: NameFilter = None, hooks: Hooks = (), timeline: bo
     capture's buffers are filled in the same pass).
     """
     tracer = Tracer(loaded, cache, hooks, timeline, keep_grad, session)
-    token = point_hooks.active.set(None if tracer.idle else tracer)
+    # An idle tracer leaves the module hooks to whoever listens already: inside an outer tracing(), a plain
+    # capture's pass is still read at the block-boundary points the outer one asked for.
+    token = None if tracer.idle else point_hooks.active.set(tracer)
     try:
         if tracer.session is not None:
             with handling(tracer.session):
@@ -434,7 +436,8 @@ def tracing(loaded, *, cache: NameFilter = None, hooks: Hooks = (), timeline: bo
         else:
             yield tracer
     finally:
-        point_hooks.active.reset(token)
+        if token is not None:
+            point_hooks.active.reset(token)
         if tracer.session is not None:
             tracer.session.requests = {}
 
