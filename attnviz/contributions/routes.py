@@ -28,9 +28,10 @@ import numpy as np
 import torch
 
 from attnviz.capturing.run import model_inputs
+from attnviz.capturing.tokenizing import token_labels
 from attnviz.errors import InputTextError, StreamError
 from attnviz.models.loading import LoadedModel
-from attnviz.result import AttentionKind, TokenSequence, display_label
+from attnviz.result import AttentionKind, TokenSequence
 from attnviz.tracing.modules import weight_in_out
 from attnviz.tracing.names import attention_point, block_point, norm_point, prefix, stack_of
 from attnviz.tracing.norms import NormScale, norm_scale, same
@@ -426,7 +427,7 @@ def lens_tops(loaded: LoadedModel, contributions: RouteContributions, decomposit
     with torch.inference_mode():
         probabilities = torch.softmax(unembedding(loaded, decomposition).logits(normed).double(), dim=-1)
         top = probabilities.topk(max(1, min(int(k), probabilities.shape[-1])), dim=-1)
-    words = loaded.tokenizer.convert_ids_to_tokens(top.indices.flatten().tolist())
+    words = token_labels(loaded.tokenizer, top.indices.flatten().tolist())
     width = top.indices.shape[1]
-    return {node: [(display_label(words[row * width + c]), float(top.values[row, c])) for c in range(width)]
+    return {node: [(words[row * width + c], float(top.values[row, c])) for c in range(width)]
             for row, (node, _) in enumerate(chosen)}

@@ -19,7 +19,7 @@ from attnviz.interventions import AblationMode, HeadRef, ablate_heads, ablate_he
 from attnviz.models.loading import LoadedModel
 from attnviz.result import AttentionKind, Family
 from attnviz.tracing.generate import greedy
-from attnviz.tracing.modules import accepted_kwargs
+from attnviz.tracing.trace import run
 from attnviz.tracing.vocab import without_unknown
 
 METRICS: dict[Family, str] = {"decoder": "kl_next", "encoder-decoder": "kl_target", "encoder": "one_minus_cosine"}
@@ -69,8 +69,7 @@ def kl_divergence(logits_p: torch.Tensor, logits_q: torch.Tensor) -> torch.Tenso
 
 
 def _forward(loaded: LoadedModel, inputs: dict):
-    with torch.inference_mode():
-        return loaded.model(**accepted_kwargs(loaded.model, inputs), use_cache=False, output_hidden_states=True)
+    return run(loaded, inputs, output_hidden_states=True).outputs  # inside ablate_heads: the ablated model
 
 
 def _embedding(outputs, mask: torch.Tensor) -> torch.Tensor:

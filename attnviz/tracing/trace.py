@@ -257,7 +257,9 @@ class Tracer:
         self._ran: set[Stack] = set()  # stacks whose blocks have run
         self._outside: dict[tuple[Stack, str], int] = {}  # norms outside blocks, counted
         self._projected: dict[int, int] = {}  # id(W_O) -> times it ran (a shared W_O outside found blocks)
-        if loaded.capture_path == "interface":
+        if loaded.capture_path != "interface" or (self.idle and session is None):
+            self.session = None  # an idle run leaves attention to whoever handles it already (SDPA, an ablation)
+        else:
             self.session = session if session is not None else routing(loaded.sites)
             self.session.requests = {}
             for kind_sites in () if self.idle else loaded.sites.values():
@@ -265,8 +267,7 @@ class Tracer:
                     request = _SiteRequest(self, site)
                     if request.touched or timeline:
                         self.session.requests[(site.kind, site.layer)] = request
-        else:
-            self.session = None
+        if loaded.capture_path != "interface":
             inside = [n for kind_sites in ({} if self.idle else loaded.sites).values() for s in kind_sites
                       for p, n in _SiteRequest(self, s).names.items() if p != "pattern" and self.touches(n)]
             if inside:
@@ -401,7 +402,7 @@ class Tracer:
             self.event("unembed", "unembed.hook_in", None, None, x.detach())
 
     def trace(self, outputs) -> Trace:
-        if self.session is None:  # the output_attentions path: the patterns the model returned
+        if self.loaded.capture_path != "interface" and not self.idle:  # the patterns the model returned
             self._returned_patterns(outputs)
         cache = ActivationCache(self.tensors, self.family, self.loaded.sites, self.norm_io)
         return Trace(outputs, cache, tuple(self.events))
@@ -444,16 +445,19 @@ def tracing(loaded, *, cache: NameFilter = None, hooks: Hooks = (), timeline: bo
 
 def run(loaded, inputs: Mapping[str, torch.Tensor], *, cache: NameFilter = None, hooks: Hooks = (),
         timeline: bool = False, keep_grad: bool = False, session: CaptureSession | None = None,
-        **model_kwargs) -> Trace:
+        inference: bool = True, **model_kwargs) -> Trace:
     """One forward pass of ``loaded`` on ``inputs`` (as :func:`attnviz.capturing.model_inputs` makes them), traced.
 
-    Without ``keep_grad`` the pass runs under ``torch.inference_mode()``.
+    Without ``keep_grad`` the pass runs under ``torch.inference_mode()``; ``inference=False`` leaves autograd
+    as the caller set it (attributions that take gradients through the pass, under ``no_grad`` or not).
     """
     kwargs = {**accepted_kwargs(loaded.model, dict(inputs)), "use_cache": False, **model_kwargs}
     with tracing(loaded, cache=cache, hooks=hooks, timeline=timeline, keep_grad=keep_grad, session=session) as tracer:
         if keep_grad:
             with torch.enable_grad():
                 outputs = loaded.model(**kwargs)
+        elif not inference:
+            outputs = loaded.model(**kwargs)
         else:
             with torch.inference_mode():
                 outputs = loaded.model(**kwargs)
