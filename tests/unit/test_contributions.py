@@ -305,3 +305,12 @@ def test_the_self_checks_notice_a_wrong_split(pair, monkeypatch):
     with pytest.raises(StreamError) as error:
         decompose(loaded, TEXT)
     assert error.value.code == "projection_mismatch"
+
+
+def test_every_view_gives_each_family_the_same_verdict():
+    """The decomposition and the routes ask one support function (attnviz.tracing.support): the committed
+    family table records the same verdict, and the same code, for both on every family."""
+    from tests.family_table import committed
+
+    for name, facts in committed().items():
+        assert facts["contributions"] == facts["routes"], name

@@ -110,3 +110,11 @@ def test_no_package_import_cycle():
     """Packages form layers: none imports, even lazily, a package that imports it back."""
     assert _cycles(_package_graph()) == []
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]  # the check can fail
+
+
+def test_only_tracing_hooks_models():
+    """One mechanism reads and writes a model: module hooks and attention handlers live in attnviz/tracing."""
+    pattern = re.compile(r"register_forward(_pre)?_hook|register_\w*hook\(|\bhandling\(")
+    outside = [path.relative_to(ROOT).as_posix() for path in (ROOT / "attnviz").rglob("*.py")
+               if path.parent.name != "tracing" and pattern.search(path.read_text("utf-8"))]
+    assert outside == []
