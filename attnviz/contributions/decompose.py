@@ -1,8 +1,8 @@
 """Residual decomposition: what the embeddings, every attention head and every MLP block wrote into the stream.
 
-One forward pass of the model, as it runs for a capture. Each head's output ``(Q, H, D)`` is taken at
-the capture point (the same :class:`~attnviz.tracing.handler.CaptureSession` the interventions use)
-and mapped through its slice of W_O; everything else is read from the real pass:
+One traced forward pass of the model (:func:`attnviz.tracing.trace.run` with its timeline). Each head's
+output ``(Q, H, D)`` is read at ``hook_z``, where the interventions write, and mapped through its slice
+of W_O; everything else is read from the real pass, in the order it ran:
 
 * each block's input and output (``h_l`` and ``h_{l+1}``), so the MLP is what the block added that
   the attention did not: ``mlp_l = h_{l+1} − h_l − attn_l``, the same for pre-LN and for parallel
@@ -11,7 +11,12 @@ and mapped through its slice of W_O; everything else is read from the real pass:
   OLMo 2's sandwich norms) is linear once its per-position scale is known, so it is applied to each
   head; a norm on the residual itself (post-LN BERT, BART, Marian) is applied to every component
   written so far (centred, times the real scale and γ; its β becomes a bias term), as Kobayashi et
-  al. (2021) do. The final norm's scale is kept for the direct logit attribution and the lens.
+  al. (2021) do. The final norm's scale is kept for the direct logit attribution and the lens. Norms are
+  linearised by :mod:`attnviz.tracing.norms`, as for the routes.
+
+A block shared by several layers (ALBERT) is told apart by its run count in the pass (the tracer's
+layers), so it splits like any other; whether a model can be split at all is decided once for every
+view by :func:`attnviz.tracing.support.support`.
 
 Completeness is checked, not assumed: the components must add up to the stream's real final
 residual, and each layer's heads plus the W_O bias to what the model's W_O produced.
