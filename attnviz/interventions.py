@@ -1,13 +1,14 @@
-"""Interventions through the same capture point as observation: ablate attention heads.
+"""Interventions at the same named points as observation: ablate attention heads, a write at ``hook_z``.
 
     with ablate_heads(loaded, [("decoder", 1, 0), ("cross", 0, 2)], mode="zero"):
         logits = loaded.model(**inputs).logits
 
 Inside the block, every forward pass of ``loaded`` (``generate()`` too) sees the chosen heads'
-outputs zeroed, or replaced by their mean over the positions of that pass ("mean"), before the
-output projection W_o reads them. Ablating nothing changes nothing: the model runs bit for bit as
-outside the block. :func:`ablate_heads_per_row` ablates a different set in each row of a batch, so
-the effect of every head alone is one batched forward pass.
+outputs (``blocks.L.attn.hook_z``, :mod:`attnviz.tracing.trace`) zeroed, or replaced by their mean over
+the positions of that pass ("mean"), before the output projection W_o reads them. Ablating nothing
+changes nothing: the model runs bit for bit as outside the block. :func:`ablate_heads_per_row`
+ablates a different set in each row of a batch, so the effect of every head alone is one batched
+forward pass.
 
 Mean ablation is over the positions of one forward pass: with ``generate(use_cache=True)`` each
 step has one position, so use ``use_cache=False`` (or zero ablation) when generating.
@@ -17,15 +18,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
+from typing import Literal
 
 import torch
 
-from attnviz.capturing.run import routing_session
-from attnviz.errors import LayerRequestError
+from attnviz.errors import LayerRequestError, StreamError
 from attnviz.models.loading import LoadedModel
 from attnviz.result import AttentionKind
-from attnviz.tracing.handler import AblationMode
-from attnviz.tracing.interface import handling
+from attnviz.tracing.names import attention_point
+from attnviz.tracing.trace import tracing
+
+AblationMode = Literal["zero", "mean"]
 
 HeadRef = tuple[AttentionKind, int, int]  # (kind, model layer, head)
 
@@ -55,11 +58,21 @@ def _keep_masks(loaded: LoadedModel, rows: Sequence[Iterable[HeadRef]]
 def _ablating(loaded: LoadedModel, rows: Sequence[Iterable[HeadRef]], mode: AblationMode):
     if mode not in ("zero", "mean"):
         raise ValueError(f"mode must be 'zero' or 'mean', not {mode!r}")
-    session = routing_session(loaded)
-    session.keep = _keep_masks(loaded, rows)
-    session.ablation = mode
-    with handling(session):
-        yield session
+    if loaded.capture_path != "interface":
+        raise StreamError(f"{loaded.name} computes attention outside transformers' attention interface, so "
+                          "attnviz cannot intervene on its heads.", code="no_interventions", model=loaded.name)
+    keep = {attention_point(kind, layer, "z", loaded.family): mask
+            for (kind, layer), mask in _keep_masks(loaded, rows).items()}
+
+    def ablate(z: torch.Tensor, name: str) -> torch.Tensor:  # z: [batch, pos, head, d_head]
+        kept = keep[name].to(device=z.device, dtype=z.dtype)[:, None, :, None]  # (B, 1, H, 1)
+        if mode == "zero":
+            return z * kept
+        mean = z.mean(dim=1, keepdim=True)  # each head's mean output over the positions of this pass
+        return z * kept + mean * (1 - kept)
+
+    with tracing(loaded, hooks=[(frozenset(keep), ablate)]) as tracer:
+        yield tracer
 
 
 def ablate_heads(loaded: LoadedModel, heads: Iterable[HeadRef], mode: AblationMode = "zero"):

@@ -20,23 +20,23 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from attnviz import load_model  # noqa: E402
-from attnviz.contributions.decompose import DecompositionError, decompose  # noqa: E402
+from attnviz.contributions.decompose import decompose  # noqa: E402
 from attnviz.contributions.lens import logit_lens  # noqa: E402
 from attnviz.contributions.logits import direct_logit_attribution  # noqa: E402
+from attnviz.errors import StreamError  # noqa: E402
 from attnviz.toy.tokenizer import build_tokenizer  # noqa: E402
 from tests.architectures import ARCHITECTURES, build  # noqa: E402
 
 TEXT = "the teacher saw a book in the park and the dog ran"
 TARGET = "老师 昨天 在 公园 看见 书"
-WHY = {"no_head_outputs": "attention outside the interface (output_attentions): no head outputs",
-       "shared_blocks": "one block shared by every layer: layers cannot be told apart"}
+WHY = {"no_head_outputs": "attention outside the interface (output_attentions): no head outputs"}
 
 
 def row(name: str, family: str, folder: Path) -> str:
     loaded = load_model(str(folder))
     try:
         d = decompose(loaded, TEXT, TARGET if family == "encoder-decoder" else None)
-    except DecompositionError as error:
+    except StreamError as error:
         return f"| {name} | {family} | no | no | no | {WHY.get(error.code, str(error))} |"
     gap = float(np.abs(d.total() - d.final_residual).max() / max(1.0, np.abs(d.final_residual).max()))
     norms = "post-LN, carried" if d.post_ln else ("pre-LN, sandwich norms applied" if d.sublayer_norms

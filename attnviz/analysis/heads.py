@@ -8,10 +8,10 @@ from typing import Literal
 
 import numpy as np
 
-from attnviz.analysis.entropy import row_entropy
 from attnviz.analysis.tokens import renormalise_rows
 from attnviz.masks import causal_mask
 from attnviz.result import AttentionKind, AttentionResult
+from attnviz.roles.entropy import row_entropy
 from attnviz.roles.report import NO_ROLE, ORDER, assign
 from attnviz.roles.scores import TokenFacts, baselines, score_self_attention
 

@@ -15,14 +15,15 @@ import numpy as np
 import torch
 
 from attnviz.capturing.tokenizing import clean_text, sequence_from_ids, tokenize
-from attnviz.capturing.vocab import known_ids_only, without_unknown
 from attnviz.errors import AttnvizError, CaptureShapeError, InputTextError, LayerRequestError, NoAttentionError
 from attnviz.models.loading import LoadedModel
 from attnviz.result import AttentionKind, AttentionResult, HeadVectors, TokenSequence, Truncation
+from attnviz.tracing.generate import greedy
 from attnviz.tracing.handler import CaptureSession, RecordedVectors, SiteKey, routing
-from attnviz.tracing.interface import handling
-from attnviz.tracing.modules import accepted_kwargs
+from attnviz.tracing.modules import accepted_kwargs  # noqa: F401  (the reference tests read it here)
 from attnviz.tracing.probe import returned_attentions
+from attnviz.tracing.trace import run
+from attnviz.tracing.vocab import without_unknown
 
 LayerRequest = Iterable[int] | Mapping[AttentionKind, Iterable[int]] | None
 Storage = Literal["float32", "float16"]
@@ -98,10 +99,7 @@ def _encode(loaded: LoadedModel, text: str, target: str | None, limit: int, gene
     if not generate_target:
         raise InputTextError("This encoder-decoder needs a target text (or let the model generate one).",
                              code="needs_target")
-    with torch.inference_mode():
-        sequence = loaded.model.generate(**accepted_kwargs(loaded.model, _model_inputs(loaded, source.token_ids)),
-                                         max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
-                                         **known_ids_only(tokenizer))[0].tolist()
+    sequence = greedy(loaded, _model_inputs(loaded, source.token_ids), max_new_tokens)
     reads = sequence[:-1] if len(sequence) > 1 else sequence
     produces = sequence_from_ids(tokenizer, sequence[1:]) if len(sequence) > 1 else None
     return _Encoded(source, source_truncation, sequence_from_ids(tokenizer, reads), produces, None, generated=True)
@@ -165,8 +163,7 @@ def _session(loaded: LoadedModel, plan: dict[AttentionKind, tuple[int, ...]], in
 
 def _forward_through_interface(loaded, plan, inputs, batch, storage, record_vectors):
     session = _session(loaded, plan, inputs, batch, storage, record_vectors)
-    with handling(session), torch.inference_mode():
-        outputs = loaded.model(**accepted_kwargs(loaded.model, inputs), use_cache=False)
+    outputs = run(loaded, inputs, session=session).outputs
     missing = [key for key in session.slots if key not in session.captured]
     if missing:
         raise NoAttentionError(f"No attention weights came out of {loaded.name} for {missing[:3]}.",
@@ -180,8 +177,7 @@ def _forward_returning_attentions(loaded, plan, inputs, storage):
     Every layer's weights are computed (the model offers no way to skip some); only the asked-for
     ones are kept.
     """
-    with torch.inference_mode():
-        outputs = loaded.model(**accepted_kwargs(loaded.model, inputs), use_cache=False, output_attentions=True)
+    outputs = run(loaded, inputs, output_attentions=True).outputs
     returned = returned_attentions(outputs, loaded.family)
     buffers = {}
     for kind, chosen in plan.items():
@@ -334,12 +330,3 @@ def capture(loaded: LoadedModel, text: str, target: str | None = None, layers: L
     function received them (``result.vectors``); ``generate_target``, ``max_new_tokens``.
     """
     return capture_batch(loaded, [text], [target], layers, **options)[0]
-
-
-def routing_session(loaded: LoadedModel) -> CaptureSession:
-    """A handler that captures nothing: the base for interventions such as head ablation."""
-    if loaded.capture_path != "interface":
-        raise NoAttentionError(f"{loaded.name} computes attention outside transformers' attention interface, so "
-                               "attnviz cannot intervene on its heads.", code="no_interventions", model=loaded.name)
-    return routing(loaded.sites)
-

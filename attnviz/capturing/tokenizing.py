@@ -125,6 +125,16 @@ def _starts_word(token: str) -> bool:
     return token.startswith(("Ġ", "▁", " ")) or not token.startswith("##")
 
 
+def token_labels(tokenizer: PreTrainedTokenizerBase | None, ids: Sequence[int]) -> tuple[str, ...]:
+    """Readable labels of vocabulary ids, the one way attnviz writes them: each id decoded alone (byte-level BPE
+    shows 火 and café, not mojibake), a piece that is part of a character as its bytes (``<0xE7>``), an id
+    the tokenizer cannot spell as ``<id N>``; without a tokenizer, the ids themselves."""
+    ids = [int(i) for i in ids]
+    if tokenizer is None:
+        return tuple(str(i) for i in ids)
+    return sequence_from_ids(tokenizer, ids).labels
+
+
 def sequence_from_ids(tokenizer: PreTrainedTokenizerBase, ids: Sequence[int]) -> TokenSequence:
     """Tokens the model wrote itself (no text to cut labels from): words told apart by the pieces' markers."""
     special_ids = set(tokenizer.all_special_ids)

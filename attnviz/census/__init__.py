@@ -11,10 +11,12 @@ report (the finished census and its Parquet file), figures (plotly figures of a 
 ``attnviz/cli/census.py``.
 """
 
+from attnviz.census.accumulate import census_of_results
+from attnviz.census.batches import CensusOptions
 from attnviz.census.engines import ENGINES, census
+from attnviz.census.forward import census_batch
 from attnviz.census.report import GRID_STATS, CensusMeta, CensusResult
 from attnviz.census.sources import CensusInputError, Corpus, corpus_from_texts, read_corpus
-from attnviz.census.stats import CensusOptions, census_batch, census_of_results
 
 __all__ = ["ENGINES", "GRID_STATS", "CensusInputError", "CensusMeta", "CensusOptions", "CensusResult", "Corpus",
            "census", "census_batch", "census_of_results", "corpus_from_texts", "read_corpus"]

@@ -1,4 +1,4 @@
-"""Engines that run :func:`~attnviz.census.stats.census_batch` over a corpus, and the census entry point.
+"""Engines that run :func:`~attnviz.census.forward.census_batch` over a corpus, and the census entry point.
 
 - ``local`` (default): batches in this process, one after the other, a progress bar, each batch's part
   written to ``<out>.parts/`` as soon as it is done. Memory holds one batch at a time; an interrupted
@@ -20,11 +20,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Literal
 
+from attnviz.census.accumulate import Accumulator
+from attnviz.census.batches import Batch, CensusOptions, head_keys, make_batches
+from attnviz.census.forward import census_batch
 from attnviz.census.gold import with_gold
+from attnviz.census.parts import BatchPart
 from attnviz.census.qkmap import Method, umap_available
 from attnviz.census.report import CensusResult, build_result
 from attnviz.census.sources import CensusInputError, Corpus, corpus_from_texts, read_corpus
-from attnviz.census.stats import Accumulator, Batch, BatchPart, CensusOptions, census_batch, head_keys, make_batches
 from attnviz.models.loading import LoadedModel
 
 Engine = Literal["local", "ray"]

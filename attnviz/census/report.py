@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from attnviz.census.accumulate import Accumulator, means
 from attnviz.census.qkmap import Method, joint_map
 from attnviz.census.sources import CensusInputError, Corpus
-from attnviz.census.stats import ENTROPY_BINS, EXAMPLE_STATS, OFFSETS, Accumulator, HeadKey, means
+from attnviz.census.stats import ENTROPY_BINS, EXAMPLE_STATS, OFFSETS, HeadKey
 from attnviz.roles.report import ORDER
 
 FORMAT = "attnviz.census/2"

@@ -61,8 +61,8 @@ def summary(result: CensusResult) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from attnviz.census.batches import CensusOptions, batch_size_for
     from attnviz.census.engines import census
-    from attnviz.census.stats import CensusOptions, batch_size_for
     from attnviz.errors import AttnvizError
 
     if args.batch_size != "auto":

@@ -20,9 +20,8 @@ def add_parser(commands) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from attnviz import load_model
-    from attnviz.contributions.routes import route_contributions, route_graph
+    from attnviz.contributions.routes import edge_rows, route_contributions, route_graph
     from attnviz.errors import AttnvizError
-    from attnviz.figures.routes import edge_rows
 
     try:
         loaded = load_model(args.model)

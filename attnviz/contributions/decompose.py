@@ -1,8 +1,8 @@
 """Residual decomposition: what the embeddings, every attention head and every MLP block wrote into the stream.
 
-One forward pass of the model, as it runs for a capture. Each head's output ``(Q, H, D)`` is taken at
-the capture point (the same :class:`~attnviz.tracing.handler.CaptureSession` the interventions use)
-and mapped through its slice of W_O; everything else is read from the real pass:
+One traced forward pass of the model (:func:`attnviz.tracing.trace.run` with its timeline). Each head's
+output ``(Q, H, D)`` is read at ``hook_z``, where the interventions write, and mapped through its slice
+of W_O; everything else is read from the real pass, in the order it ran:
 
 * each block's input and output (``h_l`` and ``h_{l+1}``), so the MLP is what the block added that
   the attention did not: ``mlp_l = h_{l+1} − h_l − attn_l``, the same for pre-LN and for parallel
@@ -11,7 +11,12 @@ and mapped through its slice of W_O; everything else is read from the real pass:
   OLMo 2's sandwich norms) is linear once its per-position scale is known, so it is applied to each
   head; a norm on the residual itself (post-LN BERT, BART, Marian) is applied to every component
   written so far (centred, times the real scale and γ; its β becomes a bias term), as Kobayashi et
-  al. (2021) do. The final norm's scale is kept for the direct logit attribution and the lens.
+  al. (2021) do. The final norm's scale is kept for the direct logit attribution and the lens. Norms are
+  linearised by :mod:`attnviz.tracing.norms`, as for the routes.
+
+A block shared by several layers (ALBERT) is told apart by its run count in the pass (the tracer's
+layers), so it splits like any other; whether a model can be split at all is decided once for every
+view by :func:`attnviz.tracing.support.support`.
 
 Completeness is checked, not assumed: the components must add up to the stream's real final
 residual, and each layer's heads plus the W_O bias to what the model's W_O produced.
@@ -20,52 +25,20 @@ residual, and each layer's heads plus the W_O bias to what the model's W_O produ
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import torch
 
-from attnviz.capturing.run import accepted_kwargs, model_inputs, routing_session
-from attnviz.errors import AttnvizError
+from attnviz.capturing.run import model_inputs
+from attnviz.errors import AttnvizError, StreamError
 from attnviz.models.loading import LoadedModel
-from attnviz.models.weights import weight_in_out
 from attnviz.result import AttentionKind, TokenSequence
-from attnviz.tracing.handler import CaptureSession
-from attnviz.tracing.interface import handling
-
-NormKind = Literal["layernorm", "rmsnorm"]
-_CLOSE = 1e-3  # relative distance under which two residual-sized vectors are "the same tensor" (a sublayer is far more)
-
-
-class DecompositionError(AttnvizError):
-    """The residual stream of this model cannot be split into head and MLP contributions."""
-
-    default_code = "no_decomposition"
-
-
-@dataclass(frozen=True)
-class NormScale:
-    """A norm as it acted in the real pass: ``y = (x − mean(x) if layernorm) · scale[pos] · weight + bias``."""
-
-    kind: NormKind
-    scale: np.ndarray  # [pos]
-    weight: np.ndarray  # [d] (Gemma's 1 + w already added)
-    bias: np.ndarray | None  # [d]
-    eps: float = 1e-5
-
-    def normalise(self, x: np.ndarray) -> np.ndarray:
-        """The norm applied afresh to a whole residual ``[..., pos, d]``, with that residual's own scale (the lens)."""
-        x = x.astype(np.float64)
-        if self.kind == "layernorm":
-            x = x - x.mean(axis=-1, keepdims=True)
-        scale = 1 / np.sqrt((x * x).mean(axis=-1, keepdims=True) + self.eps)
-        return (x * scale * self.weight + (0 if self.bias is None else self.bias)).astype(np.float32)
-
-    def apply(self, component: np.ndarray) -> np.ndarray:
-        """The norm applied to one component ``[..., pos, d]`` of its input (β left out: it is a term of its own)."""
-        if self.kind == "layernorm":
-            component = component - component.mean(axis=-1, keepdims=True)
-        return component * self.scale[:, None] * self.weight
+from attnviz.tracing.modules import weight_in_out
+from attnviz.tracing.names import stack_of
+from attnviz.tracing.norms import NormScale, norm_scale
+from attnviz.tracing.norms import same as _same
+from attnviz.tracing.support import stream_kind, support
+from attnviz.tracing.trace import run
 
 
 @dataclass(frozen=True)
@@ -124,155 +97,35 @@ class ResidualDecomposition:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Recording the real pass
+# The real pass, traced
 
 
-class _Recorder(CaptureSession):
-    """The interventions' routing session, also keeping each wanted head output ``(Q, H, D)`` in call order."""
-
-    def __init__(self, base: CaptureSession, events: list, wanted: set[AttentionKind]):
-        super().__init__(sites=base.sites, applications=base.applications)
-        self._events = events
-        self._wanted = wanted
-
-    def attend(self, module, query, key, value, attention_mask, kwargs):
-        per_pass = self.applications.get(id(module))
-        site = self.sites.get((id(module), self._calls.get(id(module), 0) % per_pass)) if per_pass else None
-        output, weights = super().attend(module, query, key, value, attention_mask, kwargs)
-        if site is not None and site.kind in self._wanted:
-            self._events.append(("attention", site, output[0].detach().float()))  # (Q, H, D)
-        return output, weights
-
-
-def _is_norm(module: torch.nn.Module) -> bool:
-    return isinstance(module, torch.nn.LayerNorm) or "norm" in type(module).__name__.lower()
-
-
-def _blocks(loaded: LoadedModel, kind: AttentionKind) -> list[torch.nn.Module]:
-    """The block (the ModuleList entry) holding each layer's attention module."""
-    parents: dict[int, tuple[torch.nn.Module, torch.nn.Module]] = {}
-    for parent in loaded.model.modules():
-        for child in parent.children():
-            parents[id(child)] = (parent, child)
-    blocks = []
-    for site in loaded.sites[kind]:
-        # The outermost ModuleList entry holding the module: T5's block is itself a list of sublayers.
-        node, found = site.module, None
-        while id(node) in parents:
-            if isinstance(parents[id(node)][0], torch.nn.ModuleList):
-                found = node
-            node = parents[id(node)][0]
-        node = found
-        if node is None:
-            raise DecompositionError(f"{loaded.name}'s {kind} layer {site.layer} sits in no list of blocks.",
-                                     code="no_blocks", model=loaded.name)
-        blocks.append(node)
-    if len({id(b) for b in blocks}) != len(blocks):  # ALBERT runs one block for every layer
-        raise DecompositionError(f"{loaded.name} shares one block between layers, so a layer's contribution cannot "
-                                 "be told from another's.", code="shared_blocks", model=loaded.name)
-    return blocks
-
-
-def _tensor_out(output) -> torch.Tensor:
-    return output[0] if isinstance(output, tuple) else output
-
-
-def _record(loaded: LoadedModel, kind: AttentionKind, inputs: dict) -> tuple[list, object]:
-    """Run the model once; return the timeline of block, attention, norm and W_O events, and the outputs."""
-    events: list = []
+def _timeline(loaded: LoadedModel, kind: AttentionKind, inputs: dict) -> tuple[list, object]:
+    """Run the model once (:func:`attnviz.tracing.trace.run`); the timeline of ``kind``'s stream in batch row 0,
+    as ``(event, subject, payload)``: a block event's subject is its layer, an attention or W_O event's its site."""
     wanted = {kind, "cross"} if loaded.family == "encoder-decoder" and kind == "decoder" else {kind}
-    blocks = _blocks(loaded, kind)
-    index = {id(b): layer for layer, b in enumerate(blocks)}
-    projections = {id(s.output_projection): s for k in wanted for s in loaded.sites.get(k, ())}
-    hooks = []
-
-    def block_in(module, args, kwargs):
-        x = args[0] if args else kwargs.get("hidden_states")
-        events.append(("block_in", index[id(module)], x[0].detach().float()))
-
-    def block_out(module, args, output):
-        events.append(("block_out", index[id(module)], _tensor_out(output)[0].detach().float()))
-
-    def norm_call(module, args, output):
-        if args and isinstance(args[0], torch.Tensor):
-            events.append(("norm", module, (args[0][0].detach().float(), _tensor_out(output)[0].detach().float())))
-
-    def unembedded(module, args, output):
-        events.append(("unembedding", module, args[0][0].detach().float()))
-
-    def projected(module, args, output):
-        events.append(("projected", projections[id(module)], _tensor_out(output)[0].detach().float()))
-
+    stack = stack_of(kind)
     try:
-        for block in blocks:
-            hooks.append(block.register_forward_pre_hook(block_in, with_kwargs=True))
-            hooks.append(block.register_forward_hook(block_out))
-        for module in loaded.model.modules():
-            if _is_norm(module) and not list(module.children()):
-                hooks.append(module.register_forward_hook(norm_call))
-            if id(module) in projections:
-                hooks.append(module.register_forward_hook(projected))
-        head = loaded.model.get_output_embeddings() if kind == "decoder" else None
-        if isinstance(head, torch.nn.Module):
-            hooks.append(head.register_forward_hook(unembedded))
-        session = _Recorder(routing_session(loaded), events, wanted)
-        with handling(session), torch.inference_mode():
-            outputs = loaded.model(**accepted_kwargs(loaded.model, inputs), use_cache=False)
+        trace = run(loaded, inputs, timeline=True)
     except AttnvizError:
         raise
     except Exception as error:
-        raise DecompositionError(f"{loaded.name} failed while reading the text ({type(error).__name__}).",
-                                 code="decompose_failed", model=loaded.name, error=type(error).__name__) from error
-    finally:
-        for hook in hooks:
-            hook.remove()
-    return events, outputs
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Norms, linearised
-
-
-def _same(a: torch.Tensor, b: torch.Tensor, tolerance: float = _CLOSE) -> bool:
-    if a.shape != b.shape:
-        return False
-    return float((a - b).norm()) <= tolerance * (float(b.norm()) + 1e-6)
-
-
-def _epsilon(module: torch.nn.Module) -> float:
-    for name in ("eps", "variance_epsilon", "epsilon"):
-        value = getattr(module, name, None)
-        if isinstance(value, (int, float)):
-            return float(value)
-    shape = getattr(module, "normalized_shape", None)
-    return 1e-5 if shape is not None else 1e-6
-
-
-def norm_scale(module: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> NormScale:
-    """The norm ``module`` as it turned ``x`` into ``y`` ``[pos, d]``: which formula, its per-position scale.
-
-    The formula is not guessed from the class name (T5's "LayerNorm" is an RMSNorm, Gemma's weight is
-    1 + w): each candidate is applied to ``x`` and the one that reproduces ``y`` is kept.
-    """
-    x64, y64 = x.double(), y.double()
-    d = x.shape[-1]
-    weight = getattr(module, "weight", None)
-    weight = torch.ones(d, dtype=torch.float64) if weight is None else weight.detach().double().cpu()
-    bias = getattr(module, "bias", None)
-    bias = None if bias is None else bias.detach().double().cpu()
-    eps = _epsilon(module)
-    centred = x64 - x64.mean(-1, keepdim=True)
-    candidates = {"layernorm": (centred, 1 / torch.sqrt(centred.pow(2).mean(-1) + eps)),
-                  "rmsnorm": (x64, 1 / torch.sqrt(x64.pow(2).mean(-1) + eps))}
-    for kind, (base, scale) in candidates.items():
-        for gamma in (weight, 1 + weight):
-            rebuilt = base * scale[:, None] * gamma + (0 if bias is None else bias)
-            if _same(rebuilt, y64, 1e-4):
-                return NormScale(kind, scale.float().numpy(), gamma.float().numpy(),
-                                 None if bias is None else bias.float().numpy(), eps)
-    raise DecompositionError(f"attnviz cannot reproduce the norm {type(module).__name__} as a LayerNorm or an RMSNorm, "
-                             "so it cannot carry contributions through it.", code="unknown_norm",
-                             norm=type(module).__name__)
+        raise StreamError(f"{loaded.name} failed while reading the text ({type(error).__name__}).",
+                          code="decompose_failed", model=loaded.name, error=type(error).__name__) from error
+    events = []
+    for event in trace.timeline:
+        if event.what in ("block_in", "block_out"):
+            if event.subject == stack:
+                events.append((event.what, event.layer, event.value[0].float()))
+        elif event.what in ("attention", "projected"):
+            if event.subject.kind in wanted:
+                events.append((event.what, event.subject, event.value[0].float()))
+        elif event.what == "norm":
+            x, y = event.value
+            events.append(("norm", event.subject, (x[0].float(), y[0].float())))
+        elif event.what == "unembed" and kind == "decoder":
+            events.append(("unembedding", None, event.value[0].float()))
+    return events, trace.outputs
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -282,7 +135,7 @@ def norm_scale(module: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> Nor
 def _w_o(site) -> tuple[torch.Tensor, torch.Tensor | None]:
     """W_O as ``[heads, head_dim, d]`` and its bias ``[d]``."""
     if site.output_projection is None:
-        raise DecompositionError(f"attnviz found no output projection W_O for {site.kind} layer {site.layer}.",
+        raise StreamError(f"attnviz found no output projection W_O for {site.kind} layer {site.layer}.",
                                  code="no_output_projection", kind=site.kind, layer=site.layer)
     weight, bias = weight_in_out(site.output_projection)  # [H·D, d]
     weight = torch.from_numpy(weight).float().reshape(site.heads, site.head_dim, -1)
@@ -359,14 +212,14 @@ def _split(loaded: LoadedModel, kind: AttentionKind, events: list
     n_layers = loaded.shape.n_layers[kind]
     grouped, after = _blocks_of(events)
     if [layer for layer, *_ in grouped] != list(range(n_layers)):
-        raise DecompositionError(f"attnviz did not see every {kind} block of {loaded.name} run once.",
+        raise StreamError(f"attnviz did not see every {kind} block of {loaded.name} run once.",
                                  code="missing_blocks", model=loaded.name, kind=kind)
     stream = _Stream(grouped[0][1].clone(), {}, {}, {}, torch.zeros_like(grouped[0][1]))
     residuals = [grouped[0][1]]
     any_post = False
     for layer, block_input, inside, out in grouped:
         if not _same(block_input, residuals[-1], 1e-6):  # something outside the blocks changed the stream
-            raise DecompositionError(f"{loaded.name}'s {kind} block {layer} does not read what block {layer - 1} "
+            raise StreamError(f"{loaded.name}'s {kind} block {layer} does not read what block {layer - 1} "
                                      "wrote.",
                                      code="broken_stream", model=loaded.name, kind=kind, layer=layer)
         post = _post_ln(inside, out)
@@ -401,7 +254,7 @@ def _unembedding_scale(events: list, final: torch.Tensor, final_norm: NormScale 
         if final_norm is not None else final
     factor = float((read * normed).sum() / (normed * normed).sum().clamp_min(1e-30))
     if not _same(read, normed * factor, 1e-4):
-        raise DecompositionError("The LM head does not read the final norm's output, so attnviz cannot attribute the "
+        raise StreamError("The LM head does not read the final norm's output, so attnviz cannot attribute the "
                                  "logits to the parts of the stream.", code="unembedding_input")
     return 1.0 if abs(factor - 1) < 1e-5 else factor  # float noise of an identity
 
@@ -455,7 +308,7 @@ def _check_projection(loaded: LoadedModel, site, produced: torch.Tensor, pending
     """
     for sublayer in pending:
         if sublayer.key == (site.kind, site.layer) and not _same(sublayer.total, produced, 1e-4):
-            raise DecompositionError(f"{loaded.name}'s {site.kind} layer {site.layer}: the heads through W_O do not "
+            raise StreamError(f"{loaded.name}'s {site.kind} layer {site.layer}: the heads through W_O do not "
                                      "add up to what its output projection produced.", code="projection_mismatch",
                                      model=loaded.name, kind=site.kind, layer=site.layer)
 
@@ -472,12 +325,10 @@ def decompose(loaded: LoadedModel, text: str, target: str | None = None, *,
               max_tokens: int | None = None) -> ResidualDecomposition:
     """Split the residual stream of ``text`` (an encoder-decoder's decoder reading ``target``, generated when not
     given) into embeddings, each head, each MLP and the bias terms. See :class:`ResidualDecomposition`."""
-    if loaded.capture_path != "interface":
-        raise DecompositionError(f"{loaded.name} computes attention outside transformers' attention interface, so "
-                                 "attnviz cannot read each head's output.", code="no_head_outputs", model=loaded.name)
-    kind: AttentionKind = "encoder" if loaded.family == "encoder" else "decoder"
+    support(loaded, "contributions")
+    kind = stream_kind(loaded)
     inputs, source, reads = model_inputs(loaded, text, target, max_tokens=max_tokens)
-    events, outputs = _record(loaded, kind, inputs)
+    events, outputs = _timeline(loaded, kind, inputs)
     stream, residuals, final, final_norm, post_ln = _split(loaded, kind, events)
     n_layers = loaded.shape.n_layers[kind]
     heads, biases = _stack(stream, kind, n_layers)
@@ -494,7 +345,7 @@ def decompose(loaded: LoadedModel, text: str, target: str | None = None, *,
     )
     gap = np.abs(decomposition.total() - decomposition.final_residual).max()
     if gap > 1e-4 * (np.abs(decomposition.final_residual).max() + 1):
-        raise DecompositionError(f"The parts of {loaded.name}'s residual stream do not add up to it "
+        raise StreamError(f"The parts of {loaded.name}'s residual stream do not add up to it "
                                  f"(off by {gap:.2g}).",
                                  code="incomplete", model=loaded.name, gap=float(gap))
     return decomposition

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from attnviz.capturing.tokenizing import token_labels
 from attnviz.contributions.lens import LogitLens, lens_from_rows, read_row
 from attnviz.contributions.logits import LogitAttribution
 
@@ -31,10 +32,7 @@ def _token(model, token) -> int:
 
 
 def _labels(model, ids) -> tuple[str, ...]:
-    tokenizer = getattr(model, "tokenizer", None)
-    if tokenizer is None:
-        return tuple(str(i) for i in ids)
-    return tuple(tokenizer.decode([int(i)]).strip() or str(i) for i in ids)
+    return token_labels(getattr(model, "tokenizer", None), ids)
 
 
 def attribution_from_cache(cache, logits: torch.Tensor | None = None, token=None, contrast=None,

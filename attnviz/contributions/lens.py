@@ -20,9 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from attnviz.contributions.decompose import DecompositionError, ResidualDecomposition
-from attnviz.contributions.logits import token_labels, unembedding
-from attnviz.errors import LayerRequestError
+from attnviz.capturing.tokenizing import token_labels
+from attnviz.contributions.decompose import ResidualDecomposition
+from attnviz.contributions.logits import unembedding
+from attnviz.errors import LayerRequestError, StreamError
 from attnviz.models.loading import LoadedModel
 
 
@@ -149,12 +150,12 @@ def logit_lens(loaded: LoadedModel, decomposition: ResidualDecomposition, k: int
             normed = _normed(decomposition, residual[chosen])
             rows.append(read_row(unembed.logits(normed), predicted, k, keep=last))
         if not torch.allclose(torch.log_softmax(final, -1), rows[-1].log_probabilities, atol=1e-3):
-            raise DecompositionError(f"The last row of the lens does not reproduce {loaded.name}'s own logits, so "
+            raise StreamError(f"The last row of the lens does not reproduce {loaded.name}'s own logits, so "
                                      "its final norm or LM head is not what attnviz read.", code="lens_mismatch",
                                      model=loaded.name)
     labels = decomposition.tokens.labels
     lens = lens_from_rows(loaded.name, [labels[p] for p in chosen], rows, predicted,
-                          lambda ids: token_labels(loaded, ids))
+                          lambda ids: token_labels(loaded.tokenizer, ids))
     return lens if positions is None else dataclasses.replace(lens, columns=columns)
 
 
@@ -185,6 +186,6 @@ def lens_row(loaded: LoadedModel, decomposition: ResidualDecomposition, layer: i
     logits = unembed.logits(_normed(decomposition, decomposition.residuals[layer, position:position + 1]))
     reading = read_row(logits, torch.tensor([predicted]), k)
     ids = reading.top_ids[0].tolist()
-    return LensRow(layer, position, token_labels(loaded, ids), tuple(ids),
+    return LensRow(layer, position, token_labels(loaded.tokenizer, ids), tuple(ids),
                    tuple(float(p) for p in reading.top_probabilities[0]), int(reading.rank[0]),
                    float(reading.chance[0]))

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from attnviz.contributions.decompose import DecompositionError, ResidualDecomposition
-from attnviz.errors import InputTextError
+from attnviz.capturing.tokenizing import token_labels
+from attnviz.contributions.decompose import ResidualDecomposition
+from attnviz.errors import InputTextError, StreamError
 from attnviz.models.loading import LoadedModel
-from attnviz.result import display_label
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def unembedding(loaded: LoadedModel, decomposition: ResidualDecomposition) -> Un
     """The model's LM head (and BART's ``final_logits_bias``); an error for a stream with none (an encoder)."""
     head = loaded.model.get_output_embeddings() if decomposition.kind == "decoder" else None
     if head is None or getattr(head, "weight", None) is None or decomposition.logits is None:
-        raise DecompositionError(f"{loaded.name} has no language-model head on its {decomposition.kind}, so there are "
+        raise StreamError(f"{loaded.name} has no language-model head on its {decomposition.kind}, so there are "
                                  "no logits to attribute.", code="no_unembedding", model=loaded.name,
                                  kind=decomposition.kind)
     weight = head.weight.detach().float().cpu()  # [vocab, d]
@@ -129,16 +129,6 @@ class LogitAttribution:
         return rows + mlps
 
 
-def token_labels(loaded: LoadedModel, ids) -> tuple[str, ...]:
-    """Readable labels of vocabulary ids: decoded one by one (byte-level BPE shows 火 and café, not mojibake)."""
-    tokenizer = loaded.tokenizer
-    labels = []
-    for i in ids:
-        text = tokenizer.decode([int(i)])
-        labels.append(text.strip() or display_label(tokenizer.convert_ids_to_tokens(int(i)) or ""))
-    return tuple(labels)
-
-
 def token_id(loaded: LoadedModel, token: str) -> int:
     """The vocabulary id of ``token``, as typed (with or without a leading space) or as the tokenizer spells it."""
     tokenizer = loaded.tokenizer
@@ -204,7 +194,7 @@ def direct_logit_attribution(loaded: LoadedModel, decomposition: ResidualDecompo
     if unembed.softcap:  # undo the soft-capping to get the logit the parts add up to
         raw = np.arctanh(np.clip(raw / unembed.softcap, -1 + 1e-7, 1 - 1e-7)) * unembed.softcap
     logit = float(raw[target] - (raw[against] if against is not None else 0.0))
-    labels = lambda i: token_labels(loaded, [i])[0]  # noqa: E731
+    labels = lambda i: token_labels(loaded.tokenizer, [i])[0]  # noqa: E731
     return LogitAttribution(
         model_name=loaded.name, position=position, token=labels(target), token_id=int(target),
         contrast=None if against is None else labels(against), contrast_id=against,

@@ -12,37 +12,34 @@ Post-LN encoders (BERT) normalise each sum: ``LN(s) = γ (s − μ(s)) / σ(s) +
 σ is taken from the real pass, so each part is carried through as ``γ (z − μ(z)) / σ`` and the whole
 is the block's real output (Kobayashi et al., 2021, residual and LayerNorm included).
 
-The layer boundaries (a block's input and output, its norms' inputs) are read while
-:func:`~attnviz.capturing.run.capture` records Q, K, V and the heads' outputs; hooks only read, and only
-in the thread that asked (a ``ContextVar``), so a model shared between sessions is not disturbed.
+The layer boundaries (a block's input and output, its norms' inputs and outputs), each head's pattern,
+V and output are read in one traced pass (:func:`attnviz.tracing.trace.run`, only in the thread that
+asked, so a model shared between sessions is not disturbed); a norm is linearised by
+:mod:`attnviz.tracing.norms`, the one lineariser, and a sandwich norm on attention's output (Gemma 2)
+scales each part by that position's real 1/σ.
 The (j, h) parts of a layer are ``[query, key, head, d]``: computed a block of queries at a time.
 """
 
 from __future__ import annotations
 
-import contextvars
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from attnviz.capturing.run import capture
-from attnviz.errors import AttnvizError, InputTextError
+from attnviz.capturing.run import model_inputs
+from attnviz.capturing.tokenizing import token_labels
+from attnviz.errors import InputTextError, StreamError
 from attnviz.models.loading import LoadedModel
-from attnviz.models.weights import exposes_weights, weight_in_out
-from attnviz.result import AttentionKind, TokenSequence, display_label
+from attnviz.result import AttentionKind, TokenSequence
+from attnviz.tracing.modules import weight_in_out
+from attnviz.tracing.names import attention_point, block_point, norm_point, prefix, stack_of
+from attnviz.tracing.norms import NormScale, norm_scale, same
+from attnviz.tracing.support import support
+from attnviz.tracing.trace import ActivationCache, Trace, run
 
 EPS = 1e-5  # the LLM Transparency Tool's floor for a part's raw contribution
 CHUNK_BYTES = 48 * 2**20  # one block of (query, key, head, d) parts at most
-TOLERANCE = 1e-3  # how far the recomposed sums may be from the model's own (relative, float32)
-
-
-class RoutesUnsupported(AttnvizError):
-    """The model's layers cannot be split into the parts the routes need."""
-
-    default_code = "routes_unsupported"
 
 
 @dataclass(frozen=True)
@@ -165,133 +162,81 @@ def mlp_shares(mlp_out: torch.Tensor, residual: torch.Tensor, whole: torch.Tenso
 
 # ---------------------------------------------------------------- reading the layer boundaries
 
-_RECORDING: contextvars.ContextVar[list | None] = contextvars.ContextVar("attnviz_routes", default=None)
 
-
-@dataclass
+@dataclass(frozen=True)
 class _BlockCall:
+    """One block as it ran (batch row 0): its input, its output, and each norm call on residual-wide vectors."""
+
     pre: torch.Tensor  # [Q, d] the block's input
-    post: torch.Tensor | None = None  # its output
-    norms: list[tuple[torch.nn.Module, torch.Tensor, torch.Tensor]] = field(default_factory=list)  # (module, in, out)
+    post: torch.Tensor  # its output
+    norms: tuple[tuple[torch.nn.Module, torch.Tensor, torch.Tensor], ...]  # (module, in, out), in call order
 
 
-def _block_modules(loaded: LoadedModel, kind: AttentionKind) -> list[torch.nn.Module]:
-    """The transformer blocks that hold ``kind``'s attention: the shortest module path ending in a layer
-    number (``model.layers.3``, ``encoder.layer.3``, ``encoder.block.3``) above each attention module."""
-    names = {id(m): name for name, m in loaded.model.named_modules()}
-    modules = dict(loaded.model.named_modules())
-    blocks: list[torch.nn.Module] = []
-    for site in loaded.sites[kind]:
-        parts = names.get(id(site.module), "").split(".")
-        cut = next((k for k in range(1, len(parts)) if parts[k].isdigit()), None)
-        if cut is None:
-            raise RoutesUnsupported(f"{loaded.name}'s attention is not inside numbered layers.",
-                                    code="routes_unsupported", model=loaded.name)
-        block = modules[".".join(parts[:cut + 1])]
-        if all(block is not known for known in blocks):  # a shared block (ALBERT) runs once per layer
-            blocks.append(block)
-    return blocks
+def _traced(loaded: LoadedModel, kind: AttentionKind, inputs: dict) -> Trace:
+    """One traced pass that keeps what routes read: each block's boundary and norms, each head's pattern, V and z."""
+    start = f"{prefix(stack_of(kind), loaded.family)}."
+    ends = (".hook_resid_pre", ".hook_resid_post", ".hook_scale", ".attn.hook_pattern", ".attn.hook_v",
+            ".attn.hook_z")
+    return run(loaded, inputs, cache=lambda name: name.startswith(start) and name.endswith(ends))
 
 
-def _is_norm(module: torch.nn.Module) -> bool:
-    return "norm" in type(module).__name__.lower()
+def _block_calls(loaded: LoadedModel, kind: AttentionKind, cache: ActivationCache) -> list[_BlockCall]:
+    family, stack = loaded.family, stack_of(kind)
+    calls = []
+    for layer in range(loaded.shape.n_layers[kind]):
+        pre = cache[block_point(stack, layer, "resid_pre", family)][0].float()
+        norms = []
+        for index in range(1, 64):
+            name = norm_point(stack, layer, index, family)
+            if name not in cache.norm_names:
+                break
+            module, x, y = cache.norm_call(name)
+            if x.shape == pre.shape:
+                norms.append((module, x.float(), y.float()))
+        calls.append(_BlockCall(pre, cache[block_point(stack, layer, "resid_post", family)][0].float(),
+                                tuple(norms)))
+    return calls
 
 
-def _first(value) -> torch.Tensor:
-    return value[0] if isinstance(value, tuple | list) else value
+def _unscaled(norm: NormScale, z: torch.Tensor) -> torch.Tensor:
+    """A linearised norm without its per-position scale: ``γ (z − μ(z))`` (LayerNorm) or ``γ z`` (RMSNorm)."""
+    if norm.kind == "layernorm":
+        z = z - z.mean(-1, keepdim=True)
+    return z * torch.as_tensor(norm.weight, dtype=z.dtype)
 
 
-@contextmanager
-def _recording(blocks: list[torch.nn.Module]) -> Iterator[list[_BlockCall]]:
-    calls: list[_BlockCall] = []
-    handles = []
+def _scale(norm: NormScale) -> torch.Tensor:
+    return torch.as_tensor(norm.scale, dtype=torch.float32)  # [Q]: 1/σ of each position in the real pass
 
-    def before(module, args, kwargs):
-        if _RECORDING.get() is calls:
-            hidden = args[0] if args else next(v for v in kwargs.values() if isinstance(v, torch.Tensor))
-            calls.append(_BlockCall(hidden.detach()[0].float().clone()))
 
-    def after(module, args, kwargs, output):
-        if _RECORDING.get() is calls and calls:
-            calls[-1].post = _first(output).detach()[0].float().clone()
-
-    def norm_seen(module, args, output):
-        if _RECORDING.get() is calls and calls and calls[-1].post is None and args:
-            calls[-1].norms.append((module, args[0].detach()[0].float().clone(), _first(output).detach()[0].float()))
-
+def _split_norm(loaded: LoadedModel, module: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> NormScale:
     try:
-        for block in blocks:
-            handles.append(block.register_forward_pre_hook(before, with_kwargs=True))
-            handles.append(block.register_forward_hook(after, with_kwargs=True))
-            handles += [m.register_forward_hook(norm_seen) for m in block.modules() if _is_norm(m)]
-        token = _RECORDING.set(calls)
-        try:
-            yield calls
-        finally:
-            _RECORDING.reset(token)
-    finally:
-        for handle in handles:
-            handle.remove()
-
-
-def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
-    scale = float(b.abs().max()) + 1e-6
-    return bool((a - b).abs().max() <= TOLERANCE * scale)
-
-
-def _layer_norm_parts(module: torch.nn.Module, summed: torch.Tensor, output: torch.Tensor):
-    """``(g, β)`` with ``g(z) = γ (z − μ(z)) / σ`` for the real σ of ``summed``: LN(summed) = g(summed) + β."""
-    weight = getattr(module, "weight", None)
-    bias = getattr(module, "bias", None)
-    eps = getattr(module, "eps", getattr(module, "variance_epsilon", 1e-12))
-    sigma = (summed.var(-1, unbiased=False, keepdim=True) + eps).sqrt()  # [Q, 1]
-    gamma = weight.detach().float() if weight is not None else torch.ones(summed.shape[-1])
-    beta = bias.detach().float() if bias is not None else torch.zeros(summed.shape[-1])
-
-    def g(z: torch.Tensor, per_query: bool = True) -> torch.Tensor:
-        return gamma * (z - z.mean(-1, keepdim=True)) / (sigma if per_query else 1.0)
-
-    if not _close(g(summed) + beta, output):
-        raise RoutesUnsupported(f"{type(module).__name__} is not a LayerNorm routes can split.",
-                                code="routes_unsupported", model=type(module).__name__)
-    return g, gamma, sigma
-
-
-def _unit(loaded: LoadedModel, kind: AttentionKind) -> None:
-    if not exposes_weights(loaded, kind):
-        raise RoutesUnsupported(
-            f"{loaded.name}'s {kind} attention does not expose its value vectors and output projection W_O "
-            "through the attention interface, so its routes cannot be split by head.",
-            code="routes_unsupported", model=loaded.name)
+        return norm_scale(module, x, y)
+    except StreamError as error:
+        raise StreamError(str(error), code=error.code, model=loaded.name, **error.params) from error
 
 
 def route_contributions(loaded: LoadedModel, text: str, target: str | None = None, *,
                         max_tokens: int | None = None) -> RouteContributions:
-    """Capture ``text`` and split every residual sum of every layer into its parts' shares.
+    """Trace ``text`` and split every residual sum of every layer into its parts' shares.
 
     Decoders: the routes of each position's next-token prediction. Encoders: of each position's last
     hidden state. Encoder-decoders: the encoder's routes (the decoder's cross-attention edges come from
     the encoder's output, a graph of two sequences that is not drawn yet).
     """
+    support(loaded, "routes")
     kind: AttentionKind = "decoder" if loaded.family == "decoder" else "encoder"
-    _unit(loaded, kind)
-    blocks = _block_modules(loaded, kind)
-    with _recording(blocks) as calls:
-        result = capture(loaded, text, target=target, layers={kind: range(loaded.shape.n_layers[kind])},
-                         record_vectors=True, max_tokens=max_tokens)
-    tokens = result.source  # a decoder's text, or an encoder-decoder's encoder side
-    n_layers = loaded.shape.n_layers[kind]
-    if len(calls) != n_layers or any(c.post is None for c in calls):
-        raise RoutesUnsupported(f"{loaded.name}'s layers ran {len(calls)} times for {n_layers} attention layers.",
-                                code="routes_unsupported", model=loaded.name)
-    n_tokens = len(tokens)
+    inputs, tokens, _ = model_inputs(loaded, text, target, max_tokens=max_tokens)  # a decoder's text, or the encoder's
+    cache = _traced(loaded, kind, inputs).cache
+    calls = _block_calls(loaded, kind, cache)
+    n_layers, n_tokens = len(calls), len(tokens)
     mlp = np.zeros((n_layers, n_tokens), dtype=np.float32)
     mlp_residual = np.zeros((n_layers, n_tokens), dtype=np.float32)
     causal = kind == "decoder"
     layers = []
     with torch.inference_mode():
         for layer, call in enumerate(calls):
-            parts = _layer(loaded, kind, layer, result, call)
+            parts = _layer(loaded, kind, layer, cache, call)
             m, m_res = mlp_shares(torch.from_numpy(parts.mlp_out), torch.from_numpy(parts.mlp_residual),
                                   call.post[:n_tokens])
             mlp[layer], mlp_residual[layer] = m.numpy(), m_res.numpy()
@@ -301,42 +246,47 @@ def route_contributions(loaded: LoadedModel, text: str, target: str | None = Non
                               residuals)
 
 
-def _layer(loaded: LoadedModel, kind: AttentionKind, layer: int, result, call: _BlockCall) -> LayerParts:
+def _layer(loaded: LoadedModel, kind: AttentionKind, layer: int, cache: ActivationCache, call: _BlockCall
+           ) -> LayerParts:
     site = loaded.sites[kind][layer]
-    vectors = result.vectors[kind][layer]
-    n = vectors.output.shape[0]
-    weights = torch.from_numpy(np.ascontiguousarray(result.attention(kind, layer), dtype=np.float32))  # [H, Q, K]
+    family = loaded.family
+    z = cache[attention_point(kind, layer, "z", family)][0].float()  # [Q, H, D]
+    n = z.shape[0]
+    weights = cache[attention_point(kind, layer, "pattern", family)][0].float()  # [H, Q, K]
     heads, head_dim = site.heads, site.head_dim
     projection = site.output_projection
     w_o = torch.from_numpy(weight_in_out(projection)[0]).float()  # [H·D, d]
-    value = torch.from_numpy(vectors.value).float()  # [Hkv, K, D]
+    value = cache[attention_point(kind, layer, "v", family)][0].float().transpose(0, 1)  # [Hkv, K, D]
     value = value.repeat_interleave(heads // value.shape[0], dim=0)  # [H, K, D]
     transformed = torch.einsum("hkd,hde->hke", value, w_o.view(heads, head_dim, -1))  # v_j W_O^h  [H, K, d]
-    heads_out = torch.from_numpy(vectors.output).float().reshape(n, heads * head_dim)
+    heads_out = z.reshape(n, heads * head_dim)
     attn_out = projection(heads_out.to(projection.weight.dtype)).float()  # with b_O, exactly as the model adds it
     pre, post = call.pre[:n], call.post[:n]
-    wide = [(m, s[:n], o[:n]) for m, s, o in call.norms if s.shape == call.pre.shape]
-    if _close(post, wide[-1][2]) if wide else False:  # the block ends in a norm: post-LN
+    wide = [(m, s[:n], o[:n]) for m, s, o in call.norms]
+    if same(post, wide[-1][2]) if wide else False:  # the block ends in a norm: post-LN
         if len(wide) != 2:
-            raise RoutesUnsupported(f"{loaded.name}'s post-norm layers have {len(wide)} norms, not 2.",
-                                    code="routes_unsupported", model=loaded.name)
+            raise StreamError(f"{loaded.name}'s post-norm layers have {len(wide)} norms, not 2.",
+                              code="unsplit_stream", model=loaded.name)
         (norm1, s1, middle), (norm2, s2, _) = wide
-        if not _close(pre + attn_out, s1):
-            raise RoutesUnsupported(f"{loaded.name}'s attention sum is not residual + heads.",
-                                    code="routes_unsupported", model=loaded.name)
-        g1, gamma1, sigma1 = _layer_norm_parts(norm1, s1, middle)
-        g2 = _layer_norm_parts(norm2, s2, post)[0]
-        centred = gamma1 * (transformed - transformed.mean(-1, keepdim=True))  # γ (u − μ(u))
-        return _as_numpy(weights / sigma1[None, :, 0, None], centred, g1(pre), middle, g2(s2 - middle), g2(middle),
-                         post_ln=True)
-    middle = pre + attn_out
-    for _, summed, _ in wide:  # sequential blocks normalise pre then middle; parallel ones pre twice
-        if not (_close(summed, pre) or _close(summed, middle)):
-            raise RoutesUnsupported(
-                f"{loaded.name} normalises something other than the residual inside its layers (a norm after "
-                "attention, as in Gemma 2), so the residual sums routes need are not the model's.",
-                code="routes_unsupported", model=loaded.name)
-    return _as_numpy(weights, transformed, pre, middle, post - middle, middle, post_ln=False)
+        if not same(pre + attn_out, s1):
+            raise StreamError(f"{loaded.name}'s attention sum is not residual + heads.", code="unsplit_stream",
+                              model=loaded.name)
+        first, second = _split_norm(loaded, norm1, s1, middle), _split_norm(loaded, norm2, s2, post)
+        return _as_numpy(weights * _scale(first)[None, :, None], _unscaled(first, transformed),
+                         first.apply_torch(pre), middle, second.apply_torch(s2 - middle),
+                         second.apply_torch(middle), post_ln=True)
+    coefficients, vectors, middle = weights, transformed, pre + attn_out
+    for module, summed, out in wide:
+        if same(summed, attn_out):  # a norm on attention's output (Gemma 2's sandwich): linear once σ is fixed
+            norm = _split_norm(loaded, module, summed, out)
+            coefficients, vectors = weights * _scale(norm)[None, :, None], _unscaled(norm, transformed)
+            middle = pre + out
+    for _, summed, out in wide:  # sequential blocks normalise pre then middle; parallel ones pre twice
+        if not (same(summed, pre) or same(summed, middle) or same(summed, attn_out) or same(out, post - middle)):
+            raise StreamError(f"{loaded.name} normalises something other than the residual, attention's output or "
+                              "the MLP's output inside its layers, so its residual sums cannot be split.",
+                              code="unsplit_stream", model=loaded.name)
+    return _as_numpy(coefficients, vectors, pre, middle, post - middle, middle, post_ln=False)
 
 
 def _as_numpy(*tensors: torch.Tensor, post_ln: bool) -> LayerParts:
@@ -428,6 +378,20 @@ def route_graph(contributions: RouteContributions, position: int, threshold: flo
     return RouteGraph(c.model_name, c.tokens.labels, position, float(threshold), c.n_layers, tuple(edges))
 
 
+def edge_rows(graph: RouteGraph) -> list[dict]:
+    """One row per edge: ``source``, ``target``, ``kind``, ``layer``, ``weight``, the residual's share and
+    each head's share (``{"head": h, "share": s}`` for heads above 0.0005)."""
+    rows = []
+    for e in graph.edges:
+        _, _, source_position = parse_node(e.source)
+        _, _, target_position = parse_node(e.target)
+        rows.append({"source": e.source, "target": e.target, "kind": e.kind, "layer": e.layer,
+                     "source_token": graph.tokens[source_position], "target_token": graph.tokens[target_position],
+                     "weight": round(e.weight, 6), "residual": round(e.residual, 6),
+                     "heads": [{"head": h, "share": round(s, 6)} for h, s in enumerate(e.heads) if s > 5e-4]})
+    return rows
+
+
 # ---------------------------------------------------------------- what a node's residual would predict
 
 
@@ -463,7 +427,7 @@ def lens_tops(loaded: LoadedModel, contributions: RouteContributions, decomposit
     with torch.inference_mode():
         probabilities = torch.softmax(unembedding(loaded, decomposition).logits(normed).double(), dim=-1)
         top = probabilities.topk(max(1, min(int(k), probabilities.shape[-1])), dim=-1)
-    words = loaded.tokenizer.convert_ids_to_tokens(top.indices.flatten().tolist())
+    words = token_labels(loaded.tokenizer, top.indices.flatten().tolist())
     width = top.indices.shape[1]
-    return {node: [(display_label(words[row * width + c]), float(top.values[row, c])) for c in range(width)]
+    return {node: [(words[row * width + c], float(top.values[row, c])) for c in range(width)]
             for row, (node, _) in enumerate(chosen)}

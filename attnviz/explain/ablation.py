@@ -13,13 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from attnviz.capturing.run import accepted_kwargs, model_inputs
+from attnviz.capturing.run import model_inputs
 from attnviz.capturing.tokenizing import sequence_from_ids
-from attnviz.capturing.vocab import known_ids_only, without_unknown
-from attnviz.interventions import HeadRef, ablate_heads, ablate_heads_per_row
+from attnviz.interventions import AblationMode, HeadRef, ablate_heads, ablate_heads_per_row
 from attnviz.models.loading import LoadedModel
 from attnviz.result import AttentionKind, Family
-from attnviz.tracing.handler import AblationMode
+from attnviz.tracing.generate import greedy
+from attnviz.tracing.trace import run
+from attnviz.tracing.vocab import without_unknown
 
 METRICS: dict[Family, str] = {"decoder": "kl_next", "encoder-decoder": "kl_target", "encoder": "one_minus_cosine"}
 
@@ -68,8 +69,7 @@ def kl_divergence(logits_p: torch.Tensor, logits_q: torch.Tensor) -> torch.Tenso
 
 
 def _forward(loaded: LoadedModel, inputs: dict):
-    with torch.inference_mode():
-        return loaded.model(**accepted_kwargs(loaded.model, inputs), use_cache=False, output_hidden_states=True)
+    return run(loaded, inputs, output_hidden_states=True).outputs  # inside ablate_heads: the ablated model
 
 
 def _embedding(outputs, mask: torch.Tensor) -> torch.Tensor:
@@ -102,11 +102,8 @@ def top_chances(logits, tokenizer, k: int) -> tuple[TokenChance, ...]:
 
 def _translate(loaded: LoadedModel, inputs: dict, max_new_tokens: int, use_cache: bool) -> str:
     source = {k: v for k, v in inputs.items() if not k.startswith("decoder_")}
-    with torch.inference_mode():
-        out = loaded.model.generate(**accepted_kwargs(loaded.model, source), max_new_tokens=max_new_tokens,
-                                    do_sample=False, num_beams=1, use_cache=use_cache,
-                                    **known_ids_only(loaded.tokenizer))
-    return loaded.tokenizer.decode(out[0], skip_special_tokens=True).strip()
+    out = greedy(loaded, source, max_new_tokens, use_cache=use_cache)
+    return loaded.tokenizer.decode(out, skip_special_tokens=True).strip()
 
 
 def ablation_effect(loaded: LoadedModel, text: str, heads: list[HeadRef] | tuple[HeadRef, ...],

@@ -20,10 +20,12 @@ from typing import Literal
 
 import torch
 
-from attnviz.capturing.run import accepted_kwargs
+from attnviz.capturing.tokenizing import token_labels
 from attnviz.errors import InputTextError, NoAttentionError
 from attnviz.models.loading import LoadedModel
 from attnviz.result import AttentionKind, AttentionResult, Family
+from attnviz.tracing.modules import accepted_kwargs
+from attnviz.tracing.trace import run
 
 OutputKind = Literal["next_token", "target_token", "sentence_mean", "cls"]
 OUTPUTS_OF: dict[Family, tuple[OutputKind, ...]] = {
@@ -71,7 +73,7 @@ def resolve_output(loaded: LoadedModel, result: AttentionResult, choice: OutputC
     n = len(result.source)
     if kind == "next_token":
         token_id = _typed_token(loaded, choice.token) if choice.token else int(result.output_tokens.token_ids[-1])
-        label = loaded.tokenizer.convert_ids_to_tokens(token_id)
+        label = token_labels(loaded.tokenizer, [token_id])[0]
         return ExplainedOutput(kind, str(label), token_id, n - 1, "decoder", (n - 1,), float("nan"))
     if kind == "target_token":
         produced = result.output_tokens
@@ -150,9 +152,9 @@ class OutputScalar:
     def _run(self, embeds: torch.Tensor):
         batch = embeds.shape[0]
         fixed = {name: t.expand(batch, *t.shape[1:]) for name, t in self.fixed.items()}
-        inputs = accepted_kwargs(self.loaded.model, {"inputs_embeds": embeds.to(self.loaded.dtype), **fixed})
+        inputs = {"inputs_embeds": embeds.to(self.loaded.dtype), **fixed}
         encoder_output = self.output.kind in ("sentence_mean", "cls")
-        return self.loaded.model(**inputs, use_cache=False, output_hidden_states=encoder_output)
+        return run(self.loaded, inputs, inference=False, output_hidden_states=encoder_output).outputs
 
     def _state(self, embeds: torch.Tensor) -> torch.Tensor:
         """The encoder's vector: mean-pooled last hidden state or the first position's. [batch, hidden]"""

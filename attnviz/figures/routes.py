@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
-from attnviz.contributions.routes import Node, RouteGraph, parse_node
+from attnviz.contributions.routes import Node, RouteGraph, edge_rows, parse_node
 
 COLOURS = {"attention": "#1f77b4", "residual": "#9e9e9e", "mlp": "#ff7f0e"}
 MLP_OFFSET = 0.35  # an MLP node sits this far right of its token's column, between A and I
@@ -35,20 +35,6 @@ def node_xy(node: Node) -> tuple[float, float]:
     if stage == "M":
         return position + MLP_OFFSET, 2 * layer + 1.5
     return float(position), 2 * layer + (1.0 if stage == "A" else 2.0)
-
-
-def edge_rows(graph: RouteGraph) -> list[dict]:
-    """One row per edge: ``source``, ``target``, ``kind``, ``layer``, ``weight``, the residual's share and
-    each head's share (``{"head": h, "share": s}`` for heads above 0.0005)."""
-    rows = []
-    for e in graph.edges:
-        _, _, source_position = parse_node(e.source)
-        _, _, target_position = parse_node(e.target)
-        rows.append({"source": e.source, "target": e.target, "kind": e.kind, "layer": e.layer,
-                     "source_token": graph.tokens[source_position], "target_token": graph.tokens[target_position],
-                     "weight": round(e.weight, 6), "residual": round(e.residual, 6),
-                     "heads": [{"head": h, "share": round(s, 6)} for h, s in enumerate(e.heads) if s > 5e-4]})
-    return rows
 
 
 def edges_to_csv(graph: RouteGraph) -> bytes:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import torch
-
-from attnviz.capturing.vocab import known_ids_only
 from attnviz.errors import InputTextError
 from attnviz.models.loading import LoadedModel
+from attnviz.tracing.generate import greedy
 
 
 def continue_prompt(loaded: LoadedModel, prompt: str, max_new_tokens: int = 8) -> list[int]:
@@ -18,10 +16,7 @@ def continue_prompt(loaded: LoadedModel, prompt: str, max_new_tokens: int = 8) -
         raise InputTextError("The prompt is empty: type the start of a sentence.", code="empty_prompt")
     ids = loaded.tokenizer(prompt.strip(), return_tensors="pt")
     limit = max(1, min(max_new_tokens, loaded.shape.max_tokens - ids["input_ids"].shape[1]))
-    with torch.inference_mode():
-        out = loaded.model.generate(**ids, max_new_tokens=limit, do_sample=False, num_beams=1,
-                                    pad_token_id=loaded.tokenizer.pad_token_id, **known_ids_only(loaded.tokenizer))
-    sequence = out[0].tolist()
+    sequence = greedy(loaded, ids, limit, pad_token_id=loaded.tokenizer.pad_token_id)
     eos, start = loaded.tokenizer.eos_token_id, ids["input_ids"].shape[1]
     # only a written end of text stops it: a tokenizer may end the prompt itself with one
     written = sequence[start:]

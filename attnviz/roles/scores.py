@@ -41,7 +41,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from attnviz.analysis.entropy import row_entropy
+from attnviz.roles.entropy import row_entropy
 
 SELF_ROLES: tuple[str, ...] = (
     "first", "special", "previous", "next", "self", "local", "duplicate", "induction", "broad",

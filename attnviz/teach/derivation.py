@@ -11,12 +11,9 @@ projections (GPT-2) were already split. Where the projections X W + b can be rea
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-from transformers.pytorch_utils import Conv1D
 
 from attnviz.capturing.run import capture
 from attnviz.errors import AttnvizError
@@ -24,7 +21,10 @@ from attnviz.models.loading import LoadedModel
 from attnviz.models.weights import exposes_weights, weight_in_out
 from attnviz.result import AttentionKind, TokenSequence
 from attnviz.teach.scratch import softmax_rows
+from attnviz.tracing.names import attention_point, block_point, stack_of
+from attnviz.tracing.points import qkv_projections
 from attnviz.tracing.probe import AttentionSite
+from attnviz.tracing.trace import tracing
 
 
 class DerivationUnsupported(AttnvizError):
@@ -118,22 +118,6 @@ class Derivation:
         return named
 
 
-_SEPARATE = (("q_proj", "k_proj", "v_proj"), ("query", "key", "value"), ("q", "k", "v"))
-_FUSED = ("c_attn", "qkv_proj", "query_key_value", "Wqkv")
-
-
-def _projection_modules(site: torch.nn.Module):
-    for names in _SEPARATE:
-        modules = [getattr(site, n, None) for n in names]
-        if all(isinstance(m, (torch.nn.Linear, Conv1D)) for m in modules):
-            return modules, False
-    for name in _FUSED:
-        module = getattr(site, name, None)
-        if isinstance(module, (torch.nn.Linear, Conv1D)):
-            return [module], True
-    return None, False
-
-
 def _site(loaded: LoadedModel, kind: AttentionKind, layer: int) -> AttentionSite:
     if not exposes_weights(loaded, kind):
         raise DerivationUnsupported(
@@ -174,30 +158,17 @@ def derive(loaded: LoadedModel, text: str, kind: AttentionKind, layer: int, head
     if not 0 <= head < site.heads:
         raise DerivationUnsupported(f"{kind} layer {layer} has {site.heads} heads.", code="no_such_head",
                                     kind=kind, layer=layer, head=head)
-    projection_modules, fused = _projection_modules(site.module)
-    calls: dict[str, list[torch.Tensor]] = {}
-    me = threading.get_ident()  # the model is shared: record only this thread's forward pass
-
-    def keep(name: str, take_output: bool):
-        def hook(module, inputs, output):
-            if threading.get_ident() == me:
-                calls.setdefault(name, []).append((output if take_output else inputs[0]).detach()[0].double().cpu())
-        return hook
-
-    handles = [site.output_projection.register_forward_hook(keep("out", True))]
-    if projection_modules is not None:
-        handles.append(projection_modules[0].register_forward_hook(keep("x", False)))
-        handles.append(projection_modules[-1].register_forward_hook(keep("x_kv", False)))
-    try:
+    projection_modules, fused = qkv_projections(site.module)
+    # What the projections read and W_O wrote, at the named points of this layer (only this thread's pass is
+    # traced). The capture's pass is the last one traced (generating a target runs the decoder first), so
+    # its values are the ones kept; a shared module (ALBERT) is told apart by the layer its block runs.
+    names = {"x": attention_point(kind, layer, "q_input", loaded.family),
+             "x_kv": attention_point(kind, layer, "k_input", loaded.family),
+             "out": block_point(stack_of(kind), layer, "cross_attn_out" if kind == "cross" else "attn_out",
+                                loaded.family)}
+    with tracing(loaded, cache=set(names.values())) as tracer:
         result = capture(loaded, text, target=target, layers={kind: [layer]}, record_vectors=True)
-    finally:
-        for handle in handles:
-            handle.remove()
-
-    # The capture's forward pass is the last (generating a target runs the decoder first); a shared
-    # module (ALBERT) runs once per application in it, so take this site's own call.
-    per_pass = sum(other.module is site.module for sites in loaded.sites.values() for other in sites)
-    seen = {name: values[len(values) - per_pass + site.application] for name, values in calls.items()}
+    seen = {key: tracer.tensors[name][0].double().cpu() for key, name in names.items() if name in tracer.tensors}
     vectors = result.vectors[kind][layer]
     kv_head = vectors.kv_head_of(head)
     queries = vectors.query.astype(np.float64)  # [H, Q, D]

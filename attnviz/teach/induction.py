@@ -16,8 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from attnviz.capturing.vocab import without_unknown
+from attnviz.capturing.tokenizing import token_labels
 from attnviz.roles.report import RoleReport
+from attnviz.tracing.trace import run
+from attnviz.tracing.vocab import without_unknown
 
 
 @dataclass(frozen=True)
@@ -71,11 +73,11 @@ def circuit_step(loaded, result, heads: CircuitHeads, query: int, top: int = 3) 
         raise ValueError(f"position {query} has no earlier copy of its token")
     earlier = pairs[query]
     maps = result.arrays["decoder"]
-    with torch.inference_mode():
-        logits = loaded.model(input_ids=torch.tensor([sequence.token_ids])).logits[0, query]
+    ids = torch.tensor([sequence.token_ids], device=loaded.device)
+    logits = run(loaded, {"input_ids": ids}).outputs.logits[0, query]
     probs = without_unknown(torch.softmax(logits.float(), -1), loaded.tokenizer, fill=-1.0)
     best = torch.topk(probs, top)
-    words = loaded.tokenizer.convert_ids_to_tokens(best.indices.tolist())
+    words = token_labels(loaded.tokenizer, best.indices.tolist())
     return CircuitStep(
         query=query, earlier=earlier, tokens=tuple(sequence.tokens),
         previous_row=maps[result.layers["decoder"].index(0), heads.previous_head, earlier + 1, : earlier + 2].copy(),

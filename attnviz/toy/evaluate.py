@@ -20,13 +20,13 @@ import torch
 from attnviz.capturing.run import capture
 from attnviz.models.loading import LoadedModel, load_model
 from attnviz.toy.grammar import SentencePair, split_pairs
+from attnviz.tracing.generate import greedy
+from attnviz.tracing.trace import run
 
 
 def translate(loaded: LoadedModel, text: str) -> list[str]:
     tokenizer = loaded.tokenizer
-    ids = tokenizer(text, return_tensors="pt")
-    with torch.inference_mode():
-        out = loaded.model.generate(**ids, max_new_tokens=20, do_sample=False, num_beams=1)[0].tolist()
+    out = greedy(loaded, tokenizer(text, return_tensors="pt"), 20)
     return [t for t in tokenizer.convert_ids_to_tokens(out) if t not in tokenizer.all_special_tokens]
 
 
@@ -69,8 +69,7 @@ def next_word_accuracy(loaded: LoadedModel, texts: list[str]) -> float:
     tokenizer, correct, total = loaded.tokenizer, 0, 0
     for text in texts:
         ids = tokenizer(text)["input_ids"] + [tokenizer.eos_token_id]
-        with torch.inference_mode():
-            logits = loaded.model(input_ids=torch.tensor([ids])).logits[0]
+        logits = run(loaded, {"input_ids": torch.tensor([ids], device=loaded.device)}).outputs.logits[0]
         predicted = logits[:-1].argmax(-1).tolist()
         correct += sum(p == t for p, t in zip(predicted, ids[1:]))
         total += len(ids) - 1

@@ -1,4 +1,4 @@
-"""The attention handler of a capture: writes the wanted sites' weights into result buffers and ablates heads.
+"""The attention handler of a capture: writes the wanted sites' weights into result buffers, serves the tracer.
 
 Every other call goes straight to SDPA. Sites are recognised by module and application number
 (a shared module's n-th call in a forward pass is its n-th site), counted per forward pass so
@@ -7,9 +7,8 @@ Every other call goes straight to SDPA. Sites are recognised by module and appli
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import torch
 
@@ -26,9 +25,6 @@ from attnviz.tracing.interface import (
 from attnviz.tracing.probe import AttentionSite
 
 SiteKey = tuple[AttentionKind, int]  # (kind, model layer)
-AblationMode = Literal["zero", "mean"]
-# Sees a site's weights (B, H, Q, K) as they are made, with that call's query (B, H, Q, D) and key (B, Hkv, K, D).
-Observer = Callable[[AttentionSite, torch.Tensor, torch.Tensor, torch.Tensor], None]
 
 
 @dataclass
@@ -47,11 +43,10 @@ class CaptureSession:
     """Handler for one forward pass (or one ``generate()``) of a loaded model.
 
     ``buffers[kind]`` is ``[captured layer, batch, heads, query, key]``, allocated by the caller so
-    results need no second copy; ``slots`` maps a site to its index on axis 0. ``keep[site]`` is a
-    ``(batch, heads)`` 0/1 tensor: heads at 0 are ablated (zeroed, or replaced by their mean over
-    positions) before the output projection sees them. ``observer``, when set, is called with the
-    weights of every site of the model, buffered or not: a consumer that reduces them at once (the
-    census) needs no buffer at all, so its memory does not grow with the number of layers.
+    results need no second copy; ``slots`` maps a site to its index on axis 0. ``requests`` are the
+    tracer's points of each site (:class:`attnviz.tracing.trace.Tracer`): a consumer that reduces a
+    pattern at once (the census, a hook on ``hook_pattern``) needs no buffer, and the weights of a site
+    without one are freed with its layer, so memory does not grow with the number of layers.
     """
 
     sites: dict[tuple[int, int], AttentionSite]  # (id(module), application) -> site
@@ -59,11 +54,8 @@ class CaptureSession:
     slots: dict[SiteKey, int] = field(default_factory=dict)
     buffers: dict[AttentionKind, torch.Tensor] = field(default_factory=dict)
     record_vectors: bool = False
-    keep: dict[SiteKey, torch.Tensor] = field(default_factory=dict)
-    ablation: AblationMode = "zero"
     captured: set[SiteKey] = field(default_factory=set)
     vectors: dict[SiteKey, RecordedVectors] = field(default_factory=dict)
-    observer: Observer | None = None
     requests: dict[SiteKey, Any] = field(default_factory=dict)  # the tracer's points per site (tracing.trace)
     _calls: dict[int, int] = field(default_factory=dict)
 
@@ -84,19 +76,15 @@ class CaptureSession:
         slot = self.slots.get(key_of) if key_of else None
         if slot is not None:
             output, weights = self._capture(site, slot, module, query, key, value, attention_mask, kwargs)
-        elif site is not None and (self.observer is not None or (request is not None and request.needs_pattern)):
+        elif request is not None and request.needs_pattern:
             output, weights = self._weights(site, module, query, key, value, attention_mask, kwargs)
-            if self.observer is not None:
-                self.observer(site, weights, query, key)
             self.captured.add(key_of)
         else:
             output, weights = sdpa(module, query, key, value, attention_mask, kwargs)
         if request is not None:  # hook_pattern, hook_z (a written pattern recomputes the output)
             output = request.after(module, query, key, value, attention_mask, kwargs, weights, output)
-        if slot is None and self.observer is not None:
-            weights = None  # nothing downstream keeps them: they are freed with this layer
-        if key_of in self.keep:
-            output = self._ablate(output, self.keep[key_of])
+        if slot is None and request is not None and request.needs_pattern:
+            weights = None  # computed for the tracer's hooks only: freed with this layer, as on the SDPA path
         return output, weights
 
     def _capture(self, site: AttentionSite, slot: int, module, query, key, value, attention_mask, kwargs):
@@ -121,8 +109,6 @@ class CaptureSession:
         else:
             output, weights = self._weights(site, module, query, key, value, attention_mask, kwargs)
             target.copy_(weights)
-        if self.observer is not None:
-            self.observer(site, target, query, key)
         if self.record_vectors:
             scaling = kwargs.get("scaling")
             self.vectors[(site.kind, site.layer)] = RecordedVectors(
@@ -145,13 +131,6 @@ class CaptureSession:
             raise NoAttentionError(f"{type(module).__name__} returned no attention weights from its eager path.",
                                    code="eager_no_weights", module=type(module).__name__)
         return output, weights
-
-    def _ablate(self, output: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-        keep = keep.to(device=output.device, dtype=output.dtype)[:, None, :, None]  # (B, 1, H, 1)
-        if self.ablation == "zero":
-            return output * keep
-        mean = output.mean(dim=1, keepdim=True)  # each head's mean output over the positions of this pass
-        return output * keep + mean * (1 - keep)
 
 
 def routing(sites: dict[AttentionKind, list[AttentionSite]]) -> CaptureSession:

@@ -3,8 +3,9 @@
 Models loaded with ``attn_implementation=ATTNVIZ`` call :func:`attnviz_attention` in every attention
 layer. With no handler active it hands straight over to SDPA, so the model runs at full speed.
 Inside :func:`handling` every call goes to the active handler: the load-time probe
-(:mod:`attnviz.tracing.probe`) or a capture (:mod:`attnviz.tracing.handler`), which also
-applies head ablations. The handler lives in a ``ContextVar``, so one shared model can serve several
+(:mod:`attnviz.tracing.probe`) or a capture (:mod:`attnviz.tracing.handler`), which also serves the
+tracer's points inside attention (head ablation is a write at ``hook_z``). The handler lives in a
+``ContextVar``, so one shared model can serve several
 threads (Streamlit sessions) at once.
 
 This module also holds the arithmetic both share: the additive mask, the plain formula

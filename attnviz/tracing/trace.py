@@ -133,6 +133,14 @@ class ActivationCache(Mapping):
         module, x, y = self._norms[name]
         return norm_scale(module, x[row], y[row])
 
+    def norm_call(self, name: str, row: int = 0) -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
+        """The norm called ``name`` as it ran on batch row ``row``: ``(module, input, output)``."""
+        name = name.removesuffix(".hook_scale").removesuffix(".hook_out")
+        if name not in self._norms:
+            raise KeyError(f"the norm {name} was not traced (ask for {name}.hook_scale)")
+        module, x, y = self._norms[name]
+        return module, x[row], y[row]
+
     @property
     def norm_names(self) -> tuple[str, ...]:
         return tuple(self._norms)
@@ -181,7 +189,7 @@ class _SiteRequest:
         self.tracer, self.site = tracer, site
         self.names = {p: attention_point(site.kind, site.layer, p, tracer.family) for p in ATTENTION_POINTS}
         self.touched = {p for p, n in self.names.items() if tracer.touches(n)}
-        self.needs_pattern = bool(self.touched & {"pattern", "attn_scores"}) or tracer.timeline_on
+        self.needs_pattern = bool(self.touched & {"pattern", "attn_scores"})
 
     def vectors(self, query, key, value):
         """hook_q, hook_k, hook_v in TransformerLens' layout ``[batch, pos, head, d_head]``."""
@@ -239,6 +247,8 @@ class Tracer:
         self._decided: dict[str, tuple[bool, tuple[HookFn, ...]]] = {}
         self.timeline_on = timeline
         self.keep_grad = keep_grad
+        # Nothing to read or write: the module hooks need not hear of this run (a plain capture costs nothing more)
+        self.idle = not timeline and not hooks and (cache is None or cache is False)
         self.tensors: dict[str, torch.Tensor] = {}
         self.norm_io: dict[str, tuple[torch.nn.Module, torch.Tensor, torch.Tensor]] = {}
         self.events: list[Event] = []
@@ -247,17 +257,18 @@ class Tracer:
         self._ran: set[Stack] = set()  # stacks whose blocks have run
         self._outside: dict[tuple[Stack, str], int] = {}  # norms outside blocks, counted
         self._projected: dict[int, int] = {}  # id(W_O) -> times it ran (a shared W_O outside found blocks)
-        if loaded.capture_path == "interface":
+        if loaded.capture_path != "interface" or (self.idle and session is None):
+            self.session = None  # an idle run leaves attention to whoever handles it already (SDPA, an ablation)
+        else:
             self.session = session if session is not None else routing(loaded.sites)
             self.session.requests = {}
-            for kind_sites in loaded.sites.values():
+            for kind_sites in () if self.idle else loaded.sites.values():
                 for site in kind_sites:
                     request = _SiteRequest(self, site)
                     if request.touched or timeline:
                         self.session.requests[(site.kind, site.layer)] = request
-        else:
-            self.session = None
-            inside = [n for kind_sites in loaded.sites.values() for s in kind_sites
+        if loaded.capture_path != "interface":
+            inside = [n for kind_sites in ({} if self.idle else loaded.sites).values() for s in kind_sites
                       for p, n in _SiteRequest(self, s).names.items() if p != "pattern" and self.touches(n)]
             if inside:
                 raise StreamError(f"{loaded.name} computes attention outside transformers' attention interface, so "
@@ -391,7 +402,7 @@ class Tracer:
             self.event("unembed", "unembed.hook_in", None, None, x.detach())
 
     def trace(self, outputs) -> Trace:
-        if self.session is None:  # the output_attentions path: the patterns the model returned
+        if self.loaded.capture_path != "interface" and not self.idle:  # the patterns the model returned
             self._returned_patterns(outputs)
         cache = ActivationCache(self.tensors, self.family, self.loaded.sites, self.norm_io)
         return Trace(outputs, cache, tuple(self.events))
@@ -416,7 +427,9 @@ def tracing(loaded, *, cache: NameFilter = None, hooks: Hooks = (), timeline: bo
     capture's buffers are filled in the same pass).
     """
     tracer = Tracer(loaded, cache, hooks, timeline, keep_grad, session)
-    token = point_hooks.active.set(tracer)
+    # An idle tracer leaves the module hooks to whoever listens already: inside an outer tracing(), a plain
+    # capture's pass is still read at the block-boundary points the outer one asked for.
+    token = None if tracer.idle else point_hooks.active.set(tracer)
     try:
         if tracer.session is not None:
             with handling(tracer.session):
@@ -424,23 +437,27 @@ def tracing(loaded, *, cache: NameFilter = None, hooks: Hooks = (), timeline: bo
         else:
             yield tracer
     finally:
-        point_hooks.active.reset(token)
+        if token is not None:
+            point_hooks.active.reset(token)
         if tracer.session is not None:
             tracer.session.requests = {}
 
 
 def run(loaded, inputs: Mapping[str, torch.Tensor], *, cache: NameFilter = None, hooks: Hooks = (),
         timeline: bool = False, keep_grad: bool = False, session: CaptureSession | None = None,
-        **model_kwargs) -> Trace:
+        inference: bool = True, **model_kwargs) -> Trace:
     """One forward pass of ``loaded`` on ``inputs`` (as :func:`attnviz.capturing.model_inputs` makes them), traced.
 
-    Without ``keep_grad`` the pass runs under ``torch.inference_mode()``.
+    Without ``keep_grad`` the pass runs under ``torch.inference_mode()``; ``inference=False`` leaves autograd
+    as the caller set it (attributions that take gradients through the pass, under ``no_grad`` or not).
     """
     kwargs = {**accepted_kwargs(loaded.model, dict(inputs)), "use_cache": False, **model_kwargs}
     with tracing(loaded, cache=cache, hooks=hooks, timeline=timeline, keep_grad=keep_grad, session=session) as tracer:
         if keep_grad:
             with torch.enable_grad():
                 outputs = loaded.model(**kwargs)
+        elif not inference:
+            outputs = loaded.model(**kwargs)
         else:
             with torch.inference_mode():
                 outputs = loaded.model(**kwargs)

@@ -10,10 +10,11 @@ import pytest
 
 from attnviz import capture
 from attnviz.census import CensusInputError, CensusOptions, CensusResult, census, census_of_results, read_corpus
+from attnviz.census.batches import head_keys
 from attnviz.census.gold import grammar_pairs, grammar_sentences, sample_corpus, with_gold
 from attnviz.census.qkmap import joint_map, normalise
 from attnviz.census.sources import Corpus
-from attnviz.census.stats import OFFSETS, SINK_SHARE, head_keys
+from attnviz.census.stats import OFFSETS, SINK_SHARE
 from attnviz.roles import corpus_role_scores, facts_of, head_roles, score_cross_attention
 
 SENTENCES = ["the train left the station on time", "the girl found a book in the park today",
@@ -192,7 +193,7 @@ def test_known_heads_of_minilm(minilm):
 
 
 def test_gpu_batch_size_follows_free_memory(minilm):
-    from attnviz.census.stats import batch_size_for
+    from attnviz.census.batches import batch_size_for
 
     assert batch_size_for(minilm, 128) == 16  # a CPU: the default
     small, big = batch_size_for(minilm, 128, free_bytes=2**30), batch_size_for(minilm, 128, free_bytes=16 * 2**30)

@@ -87,3 +87,63 @@ def test_every_engine_folder_is_a_package():
     """setuptools ships packages only: a folder of modules without __init__.py would be missing from the wheel."""
     for folder in {path.parent for path in (ROOT / "attnviz").rglob("*.py")}:
         assert (folder / "__init__.py").exists(), folder.relative_to(ROOT)
+
+
+def _package_graph() -> dict[str, set[str]]:
+    """attnviz's packages (``capturing``, ``tracing`` ...; a top-level module is its own) and what each imports,
+    counting imports inside functions too: a lazy import is still a dependency."""
+    graph: dict[str, set[str]] = {}
+    for path in (ROOT / "attnviz").rglob("*.py"):
+        package = path.relative_to(ROOT / "attnviz").with_suffix("").parts[0]
+        graph.setdefault(package, set())
+        for module, _ in _imports(path):
+            parts = module.split(".")
+            if parts[0] == "attnviz" and len(parts) > 1 and parts[1] != package:
+                graph[package].add(parts[1])
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one package (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for other in graph.get(node, ()):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                other = stack.pop()
+                group.append(other)
+                if other == node:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_package_import_cycle():
+    """Packages form layers: none imports, even lazily, a package that imports it back."""
+    assert _cycles(_package_graph()) == []
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]  # the check can fail
+
+
+def test_only_tracing_hooks_models():
+    """One mechanism reads and writes a model: module hooks and attention handlers live in attnviz/tracing."""
+    pattern = re.compile(r"register_forward(_pre)?_hook|register_\w*hook\(|\bhandling\(")
+    outside = [path.relative_to(ROOT).as_posix() for path in (ROOT / "attnviz").rglob("*.py")
+               if path.parent.name != "tracing" and pattern.search(path.read_text("utf-8"))]
+    assert outside == []

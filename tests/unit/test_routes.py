@@ -16,11 +16,11 @@ import transformers
 from attnviz import load_model
 from attnviz.contributions.routes import (
     EPS,
-    RoutesUnsupported,
     parse_node,
     route_contributions,
     route_graph,
 )
+from attnviz.errors import StreamError
 from tests.architectures import ARCHITECTURES, build
 from tests.family_table import REGENERATE, families_where, table_says
 
@@ -278,9 +278,9 @@ def test_families_split_into_shares_that_sum_to_one(family_dirs, name):
 
 @pytest.mark.parametrize("name", LEFT_OUT)
 def test_families_left_out_say_why(family_dirs, name):
-    """Gemma 2 normalises attention's output before the residual (no residual sum to split); GPT-Neo's
-    attention is outside the attention interface (no value vectors)."""
-    with pytest.raises(RoutesUnsupported) as error:
+    """GPT-Neo's attention is outside the attention interface (no value vectors): the verdict and its code are
+    the contributions' (one support function, :func:`attnviz.tracing.support.support`)."""
+    with pytest.raises(StreamError) as error:
         route_contributions(load_model(str(family_dirs[name])), TEXT, target="le garçon"
                             if ARCHITECTURES[name][0] == "encoder-decoder" else None)
     assert error.value.code == table_says(name, "routes"), f"{name}: the verdict changed; run `{REGENERATE}`"
@@ -333,3 +333,16 @@ def test_notebook_and_cli_draw_the_same_routes(capsys, toy_lm):
     lines = sum(len([x for x in t.x if x is None]) for t in figure.data if t.mode == "lines")
     assert lines == len(graph.edges)  # one segment per edge
     assert main(["routes", "--model", "toy-lm", "--text", " "]) == 2  # an empty text: a message, not a traceback
+
+
+@pytest.mark.parametrize("name", ["gemma2-softcap", "t5-relative-bias", "llama-gqa"])
+def test_the_parts_add_up_to_the_models_own_sum(family_dirs, name):
+    """Without a W_O bias the (source, head) parts plus the residual are the model's own sum after attention:
+    through Gemma 2's sandwich norm (each part scaled by its position's real 1/σ) and T5's relative bias too."""
+    from attnviz.tracing.norms import same
+
+    loaded = load_model(str(family_dirs[name]))
+    c = route_contributions(loaded, TEXT, target="le garçon" if loaded.family == "encoder-decoder" else None)
+    for parts in c.layers:
+        rebuilt = parts.residual + np.einsum("hqk,hkd->qd", parts.coefficients, parts.vectors)
+        assert same(torch.from_numpy(rebuilt), torch.from_numpy(parts.middle), 1e-4), name
