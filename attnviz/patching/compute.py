@@ -221,7 +221,7 @@ def attribute(loaded, pair: Pair, name: str, kind: AttentionKind | None = None) 
 
     corrupted = run(loaded, pair.corrupt, hooks=[(names, keep)], keep_grad=True, **metric.kwargs)
     m = metric(corrupted.outputs)[0]
-    m_corrupt = float(m)
+    m_corrupt = float(m.detach())
     gap = _normaliser(m_clean, m_corrupt, pair)
     present = [n for n in names if n in kept]
     grads = torch.autograd.grad(m, [kept[n] for n in present], allow_unused=True)

@@ -25,6 +25,7 @@ def same(a: torch.Tensor, b: torch.Tensor, tolerance: float = CLOSE) -> bool:
     """Whether ``a`` is ``b`` up to float noise: ``‖a − b‖ ≤ tolerance · ‖b‖`` (shapes must match)."""
     if a.shape != b.shape:
         return False
+    a, b = a.detach(), b.detach()  # a comparison, never part of a traced run's gradient
     return float((a.double() - b.double()).norm()) <= tolerance * (float(b.double().norm()) + 1e-6)
 
 
