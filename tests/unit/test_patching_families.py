@@ -75,7 +75,8 @@ def _reference(loaded, pair, component: str, kind: str) -> np.ndarray:
             def write(mod, args, kwargs, layer=layer, index=index):
                 x = first(args, kwargs).clone()
                 if component == "head_out":
-                    x[..., index * width:(index + 1) * width] = clean_values[layer][..., index * width:(index + 1) * width]
+                    head = slice(index * width, (index + 1) * width)
+                    x[..., head] = clean_values[layer][..., head]
                 else:
                     x[:, index] = clean_values[layer][:, index]
                 return ((x, *args[1:]), kwargs) if args else (args, {**kwargs, "hidden_states": x})
