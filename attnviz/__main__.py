@@ -12,6 +12,7 @@ from attnviz.contributions import cli as contributions_cli
 from attnviz.contributions import routes_cli
 from attnviz.faithfulness import cli as faithfulness_cli
 from attnviz.models.registry import BUILTIN_MODELS, DEFAULT_MODEL
+from attnviz.patching import cli as patching_cli
 from attnviz.roles import cli as roles_cli
 
 
@@ -42,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     faithfulness_cli.add_parser(commands)
     serve_cli.add_parser(commands)
     routes_cli.add_parser(commands)
+    patching_cli.add_parser(commands)
     commands.add_parser("app", help="start the Streamlit app (extra arguments go to streamlit run)",
                         add_help=False)
     if argv is None:
@@ -61,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         return serve_cli.run(args)
     if args.command == "routes":
         return routes_cli.run(args)
+    if args.command == "patch":
+        return patching_cli.run(args)
 
     if args.command == "models":
         for model in BUILTIN_MODELS.values():

@@ -33,6 +33,24 @@ class PatchingResult:
     runs: int = 0  # patched runs made (exact), forward passes batched into (``passes``)
     passes: int = 0
 
+    def matrix(self) -> tuple[np.ndarray, list[str], list[str], list[tuple[int, int | None]]]:
+        """The scores as one 2-D map: ``(values, row labels, column labels, (layer, head) of each row)``.
+
+        Layer × head and layer × position components are their own map; components by head *and* position
+        (``head_out_by_pos``, ``head_pattern_by_pos`` ...) put one row per layer and head (``L1.H3``).
+        """
+        values, axes = self.values, self.axes
+        if len(axes) == 2:
+            layers = [(layer, None) for layer in range(values.shape[0])]
+            cols = ([str(h) for h in range(values.shape[1])] if axes[1] == "head"
+                    else list(self.clean_tokens[:values.shape[1]]))
+            return values, [str(layer) for layer in range(values.shape[0])], cols, layers
+        by_head = values if axes[1] == "head" else values.transpose(0, 2, 1)  # [layer, head, pos]
+        n_layers, n_heads, n_pos = by_head.shape
+        rows = [(layer, head) for layer in range(n_layers) for head in range(n_heads)]
+        return (by_head.reshape(n_layers * n_heads, n_pos), [f"L{layer}.H{head}" for layer, head in rows],
+                list(self.clean_tokens[:n_pos]), rows)
+
     def to_json(self) -> dict:
         """The CLI's answer: ``{"metric", "clean", "corrupt", "component", "values", ...}``."""
         return {"metric": self.metric, "clean": self.clean, "corrupt": self.corrupt, "component": self.component,
