@@ -37,7 +37,8 @@ def patching_map(values: np.ndarray, rows: Sequence[str], cols: Sequence[str], *
     ))
     if selected is not None:
         i, j = selected
-        figure.add_shape(type="rect", x0=j - 0.5, x1=j + 0.5, y0=i - 0.5, y1=i + 0.5, line={"color": "#111", "width": 2})
+        figure.add_shape(type="rect", x0=j - 0.5, x1=j + 0.5, y0=i - 0.5, y1=i + 0.5,
+                         line={"color": "#111", "width": 2})
     figure.update_layout(
         title={"text": title, "x": 0, "font": {"size": 13}}, plot_bgcolor="white", clickmode="event+select",
         dragmode=False, height=int(min(720, 150 + 30 * n_rows)), margin={"l": 70, "r": 10, "t": 40, "b": 60},
