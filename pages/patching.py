@@ -29,5 +29,4 @@ except AttnvizError as error:
     show_error(error)
     st.stop()
 patching_panel.explained(exact)
-cell = patching_panel.maps(loaded, exact, estimate, agreement)
-patching_panel.head_detail(loaded, choice, exact, heads, cell)
+patching_panel.results(loaded, choice, exact, estimate, agreement, heads)  # a click reruns only this part

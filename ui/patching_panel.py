@@ -185,3 +185,11 @@ def head_detail(loaded: LoadedModel, choice: dict, exact: PatchingResult, heads:
         with right:
             st.plotly_chart(figure, key="patch_head_bars", theme=None, config={"displaylogo": False})
             st.caption(tr("patch.head_contribution_help", total=float(values.sum())))
+
+
+@st.fragment
+def results(loaded: LoadedModel, choice: dict, exact: PatchingResult, estimate: PatchingResult, agreement,
+            heads: PatchingResult | None) -> None:
+    """The maps and the clicked head: a fragment, so a click reruns only this part (the result is cached)."""
+    cell = maps(loaded, exact, estimate, agreement)
+    head_detail(loaded, choice, exact, heads, cell)
