@@ -149,10 +149,14 @@ class Metric:
         return last[:, self.pair.answer_id] - last[:, self.pair.wrong_id]
 
 
+def _unchanged(value: torch.Tensor, point: str) -> None:
+    """A hook that writes nothing: a point that cannot be written (post-LN hook_mlp_out, attention outside the
+    interface) is refused by the tracer, with the reason every view gives, before any patched run."""
+    return None
+
+
 def _baselines(loaded, pair: Pair, target: Target, names: list[str], metric: Metric):
-    # a hook that writes nothing: a point that cannot be written (post-LN hook_mlp_out, attention outside the
-    # interface) is refused here, with the reason every view gives, before any patched run
-    clean = run(loaded, pair.clean, cache=names, hooks=[(names, lambda value, point: None)], **metric.kwargs)
+    clean = run(loaded, pair.clean, cache=names, hooks=[(names, _unchanged)], **metric.kwargs)
     metric.fix_direction(clean.outputs)
     m_clean = float(metric(clean.outputs)[0])
     return clean, m_clean
@@ -178,15 +182,19 @@ def patch(loaded, pair: Pair, name: str, kind: AttentionKind | None = None, *,
     target = resolve(loaded, name, kind, pair.lengths)
     names = [target.name(layer) for layer in range(target.sizes["layer"])]
     metric = Metric(loaded, pair)
-    clean, m_clean = _baselines(loaded, pair, target, names, metric)
-    corrupted = run(loaded, pair.corrupt, cache=names, **metric.kwargs)
-    m_corrupt = float(metric(corrupted.outputs)[0])
+    # the clean and the corrupted run in one pass of two rows (same length; an encoder-decoder's same target)
+    both = run(loaded, {key: torch.cat([pair.clean[key], pair.corrupt[key]]) for key in pair.clean}, cache=names,
+               hooks=[(names, _unchanged)], **metric.kwargs)
+    metric.fix_direction(both.outputs)  # row 0: the clean run
+    m_clean, m_corrupt = (float(v) for v in metric(both.outputs))
     gap = _normaliser(m_clean, m_corrupt, pair)
+    clean = {point: both.cache[point][0] for point in names}  # without the batch axis
+    corrupted = {point: both.cache[point][1] for point in names}
     # a cell whose clean value is its corrupted value (a position before the first changed token of a decoder)
     # changes nothing when patched: it scores 0 without a run
     every = target.cells()  # layer first: a chunk's cells come in layer order
-    moved = [not torch.equal(clean.cache[names[c[0]]][0][target.selection(c)],
-                             corrupted.cache[names[c[0]]][0][target.selection(c)]) for c in every]
+    moved = [not torch.equal(clean[names[c[0]]][target.selection(c)], corrupted[names[c[0]]][target.selection(c)])
+             for c in every]
     cells = [c for c, m in zip(every, moved) if m]
     per_row = sum(int(t.shape[1]) for key, t in pair.corrupt.items() if key.endswith("input_ids"))
     rows = max(1, batch_tokens // per_row)
@@ -219,7 +227,7 @@ def _writer(target: Target, names: list[str], chunk: list[tuple[int, ...]], clea
 
     def write(value: torch.Tensor, point: str) -> torch.Tensor:
         patched = value.clone()
-        source = clean.cache[point][0]  # the clean run's value, no batch axis
+        source = clean[point]  # the clean run's value, no batch axis
         for row, selection in writes[point]:
             patched[(row, *selection)] = source[selection]
         return patched
