@@ -176,9 +176,11 @@ def _rows(inputs: Mapping[str, torch.Tensor], n: int) -> dict[str, torch.Tensor]
 
 
 def patch(loaded, pair: Pair, name: str, kind: AttentionKind | None = None, *,
-          batch_tokens: int = BATCH_TOKENS) -> PatchingResult:
+          batch_tokens: int = BATCH_TOKENS, split_rows: bool = True) -> PatchingResult:
     """Exact activation patching of component ``name`` (see :mod:`attnviz.patching.components`) of ``kind``
-    attention: every cell's clean value in the corrupted run, one run per cell, batched."""
+    attention: every cell's clean value in the corrupted run, one run per cell, batched.
+
+    ``split_rows=False`` runs every patched row from the first layer on (the reference for the split passes)."""
     target = resolve(loaded, name, kind, pair.lengths)
     names = [target.name(layer) for layer in range(target.sizes["layer"])]
     metric = Metric(loaded, pair)
@@ -199,7 +201,7 @@ def patch(loaded, pair: Pair, name: str, kind: AttentionKind | None = None, *,
     per_row = sum(int(t.shape[1]) for key, t in pair.corrupt.items() if key.endswith("input_ids"))
     rows = max(1, batch_tokens // per_row)
     scores = np.empty(len(cells), dtype=np.float64)
-    split = loaded.family != "encoder-decoder"  # one stack: rows can split off where their patch starts
+    split = split_rows and loaded.family != "encoder-decoder"  # one stack: rows split off where their patch starts
     passes = 0
     for start in range(0, len(cells), rows):
         chunk = cells[start:start + rows]

@@ -156,13 +156,41 @@ def test_bad_input_is_a_clear_error(toy_lm, minilm):
     assert error.value.code == "post_ln_mlp"
 
 
-def test_a_family_outside_the_interface_says_why(tmp_path):
+MATRIX = ["mistral-sliding", "gemma2-softcap", "phi3", "gpt-neox", "falcon", "olmo", "qwen3", "distilbert",
+          "electra", "modernbert", "pegasus", "m2m100", "blenderbot", "bart-mixed-heads"]
+OUTSIDE = ["gpt-neo", "bloom-alibi", "roformer-rotary", "deberta", "mpnet-relative"]
+
+
+@pytest.fixture(scope="module")
+def matrix_models(tmp_path_factory):
     from attnviz.models.loading import load_model
     from attnviz.toy.tokenizer import build_tokenizer
     from tests.architectures import build
 
-    loaded = load_model(str(build("gpt-neo", tmp_path / "gpt-neo", build_tokenizer("translator"))))
-    pair = prepare(loaded, CLEAN, CORRUPT, "book", "letter")
+    tokenizer = build_tokenizer("translator")
+    root = tmp_path_factory.mktemp("patching-matrix")
+    return lambda name: load_model(str(build(name, root / name, tokenizer)))
+
+
+@pytest.mark.parametrize("arch", MATRIX)
+def test_the_family_matrix(matrix_models, arch):
+    """Across the family table's kinds of model: every kind of attention's heads equal the plain loop, and the
+    rows split off at their layer equal rows run from the first layer."""
+    loaded = matrix_models(arch)
+    pair = _pair(loaded)
+    for kind in loaded.shape.kinds:
+        ours = patch(loaded, pair, "head_out", kind)
+        np.testing.assert_allclose(ours.values, _reference(loaded, pair, "head_out", kind),
+                                   atol=1e-4 * (1 + np.abs(ours.values).max()), rtol=0)
+    stack_kind = loaded.shape.kinds[0]
+    split = patch(loaded, pair, "resid_pre", stack_kind)
+    whole = patch(loaded, pair, "resid_pre", stack_kind, split_rows=False)
+    np.testing.assert_allclose(split.values, whole.values, atol=1e-4 * (1 + np.abs(whole.values).max()), rtol=0)
+
+
+@pytest.mark.parametrize("arch", OUTSIDE)
+def test_families_outside_the_interface_say_why(matrix_models, arch):
+    loaded = matrix_models(arch)
     with pytest.raises(AttnvizError) as error:
-        patch(loaded, pair, "head_out")
-    assert error.value.code == "no_interventions"  # the reason the ablation and routes views give
+        patch(loaded, _pair(loaded), "head_out")
+    assert error.value.code == "no_interventions"
