@@ -19,7 +19,7 @@ PAGE = "pages/patching.py"
 
 def _maps(at):
     return [f for f in _figures(at) if f["data"] and f["data"][0].get("type") == "heatmap"
-            and len(f["data"]) == 2]  # the patching maps: heatmap + clickable markers
+            and f["data"][0].get("zmid") == 0]  # the patching maps: a diverging scale around 0
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -56,9 +56,10 @@ def test_a_click_opens_the_head_and_only_redraws():
 def test_every_built_in_family(model, extra):
     at = _app(PAGE, patch_model=model, clean="The train left the station on time",
               corrupt="The ship left the station on time", component="resid_pre" if model == "toy-lm" else "head_out",
-              **extra)
+              cell="1,2", **extra)
     assert not at.error, [e.value for e in at.error]
     assert len(_maps(at)) == 2
+    assert len(_figures(at)) == 4  # a clicked cell (a head, or a layer's position) opens a head's map and bars
 
 
 def test_bad_input_is_a_translated_message():
