@@ -37,6 +37,7 @@ def route() -> None:
         st.Page("pages/contributions.py", title=tr("page.contributions"), icon=":material/stacked_bar_chart:"),
         st.Page("pages/faithfulness.py", title=tr("page.faithfulness"), icon=":material/balance:"),
         st.Page("pages/routes.py", title=tr("page.routes"), icon=":material/account_tree:"),
+        st.Page("pages/patching.py", title=tr("page.patching"), icon=":material/healing:"),
     ]
     learn = [
         st.Page("pages/learn_self_attention.py", title=tr("learn.self.page"), icon=":material/school:"),

@@ -58,3 +58,9 @@ class StreamError(AttnvizError):
     """The residual stream of this model cannot be traced or split into parts (heads, MLPs, norms)."""
 
     default_code = "no_stream"
+
+
+class PatchingError(AttnvizError, ValueError):
+    """A clean/corrupted pair, answer tokens or component that activation patching cannot use."""
+
+    default_code = "patching"

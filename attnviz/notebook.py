@@ -8,6 +8,7 @@
     cross_view(outputs.cross_attentions, encoder_tokens=src, decoder_tokens=tgt)
     contributions_view(load_model("toy-lm"), "the farmer is")   # each head's direct effect on the next token
     lens_view(load_model("toy-lm"), "the farmer is")            # the logit lens, layer × position
+    patching_view("toy-induction", clean, corrupt, "letter", "book")  # activation patching, layer × head
 
 TransformerLens users pass the cache of ``logits, cache = model.run_with_cache(text)`` instead:
 ``head_view(cache, model.to_str_tokens(text), layer=1, head=3)``, ``contributions_view(cache, logits=logits)``,
@@ -420,3 +421,30 @@ def routes_view(model, text: str, *, position: int | None = None, threshold: flo
     contributions = route_contributions(model, text, target)
     chosen = contributions.n_tokens - 1 if position is None else position
     return route_figure(route_graph(contributions, chosen, threshold), words or RouteWords())
+
+
+def patching_view(model, clean: str, corrupt: str, answer: str | None = None, wrong: str | None = None, *,
+                  component: str = "head_out", kind: AttentionKind | None = None, target: str | None = None,
+                  method: str = "exact"):
+    """Activation patching of ``component`` as a clickable map (layer × head, or layer × position).
+
+    ``method``: "exact" (one patched run per cell, batched) or "attribution" (the first-order estimate). The
+    figure's ``layout.meta`` carries the raw metric of the clean and corrupted runs, and with "exact" the
+    correlation of attribution patching with it. The numbers themselves: ``attnviz.patching.patch``.
+    """
+    from attnviz.figures.patching import patching_map
+    from attnviz.models.loading import LoadedModel, load_model
+    from attnviz.patching import agreement, attribute, patch, prepare
+
+    loaded = model if isinstance(model, LoadedModel) else load_model(str(model))
+    pair = prepare(loaded, clean, corrupt, answer, wrong, target)
+    result = (patch if method == "exact" else attribute)(loaded, pair, component, kind)
+    matrix, rows, cols, _ = result.matrix()
+    col_label = "head" if result.axes[-1] == "head" else "position"
+    figure = patching_map(matrix, rows, cols, title=f"{loaded.name} · {method} patching · {component}",
+                          row_label="layer" if len(result.axes) == 2 else "layer.head", col_label=col_label)
+    meta = {"clean": result.clean, "corrupt": result.corrupt, "metric": result.metric}
+    if method == "exact":
+        meta["correlation"] = agreement(result, attribute(loaded, pair, component, kind)).correlation
+    figure.update_layout(meta=meta)
+    return figure

@@ -203,3 +203,25 @@ def cached_faithfulness(model_name: str, text: str, target: str | None, output: 
                           lambda: faithfulness(cached_model(model_name), text, target or None, choice, steps=steps,
                                                max_tokens=min(visitor_settings().max_tokens,
                                                               FAITHFULNESS_MAX_TOKENS)))
+
+
+def cached_patching(model_name: str, clean: str, corrupt: str, answer: str | None, wrong: str | None,
+                    target: str | None, component: str, kind: str | None):
+    """Exact and attribution patching of one component, their agreement, and every head's attribution by position
+    (what a click on a head shows): computed once per inputs, so a click only redraws."""
+    from attnviz import AttnvizError
+    from attnviz.patching import agreement, attribute, patch, prepare
+
+    def compute():
+        loaded = cached_model(model_name)
+        pair = prepare(loaded, clean, corrupt, answer or None, wrong or None, target or None)
+        exact = patch(loaded, pair, component, kind)
+        estimate = attribute(loaded, pair, component, kind)
+        try:  # the residual stream of a model whose heads cannot be written is still patched
+            heads = attribute(loaded, pair, "head_out_by_pos", kind) if component != "head_out_by_pos" else estimate
+        except AttnvizError:
+            heads = None
+        return exact, estimate, agreement(exact, estimate), heads
+
+    return _results().get(("patching", model_name, clean, corrupt, answer or None, wrong or None, target or None,
+                           component, kind), compute)

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from types import ModuleType
 
 # the order of ``attnviz --help``
-COMMANDS = ("capture", "models", "heads", "census", "contributions", "faithfulness", "routes", "serve", "app")
+COMMANDS = ("capture", "models", "heads", "census", "contributions", "faithfulness", "routes", "patch", "serve",
+            "app")
 
 
 def command_modules() -> dict[str, ModuleType]:

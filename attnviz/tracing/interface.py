@@ -126,8 +126,11 @@ def plain_attention(module, query, key, value, mask, scaling=None, softcap=None,
         scores = torch.tanh(scores / softcap) * softcap
     if mask is not None:
         scores.add_(mask[:, :, :, : key.shape[-2]])
-    weights = torch.empty_like(scores) if out is None else out
-    torch.ops.aten._softmax.out(scores, -1, False, out=weights)
+    if out is None and torch.is_grad_enabled() and scores.requires_grad:  # a traced run keeping gradients:
+        weights = torch.softmax(scores, dim=-1)  # out= versions have no backward
+    else:
+        weights = torch.empty_like(scores) if out is None else out
+        torch.ops.aten._softmax.out(scores, -1, False, out=weights)
     return torch.matmul(weights, value).transpose(1, 2).contiguous(), weights
 
 
