@@ -1,6 +1,5 @@
 """Self-attention explorer: one layer, one head (or several combined), as a token x token heatmap."""
 
-import pandas as pd
 import streamlit as st
 
 from attnviz.analysis.heads import profile_shown_head, strongest_links
@@ -29,8 +28,7 @@ with facts:
     st.subheader(tr("self.links"))
     links = derived("links", result, (kind, vc.layer, view.heads, vc.mode, vc.options),
                     lambda: strongest_links(view.matrix, view.row_labels, view.col_labels, top=6))
-    st.dataframe(pd.DataFrame(links, columns=[tr("axis.query"), tr("axis.key"), tr("hover.weight")]),
-                 hide_index=True, width="stretch")
+    panels.links_table(links)
     if len(view.heads) == 1:
         shown = visible_positions(result.query_tokens(kind), vc.options.hide_special)
         profile = derived("profile", result, (kind, vc.layer, view.heads[0], tuple(shown)),
