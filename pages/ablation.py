@@ -33,7 +33,7 @@ with toggles:
     chosen = ablation_panel.head_toggles(loaded)
     st.button(tr("ablation.clear"), on_click=ablation_panel.clear_toggles, args=(loaded,), icon=":material/undo:")
 with effect_column:
-    st.subheader(tr("ablation.effect", n=len(chosen)))
+    st.subheader(tr("ablation.effect.one") if len(chosen) == 1 else tr("ablation.effect", n=len(chosen)))
     try:
         with st.spinner(tr("msg.running")):
             effect = cached_ablation(loaded.name, text, target, tuple(chosen), mode)

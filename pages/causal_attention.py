@@ -40,8 +40,11 @@ with facts:
     predictions = next_token_table(result)
     if predictions:
         st.subheader(tr("causal.predictions"))
-        rows = [{tr("axis.query"): tr("causal.prefix", prefix=row.prefix), "→": row.next_token} for row in predictions]
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        prefix, following = tr("causal.col.prefix"), tr("causal.col.next")
+        rows = [{prefix: row.prefix, following: row.next_token} for row in predictions]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
+            prefix: st.column_config.TextColumn(prefix, width="medium"),
+            following: st.column_config.TextColumn(following, help=tr("causal.col.next_help"), width="small")})
     panels.result_downloads(result, key="causal-all")
 
 generation_panel(loaded, text, "decoder", vc.layer, view.heads, key="causal-gen")

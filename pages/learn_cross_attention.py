@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from attnviz.analysis.view import ViewOptions, build_view
+from attnviz.analysis.view import ViewOptions, axis_tokens, build_view
 from attnviz.figures.heatmap import attention_heatmap
 from attnviz.figures.matrix import matrix_figure, row_bars
 from ui import panels
@@ -36,7 +36,8 @@ if result.target_generated and result.output_tokens is not None:
 derivation = cached_derivation(MODEL, text, "cross", layer, 0, target or None)
 st.caption(tr("learn.cross.shapes", m=derivation.q.shape[0], n=derivation.k.shape[0], d=derivation.q.shape[1]))
 cols = st.columns(3)
-rows = list(result.decoder_input.tokens)
+# one convention on every page: a cross-attention row is named by the word it writes (as the map below)
+rows = list(axis_tokens(result, "cross", rows=True).labels)
 keys = list(result.source.tokens)
 cols[0].plotly_chart(matrix_figure(derivation.q, rows, show_values=False, title="Q (target)"), key="q", theme=None)
 cols[1].plotly_chart(matrix_figure(derivation.k, keys, show_values=False, title="K (source)"), key="k", theme=None)

@@ -92,10 +92,14 @@ def effect_panel(loaded: LoadedModel, effect: AblationEffect) -> None:
 
 def importance_panel(loaded: LoadedModel, importance: HeadImportance, chosen: list[tuple[str, int, int]]) -> None:
     st.caption(tr("ablation.importance_help", metric=tr(f"ablation.metric.{importance.metric}")))
+    # one colour scale for every map: 4.7e-6 must not look as dark as 6.2e-4
+    finite = [float(np.nanmax(s)) for s in importance.scores.values() if np.isfinite(s).any()]
+    top = max(finite) if finite and max(finite) > 0 else 1.0
+    st.caption(tr("ablation.shared_scale", top=top))
     for kind, scores in importance.scores.items():
         selected = [(layer, head) for k, layer, head in chosen if k == kind]
         figure = importance_figure(scores, title=tr(f"kind.{kind}"), layer_label=tr("ctl.layer"),
-                                   head_label=tr("ctl.head"), selected=selected)
+                                   head_label=tr("ctl.head"), selected=selected, zmax=top)
         st.plotly_chart(figure, key=_chart_key(kind), on_select="rerun", selection_mode="points", theme=None,
                         config={"displaylogo": False})
         stem = file_stem(loaded.name, "importance", kind, importance.mode)

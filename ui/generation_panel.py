@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
 from attnviz import AttnvizError, LoadedModel
@@ -15,6 +17,7 @@ from ui.panels import md_escape
 from ui.url_state import BOUND, keep_valid
 
 NEW_TOKENS = 10
+PROMPT_WORDS = 3  # the decoder continues the text's first words (the whole text is usually a finished sentence)
 MAX_PROMPT_TOKENS = 512  # each step is a full forward pass; beyond this the page would wait on generation
 
 
@@ -27,6 +30,10 @@ def generation_panel(loaded: LoadedModel, text: str, kind: str, layer: int, head
     """A step slider; the step's attention row framed in the map; its top next-token probabilities beside it."""
     st.subheader(tr("gen.title"))
     st.caption(tr(f"gen.intro.{kind}"))
+    if kind == "decoder":  # a finished sentence ends at once: the model continues a prompt, by default its start
+        st.caption(tr("gen.prompt_help"))
+        text = st.text_input(tr("gen.prompt"), value=" ".join(text.split()[:PROMPT_WORDS]), key=f"{key}-prompt",
+                             max_chars=300) or text
     if len(loaded.tokenizer(text)["input_ids"]) > MAX_PROMPT_TOKENS:
         st.info(tr("gen.too_long", n=MAX_PROMPT_TOKENS))
         return
@@ -50,6 +57,9 @@ def generation_panel(loaded: LoadedModel, text: str, kind: str, layer: int, head
     st.markdown(tr("gen.written", step=number, count=count, text=written))
     weights = combine_heads(result.attention(kind, layer).astype("float64"), heads, "mean")
     shown = derived_view(result, kind, weights, layer=layer, heads=heads, upto=step.row + 1)
+    if kind == "cross":  # rows named by the word each writes, as the cross-attention map above names them
+        written_by = [reads.labels[r + 1] if r + 1 <= step.row else step.token for r in range(len(shown.row_labels))]
+        shown = replace(shown, row_labels=tuple(written_by))
     every = len(heads) >= result.shape.heads_of(kind, layer)
     heads_text = tr("beyond.all_heads") if every else ", ".join(map(str, heads))
     title = tr("gen.map", layer=layer, heads=heads_text)

@@ -26,9 +26,11 @@ def matrix_figure(
     column_groups: int | None = None,
     height: int | None = None,
     decimals: int = 2,
+    masked_text: str = "−∞",
 ) -> go.Figure:
     """A labelled heatmap of any matrix. Signed values get a diverging scale centred on 0;
-    ``masked`` cells are grey and read −∞; ``column_groups`` draws a line every that many columns."""
+    ``masked`` cells are grey and read ``masked_text``: −∞ in a score matrix (before the softmax), "0" in a
+    weight matrix (after it); ``column_groups`` draws a line every that many columns."""
     matrix = np.asarray(matrix, dtype=float)
     n_rows, n_cols = matrix.shape
     finite = np.where(np.isfinite(matrix), matrix, np.nan)
@@ -51,7 +53,7 @@ def matrix_figure(
         figure.add_trace(go.Heatmap(
             z=np.where(masked, 1.0, np.nan), x=list(range(n_cols)), y=list(range(n_rows)),
             colorscale=[[0, MASKED_COLOUR], [1, MASKED_COLOUR]], showscale=False, hoverinfo="skip",
-            text=np.where(masked, "−∞", ""), texttemplate="%{text}" if show_values else None,
+            text=np.where(masked, masked_text, ""), texttemplate="%{text}" if show_values else None,
             textfont={"size": 11, "color": "#777"}, xgap=1, ygap=1,
         ))
     if column_groups:
