@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import replace
 
 import streamlit as st
@@ -26,13 +27,27 @@ def _sentence(labels, specials, upto: int) -> str:
     return " ".join(md_escape(label) for label, special in zip(labels[:upto], specials[:upto]) if not special)
 
 
+def _opening_prompt(loaded: LoadedModel, text: str) -> str:
+    """The text, unless the model ends it at once (a finished sentence: it writes only </s>); then its first
+    words, so the generation runs several steps."""
+    start = " ".join(text.split()[:PROMPT_WORDS])
+    if start == text.strip() or len(loaded.tokenizer(text)["input_ids"]) > MAX_PROMPT_TOKENS:
+        return text
+    try:
+        return text if len(cached_generation(loaded.name, text, NEW_TOKENS).steps) > 1 else start
+    except AttnvizError:
+        return text
+
+
 def generation_panel(loaded: LoadedModel, text: str, kind: str, layer: int, heads: tuple[int, ...], key: str) -> None:
     """A step slider; the step's attention row framed in the map; its top next-token probabilities beside it."""
     st.subheader(tr("gen.title"))
     st.caption(tr(f"gen.intro.{kind}"))
-    if kind == "decoder":  # a finished sentence ends at once: the model continues a prompt, by default its start
+    if kind == "decoder":  # the model continues a prompt: the text, or its first words when the text is finished
         st.caption(tr("gen.prompt_help"))
-        text = st.text_input(tr("gen.prompt"), value=" ".join(text.split()[:PROMPT_WORDS]), key=f"{key}-prompt",
+        opening = _opening_prompt(loaded, text)
+        # a new text starts a new prompt field (a keyed field would keep the old text's prompt)
+        text = st.text_input(tr("gen.prompt"), value=opening, key=f"{key}-prompt-{zlib.crc32(opening.encode())}",
                              max_chars=300) or text
     if len(loaded.tokenizer(text)["input_ids"]) > MAX_PROMPT_TOKENS:
         st.info(tr("gen.too_long", n=MAX_PROMPT_TOKENS))

@@ -90,7 +90,8 @@ def row_bars(values: Sequence[float], labels: Sequence[str], *, title: str = "",
     return figure
 
 
-def head_split_figure(d_model: int, n_heads: int, *, head_label: str = "head") -> go.Figure:
+def head_split_figure(d_model: int, n_heads: int, *, head_label: str = "head", dims_label: str = "{n} dims"
+                      ) -> go.Figure:
     """d_model dimensions as one bar cut into n_heads equal slices."""
     head_dim = d_model // n_heads
     figure = go.Figure()
@@ -98,11 +99,11 @@ def head_split_figure(d_model: int, n_heads: int, *, head_label: str = "head") -
         figure.add_trace(go.Bar(
             x=[head_dim], y=["d_model"], base=[h * head_dim], orientation="h",
             marker_color=HEAD_COLOURS[h % len(HEAD_COLOURS)], marker_line={"color": "white", "width": 1},
-            hovertemplate=f"{head_label} {h}: dims {h * head_dim}–{(h + 1) * head_dim - 1}<extra></extra>",
+            hovertemplate=f"{head_label} {h}: {h * head_dim}–{(h + 1) * head_dim - 1}<extra></extra>",
             text=str(h) if n_heads <= 32 else None, textposition="inside", insidetextanchor="middle",
             showlegend=False,
         ))
     figure.update_layout(barmode="stack", height=120, margin={"l": 10, "r": 10, "t": 10, "b": 30},
-                         xaxis={"range": [0, d_model], "title": f"{d_model} dims"}, yaxis={"visible": False},
+                         xaxis={"range": [0, d_model], "title": dims_label.format(n=d_model)}, yaxis={"visible": False},
                          plot_bgcolor="white")
     return figure
