@@ -43,7 +43,8 @@ others = [p for p in words if p != query]
 default_key = next((p for p in others if labels[p] == "train"), others[0])
 key = right.selectbox("→", others, index=others.index(default_key), format_func=lambda p: labels[p],
                       key="learn_key", **BOUND)
-best = best_head_for_link(result, "encoder", query, key, visible=words)
+# one number per link: the head's own weight, as the softmax bars and the map show it (nothing rescaled)
+best = best_head_for_link(result, "encoder", query, key)
 layer, head, weight = best.layer, best.head, best.weight
 st.markdown(prose("learn.self.head_found", n=loaded.shape.n_layers["encoder"] * loaded.shape.n_heads, layer=layer,
                head=head, query=panels.md_escape(labels[query]), key=panels.md_escape(labels[key]), weight=weight))
@@ -73,6 +74,6 @@ table.append({"": tr("learn.self.sum"), **numbers(output)})
 st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
 
 st.subheader(tr("learn.self.map"))
-view = build_view(result, "encoder", layer, [head], "single", ViewOptions(hide_special=True, renormalise=True))
+view = build_view(result, "encoder", layer, [head], "single", ViewOptions(hide_special=True, renormalise=False))
 st.plotly_chart(attention_heatmap(view, words=chart_words()), key="map", width="content", theme=None)
 panels.rows_sum_note(view)
