@@ -115,7 +115,12 @@ if result is None:
     st.stop()
 meta = result.meta
 example = st.session_state.get("corpus_source", "example") == "example"
-st.caption(tr("corpus.meta", model=meta.model, texts=meta.n_texts, tokens=meta.n_tokens, engine=meta.engine,
+def engine_name(engine: str) -> str:
+    return tr(f"corpus.engine.{engine}") if engine in ("local", "ray") else engine
+
+
+st.caption(tr("corpus.meta", model=meta.model, texts=meta.n_texts, tokens=meta.n_tokens,
+              engine=engine_name(meta.engine),
               seconds=meta.seconds, data=tr("corpus.example_data", n=meta.n_texts) if example else meta.data))
 
 kind = url_choice(st.sidebar.radio, tr("corpus.kind"), list(result.kinds), "corpus_kind", result.kinds[0],

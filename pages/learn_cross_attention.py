@@ -39,9 +39,12 @@ cols = st.columns(3)
 # one convention on every page: a cross-attention row is named by the word it writes (as the map below)
 rows = list(axis_tokens(result, "cross", rows=True).labels)
 keys = list(result.source.tokens)
-cols[0].plotly_chart(matrix_figure(derivation.q, rows, show_values=False, title="Q (target)"), key="q", theme=None)
-cols[1].plotly_chart(matrix_figure(derivation.k, keys, show_values=False, title="K (source)"), key="k", theme=None)
-cols[2].plotly_chart(matrix_figure(derivation.v, keys, show_values=False, title="V (source)"), key="v", theme=None)
+target_word, source_word = tr("learn.cross.target"), tr("learn.cross.source")
+for column, (name, matrix, labels, side) in zip(cols, (("Q", derivation.q, rows, target_word),
+                                                      ("K", derivation.k, keys, source_word),
+                                                      ("V", derivation.v, keys, source_word))):
+    column.plotly_chart(matrix_figure(matrix, labels, show_values=False, title=f"{name} ({side})"), key=name.lower(),
+                        theme=None)
 
 view = build_view(result, "cross", layer, list(range(loaded.shape.n_heads)), "mean",
                   ViewOptions(hide_special=True, renormalise=True))

@@ -83,5 +83,6 @@ def generation_panel(loaded: LoadedModel, text: str, kind: str, layer: int, head
                            step.row, len(shown.col_labels))
     left, right = st.columns([3, 2], gap="large")
     left.plotly_chart(figure, key=f"{key}-map", theme=None)
-    right.plotly_chart(chances_figure(step.top, title=tr("gen.top", token=step.token)), key=f"{key}-top", theme=None)
+    right.plotly_chart(chances_figure(step.top, title=tr("gen.top", token=step.token),
+                                     before_label=tr("gen.probability")), key=f"{key}-top", theme=None)
     right.caption(tr("gen.row", row=step.row, token=reads.labels[step.row]))

@@ -108,7 +108,7 @@ def _probe_section(report: RoleReport, probe: RepeatProbe | str, kind: str) -> N
         return
     words = [t for t, s in zip(probe.tokens, probe.special) if not s]
     st.caption(tr("roles.probe.caption", batch=probe.batch, span=probe.span, seed=probe.seed,
-                  seconds=probe.seconds, text=" ".join(words[: probe.span])))
+                  seconds=probe.seconds, text=f"`{' '.join(words[: probe.span])}`"))
     copying = [h for h in report.heads if h.kind == kind and any(r in h.roles for r in PROBE_ROLES)]
     if not copying or kind not in probe.maps:
         st.info(tr("roles.probe.none"))

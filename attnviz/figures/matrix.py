@@ -46,7 +46,7 @@ def matrix_figure(
         colorscale="RdBu" if signed else "Blues", reversescale=signed,
         zmin=-limit if signed else 0, zmax=limit or 1,
         texttemplate=f"%{{z:.{decimals}f}}" if show_values else None, textfont={"size": 11},
-        hovertemplate="row %{y}, col %{x}: %{z:.4f}<extra></extra>", xgap=1 if n_cols <= 40 else 0,
+        hovertemplate="(%{y}, %{x}): %{z:.4f}<extra></extra>", xgap=1 if n_cols <= 40 else 0,
         ygap=1 if n_rows <= 40 else 0, colorbar={"thickness": 10},
     ))
     if masked is not None and masked.any():
