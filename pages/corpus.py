@@ -160,7 +160,7 @@ st.markdown("| " + " | ".join(stat_name(r) for r in shown) + " |\n|" + " --- |" 
             + " | ".join(f"{row[r]:.2f} ({row[f'baseline_{r}']:.2f})" for r in shown) + " |")
 others = [s for s in ("sink", "entropy_rel", "alignment") if s in stats]
 for column, name in zip(st.columns(len(others)), others):
-    column.metric(stat_name(name), f"{row[name]:.2f}")
+    column.metric(stat_name(name), f"{row[name]:.2f}", help=tr(f"corpus.stat.{name}.about"))
 left, right = st.columns(2)
 if kind != "cross":
     offsets, weights = result.offsets(kind, layer, head)
