@@ -264,6 +264,14 @@ function renderGrid(component, payload) {
   for (let h = 0; h < H; h++) ctx.fillText(`H${meta.heads[h]}`, left + h * (panel + gap) + panel / 2, top - 8);
   ctx.textAlign = "right";
   for (let l = 0; l < L; l++) ctx.fillText(`L${meta.layers[l]}`, left - 8, top + l * (panel + gap) + panel / 2 + 4);
+  // the opened panel (last clicked) framed, so the map below it is easy to tie to its panel
+  const opened = (STATES.get(component.key) || {}).opened;
+  const lo = opened ? meta.layers.indexOf(opened.layer) : -1, ho = opened ? meta.heads.indexOf(opened.head) : -1;
+  if (lo >= 0 && ho >= 0) {
+    ctx.strokeStyle = "#ff4b4b"; ctx.lineWidth = 3;
+    ctx.strokeRect(left + ho * (panel + gap) - 2, top + lo * (panel + gap) - 2, panel + 4, panel + 4);
+    canvas.dataset.opened = `L${opened.layer}H${opened.head}`;
+  }
   canvas.dataset.drawn = String(performance.now());
   canvas.dataset.panels = String(L * H);
 
@@ -291,8 +299,29 @@ function renderGrid(component, payload) {
   canvas.addEventListener("mouseleave", () => { tip.style.display = "none"; });
   canvas.addEventListener("click", (e) => {
     const a = at(e);
-    if (a) setStateValue("view", { layer: meta.layers[a.l], head: meta.heads[a.h] });
+    if (!a) return;
+    const opened = { layer: meta.layers[a.l], head: meta.heads[a.h] };
+    STATES.set(component.key, { ...(STATES.get(component.key) || {}), opened });
+    setStateValue("view", opened);
+    revealOpened(opened);
   });
+}
+
+// After a click on a panel the page reruns and draws that head's map under the grid, in a box keyed by layer and
+// head: scroll it into view and flash its border, so the visitor sees where it opened.
+function revealOpened(opened) {
+  const selector = `.st-key-grid-opened-L${opened.layer}-H${opened.head}`;
+  const started = performance.now();
+  const look = () => {
+    const box = document.querySelector(selector);
+    if (!box) { if (performance.now() - started < 15000) setTimeout(look, 50); return; }
+    box.scrollIntoView({ behavior: "smooth", block: "center" });
+    box.dataset.avzHighlight = "1";
+    box.style.transition = "box-shadow 0.4s";
+    box.style.boxShadow = "0 0 0 3px #ff4b4b";
+    setTimeout(() => { box.style.boxShadow = ""; }, 2500);
+  };
+  look();
 }
 
 export default function (component) {
