@@ -16,8 +16,9 @@ SPEC = controls.PageSpec("lm", ("decoder", "encoder-decoder"), "toy-lm")
 
 st.title(tr("page.causal"))
 st.markdown(tr("causal.intro"))
-st.latex(r"\mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}} + M\right)V,\qquad "
-         r"M_{ij}=\begin{cases}0 & j\le i\\ -\infty & j>i\end{cases}")
+# two lines: the formula fits a phone's width
+st.latex(r"\begin{gathered}\mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}} + M\right)V,\\ "
+         r"M_{ij}=\begin{cases}0 & j\le i\\ -\infty & j>i\end{cases}\end{gathered}")
 loaded = controls.model_picker(SPEC)
 if loaded is None:
     st.stop()

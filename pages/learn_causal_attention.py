@@ -19,8 +19,8 @@ leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page w
 MODEL = "toy-lm"
 
 lesson_start("causal")
-st.latex(r"\mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}}+M\right),\quad M_{ij}=\begin{cases}0&j\le i\\"
-         r"-\infty&j>i\end{cases}")
+st.latex(r"\begin{gathered}\mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}}+M\right),\\ "
+         r"M_{ij}=\begin{cases}0&j\le i\\-\infty&j>i\end{cases}\end{gathered}")  # two lines: fits a phone
 
 st.subheader(tr("learn.causal.tiny"))
 words = ["life", "is", "very", "short"]

@@ -18,8 +18,8 @@ leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page w
 MODEL = "toy-translator"
 
 lesson_start("cross")
-st.latex(r"\mathrm{CrossAttention}=\mathrm{softmax}\!\left(\frac{Q_{\text{target}}\,K_{\text{source}}^\top}"
-         r"{\sqrt{d_k}}\right)V_{\text{source}}")
+st.latex(r"\begin{gathered}\mathrm{CrossAttention}=\\ \mathrm{softmax}\!\left(\frac{Q_{\text{target}}\,"
+         r"K_{\text{source}}^\top}{\sqrt{d_k}}\right)V_{\text{source}}\end{gathered}")  # two lines: fits a phone
 left, right = st.columns(2)
 text = left.text_input(tr("learn.text"), value=DEFAULT_TEXT, key="learn_cross_text", max_chars=200, **BOUND)
 target = right.text_input(tr("learn.target"), value="", key="learn_cross_target", max_chars=200,

@@ -23,7 +23,7 @@ DESKTOP, PHONE = (1280, 1600, 1920), 390
 
 # Not counted: Streamlit's skip link (off screen until focused) and sidebar, and text fields (a typed line
 # scrolls with its caret).
-OVERFLOW_JS = """() => {
+OVERFLOW_JS = r"""() => {
   const out = [];
   const walk = (root) => {
     for (const el of root.querySelectorAll('*')) {
@@ -41,7 +41,15 @@ OVERFLOW_JS = """() => {
       const bar = el.offsetHeight - el.clientHeight - parseFloat(style.borderTopWidth)
                   - parseFloat(style.borderBottomWidth);
       const table = el.classList.contains('dvn-scroller');
-      if (scrolls && bar > 0 && !(table && window.innerWidth >= 1000)) continue;
+      // Streamlit draws a formula's scrollbar transparent: a formula wider than its box is cut for the eye
+      const formula = el.classList.contains('katex-display');
+      // a scrollbar takes room but may be painted transparent (Streamlit's inherited scrollbar-color); a table's
+      // own shows when touched, so a phone may scroll a wide table
+      const thumb = (style.scrollbarColor || '').split(/ (?=rgb|#|[a-z])/)[0] || '';
+      const painted = !/rgba\([^)]*,\s*0\)|transparent/.test(thumb);
+      const phoneTable = table && window.innerWidth < 1000;
+      const laptopTable = table && window.innerWidth >= 1000;  // a laptop shows a table's every column
+      if (scrolls && bar > 0 && (painted || phoneTable) && !formula && !laptopTable) continue;
       const owner = el.closest('[data-testid]');
       out.push(`${owner ? owner.dataset.testid : el.tagName.toLowerCase()}`
                + `${table ? ' (table)' : ''}: ${over} px hidden`

@@ -213,16 +213,17 @@ function renderGrid(component, payload) {
   const root = el("div", { class: "avz-live avz-grid", "data-testid": "avz-grid" });
   const plot = el("div", { class: "avz-plot" });
   const canvas = el("canvas", { "aria-label": meta.title });
+  const layerCanvas = el("canvas", { class: "avz-rows", "aria-hidden": "true" }); // L0, L1 … stay in view
   const tip = el("div", { class: "avz-tip" });
-  plot.append(canvas, tip);
+  plot.append(canvas, layerCanvas);
   const note = el("div", { class: "avz-note" }, meta.block > 1 ? meta.words.pooled.replaceAll("{block}", meta.block)
     : meta.words.grid_hint);
-  root.append(el("div", { class: "avz-title" }, meta.title), plot, note);
+  root.append(el("div", { class: "avz-title" }, meta.title), plot, note, tip); // the tip outside the scrolling box
   parentElement.append(root);
-  const gap = 6, left = 44, top = 26;
+  const gap = 6, left = 4, labelW = 40, top = 26; // the layer labels sit in their own canvas, labelW wide
   // panels shrink to fit the box's width (the root's: the component's host has no width of its own), never
   // below 36 px; past that the grid scrolls inside its box
-  const room = root.clientWidth || plot.clientWidth || 1000;
+  const room = (root.clientWidth || plot.clientWidth || 1000) - labelW;
   const panel = Math.max(36, Math.min(meta.panel, Math.floor((room - left) / H) - gap));
   const cell = panel / Math.max(R, C);
   const width = left + H * (panel + gap), height = top + L * (panel + gap);
@@ -262,8 +263,12 @@ function renderGrid(component, payload) {
   ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
   ctx.font = "12px sans-serif"; ctx.fillStyle = "#262730"; ctx.textAlign = "center";
   for (let h = 0; h < H; h++) ctx.fillText(`H${meta.heads[h]}`, left + h * (panel + gap) + panel / 2, top - 8);
-  ctx.textAlign = "right";
-  for (let l = 0; l < L; l++) ctx.fillText(`L${meta.layers[l]}`, left - 8, top + l * (panel + gap) + panel / 2 + 4);
+  layerCanvas.width = Math.round(labelW * ratio); layerCanvas.height = canvas.height;
+  layerCanvas.style.width = `${labelW}px`; layerCanvas.style.height = `${height}px`;
+  const lctx = layerCanvas.getContext("2d");
+  lctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+  lctx.font = "12px sans-serif"; lctx.fillStyle = "#262730"; lctx.textAlign = "right";
+  for (let l = 0; l < L; l++) lctx.fillText(`L${meta.layers[l]}`, labelW - 6, top + l * (panel + gap) + panel / 2 + 4);
   // the opened panel (last clicked) framed, so the map below it is easy to tie to its panel
   const opened = (STATES.get(component.key) || {}).opened;
   const lo = opened ? meta.layers.indexOf(opened.layer) : -1, ho = opened ? meta.heads.indexOf(opened.head) : -1;
@@ -294,7 +299,9 @@ function renderGrid(component, payload) {
     tip.append(el("div", {}, `${meta.words.layer} ${meta.layers[a.l]} · H${meta.heads[a.h]}`),
                el("div", {}, `${meta.rows[a.r]} → ${meta.cols[a.c]}`), el("div", {}, value));
     tip.style.display = "block";
-    tip.style.left = `${Math.min(a.x + 14, width - 200)}px`; tip.style.top = `${a.y + 14}px`;
+    const box = root.getBoundingClientRect();
+    tip.style.left = `${Math.max(0, Math.min(e.clientX - box.left + 14, box.width - 200))}px`;
+    tip.style.top = `${e.clientY - box.top + 14}px`;
   });
   canvas.addEventListener("mouseleave", () => { tip.style.display = "none"; });
   canvas.addEventListener("click", (e) => {
@@ -303,6 +310,7 @@ function renderGrid(component, payload) {
     const opened = { layer: meta.layers[a.l], head: meta.heads[a.h] };
     STATES.set(component.key, { ...(STATES.get(component.key) || {}), opened });
     setStateValue("view", opened);
+    renderGrid(component, payload); // the frame moves to the clicked panel at once
     revealOpened(opened);
   });
 }
