@@ -21,8 +21,8 @@ MODEL = "minilm"
 D_MODELS = [64, 128, 256, 384, 512, 768, 1024]
 
 lesson_start("multi")
-st.latex(r"\begin{gathered}\mathrm{MultiHead}(X)=\mathrm{Concat}(\mathrm{head}_1,\dots,\mathrm{head}_h)\,W_o,\\ "
-         r"\mathrm{head}_i=\mathrm{Attention}(XW_q^{(i)},XW_k^{(i)},XW_v^{(i)})\end{gathered}")  # fits a phone
+st.latex(r"\begin{gathered}\mathrm{MultiHead}(X)=\\ \mathrm{Concat}(\mathrm{head}_1,\dots,\mathrm{head}_h)\,W_o,\\ "
+         r"\mathrm{head}_i=\\ \mathrm{Attention}(XW_q^{(i)},XW_k^{(i)},XW_v^{(i)})\end{gathered}")  # fits a phone
 
 loaded = cached_model(MODEL)
 shape = loaded.shape

@@ -22,7 +22,8 @@ leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page w
 MODEL = "minilm"
 
 lesson_start("self")
-st.latex(r"\mathrm{Attention}(Q,K,V)=\mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}}\right)V")
+st.latex(r"\begin{gathered}\mathrm{Attention}(Q,K,V)=\\ \mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}}\right)V"
+         r"\end{gathered}")  # two lines: fits a phone
 text = st.text_input(tr("learn.text"), value=DEFAULT_TEXT, key="learn_text", max_chars=300, **BOUND)
 loaded = cached_model(MODEL)
 result = panels.run_capture(loaded, text)

@@ -63,7 +63,7 @@ OVERFLOW_JS = r"""() => {
 
 def _settle(page, width: int, height: int) -> None:
     page.set_viewport_size({"width": width, "height": height})
-    page.wait_for_timeout(700)  # Streamlit's layout, the maps' ResizeObserver and plotly's resize handler
+    page.wait_for_timeout(400)  # Streamlit's layout, the maps' ResizeObserver and plotly's resize handler
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
