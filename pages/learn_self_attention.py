@@ -42,7 +42,7 @@ query = left.selectbox(tr("learn.query_token"), words, index=words.index(default
                        format_func=lambda p: labels[p], key="learn_query", **BOUND)
 others = [p for p in words if p != query]
 default_key = next((p for p in others if labels[p] == "train"), others[0])
-key = right.selectbox("→", others, index=others.index(default_key), format_func=lambda p: labels[p],
+key = right.selectbox(tr("learn.key_token"), others, index=others.index(default_key), format_func=lambda p: labels[p],
                       key="learn_key", **BOUND)
 # one number per link: the head's own weight, as the softmax bars and the map show it (nothing rescaled)
 best = best_head_for_link(result, "encoder", query, key)

@@ -44,6 +44,23 @@ def apply_map_clicks(loaded: LoadedModel) -> None:
             st.session_state[key] = sorted(current ^ {head})
 
 
+def open_on(loaded: LoadedModel, opening: tuple[str, int, tuple[int, ...]] | None) -> None:
+    """A first visit without heads in its link opens with ``opening`` (kind, layer, heads) switched off."""
+    flag = f"_ablation_opened_{loaded.name}"
+    if opening is None or st.session_state.get(flag):
+        return
+    st.session_state[flag] = True
+    if any(name.startswith("off_") for name in st.query_params):
+        return  # a link says which heads are off
+    kind, layer, heads = opening
+    st.session_state[_pill_key(kind, layer)] = list(heads)
+
+
+def is_opening(chosen: list[tuple[str, int, int]], opening: tuple[str, int, tuple[int, ...]]) -> bool:
+    kind, layer, heads = opening
+    return sorted(chosen) == sorted((kind, layer, h) for h in heads)
+
+
 def head_toggles(loaded: LoadedModel) -> list[tuple[str, int, int]]:
     """One row of head toggles per layer and kind; returns the heads switched off."""
     chosen = []
