@@ -59,7 +59,8 @@ with right:
     show(steps.scaled, f"× {steps.scale:.3f}", "scaled", cols=labels)
 left, right = st.columns(2)
 with left:
-    show(steps.masked, tr("learn.play.masked"), "masked", cols=labels, masked=steps.mask if causal else None)
+    show(steps.masked, tr("learn.play.masked" if causal else "learn.play.masked_off"), "masked", cols=labels,
+         masked=steps.mask if causal else None)
 with right:
     show(steps.weights, "softmax", "weights", cols=labels, signed=False, masked=steps.mask if causal else None,
          masked_text="0")  # weights: a masked cell holds 0

@@ -77,7 +77,7 @@ def generation_panel(loaded: LoadedModel, text: str, kind: str, layer: int, head
         shown = replace(shown, row_labels=tuple(written_by))
     every = len(heads) >= result.shape.heads_of(kind, layer)
     heads_text = tr("beyond.all_heads") if every else ", ".join(map(str, heads))
-    title = tr("gen.map", layer=layer, heads=heads_text)
+    title = tr("gen.map.one" if len(heads) == 1 else "gen.map", layer=layer, heads=heads_text)
     figure = highlight_row(analysis_map(shown.matrix, shown.row_labels, shown.col_labels, title=title,
                                         masked=shown.masked if kind == "decoder" else None),
                            step.row, len(shown.col_labels))
@@ -85,4 +85,4 @@ def generation_panel(loaded: LoadedModel, text: str, kind: str, layer: int, head
     left.plotly_chart(figure, key=f"{key}-map", theme=None)
     right.plotly_chart(chances_figure(step.top, title=tr("gen.top", token=step.token),
                                      before_label=tr("gen.probability")), key=f"{key}-top", theme=None)
-    right.caption(tr("gen.row", row=step.row, token=reads.labels[step.row]))
+    right.caption(tr("gen.row", row=step.row, token=reads.labels[step.row], written=step.token))
