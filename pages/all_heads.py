@@ -32,6 +32,14 @@ title = f"{loaded.name} · {tr('kind.' + kind)}"
 payload = live_map.grid(result, kind, layers, tuple(heads), options, colorscale=colorscale, fixed_scale=fixed,
                         title=title)
 live_map.show(payload, key="heads-grid")
+# a clicked panel opens right under the grid, in a box the grid scrolls into view and highlights
+opened = (st.session_state.get("heads-grid") or {}).get("view")
+if isinstance(opened, dict) and opened.get("layer") in layers and opened.get("head") in heads:
+    with st.container(border=True, key=f"grid-opened-L{opened['layer']}-H{opened['head']}"):
+        one = build_view(result, kind, opened["layer"], [opened["head"]], "single", options)
+        st.subheader(tr("heads.opened", layer=opened["layer"], head=opened["head"]))
+        panels.show_figure(attention_heatmap(one, words=chart_words(), colorscale=colorscale), key="grid-one",
+                           file_stem=file_stem(f"{loaded.name}_{kind}_L{opened['layer']}_H{opened['head']}"))
 # one view per head, for the table and image exports: cached, so a rerun that changed nothing here is free
 views = derived("head-views", result, (kind, tuple(layers), tuple(heads), options),
                 lambda: [[build_view(result, kind, layer_index, [h], "single", options) for h in heads]
@@ -49,12 +57,5 @@ with st.container(border=True):
     st.markdown(f"**{tr('export.title')}** · `{stem}`")
     panels.image_buttons(grid_figure, stem, key="grid")
     panels.result_downloads(result, key="grid-all")
-
-opened = (st.session_state.get("heads-grid") or {}).get("view")
-if isinstance(opened, dict) and opened.get("layer") in layers and opened.get("head") in heads:
-    one = build_view(result, kind, opened["layer"], [opened["head"]], "single", options)
-    st.subheader(tr("heads.opened", layer=opened["layer"], head=opened["head"]))
-    panels.show_figure(attention_heatmap(one, words=chart_words(), colorscale=colorscale), key="grid-one",
-                       file_stem=f"{stem}_L{opened['layer']}_H{opened['head']}")
 
 roles_panel.show(result, kind, loaded)

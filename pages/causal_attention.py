@@ -16,8 +16,9 @@ SPEC = controls.PageSpec("lm", ("decoder", "encoder-decoder"), "toy-lm")
 
 st.title(tr("page.causal"))
 st.markdown(tr("causal.intro"))
-st.latex(r"\mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}} + M\right)V,\qquad "
-         r"M_{ij}=\begin{cases}0 & j\le i\\ -\infty & j>i\end{cases}")
+# two lines: the formula fits a phone's width
+st.latex(r"\begin{gathered}\mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}} + M\right)V,\\ "
+         r"M_{ij}=\begin{cases}0 & j\le i\\ -\infty & j>i\end{cases}\end{gathered}")
 loaded = controls.model_picker(SPEC)
 if loaded is None:
     st.stop()
@@ -40,8 +41,11 @@ with facts:
     predictions = next_token_table(result)
     if predictions:
         st.subheader(tr("causal.predictions"))
-        rows = [{tr("axis.query"): tr("causal.prefix", prefix=row.prefix), "→": row.next_token} for row in predictions]
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        prefix, following = tr("causal.col.prefix"), tr("causal.col.next")
+        rows = [{prefix: row.prefix, following: row.next_token} for row in predictions]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
+            prefix: st.column_config.TextColumn(prefix, width="medium"),
+            following: st.column_config.TextColumn(following, help=tr("causal.col.next_help"), width="small")})
     panels.result_downloads(result, key="causal-all")
 
 generation_panel(loaded, text, "decoder", vc.layer, view.heads, key="causal-gen")

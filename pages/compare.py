@@ -14,6 +14,8 @@ leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page w
 
 SPEC = controls.PageSpec("cmp_model", ("encoder", "decoder", "encoder-decoder"), "minilm")
 WHAT = ["texts", "heads", "layers"]
+# minilm's layer 4, head 3: the largest change between the animal/street pair is it → animal (tired vs wide)
+PRESET_HEAD = (4, 3)
 
 st.title(tr("page.compare"))
 st.markdown(tr("compare.intro"))
@@ -48,7 +50,7 @@ if what == "texts":
     left, right = st.columns(2)
     text_a = left.text_area("A", value=ANIMAL_PAIR[0], key="text_a", height=80, **BOUND)
     text_b = right.text_area("B", value=ANIMAL_PAIR[1], key="text_b", height=80, **BOUND)
-    a = b = pick("A/B", 2, 0)
+    a = b = pick("A/B", *PRESET_HEAD)
 else:
     text_a = text_b = st.sidebar.text_area(tr("ctl.text"), value=ANIMAL_PAIR[0], key="text", height=90, **BOUND)
     a = pick("A", 2, 0)

@@ -52,7 +52,8 @@ else:
         contributions_panel.attribution_panel(loaded, attribution, opened)
     if opened:
         contributions_panel.head_map(loaded, text, target, opened)
-    st.subheader(tr("contrib.lens"))
+    st.subheader(tr("contrib.lens"), help=tr("contrib.lens.about"))
+    st.caption(tr("contrib.lens.about"))
     try:
         # the shown positions only: with a 50k vocabulary the whole lens costs 4x a forward pass
         shown = lens_window(len(positions), position, LENS_COLUMNS)

@@ -3,6 +3,7 @@ strongest texts (captured again and drawn) and its query/key map."""
 
 import hashlib
 
+import pandas as pd
 import streamlit as st
 
 from attnviz import AttnvizError
@@ -115,7 +116,12 @@ if result is None:
     st.stop()
 meta = result.meta
 example = st.session_state.get("corpus_source", "example") == "example"
-st.caption(tr("corpus.meta", model=meta.model, texts=meta.n_texts, tokens=meta.n_tokens, engine=meta.engine,
+def engine_name(engine: str) -> str:
+    return tr(f"corpus.engine.{engine}") if engine in ("local", "ray") else engine
+
+
+st.caption(tr("corpus.meta", model=meta.model, texts=meta.n_texts, tokens=meta.n_tokens,
+              engine=engine_name(meta.engine),
               seconds=meta.seconds, data=tr("corpus.example_data", n=meta.n_texts) if example else meta.data))
 
 kind = url_choice(st.sidebar.radio, tr("corpus.kind"), list(result.kinds), "corpus_kind", result.kinds[0],
@@ -151,11 +157,14 @@ roles = tuple(r for r in (row.roles or "").split(",") if r)
 st.markdown(tr("corpus.head_roles", badges=roles_panel.badges(roles)))
 st.caption(tr("corpus.role_scores", margin=MARGIN))
 shown = [r for r in ROLE_NAMES if r in kind_roles(kind == "cross", kind == "decoder") and r in stats]
-st.markdown("| " + " | ".join(stat_name(r) for r in shown) + " |\n|" + " --- |" * len(shown) + "\n| "
-            + " | ".join(f"{row[r]:.2f} ({row[f'baseline_{r}']:.2f})" for r in shown) + " |")
+# one role a line (three columns fit a phone; ten roles side by side did not)
+st.dataframe(pd.DataFrame({tr("corpus.col.role"): [stat_name(r) for r in shown],
+                           tr("roles.col.score"): [round(float(row[r]), 2) for r in shown],
+                           tr("corpus.col.baseline"): [round(float(row[f"baseline_{r}"]), 2) for r in shown]}),
+             hide_index=True, width="stretch", key="corpus-role-scores")
 others = [s for s in ("sink", "entropy_rel", "alignment") if s in stats]
 for column, name in zip(st.columns(len(others)), others):
-    column.metric(stat_name(name), f"{row[name]:.2f}")
+    column.metric(stat_name(name), f"{row[name]:.2f}", help=tr(f"corpus.stat.{name}.about"))
 left, right = st.columns(2)
 if kind != "cross":
     offsets, weights = result.offsets(kind, layer, head)
@@ -182,7 +191,7 @@ else:
                            text_word=tr("corpus.text")), key="corpus-qk", theme=None)
 
 with st.expander(tr("corpus.table")):
-    st.dataframe(result.heads[result.heads.kind == kind].round(4), hide_index=True)
+    st.dataframe(result.heads[result.heads.kind == kind].round(4), hide_index=True, width="stretch")
 if meta.notes:
     with st.expander(tr("corpus.notes")):
         st.markdown("\n".join(f"- {panels.md_escape(note)}" for note in meta.notes))

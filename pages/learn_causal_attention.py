@@ -19,8 +19,8 @@ leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page w
 MODEL = "toy-lm"
 
 lesson_start("causal")
-st.latex(r"\mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}}+M\right),\quad M_{ij}=\begin{cases}0&j\le i\\"
-         r"-\infty&j>i\end{cases}")
+st.latex(r"\begin{gathered}\mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}}+M\right),\\ "
+         r"M_{ij}=\begin{cases}0&j\le i\\-\infty&j>i\end{cases}\end{gathered}")  # two lines: fits a phone
 
 st.subheader(tr("learn.causal.tiny"))
 words = ["life", "is", "very", "short"]
@@ -30,7 +30,7 @@ columns[0].plotly_chart(matrix_figure(steps.scaled, words, words, title=tr("lear
                         key="tiny-scores", theme=None)
 columns[1].plotly_chart(matrix_figure(steps.masked, words, words, masked=steps.mask,
                                       title=tr("learn.causal.masked")), key="tiny-masked", theme=None)
-columns[2].plotly_chart(matrix_figure(steps.weights, words, words, masked=steps.mask, signed=False,
+columns[2].plotly_chart(matrix_figure(steps.weights, words, words, masked=steps.mask, signed=False, masked_text="0",
                                       title=tr("learn.causal.softmax")), key="tiny-weights", theme=None)
 
 st.subheader(tr("learn.causal.generate"))
@@ -48,7 +48,9 @@ if n_tokens <= n_prompt:
     st.info(tr("learn.causal.so_far", text=" ".join(words_only)))
     st.stop()
 st.caption(prose("learn.causal.full", text=" ".join(words_only)))
-k = st.slider(tr("learn.causal.step"), min_value=n_prompt, max_value=n_tokens, value=n_prompt, key="learn_k",
+# opens on a map of several tokens (the triangle shows), not on the prompt's 2 × 2
+k = st.slider(tr("learn.causal.step"), min_value=n_prompt, max_value=n_tokens, value=min(n_tokens, max(n_prompt, 6)),
+              key="learn_k",
               **BOUND)
 st.markdown(tr("learn.causal.so_far", text=" ".join(words_only[: k - 1])))
 left, right = st.columns(2)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from attnviz.analysis.view import ViewOptions, build_view
+from attnviz.analysis.view import ViewOptions, axis_tokens, build_view
 from attnviz.figures.heatmap import attention_heatmap
 from attnviz.figures.matrix import matrix_figure, row_bars
 from ui import panels
@@ -18,8 +18,8 @@ leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page w
 MODEL = "toy-translator"
 
 lesson_start("cross")
-st.latex(r"\mathrm{CrossAttention}=\mathrm{softmax}\!\left(\frac{Q_{\text{target}}\,K_{\text{source}}^\top}"
-         r"{\sqrt{d_k}}\right)V_{\text{source}}")
+st.latex(r"\begin{gathered}\mathrm{CrossAttention}=\\ \mathrm{softmax}\!\left(\frac{Q_{\text{target}}\,"
+         r"K_{\text{source}}^\top}{\sqrt{d_k}}\right)V_{\text{source}}\end{gathered}")  # two lines: fits a phone
 left, right = st.columns(2)
 text = left.text_input(tr("learn.text"), value=DEFAULT_TEXT, key="learn_cross_text", max_chars=200, **BOUND)
 target = right.text_input(tr("learn.target"), value="", key="learn_cross_target", max_chars=200,
@@ -36,11 +36,15 @@ if result.target_generated and result.output_tokens is not None:
 derivation = cached_derivation(MODEL, text, "cross", layer, 0, target or None)
 st.caption(tr("learn.cross.shapes", m=derivation.q.shape[0], n=derivation.k.shape[0], d=derivation.q.shape[1]))
 cols = st.columns(3)
-rows = list(result.decoder_input.tokens)
+# one convention on every page: a cross-attention row is named by the word it writes (as the map below)
+rows = list(axis_tokens(result, "cross", rows=True).labels)
 keys = list(result.source.tokens)
-cols[0].plotly_chart(matrix_figure(derivation.q, rows, show_values=False, title="Q (target)"), key="q", theme=None)
-cols[1].plotly_chart(matrix_figure(derivation.k, keys, show_values=False, title="K (source)"), key="k", theme=None)
-cols[2].plotly_chart(matrix_figure(derivation.v, keys, show_values=False, title="V (source)"), key="v", theme=None)
+target_word, source_word = tr("learn.cross.target"), tr("learn.cross.source")
+for column, (name, matrix, labels, side) in zip(cols, (("Q", derivation.q, rows, target_word),
+                                                      ("K", derivation.k, keys, source_word),
+                                                      ("V", derivation.v, keys, source_word))):
+    column.plotly_chart(matrix_figure(matrix, labels, show_values=False, title=f"{name} ({side})"), key=name.lower(),
+                        theme=None)
 
 view = build_view(result, "cross", layer, list(range(loaded.shape.n_heads)), "mean",
                   ViewOptions(hide_special=True, renormalise=True))

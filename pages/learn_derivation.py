@@ -88,11 +88,11 @@ else:
     st.caption(tr("learn.derive.s4.none", kind=tr(f"kind.{kind}")))
 
 st.subheader("⑥ " + tr("learn.derive.s5"))
-show(matrix_figure(d.weights, rows, cols, masked=d.mask if d.mask.any() else None, signed=False,
+show(matrix_figure(d.weights, rows, cols, masked=d.mask if d.mask.any() else None, signed=False, masked_text="0",
                    title="softmax"), "weights")
 
 st.subheader("⑦ " + tr("learn.derive.s6", n=n, h=h))
-show(matrix_figure(d.head_output, rows, show_values=False, title=f"head {head}"), "head-out")
+show(matrix_figure(d.head_output, rows, show_values=False, title=f"{tr('col.head')} {head}"), "head-out")
 
 st.subheader("⑧ " + tr("learn.derive.s7", heads=d.n_heads, n=n, d=d_model))
 show(matrix_figure(d.concat, rows, column_groups=h, show_values=False, height=240), "concat")

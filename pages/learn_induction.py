@@ -10,7 +10,7 @@ from attnviz.errors import AttnvizError
 from attnviz.figures.matrix import matrix_figure
 from attnviz.models.registry import BUILTIN_MODELS
 from attnviz.roles.report import RoleReport
-from attnviz.teach.induction import circuit_heads, circuit_step, repeated_positions
+from attnviz.teach.induction import circuit_heads, circuit_step, curve_summary, repeated_positions
 from ui.boot import leave_legacy_page_folder_mode
 from ui.cached import cached_capture, cached_model
 from ui.errors import show_error
@@ -64,9 +64,10 @@ st.subheader(tr("learn.induction.step3"))
 vocab = len(loaded.tokenizer) - 4
 top, prob = step.predictions[0]
 st.markdown(prose("learn.induction.step3", word=tokens[pos], current=tokens[query], top=top, prob=prob, vocab=vocab,
-                  chance=1 / vocab))
-st.dataframe({"token": [w for w, _ in step.predictions], "p": [round(p, 3) for _, p in step.predictions]},
-             hide_index=True)
+                  chance=1 / vocab, before=tokens[step.earlier], before_pos=step.earlier,
+                  first_prob=step.first_copy_probability))
+st.dataframe({tr("learn.induction.col.token"): [w for w, _ in step.predictions],
+              tr("learn.induction.col.p"): [round(p, 3) for _, p in step.predictions]}, hide_index=True)
 
 st.subheader(tr("learn.induction.curve"))
 curve = json.loads((BUILTIN_MODELS[MODEL].locate() / "training_curve.json").read_text())["curve"]
@@ -75,7 +76,12 @@ figure.add_scatter(x=[r["step"] for r in curve], y=[r["first_copy"] for r in cur
                    name=tr("learn.induction.curve.first"))
 figure.add_scatter(x=[r["step"] for r in curve], y=[r["repeated_copy"] for r in curve],
                    name=tr("learn.induction.curve.second"))
-figure.update_layout(xaxis_title=tr("learn.induction.curve.step"), yaxis_title="nats", height=340,
-                     margin={"t": 20})
+figure.update_layout(xaxis_title=tr("learn.induction.curve.step"), yaxis_title=tr("learn.induction.curve.nats"),
+                     height=340, margin={"t": 20})
 st.plotly_chart(figure, key="induction_curve", theme=None)
-st.caption(prose("learn.induction.curve", vocab=vocab, ln=math.log(vocab)))
+# the caption's numbers are read from the curve drawn above, so the text says what the curve shows
+summary = curve_summary(curve)
+st.caption(prose("learn.induction.curve", vocab=vocab, ln=math.log(vocab), first_start=summary.first_start,
+                 first_end=summary.first_end, repeated_start=summary.repeated_start,
+                 repeated_end=summary.repeated_end, drop_step=summary.drop_step,
+                 first_trend=tr(f"learn.induction.curve.{'rises' if summary.first_rises else 'flat'}")))

@@ -26,7 +26,8 @@ with left:
     frame = st.data_editor(pd.DataFrame(DEFAULT_X, columns=["d0", "d1", "d2"], index=labels), key="play_x",
                            width="stretch")
 with right:
-    use_projections = st.checkbox(tr("learn.play.projections"), value=False, key="play_proj", **BOUND)
+    use_projections = st.checkbox(tr("learn.play.projections"), value=False, key="play_proj",
+                                  help=tr("learn.play.projections_help"), **BOUND)
     seed = st.number_input(tr("learn.play.seed"), min_value=0, max_value=9999, value=0, key="play_seed",
                            disabled=not use_projections, **BOUND)
     scale = st.checkbox(tr("learn.play.scale"), value=True, key="play_scale", **BOUND)
@@ -58,7 +59,9 @@ with right:
     show(steps.scaled, f"× {steps.scale:.3f}", "scaled", cols=labels)
 left, right = st.columns(2)
 with left:
-    show(steps.masked, "+ mask", "masked", cols=labels, masked=steps.mask if causal else None)
+    show(steps.masked, tr("learn.play.masked" if causal else "learn.play.masked_off"), "masked", cols=labels,
+         masked=steps.mask if causal else None)
 with right:
-    show(steps.weights, "softmax", "weights", cols=labels, signed=False, masked=steps.mask if causal else None)
-show(steps.output, "output = weights · V", "output")
+    show(steps.weights, "softmax", "weights", cols=labels, signed=False, masked=steps.mask if causal else None,
+         masked_text="0")  # weights: a masked cell holds 0
+show(steps.output, tr("learn.play.output"), "output")

@@ -22,7 +22,8 @@ leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page w
 MODEL = "minilm"
 
 lesson_start("self")
-st.latex(r"\mathrm{Attention}(Q,K,V)=\mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}}\right)V")
+st.latex(r"\begin{gathered}\mathrm{Attention}(Q,K,V)=\\ \mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}}\right)V"
+         r"\end{gathered}")  # two lines: fits a phone
 text = st.text_input(tr("learn.text"), value=DEFAULT_TEXT, key="learn_text", max_chars=300, **BOUND)
 loaded = cached_model(MODEL)
 result = panels.run_capture(loaded, text)
@@ -41,9 +42,10 @@ query = left.selectbox(tr("learn.query_token"), words, index=words.index(default
                        format_func=lambda p: labels[p], key="learn_query", **BOUND)
 others = [p for p in words if p != query]
 default_key = next((p for p in others if labels[p] == "train"), others[0])
-key = right.selectbox("→", others, index=others.index(default_key), format_func=lambda p: labels[p],
+key = right.selectbox(tr("learn.key_token"), others, index=others.index(default_key), format_func=lambda p: labels[p],
                       key="learn_key", **BOUND)
-best = best_head_for_link(result, "encoder", query, key, visible=words)
+# one number per link: the head's own weight, as the softmax bars and the map show it (nothing rescaled)
+best = best_head_for_link(result, "encoder", query, key)
 layer, head, weight = best.layer, best.head, best.weight
 st.markdown(prose("learn.self.head_found", n=loaded.shape.n_layers["encoder"] * loaded.shape.n_heads, layer=layer,
                head=head, query=panels.md_escape(labels[query]), key=panels.md_escape(labels[key]), weight=weight))
@@ -73,6 +75,6 @@ table.append({"": tr("learn.self.sum"), **numbers(output)})
 st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
 
 st.subheader(tr("learn.self.map"))
-view = build_view(result, "encoder", layer, [head], "single", ViewOptions(hide_special=True, renormalise=True))
+view = build_view(result, "encoder", layer, [head], "single", ViewOptions(hide_special=True, renormalise=False))
 st.plotly_chart(attention_heatmap(view, words=chart_words()), key="map", width="content", theme=None)
 panels.rows_sum_note(view)

@@ -10,6 +10,10 @@ CHROMIUM = os.environ.get("ATTNVIZ_CHROMIUM", "/usr/bin/chromium")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", "--no-first-run"]
 
+# Playwright starts headless Chromium with --hide-scrollbars; a visitor's browser shows them, and whether a box
+# that scrolls shows it does is what the overflow test checks: launch with ``ignore_default_args=KEEP_SCROLLBARS``.
+KEEP_SCROLLBARS = ["--hide-scrollbars"]
+
 _BUSY = ("() => !!document.querySelector('[data-testid=\"stStatusWidget\"]') ||"
          " !!document.querySelector('[data-testid=\"stSpinner\"]') ||"
          " !!document.querySelector('[data-testid=\"stSkeleton\"]')")

@@ -44,6 +44,23 @@ def apply_map_clicks(loaded: LoadedModel) -> None:
             st.session_state[key] = sorted(current ^ {head})
 
 
+def open_on(loaded: LoadedModel, opening: tuple[str, int, tuple[int, ...]] | None) -> None:
+    """A first visit without heads in its link opens with ``opening`` (kind, layer, heads) switched off."""
+    flag = f"_ablation_opened_{loaded.name}"
+    if opening is None or st.session_state.get(flag):
+        return
+    st.session_state[flag] = True
+    if any(name.startswith("off_") for name in st.query_params):
+        return  # a link says which heads are off
+    kind, layer, heads = opening
+    st.session_state[_pill_key(kind, layer)] = list(heads)
+
+
+def is_opening(chosen: list[tuple[str, int, int]], opening: tuple[str, int, tuple[int, ...]]) -> bool:
+    kind, layer, heads = opening
+    return sorted(chosen) == sorted((kind, layer, h) for h in heads)
+
+
 def head_toggles(loaded: LoadedModel) -> list[tuple[str, int, int]]:
     """One row of head toggles per layer and kind; returns the heads switched off."""
     chosen = []
@@ -92,10 +109,14 @@ def effect_panel(loaded: LoadedModel, effect: AblationEffect) -> None:
 
 def importance_panel(loaded: LoadedModel, importance: HeadImportance, chosen: list[tuple[str, int, int]]) -> None:
     st.caption(tr("ablation.importance_help", metric=tr(f"ablation.metric.{importance.metric}")))
+    # one colour scale for every map: 4.7e-6 must not look as dark as 6.2e-4
+    finite = [float(np.nanmax(s)) for s in importance.scores.values() if np.isfinite(s).any()]
+    top = max(finite) if finite and max(finite) > 0 else 1.0
+    st.caption(tr("ablation.shared_scale", top=top))
     for kind, scores in importance.scores.items():
         selected = [(layer, head) for k, layer, head in chosen if k == kind]
         figure = importance_figure(scores, title=tr(f"kind.{kind}"), layer_label=tr("ctl.layer"),
-                                   head_label=tr("ctl.head"), selected=selected)
+                                   head_label=tr("ctl.head"), selected=selected, zmax=top)
         st.plotly_chart(figure, key=_chart_key(kind), on_select="rerun", selection_mode="points", theme=None,
                         config={"displaylogo": False})
         stem = file_stem(loaded.name, "importance", kind, importance.mode)

@@ -85,9 +85,12 @@ def attribution_panel(loaded: LoadedModel, attribution: LogitAttribution, opened
                   f"{attribution.logit:.3f}",
                   help=tr("contrib.sum_help", total=attribution.total))
         st.markdown(f"**{tr('contrib.top_heads')}**")
-        st.dataframe(pd.DataFrame([{tr("ctl.kind"): tr(f"kind.{h.kind}"), tr("ctl.layer"): h.layer,
-                                    tr("ctl.head"): h.head, tr("contrib.value"): round(h.value, 4),
-                                    tr("contrib.share"): f"{h.share:.1%}"} for h in attribution.top_heads(6)]),
+        top = attribution.top_heads(6)
+        several_kinds = len({h.kind for h in top}) > 1  # then each head says which attention it belongs to
+        # three short columns: they all show in the page's narrow right-hand column
+        st.dataframe(pd.DataFrame([{tr("ctl.head"): (f"{tr(f'kind.{h.kind}')} " if several_kinds else "")
+                                    + f"L{h.layer} H{h.head}", tr("contrib.value"): round(h.value, 4),
+                                    tr("contrib.share"): f"{h.share:.1%}"} for h in top]),
                      hide_index=True, width="stretch")
         figure = parts_figure(attribution, title=tr("contrib.parts"), words=words())
         st.plotly_chart(figure, key="dla-parts", theme=None, config={"displaylogo": False})

@@ -21,6 +21,8 @@ from ui.url_state import BOUND, keep_valid, url_choice
 
 DEFAULT_TEXT = "The train left the station on time"
 OPENING_MODEL = "minilm"  # the self-attention page, where the app opens (a fresh server warms it up)
+# ... on a head with a clear pattern on the opening sentence: layer 0, head 2 looks at the previous token (score 1.0)
+OPENING_HEAD = (0, 2)
 CUSTOM = "__custom__"
 
 
@@ -144,10 +146,10 @@ def display_options(default_hide: bool = True, cross: bool = False) -> tuple[Vie
 
 
 def view_controls(n_layers: int, n_heads: int, *, key: str, default_hide: bool = True, cross: bool = False,
-                  default_layer: int = 0) -> ViewControls:
+                  default_layer: int = 0, default_head: int = 0) -> ViewControls:
     """Layer, head, mode, hiding special tokens and the map's look are switched on the map itself (see
     ui/live_map.py); merging sub-words (and naming cross-attention rows) stay in the sidebar."""
-    choice = live_map.chosen_view(key, n_layers, n_heads, default_layer, default_hide)
+    choice = live_map.chosen_view(key, n_layers, n_heads, default_layer, default_hide, default_head)
     with st.sidebar.expander(tr("ctl.display"), expanded=False):
         _, merge, by_output = _token_options(default_hide, cross, with_hide=False)
         st.caption(tr("ctl.look_on_map"))

@@ -40,8 +40,8 @@ def _flag(value) -> bool | None:
     return True if text in ("true", "1", "on") else False if text in ("false", "0", "off") else None
 
 
-def _from_url(n_heads: int, default_layer: int, default_hide: bool) -> dict:
-    return {"layer": link_value("layer", default_layer), "head": link_value("head", 0),
+def _from_url(n_heads: int, default_layer: int, default_hide: bool, default_head: int = 0) -> dict:
+    return {"layer": link_value("layer", default_layer), "head": link_value("head", default_head),
             "mode": link_value("mode", "single"),
             "heads": [h for h in link_values("heads") if h.strip()] or list(range(n_heads)),
             "colorscale": link_value("cs", "Blues"), "values": link_value("values", "auto"),
@@ -49,21 +49,22 @@ def _from_url(n_heads: int, default_layer: int, default_hide: bool) -> dict:
             "hide": _flag(link_value("hide", str(default_hide)))}
 
 
-def chosen_view(key: str, n_layers: int, n_heads: int, default_layer: int = 0, default_hide: bool = True
-                ) -> LiveChoice:
+def chosen_view(key: str, n_layers: int, n_heads: int, default_layer: int = 0, default_hide: bool = True,
+                default_head: int = 0) -> LiveChoice:
     """The map's choice: what the browser last reported, else the link's parameters, else defaults.
     Values a link or another model left out of range fall back to defaults; the URL is kept in step."""
     state = st.session_state.get(key)
     view = state.get("view") if hasattr(state, "get") else None
     if not isinstance(view, dict):
-        view = _from_url(n_heads, default_layer, default_hide)
+        view = _from_url(n_heads, default_layer, default_hide, default_head)
     layers, heads_all = range(n_layers), range(n_heads)
     default_layer = min(max(default_layer, 0), n_layers - 1)
+    default_head = min(max(default_head, 0), n_heads - 1)
     heads = tuple(sorted({h for h in (_int(v, -1, heads_all) for v in view.get("heads") or []) if h >= 0}))
     zoom = view.get("zoom")
     choice = LiveChoice(
         layer=_int(view.get("layer"), default_layer, layers),
-        head=_int(view.get("head"), 0, heads_all),
+        head=_int(view.get("head"), default_head, heads_all),
         heads=heads or tuple(heads_all),
         mode=view.get("mode") if view.get("mode") in MODES else "single",
         zoom=tuple(int(v) for v in zoom) if isinstance(zoom, list | tuple) and len(zoom) == 4 else None,
@@ -74,7 +75,7 @@ def chosen_view(key: str, n_layers: int, n_heads: int, default_layer: int = 0, d
         hide=view.get("hide") if isinstance(view.get("hide"), bool) else default_hide,
     )
     write_link({"layer": str(choice.layer) if choice.layer != default_layer else None,
-                "head": str(choice.head) if choice.head else None,
+                "head": str(choice.head) if choice.head != default_head else None,
                 "mode": choice.mode if choice.mode != "single" else None,
                 "heads": [str(h) for h in choice.heads] if len(choice.heads) < n_heads else None,
                 "cs": choice.colorscale if choice.colorscale != "Blues" else None,

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
@@ -153,10 +154,22 @@ def toy_vocabulary(loaded: LoadedModel, *texts: str | None) -> None:
         st.text(" ".join(w for w in vocabulary if not w.isascii()))
 
 
+def links_table(links: list[tuple[str, str, float]], first: str | None = None, second: str | None = None) -> None:
+    """(token, token, weight) rows in a narrow side column: short headers (the long ones as their help), the
+    weight as 0.00, so every column shows in a third of a laptop's width."""
+    first, second = first or tr("axis.query_short"), second or tr("axis.key_short")
+    frame = pd.DataFrame(links, columns=[first, second, tr("hover.weight")])
+    st.dataframe(frame, hide_index=True, width="stretch", column_config={
+        first: st.column_config.TextColumn(first, help=tr("axis.query"), width="small"),
+        second: st.column_config.TextColumn(second, help=tr("axis.key"), width="small"),
+        tr("hover.weight"): st.column_config.NumberColumn(tr("hover.weight"), format="%.2f", width="small")})
+
+
 def result_downloads(result: AttentionResult, key: str) -> None:
-    """The whole capture: every captured layer and head, tokens and shape facts."""
+    """The whole capture: every captured layer and head, tokens and shape facts (one button a line: their
+    labels stay whole in a narrow column)."""
     stem = file_stem(result.model_name, "attention")
-    columns = st.columns(2)
+    columns = [st.container(), st.container()]
     columns[0].download_button(tr("export.npz"), data=lambda: result_to_npz(result), file_name=f"{stem}.npz",
                                mime=MIME_TYPES["npz"], key=f"{key}-npz", on_click="ignore",
                                icon=":material/download:")

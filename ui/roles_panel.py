@@ -5,11 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from attnviz.analysis.heads import HeadProfile
 from attnviz.errors import AttnvizError
 from attnviz.figures.matrix import matrix_figure
 from attnviz.models.loading import LoadedModel
 from attnviz.result import AttentionResult
 from attnviz.roles import MARGIN, NO_ROLE, ORDER, PROBE_ROLES, RepeatProbe, RoleReport, head_roles, run_probe
+from attnviz.roles.report import THRESHOLDS
 from ui.lang import tr
 
 PROBE_SPAN, PROBE_BATCH, PROBE_SEED = 24, 4, 0
@@ -37,6 +39,18 @@ def badges(roles: tuple[str, ...]) -> str:
     return " ".join(f":{BADGE_COLOURS[r]}-badge[{role_name(r)}]" for r in roles)
 
 
+def verdict(profile: HeadProfile) -> None:
+    """What one head does, said in the role vocabulary with the numbers behind it: every role that holds
+    (a sink such as [CLS] too, so the words match a map that shows it), and the closest role's score against
+    the threshold it needs."""
+    st.markdown(f"**{tr('col.pattern')}** " + badges(profile.roles))
+    role = profile.closest()
+    if role != NO_ROLE:
+        st.caption(tr("roles.verdict.score", role=role_name(role), score=profile.scores[role],
+                      threshold=THRESHOLDS[role], baseline=profile.baselines.get(role, 0.0), margin=MARGIN),
+                   help=tr("roles.verdict.help"))
+
+
 def report_for(result: AttentionResult, loaded: LoadedModel) -> tuple[RoleReport, RepeatProbe | str]:
     probe = cached_probe(loaded.name, loaded)
     return head_roles(result, probe=probe if isinstance(probe, RepeatProbe) else None), probe
@@ -54,14 +68,29 @@ def show(result: AttentionResult, kind: str, loaded: LoadedModel) -> RoleReport:
                           format_func=lambda r: tr("roles.filter.all") if r == "all" else role_name(r))
     shown = [h for h in heads if wanted == "all" or (wanted in h.roles) or (wanted == NO_ROLE and not h.roles)]
     st.markdown(tr("roles.count", n=sum(1 for h in heads if h.roles), total=len(heads)))
-    rows = []
+    rows, every_score = [], []
     for h in shown:
-        main = h.roles[0] if h.roles else max(h.scores, key=lambda r: h.scores[r] - h.baselines.get(r, 0.0))
+        # the closest role: the one that holds, else the best score relative to its threshold
+        main = h.roles[0] if h.roles else max(h.scores, key=lambda r: h.scores[r] / THRESHOLDS[r])
         rows.append({tr("col.layer"): h.layer, tr("col.head"): h.head,
                      tr("roles.col.roles"): ", ".join(role_name(r) for r in h.roles) or role_name(NO_ROLE),
-                     tr("roles.col.score"): f"{role_name(main)} {h.scores[main]:.2f} ({h.baselines.get(main, 0):.2f})",
-                     **{role_name(r): round(h.scores[r], 2) for r in ORDER if r in h.scores}})
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key=f"roles_table_{kind}")
+                     tr("roles.col.closest"): role_name(main), tr("roles.col.score"): round(h.scores[main], 2),
+                     tr("roles.col.threshold"): THRESHOLDS[main],
+                     tr("roles.col.baseline"): round(h.baselines.get(main, 0.0) + MARGIN, 2)})
+        every_score.append({"L": h.layer, "H": h.head, **{role_name(r): round(h.scores[r], 2) for r in ORDER
+                                                          if r in h.scores}})
+    small = {name: st.column_config.Column(width="small") for name in
+             (tr("col.layer"), tr("col.head"), tr("roles.col.score"), tr("roles.col.threshold"),
+              tr("roles.col.baseline"))}
+    small[tr("roles.col.threshold")] = st.column_config.NumberColumn(help=tr("roles.col.threshold_help"),
+                                                                     width="small", format="%.2f")
+    small[tr("roles.col.baseline")] = st.column_config.NumberColumn(help=tr("roles.col.baseline_help", margin=MARGIN),
+                                                                    width="small", format="%.2f")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key=f"roles_table_{kind}", column_config=small)
+    with st.expander(tr("roles.every_score")):
+        st.dataframe(pd.DataFrame(every_score), hide_index=True, width="stretch", key=f"roles_scores_{kind}",
+                     column_config={name: st.column_config.NumberColumn(width="small", format="%.2f")
+                                    for name in every_score[0] if name not in ("L", "H")} if every_score else None)
     for h in shown[:24] if wanted != "all" else []:
         st.markdown(f"L{h.layer} H{h.head} · {badges(h.roles)}")
     with st.expander(tr("roles.explain")):
@@ -79,7 +108,7 @@ def _probe_section(report: RoleReport, probe: RepeatProbe | str, kind: str) -> N
         return
     words = [t for t, s in zip(probe.tokens, probe.special) if not s]
     st.caption(tr("roles.probe.caption", batch=probe.batch, span=probe.span, seed=probe.seed,
-                  seconds=probe.seconds, text=" ".join(words[: probe.span])))
+                  seconds=probe.seconds, text=f"`{' '.join(words[: probe.span])}`"))
     copying = [h for h in report.heads if h.kind == kind and any(r in h.roles for r in PROBE_ROLES)]
     if not copying or kind not in probe.maps:
         st.info(tr("roles.probe.none"))

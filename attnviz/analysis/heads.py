@@ -12,7 +12,7 @@ from attnviz.analysis.tokens import renormalise_rows
 from attnviz.masks import causal_mask
 from attnviz.result import AttentionKind, AttentionResult
 from attnviz.roles.entropy import row_entropy
-from attnviz.roles.report import NO_ROLE, ORDER, assign
+from attnviz.roles.report import NO_ROLE, ORDER, THRESHOLDS, assign
 from attnviz.roles.scores import TokenFacts, baselines, score_self_attention
 
 HeadMode = Literal["single", "mean", "max"]
@@ -61,6 +61,14 @@ class HeadProfile:
     special_weight: float  # ... on special tokens ([CLS], [SEP], </s> ...)
     pattern: Pattern  # the primary role (:func:`attnviz.roles.report.assign` of the role scores of this map)
     scores: dict[str, float] = field(default_factory=dict)  # role -> score on this map
+    roles: tuple[str, ...] = ()  # every role that holds on this map (the primary first; sinks such as [CLS] last)
+    baselines: dict[str, float] = field(default_factory=dict)  # role -> score on shuffled key positions
+
+    def closest(self) -> str:
+        """The role the head comes nearest to holding: its primary role, else the best score over its threshold."""
+        if self.roles:
+            return self.roles[0]
+        return max(self.scores, key=lambda r: self.scores[r] / THRESHOLDS[r]) if self.scores else NO_ROLE
 
 
 def _diagonal_mean(matrix: np.ndarray, offset: int) -> float:
@@ -103,9 +111,11 @@ def head_profile(matrix: np.ndarray, special: Sequence[bool], layer: int, head: 
     facts = TokenFacts(tuple(token_ids) if token_ids is not None else tuple(range(len(matrix))),
                        tuple(bool(x) for x in special_mask), causal)
     scores = {r: float(v[0, 0]) for r, v in score_self_attention(np.asarray(matrix)[None, None], facts).items()}
-    roles = assign(scores, baselines(facts))
+    base = baselines(facts)
+    roles = assign(scores, base)
     return HeadProfile(layer=layer, head=head, entropy=float(row_entropy(matrix).mean()),
-                       relative_entropy=relative_mean, pattern=roles[0] if roles else NO_ROLE, scores=scores, **stats)
+                       relative_entropy=relative_mean, pattern=roles[0] if roles else NO_ROLE, scores=scores,
+                       roles=roles, baselines={r: float(v) for r, v in base.items()}, **stats)
 
 
 def visible_map(result: AttentionResult, kind: AttentionKind, layer: int, head: int,

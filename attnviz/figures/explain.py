@@ -17,7 +17,8 @@ _MAX_VALUE_LABELS = 12  # cells carry their numbers up to this many rows and col
 def analysis_map(matrix: np.ndarray, rows: Sequence[str], cols: Sequence[str], *, title: str = "",
                  masked: np.ndarray | None = None, signed: bool = False) -> go.Figure:
     """A token × token map of any derived quantity (rollout, flow, ‖αvW‖, A − B)."""
-    figure = matrix_figure(matrix, rows, cols, title=title, masked=masked, signed=signed,
+    # every derived map is of weights (after the softmax): a masked cell holds 0
+    figure = matrix_figure(matrix, rows, cols, title=title, masked=masked, signed=signed, masked_text="0",
                            show_values=len(rows) <= _MAX_VALUE_LABELS and len(cols) <= _MAX_VALUE_LABELS,
                            height=int(min(640, max(260, 110 + 30 * len(rows)))))
     if title:  # the title above the column labels, not across them
@@ -37,11 +38,12 @@ def highlight_row(figure: go.Figure, row: int, n_cols: int) -> go.Figure:
 
 
 def importance_figure(scores: np.ndarray, *, title: str = "", layer_label: str = "layer", head_label: str = "head",
-                      selected: Sequence[tuple[int, int]] = ()) -> go.Figure:
-    """Layer × head effect of ablating each head alone. Invisible markers on the cells make them clickable."""
+                      selected: Sequence[tuple[int, int]] = (), zmax: float | None = None) -> go.Figure:
+    """Layer × head effect of ablating each head alone. Invisible markers on the cells make them clickable.
+    ``zmax``: the top of the colour scale, shared by several maps (else this map's largest effect)."""
     n_layers, n_heads = scores.shape
     finite = scores[np.isfinite(scores)]
-    top = float(finite.max()) if finite.size else 1.0
+    top = zmax if zmax is not None else float(finite.max()) if finite.size else 1.0
     text = [[("" if not np.isfinite(v) else f"{v:.2g}") for v in row] for row in scores]
     figure = go.Figure(go.Heatmap(
         z=scores, x=list(range(n_heads)), y=list(range(n_layers)), colorscale="Reds", zmin=0, zmax=top or 1.0,
@@ -88,8 +90,9 @@ def chances_figure(before: Sequence[TokenChance], after: Sequence[TokenChance] =
         ))
     figure.update_layout(title={"text": title, "x": 0, "font": {"size": 13}}, barmode="group", plot_bgcolor="white",
                          height=int(max(220, 60 + 26 * len(labels) * (2 if after else 1))),
-                         margin={"l": 10, "r": 30, "t": 40, "b": 10},
-                         xaxis={"range": [0, 1.1], "showgrid": True, "gridcolor": "#eee"},
+                         margin={"l": 10, "r": 30, "t": 40, "b": 30},
+                         # room right of a bar of 1 for its "1.00" label
+                         xaxis={"range": [0, 1.25], "showgrid": True, "gridcolor": "#eee", "tickvals": [0, 0.5, 1]},
                          yaxis={"autorange": "reversed", "type": "category", "automargin": True},
                          legend={"orientation": "h", "y": -0.15})
     return figure

@@ -27,8 +27,17 @@ def axis_titles(view: AttentionView, words: FigureWords = ENGLISH) -> tuple[str,
     return words.key, words.query
 
 
+def heads_text(heads: tuple[int, ...]) -> str:
+    """A list of heads for people: "0–3" for a run, "1, 5" otherwise."""
+    runs = len(heads) > 2 and list(heads) == list(range(heads[0], heads[-1] + 1))
+    return f"{heads[0]}–{heads[-1]}" if runs else ", ".join(map(str, heads))
+
+
 def view_title(view: AttentionView, words: FigureWords = ENGLISH) -> str:
-    heads = view.head_label.replace("H", words.head + " ", 1) if view.mode == "single" else view.head_label
+    if view.mode == "single" or len(view.heads) == 1:
+        heads = f"{words.head} {view.heads[0]}"
+    else:
+        heads = words.combined.get(view.mode, "{heads}").format(heads=heads_text(view.heads))
     kind = words.kinds.get(view.kind, view.kind)
     return f"{plot_text(view.model_name)} · {kind} · {words.layer} {view.layer} · {heads}"
 
@@ -77,7 +86,8 @@ def attention_heatmap(
             z=np.where(view.masked, 1.0, np.nan), x=list(range(n_cols)), y=list(range(n_rows)),
             customdata=hover_names, hovertemplate=masked_hover,
             colorscale=[[0, MASKED_COLOUR], [1, MASKED_COLOUR]], showscale=False,
-            text=np.where(view.masked, "−∞", ""), texttemplate="%{text}" if show_values else None,
+            # weights: a masked cell holds 0 (its score, not its weight, was −∞)
+            text=np.where(view.masked, "0", ""), texttemplate="%{text}" if show_values else None,
             textfont={"size": 10, "color": "#777"},
             xgap=gap, ygap=gap, hoverongaps=False,
         ))

@@ -26,9 +26,11 @@ def matrix_figure(
     column_groups: int | None = None,
     height: int | None = None,
     decimals: int = 2,
+    masked_text: str = "−∞",
 ) -> go.Figure:
     """A labelled heatmap of any matrix. Signed values get a diverging scale centred on 0;
-    ``masked`` cells are grey and read −∞; ``column_groups`` draws a line every that many columns."""
+    ``masked`` cells are grey and read ``masked_text``: −∞ in a score matrix (before the softmax), "0" in a
+    weight matrix (after it); ``column_groups`` draws a line every that many columns."""
     matrix = np.asarray(matrix, dtype=float)
     n_rows, n_cols = matrix.shape
     finite = np.where(np.isfinite(matrix), matrix, np.nan)
@@ -44,14 +46,14 @@ def matrix_figure(
         colorscale="RdBu" if signed else "Blues", reversescale=signed,
         zmin=-limit if signed else 0, zmax=limit or 1,
         texttemplate=f"%{{z:.{decimals}f}}" if show_values else None, textfont={"size": 11},
-        hovertemplate="row %{y}, col %{x}: %{z:.4f}<extra></extra>", xgap=1 if n_cols <= 40 else 0,
+        hovertemplate="(%{y}, %{x}): %{z:.4f}<extra></extra>", xgap=1 if n_cols <= 40 else 0,
         ygap=1 if n_rows <= 40 else 0, colorbar={"thickness": 10},
     ))
     if masked is not None and masked.any():
         figure.add_trace(go.Heatmap(
             z=np.where(masked, 1.0, np.nan), x=list(range(n_cols)), y=list(range(n_rows)),
             colorscale=[[0, MASKED_COLOUR], [1, MASKED_COLOUR]], showscale=False, hoverinfo="skip",
-            text=np.where(masked, "−∞", ""), texttemplate="%{text}" if show_values else None,
+            text=np.where(masked, masked_text, ""), texttemplate="%{text}" if show_values else None,
             textfont={"size": 11, "color": "#777"}, xgap=1, ygap=1,
         ))
     if column_groups:
@@ -88,7 +90,8 @@ def row_bars(values: Sequence[float], labels: Sequence[str], *, title: str = "",
     return figure
 
 
-def head_split_figure(d_model: int, n_heads: int, *, head_label: str = "head") -> go.Figure:
+def head_split_figure(d_model: int, n_heads: int, *, head_label: str = "head", dims_label: str = "{n} dims"
+                      ) -> go.Figure:
     """d_model dimensions as one bar cut into n_heads equal slices."""
     head_dim = d_model // n_heads
     figure = go.Figure()
@@ -96,11 +99,11 @@ def head_split_figure(d_model: int, n_heads: int, *, head_label: str = "head") -
         figure.add_trace(go.Bar(
             x=[head_dim], y=["d_model"], base=[h * head_dim], orientation="h",
             marker_color=HEAD_COLOURS[h % len(HEAD_COLOURS)], marker_line={"color": "white", "width": 1},
-            hovertemplate=f"{head_label} {h}: dims {h * head_dim}–{(h + 1) * head_dim - 1}<extra></extra>",
+            hovertemplate=f"{head_label} {h}: {h * head_dim}–{(h + 1) * head_dim - 1}<extra></extra>",
             text=str(h) if n_heads <= 32 else None, textposition="inside", insidetextanchor="middle",
             showlegend=False,
         ))
     figure.update_layout(barmode="stack", height=120, margin={"l": 10, "r": 10, "t": 10, "b": 30},
-                         xaxis={"range": [0, d_model], "title": f"{d_model} dims"}, yaxis={"visible": False},
+                         xaxis={"range": [0, d_model], "title": dims_label.format(n=d_model)}, yaxis={"visible": False},
                          plot_bgcolor="white")
     return figure

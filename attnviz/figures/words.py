@@ -15,6 +15,9 @@ class FigureWords:
     masked: str = "masked: −∞ before softmax, so weight 0"
     layer: str = "layer"
     head: str = "head"
+    # a map of several heads combined: "{heads}" is their list ("0–3", "1, 5")
+    combined: dict[str, str] = field(default_factory=lambda: {"mean": "mean of heads {heads}",
+                                                             "max": "max of heads {heads}"})
     kinds: dict[str, str] = field(default_factory=lambda: {
         "encoder": "self-attention", "decoder": "causal self-attention", "cross": "cross-attention"})
 

@@ -38,6 +38,8 @@ class CircuitStep:
     previous_row: np.ndarray  # layer-0 previous-token head, row j + 1
     induction_row: np.ndarray  # layer-1 induction head, row i
     predictions: tuple[tuple[str, float], ...]  # the model's top next tokens at i, with probabilities
+    # at j, on the first copy: the probability the model gave the word that came next there (tokens[j + 1])
+    first_copy_probability: float = float("nan")
 
     @property
     def copied(self) -> str:
@@ -74,7 +76,9 @@ def circuit_step(loaded, result, heads: CircuitHeads, query: int, top: int = 3) 
     earlier = pairs[query]
     maps = result.arrays["decoder"]
     ids = torch.tensor([sequence.token_ids], device=loaded.device)
-    logits = run(loaded, {"input_ids": ids}).outputs.logits[0, query]
+    every = run(loaded, {"input_ids": ids}).outputs.logits[0]  # [position, vocabulary]
+    logits = every[query]
+    first_copy = float(torch.softmax(every[earlier].float(), -1)[sequence.token_ids[earlier + 1]])
     probs = without_unknown(torch.softmax(logits.float(), -1), loaded.tokenizer, fill=-1.0)
     best = torch.topk(probs, top)
     words = token_labels(loaded.tokenizer, best.indices.tolist())
@@ -83,4 +87,35 @@ def circuit_step(loaded, result, heads: CircuitHeads, query: int, top: int = 3) 
         previous_row=maps[result.layers["decoder"].index(0), heads.previous_head, earlier + 1, : earlier + 2].copy(),
         induction_row=maps[result.layers["decoder"].index(1), heads.induction_head, query, : query + 1].copy(),
         predictions=tuple((w, float(p)) for w, p in zip(words, best.values.tolist())),
+        first_copy_probability=first_copy,
     )
+
+
+@dataclass(frozen=True)
+class CurveSummary:
+    """What the training curve of toy-induction shows, for the lesson's text (the text reads its numbers here).
+
+    The model is trained on the repeated copy only, so nothing holds its guesses on the random first copy
+    near chance: that loss starts at about ln(vocabulary) and may rise above it (confidently wrong)."""
+
+    first_start: float  # loss on the first copy (nats) at the first logged step
+    first_end: float  # ... at the last
+    repeated_start: float  # loss on the repeated copy at the first logged step
+    repeated_end: float  # ... at the last
+    drop_step: int  # first step where the repeated copy's loss fell below half its start
+    steps: int  # the last logged step
+
+    @property
+    def first_rises(self) -> bool:
+        """The first copy's loss ended clearly above where it started (more than 0.5 nats)."""
+        return self.first_end > self.first_start + 0.5
+
+
+def curve_summary(curve: list[dict]) -> CurveSummary:
+    """The numbers of a training curve (``training_curve.json``'s rows: step, first_copy, repeated_copy)."""
+    first, last = curve[0], curve[-1]
+    half = first["repeated_copy"] / 2
+    drop = next((row["step"] for row in curve if row["repeated_copy"] < half), last["step"])
+    return CurveSummary(first_start=float(first["first_copy"]), first_end=float(last["first_copy"]),
+                        repeated_start=float(first["repeated_copy"]), repeated_end=float(last["repeated_copy"]),
+                        drop_step=int(drop), steps=int(last["step"]))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.app.conftest import _app, _figures
+import numpy as np
+
+from tests.app.conftest import _app, _array, _figures
 from ui.i18n import STRINGS
 
 
@@ -34,3 +36,21 @@ def test_roles_panel_on_all_heads_filters_by_role():
     assert "previous" in filt.options or "previous token" in " ".join(map(str, filt.options))
     filt.set_value("previous").run()
     assert not at.exception
+
+
+def test_curve_caption_says_what_the_curve_shows():
+    """The caption's first-copy and repeated-copy losses are the plotted curve's first and last points."""
+    import json
+
+    from attnviz.models.registry import BUILTIN_MODELS
+
+    curve = json.loads((BUILTIN_MODELS["toy-induction"].locate() / "training_curve.json").read_text())["curve"]
+    at = _app("pages/learn_induction.py")
+    caption = " ".join(c.value for c in at.caption)
+    plotted = _figures(at)[-1]["data"]
+    first, repeated = _array(plotted[0]["y"]), _array(plotted[1]["y"])
+    assert np.allclose(first, [r["first_copy"] for r in curve])
+    for value in (first[0], first[-1], repeated[0], repeated[-1]):
+        assert f"{value:.2f}" in caption, (value, caption)
+    if first[-1] > first[0] + 0.5:  # the shipped model: confidently wrong on the first copy, and the text says so
+        assert "stays at about" not in caption and "above an even guess" in caption

@@ -48,7 +48,7 @@ def test_mean_and_max_over_toggled_heads():
 
 
 def test_the_maps_look_comes_from_its_bar_and_the_link():
-    at = _app(cs="Magma", values="on", fixed="true", renorm="true")
+    at = _app(cs="Magma", values="on", fixed="true", renorm="true", head="0")  # a head whose rows all see words
     state = _live(at)[0]["state"]
     assert (state["colorscale"], state["values"], state["fixed"], state["renorm"]) == ("Magma", "on", True, True)
     np.testing.assert_allclose(_heatmap_z(at).sum(axis=1), 1.0, atol=1e-3)  # rows rescaled over what is shown

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from scripts.app_server import AppDidNotStart, RunningApp, serve_app
-from scripts.browser import CHROMIUM, FLAGS
+from scripts.browser import CHROMIUM, FLAGS, KEEP_SCROLLBARS
 
 
 # Without a browser these tests skip on a developer's machine, but under CI=true they fail: a CI run that
@@ -63,7 +63,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, ignore_default_args=KEEP_SCROLLBARS)
         yield chromium
         chromium.close()
 

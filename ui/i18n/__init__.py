@@ -35,4 +35,5 @@ def figure_words(lang: str) -> FigureWords:
     return FigureWords(query=t("axis.query", lang), key=t("axis.key", lang), target=t("axis.target", lang),
                        source=t("axis.source", lang), weight=t("hover.weight", lang), masked=t("hover.masked", lang),
                        layer=t("layer", lang), head=t("head", lang),
+                       combined={mode: t(f"figure.combined.{mode}", lang) for mode in ("mean", "max")},
                        kinds={kind: t(f"kind.{kind}", lang) for kind in ("encoder", "decoder", "cross")})

@@ -4,7 +4,9 @@
 // payload lacks a (layer, head) map the choice needs.
 
 const STATES = new Map(); // component key -> the visitor's current choice, kept across reruns
-const SEND_DELAY_MS = 250;
+// A click (head, mode, look) is sent at once, so the page's side panels follow the map within ~0.1 s; a slider
+// dragged or an arrow key held is sent once it rests this long (each send reruns the page on the server).
+const SEND_DELAY_MS = 80;
 
 function parse(bytes) {
   const head = new TextDecoder().decode(bytes.subarray(0, 4));
@@ -109,7 +111,7 @@ function lutOf(meta, name) {
   return LUTS.get(key);
 }
 
-function drawMap(ctx, meta, shown, view, crop, geometry) {
+function drawMap(ctx, meta, shown, view, crop, geometry, rowCtx, barCtx) {
   const { matrix, masked, C } = shown;
   const { r0, r1, c0, c1 } = crop;
   const rows = r1 - r0, cols = c1 - c0;
@@ -146,17 +148,19 @@ function drawMap(ctx, meta, shown, view, crop, geometry) {
     for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) {
       const i = (r + r0) * C + (c + c0);
       const x = g.left + (c + 0.5) * g.cell, y = g.top + (r + 0.5) * g.cell;
-      if (masked[i]) { ctx.fillStyle = "#777"; ctx.fillText("−∞", x, y); continue; }
+      // a masked cell's weight is 0 (its score was −∞ before the softmax): grey, and the number it holds
+      if (masked[i]) { ctx.fillStyle = "#8a8a8a"; ctx.fillText("0", x, y); continue; }
       const rgb = lut[Math.min(255, Math.round((matrix[i] / zmax) * 255))]; // text readable on any scale
       ctx.fillStyle = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] > 150 ? "#222" : "#fff";
       ctx.fillText(matrix[i].toFixed(2), x, y);
     }
   }
-  // token labels: rows on the left, columns on top (every k-th when there are many)
-  ctx.fillStyle = "#333"; ctx.font = `${g.cell >= 14 ? 12 : 10}px "Noto Sans", "Noto Sans CJK SC", sans-serif`;
-  ctx.textBaseline = "middle"; ctx.textAlign = "right";
+  // token labels: rows in their own canvas (it stays in view when the map scrolls sideways), columns on top
+  const font = `${g.cell >= 14 ? 12 : 10}px "Noto Sans", "Noto Sans CJK SC", sans-serif`;
+  rowCtx.fillStyle = "#333"; rowCtx.font = font; rowCtx.textBaseline = "middle"; rowCtx.textAlign = "right";
   const stepR = labelEvery(rows, g.plotH / 13), stepC = labelEvery(cols, g.plotW / 13);
-  for (let r = 0; r < rows; r += stepR) ctx.fillText(clip(shown.rows[r + r0]), g.left - 5, g.top + (r + 0.5) * g.cell);
+  for (let r = 0; r < rows; r += stepR) rowCtx.fillText(clip(shown.rows[r + r0]), g.rowW - 5, g.top + (r + 0.5) * g.cell);
+  ctx.fillStyle = "#333"; ctx.font = font; ctx.textBaseline = "middle";
   ctx.save();
   const rotate = cols > 6 || shown.cols.some((s) => s.length > 6);
   for (let c = 0; c < cols; c += stepC) {
@@ -167,32 +171,37 @@ function drawMap(ctx, meta, shown, view, crop, geometry) {
     ctx.restore();
   }
   ctx.restore();
-  // colour bar
-  const bx = g.left + cols * g.cell + 24, bh = Math.min(220, rows * g.cell);
+  // colour bar, outside the scrolling part: always in view
+  const bx = 8, bh = Math.max(60, Math.min(220, rows * g.cell));
   for (let y = 0; y < bh; y++) {
     const rgb = lut[Math.round((1 - y / bh) * 255)];
-    ctx.fillStyle = `rgb(${rgb[0]},${rgb[1]},${rgb[2]})`; ctx.fillRect(bx, g.top + y, 12, 1);
+    barCtx.fillStyle = `rgb(${rgb[0]},${rgb[1]},${rgb[2]})`; barCtx.fillRect(bx, g.top + y, 12, 1);
   }
-  ctx.fillStyle = "#333"; ctx.textAlign = "left"; ctx.font = "11px sans-serif";
-  ctx.fillText(zmax.toFixed(2), bx + 16, g.top + 5);
-  ctx.fillText((zmax / 2).toFixed(2), bx + 16, g.top + bh / 2);
-  ctx.fillText("0", bx + 16, g.top + bh - 4);
-  ctx.save(); ctx.translate(bx + 50, g.top + bh / 2); ctx.rotate(-Math.PI / 2); ctx.textAlign = "center";
-  ctx.fillText(meta.words.weight, 0, 0); ctx.restore();
+  barCtx.fillStyle = "#333"; barCtx.textAlign = "left"; barCtx.font = "11px sans-serif"; barCtx.textBaseline = "middle";
+  barCtx.fillText(zmax.toFixed(2), bx + 16, g.top + 5);
+  barCtx.fillText((zmax / 2).toFixed(2), bx + 16, g.top + bh / 2);
+  barCtx.fillText("0", bx + 16, g.top + bh - 4);
+  barCtx.save(); barCtx.translate(bx + 52, g.top + bh / 2); barCtx.rotate(-Math.PI / 2); barCtx.textAlign = "center";
+  barCtx.fillText(meta.words.weight, 0, 0); barCtx.restore();
 }
 
 function clip(label) { return label.length > 18 ? label.slice(0, 17) + "…" : label; }
 
-function geometryFor(ctx, labels, rows, cols) {
-  const longest = Math.max(rows, cols);
-  const cell = longest <= 12 ? 44 : Math.max(640 / longest, 0.25);
+// Cells as large as the box allows (44 px at most); a text up to MAP_FIT tokens keeps cells of at least MIN_CELL
+// (a label per cell stays readable) and scrolls inside its box past that; a longer one is an overview that fits.
+const MIN_CELL = 16, MAX_CELL = 44, MAP_FIT = 64, BAR_W = 72;
+function geometryFor(ctx, labels, rows, cols, room) {
   ctx.font = "12px sans-serif";
   const widest = (labels) => Math.min(150, Math.max(20, ...labels.map((s) => ctx.measureText(clip(s)).width)));
   const rotate = cols > 6 || labels.cols.some((s) => s.length > 6);
-  const left = 30 + widest(labels.rows);
+  const rowW = 12 + widest(labels.rows);
   const top = 36 + (rotate ? widest(labels.cols) : 16);
-  return { cell, left, top, plotW: cols * cell, plotH: rows * cell,
-           width: Math.ceil(left + cols * cell + 100), height: Math.ceil(top + rows * cell + 16) };
+  const fit = Math.max(1, room - rowW - BAR_W - 12) / Math.max(cols, 1);
+  const longest = Math.max(rows, cols);
+  const cell = longest <= MAP_FIT ? Math.min(MAX_CELL, Math.max(MIN_CELL, Math.floor(fit)))
+    : Math.min(MAX_CELL, Math.max(fit, 0.25));
+  return { cell, left: 4, top, rowW, plotW: cols * cell, plotH: rows * cell,
+           width: Math.ceil(4 + cols * cell + 8), height: Math.ceil(top + rows * cell + 16) };
 }
 
 // The grid of every head: one small panel per (layer, head), drawn into one ImageData (no per-cell calls).
@@ -204,14 +213,17 @@ function renderGrid(component, payload) {
   const root = el("div", { class: "avz-live avz-grid", "data-testid": "avz-grid" });
   const plot = el("div", { class: "avz-plot" });
   const canvas = el("canvas", { "aria-label": meta.title });
+  const layerCanvas = el("canvas", { class: "avz-rows", "aria-hidden": "true" }); // L0, L1 … stay in view
   const tip = el("div", { class: "avz-tip" });
-  plot.append(canvas, tip);
+  plot.append(canvas, layerCanvas);
   const note = el("div", { class: "avz-note" }, meta.block > 1 ? meta.words.pooled.replaceAll("{block}", meta.block)
     : meta.words.grid_hint);
-  root.append(el("div", { class: "avz-title" }, meta.title), plot, note);
+  root.append(el("div", { class: "avz-title" }, meta.title), plot, note, tip); // the tip outside the scrolling box
   parentElement.append(root);
-  const gap = 6, left = 44, top = 26;
-  const room = parentElement.clientWidth || 1000; // panels shrink to fit the page's width, never below 36 px
+  const gap = 6, left = 4, labelW = 40, top = 26; // the layer labels sit in their own canvas, labelW wide
+  // panels shrink to fit the box's width (the root's: the component's host has no width of its own), never
+  // below 36 px; past that the grid scrolls inside its box
+  const room = (root.clientWidth || plot.clientWidth || 1000) - labelW;
   const panel = Math.max(36, Math.min(meta.panel, Math.floor((room - left) / H) - gap));
   const cell = panel / Math.max(R, C);
   const width = left + H * (panel + gap), height = top + L * (panel + gap);
@@ -251,8 +263,20 @@ function renderGrid(component, payload) {
   ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
   ctx.font = "12px sans-serif"; ctx.fillStyle = "#262730"; ctx.textAlign = "center";
   for (let h = 0; h < H; h++) ctx.fillText(`H${meta.heads[h]}`, left + h * (panel + gap) + panel / 2, top - 8);
-  ctx.textAlign = "right";
-  for (let l = 0; l < L; l++) ctx.fillText(`L${meta.layers[l]}`, left - 8, top + l * (panel + gap) + panel / 2 + 4);
+  layerCanvas.width = Math.round(labelW * ratio); layerCanvas.height = canvas.height;
+  layerCanvas.style.width = `${labelW}px`; layerCanvas.style.height = `${height}px`;
+  const lctx = layerCanvas.getContext("2d");
+  lctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+  lctx.font = "12px sans-serif"; lctx.fillStyle = "#262730"; lctx.textAlign = "right";
+  for (let l = 0; l < L; l++) lctx.fillText(`L${meta.layers[l]}`, labelW - 6, top + l * (panel + gap) + panel / 2 + 4);
+  // the opened panel (last clicked) framed, so the map below it is easy to tie to its panel
+  const opened = (STATES.get(component.key) || {}).opened;
+  const lo = opened ? meta.layers.indexOf(opened.layer) : -1, ho = opened ? meta.heads.indexOf(opened.head) : -1;
+  if (lo >= 0 && ho >= 0) {
+    ctx.strokeStyle = "#ff4b4b"; ctx.lineWidth = 3;
+    ctx.strokeRect(left + ho * (panel + gap) - 2, top + lo * (panel + gap) - 2, panel + 4, panel + 4);
+    canvas.dataset.opened = `L${opened.layer}H${opened.head}`;
+  }
   canvas.dataset.drawn = String(performance.now());
   canvas.dataset.panels = String(L * H);
 
@@ -275,13 +299,37 @@ function renderGrid(component, payload) {
     tip.append(el("div", {}, `${meta.words.layer} ${meta.layers[a.l]} · H${meta.heads[a.h]}`),
                el("div", {}, `${meta.rows[a.r]} → ${meta.cols[a.c]}`), el("div", {}, value));
     tip.style.display = "block";
-    tip.style.left = `${Math.min(a.x + 14, width - 200)}px`; tip.style.top = `${a.y + 14}px`;
+    const box = root.getBoundingClientRect();
+    tip.style.left = `${Math.max(0, Math.min(e.clientX - box.left + 14, box.width - 200))}px`;
+    tip.style.top = `${e.clientY - box.top + 14}px`;
   });
   canvas.addEventListener("mouseleave", () => { tip.style.display = "none"; });
   canvas.addEventListener("click", (e) => {
     const a = at(e);
-    if (a) setStateValue("view", { layer: meta.layers[a.l], head: meta.heads[a.h] });
+    if (!a) return;
+    const opened = { layer: meta.layers[a.l], head: meta.heads[a.h] };
+    STATES.set(component.key, { ...(STATES.get(component.key) || {}), opened });
+    setStateValue("view", opened);
+    renderGrid(component, payload); // the frame moves to the clicked panel at once
+    revealOpened(opened);
   });
+}
+
+// After a click on a panel the page reruns and draws that head's map under the grid, in a box keyed by layer and
+// head: scroll it into view and flash its border, so the visitor sees where it opened.
+function revealOpened(opened) {
+  const selector = `.st-key-grid-opened-L${opened.layer}-H${opened.head}`;
+  const started = performance.now();
+  const look = () => {
+    const box = document.querySelector(selector);
+    if (!box) { if (performance.now() - started < 15000) setTimeout(look, 50); return; }
+    box.scrollIntoView({ behavior: "smooth", block: "center" });
+    box.dataset.avzHighlight = "1";
+    box.style.transition = "box-shadow 0.4s";
+    box.style.boxShadow = "0 0 0 3px #ff4b4b";
+    setTimeout(() => { box.style.boxShadow = ""; }, 2500);
+  };
+  look();
 }
 
 export default function (component) {
@@ -302,12 +350,17 @@ export default function (component) {
   parentElement.querySelectorAll(".avz-live").forEach((node) => node.remove());
   const root = el("div", { class: "avz-live", "data-testid": "avz-live" });
   const bar = el("div", { class: "avz-bar" });
-  const plot = el("div", { class: "avz-plot" });
+  // the map scrolls sideways inside its box (row labels stick to its left edge); the colour bar stays beside it
+  const frame = el("div", { class: "avz-frame" });
+  const plot = el("div", { class: "avz-plot", "data-testid": "avz-scroll" });
   const canvas = el("canvas", { tabindex: "0", "aria-label": meta.title });
+  const rowCanvas = el("canvas", { class: "avz-rows", "aria-hidden": "true" });
+  const barCanvas = el("canvas", { class: "avz-scale", "aria-hidden": "true" });
   const tip = el("div", { class: "avz-tip" });
   const note = el("div", { class: "avz-note" });
-  plot.append(canvas, tip);
-  root.append(el("div", { class: "avz-title" }, meta.title), bar, plot, note);
+  plot.append(canvas, rowCanvas); // the map's canvas first: it is the one tests and benchmarks read
+  frame.append(plot, barCanvas, tip);
+  root.append(el("div", { class: "avz-title" }, meta.title), bar, frame, note);
   parentElement.append(root);
   const state = { view, crop: null, sendTimer: null };
   STATES.set(key, { ...memo, root, version: meta.version, view, sent: memo.sent });
@@ -352,7 +405,13 @@ export default function (component) {
   note.textContent = meta.words.hint;
 
   const ctx = canvas.getContext("2d");
-  let geometry = null, matrix = null, shown = null;
+  let geometry = null, matrix = null, shown = null, lastRoom = 0;
+  // the width the map may take: its box (the page's column), whatever the map drew last time
+  const roomOf = () => Math.max(200, frame.clientWidth || root.clientWidth || 600);
+  if (typeof ResizeObserver !== "undefined") { // a phone turned, a window resized: fit the new box
+    const observer = new ResizeObserver(() => { if (matrix && Math.abs(roomOf() - lastRoom) > 8) render(); });
+    observer.observe(frame);
+  }
 
   function fullCrop() {
     return { r0: 0, r1: shown.R, c0: 0, c1: shown.C };
@@ -380,12 +439,17 @@ export default function (component) {
     note.textContent = meta.window.block > 1 ? meta.words.pooled.replaceAll("{block}", meta.window.block) : meta.words.hint;
     const crop = state.crop || fullCrop();
     const ratio = window.devicePixelRatio || 1;
-    geometry = geometryFor(ctx, shown, crop.r1 - crop.r0, crop.c1 - crop.c0);
-    canvas.width = geometry.width * ratio; canvas.height = geometry.height * ratio;
-    canvas.style.width = `${geometry.width}px`; canvas.style.height = `${geometry.height}px`;
-    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    ctx.clearRect(0, 0, geometry.width, geometry.height);
-    drawMap(ctx, meta, shown, v, crop, geometry);
+    geometry = geometryFor(ctx, shown, crop.r1 - crop.r0, crop.c1 - crop.c0, roomOf());
+    const size = (target, width) => {
+      target.width = Math.ceil(width * ratio); target.height = Math.ceil(geometry.height * ratio);
+      target.style.width = `${width}px`; target.style.height = `${geometry.height}px`;
+      const context = target.getContext("2d");
+      context.setTransform(ratio, 0, 0, ratio, 0, 0); context.clearRect(0, 0, width, geometry.height);
+      return context;
+    };
+    size(canvas, geometry.width);
+    drawMap(ctx, meta, shown, v, crop, geometry, size(rowCanvas, geometry.rowW), size(barCanvas, BAR_W));
+    lastRoom = roomOf();
     canvas.dataset.layer = String(v.layer);
     canvas.dataset.head = v.mode === "single" ? String(v.head) : v.heads.join(",");
     canvas.dataset.mode = v.mode;
@@ -413,17 +477,18 @@ export default function (component) {
   }
 
   layerInput.addEventListener("input", () => choose({ layer: Number(layerInput.value) }));
-  modeSelect.addEventListener("change", () => choose({ mode: modeSelect.value }));
-  colorscaleSelect.addEventListener("change", () => choose({ colorscale: colorscaleSelect.value }));
-  valuesSelect.addEventListener("change", () => choose({ values: valuesSelect.value }));
-  fixedInput.addEventListener("change", () => choose({ fixed: fixedInput.checked }));
-  renormInput.addEventListener("change", () => choose({ renorm: renormInput.checked }));
-  hideInput.addEventListener("change", () => choose({ hide: hideInput.checked }));
+  layerInput.addEventListener("change", () => choose({ layer: Number(layerInput.value) }, true)); // released
+  modeSelect.addEventListener("change", () => choose({ mode: modeSelect.value }, true));
+  colorscaleSelect.addEventListener("change", () => choose({ colorscale: colorscaleSelect.value }, true));
+  valuesSelect.addEventListener("change", () => choose({ values: valuesSelect.value }, true));
+  fixedInput.addEventListener("change", () => choose({ fixed: fixedInput.checked }, true));
+  renormInput.addEventListener("change", () => choose({ renorm: renormInput.checked }, true));
+  hideInput.addEventListener("change", () => choose({ hide: hideInput.checked }, true));
   headButtons.forEach((b, h) => b.addEventListener("click", () => {
     const v = state.view;
-    if (v.mode === "single") return choose({ head: h });
+    if (v.mode === "single") return choose({ head: h }, true);
     const heads = v.heads.includes(h) ? v.heads.filter((x) => x !== h) : [...v.heads, h].sort((a, b) => a - b);
-    if (heads.length) choose({ heads });
+    if (heads.length) choose({ heads }, true);
   }));
   reset.addEventListener("click", () => {
     if (meta.window.zoomed) { state.crop = null; choose({ zoom: null }, true); } else { state.crop = null; render(); }
@@ -474,8 +539,9 @@ export default function (component) {
     tip.textContent = "";
     tip.append(el("div", {}, name + where), el("div", {}, value));
     tip.style.display = "block";
-    tip.style.left = `${Math.min(at.x + 14, geometry.width - 180)}px`;
-    tip.style.top = `${at.y + 14}px`;
+    const box = frame.getBoundingClientRect(); // the tip sits in the frame, outside the scrolling part
+    tip.style.left = `${Math.max(0, Math.min(e.clientX - box.left + 14, box.width - 180))}px`;
+    tip.style.top = `${e.clientY - box.top + 14}px`;
     tip.dataset.value = shown.masked[i] ? "masked" : shown.matrix[i].toFixed(4);
   });
   canvas.addEventListener("mouseleave", () => { tip.style.display = "none"; });

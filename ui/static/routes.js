@@ -104,7 +104,10 @@ export default function (component) {
   const floorGraph = routes(p.edges, output, p.floor);
   const positions = [...new Set([...floorGraph.nodes].map((n) => parseNode(n).position))].sort((a, b) => a - b);
   const column = new Map(positions.map((pos, i) => [pos, i]));
-  const room = Math.max(480, (parentElement.clientWidth || 1000) - 300);
+  // the root's width (the component's host has none of its own); the info panel sits beside the graph on a laptop
+  // and under it on a phone (routes.css)
+  const box = root.clientWidth || 1000;
+  const room = box >= 700 ? Math.max(480, box - 300) : box;
   const colW = Math.max(34, Math.min(90, (room - 110) / Math.max(1, positions.length)));
   const rowH = Math.max(26, Math.min(46, 560 / (2 * p.n_layers + 1)));
   const left = 96, top = 20, bottom = 96;
