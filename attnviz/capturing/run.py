@@ -7,6 +7,7 @@ result equals the single-text one, padded positions never appear). Both return
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -21,8 +22,9 @@ from attnviz.result import AttentionKind, AttentionResult, HeadVectors, TokenSeq
 from attnviz.tracing.generate import greedy
 from attnviz.tracing.handler import CaptureSession, RecordedVectors, SiteKey, routing
 from attnviz.tracing.modules import accepted_kwargs  # noqa: F401  (the reference tests read it here)
+from attnviz.tracing.names import NameFilter
 from attnviz.tracing.probe import returned_attentions
-from attnviz.tracing.trace import run
+from attnviz.tracing.trace import Hooks, Trace, run
 from attnviz.tracing.vocab import without_unknown
 
 LayerRequest = Iterable[int] | Mapping[AttentionKind, Iterable[int]] | None
@@ -330,3 +332,17 @@ def capture(loaded: LoadedModel, text: str, target: str | None = None, layers: L
     function received them (``result.vectors``); ``generate_target``, ``max_new_tokens``.
     """
     return capture_batch(loaded, [text], [target], layers, **options)[0]
+
+
+def trace(loaded: LoadedModel, text: str, target: str | None = None, *, cache: NameFilter = True, hooks: Hooks = (),
+          max_tokens: int | None = None, keep_grad: bool = False) -> Trace:
+    """Run ``loaded`` once on ``text`` and read it at TransformerLens-style hook points (``blocks.3.attn.hook_pattern``,
+    ``blocks.3.hook_resid_pre`` ...; see :mod:`attnviz.tracing.names`): ``trace.cache["pattern", 3]``.
+
+    ``cache``: the names to keep (a name, several, a predicate; all by default). ``hooks``: ``(names, fn)`` pairs,
+    ``fn(tensor, name)`` returning a replacement (a write) or None. ``target``: an encoder-decoder's decoder text
+    (generated when not given). ``keep_grad``: keep the cache in the autograd graph.
+    """
+    inputs, source, reads = model_inputs(loaded, text, target, max_tokens=max_tokens)
+    traced = run(loaded, inputs, cache=cache, hooks=hooks, keep_grad=keep_grad)
+    return dataclasses.replace(traced, tokens=source, decoder_tokens=reads)

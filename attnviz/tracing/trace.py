@@ -168,6 +168,8 @@ class Trace:
     outputs: Any
     cache: ActivationCache
     timeline: tuple[Event, ...] = ()
+    tokens: Any = None  # TokenSequence of the text read (the encoder side of an encoder-decoder), when traced from text
+    decoder_tokens: Any = None  # what an encoder-decoder's decoder read
 
 
 @dataclass
