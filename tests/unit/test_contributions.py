@@ -13,7 +13,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-import transformers as tf
 
 from attnviz import capture, load_model
 from attnviz.contributions.decompose import decompose
@@ -22,10 +21,10 @@ from attnviz.contributions.logits import direct_logit_attribution
 from attnviz.errors import InputTextError, LayerRequestError, StreamError
 from tests.architectures import ARCHITECTURES, build
 from tests.family_table import REGENERATE, table_says
+from tests.sharpened import sharpened
 
 TEXT = "the teacher saw a book in the park and the dog ran"
 TARGET = "老师 昨天 在 公园 看见 书"
-SHARPEN = 25.0  # query and key weights times this: random init alone gives near-uniform maps
 
 
 @pytest.fixture(scope="module")
@@ -35,42 +34,13 @@ def tokenizer():
     return build_tokenizer("translator")
 
 
-def _sharpened(arch: str, vocab: int) -> tf.PreTrainedModel:
-    torch.manual_seed(1)
-    ids = {"vocab_size": vocab, "pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2}
-    if arch == "gpt2":
-        model = tf.GPT2LMHeadModel(tf.GPT2Config(n_embd=32, n_layer=3, n_head=4, n_positions=64, **ids))
-        with torch.no_grad():
-            model.transformer.wte.weight.mul_(10)  # tied: logits of a useful size
-            for block in model.transformer.h:
-                block.attn.c_attn.weight[:, :64].mul_(SHARPEN)  # the query and key columns of the fused QKV
-                block.attn.c_proj.weight.mul_(20)  # heads that write something sizeable
-                for norm in (block.ln_1, block.ln_2):
-                    norm.weight.uniform_(0.5, 1.5)
-                    norm.bias.normal_(0, 0.1)
-            model.transformer.ln_f.weight.uniform_(0.5, 1.5)  # a final norm that is not the identity
-            model.transformer.ln_f.bias.normal_(0, 0.2)
-        return model
-    model = tf.LlamaForCausalLM(tf.LlamaConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=3,
-                                               num_attention_heads=4, num_key_value_heads=2,
-                                               max_position_embeddings=64, **ids))
-    with torch.no_grad():
-        model.lm_head.weight.mul_(10)
-        for block in model.model.layers:
-            block.self_attn.q_proj.weight.mul_(SHARPEN)
-            block.self_attn.k_proj.weight.mul_(SHARPEN)
-            block.self_attn.o_proj.weight.mul_(20)
-        model.model.norm.weight.uniform_(0.5, 1.5)
-    return model
-
-
 @pytest.fixture(scope="module", params=["gpt2", "llama"])
 def pair(request, tmp_path_factory, tokenizer):
     """(attnviz's loaded model and decomposition, TransformerLens's bridge and cache) for one sharpened model."""
     from transformer_lens.model_bridge import TransformerBridge
 
     folder = tmp_path_factory.mktemp("sharpened") / request.param
-    _sharpened(request.param, len(tokenizer)).save_pretrained(folder)
+    sharpened(request.param, len(tokenizer)).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     loaded = load_model(str(folder))
     decomposition = decompose(loaded, TEXT)
