@@ -1,6 +1,6 @@
 """Activation patching: every head's output patched over all positions, attribution patching, a click on the page.
 
-    flock /tmp/attnviz-heavy.lock .venv/bin/python benchmarks/patching_speed.py [--tokens 32] [--repeats 3]
+    python benchmarks/patching_speed.py [--tokens 32] [--repeats 3]
 
 The model is a 6-layer × 12-head GPT-2 (d_model 768, 3072-wide MLP, GPT-2's 50,257-token unembedding) with random
 weights, saved to a temporary folder and loaded the way attnviz loads a user's model; the texts are made of the toy
