@@ -1,6 +1,6 @@
 """Activation patching: every head's output patched over all positions, attribution patching, a click on the page.
 
-    flock /tmp/attnviz-heavy.lock .venv/bin/python benchmarks/patching_speed.py [--tokens 32] [--repeats 3]
+    python benchmarks/patching_speed.py [--tokens 32] [--repeats 3]
 
 The model is a 6-layer × 12-head GPT-2 (d_model 768, 3072-wide MLP, GPT-2's 50,257-token unembedding) with random
 weights, saved to a temporary folder and loaded the way attnviz loads a user's model; the texts are made of the toy
@@ -11,7 +11,8 @@ run per head, 72 runs) and a forward pass, beside attnviz's ``patch(..., "head_o
 ``torch.inference_mode``. "A click" is a rerun of the page through Streamlit's AppTest with the result cached (the
 visitor's model a local folder), which is what a click on a map does (it reruns only the maps' fragment: less).
 Medians of ``--repeats`` rounds after one warm-up; in each round the steps take turns, so a busy moment of the
-shared machine falls on all of them. All figures from this one run.
+shared machine falls on all of them; wall time and this process's CPU time (steadier on a shared machine). All
+figures from this one run.
 """
 
 from __future__ import annotations
@@ -38,16 +39,20 @@ WORDS = ("the teacher saw a book in the park and the doctor found a letter in th
          "at the station the girl read a book in the library the boy saw a car").split()
 
 
-def _rounds(steps: dict, repeats: int) -> dict[str, float]:
-    for step in steps.values():
-        step()  # warm-up
-    times: dict[str, list[float]] = {name: [] for name in steps}
+def _rounds(steps: dict, repeats: int, no_warm_up: tuple[str, ...] = ()) -> dict[str, tuple[float, float]]:
+    """Median (wall, CPU) seconds of each step, the steps taking turns in every round. CPU time is this process's
+    (every thread's) and moves less than wall time when other work shares the cores."""
+    for name, step in steps.items():
+        if name not in no_warm_up:
+            step()  # warm-up
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in steps}
     for _ in range(repeats):
         for name, step in steps.items():
-            start = time.perf_counter()
+            wall, cpu = time.perf_counter(), time.process_time()
             step()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
+            times[name].append((time.perf_counter() - wall, time.process_time() - cpu))
+    return {name: (statistics.median(w for w, _ in values), statistics.median(c for _, c in values))
+            for name, values in times.items()}
 
 
 def _click(folder: str, clean: str, corrupt: str, repeats: int) -> float:
@@ -121,18 +126,22 @@ def main() -> int:
                  "attnviz attribution head_out": lambda: attribute(loaded, pair, "head_out"),
                  "TransformerLens forward pass": tl_forward,
                  "TransformerLens get_act_patch_attn_head_out_all_pos": tl_patch}
-        times = _rounds(steps, args.repeats)
+        # TransformerLens' loop is 72 forward passes already warmed up by its own forward-pass step
+        times = _rounds(steps, args.repeats, no_warm_up=("TransformerLens get_act_patch_attn_head_out_all_pos",))
         exact = patch(loaded, pair, "head_out")
         click = _click(folder, clean, corrupt, args.repeats)
     print(f"6 layers × 12 heads, d_model 768, vocabulary 50,257, {n} tokens, {torch.get_num_threads()} threads, "
           f"medians of {args.repeats} rounds; machine load average (1 min) at the end: {os.getloadavg()[0]:.1f}")
-    for name, seconds in times.items():
-        print(f"  {name:55s} {seconds * 1000:9.0f} ms")
+    print(f"  {'':55s} {'wall':>9s} {'CPU':>9s}")
+    for name, (wall, cpu) in times.items():
+        print(f"  {name:55s} {wall * 1000:6.0f} ms {cpu * 1000:6.0f} ms")
     print(f"  {'attnviz exact head_out: forward passes batched into':55s} {exact.passes:9d}")
-    speedup = times["TransformerLens get_act_patch_attn_head_out_all_pos"] / times["attnviz exact head_out (72 runs)"]
-    print(f"  {'exact patching, TransformerLens / attnviz':55s} {speedup:9.1f} ×")
-    ratio = times["attnviz attribution head_out"] / times["forward pass"]
-    print(f"  {'attribution patching / forward pass':55s} {ratio:9.1f} ×")
+    for i, what in enumerate(("wall", "CPU")):
+        speedup = (times["TransformerLens get_act_patch_attn_head_out_all_pos"][i]
+                   / times["attnviz exact head_out (72 runs)"][i])
+        ratio = times["attnviz attribution head_out"][i] / times["forward pass"][i]
+        print(f"  {'exact patching, TransformerLens / attnviz (' + what + ')':55s} {speedup:9.1f} ×")
+        print(f"  {'attribution patching / forward pass (' + what + ')':55s} {ratio:9.1f} ×")
     print(f"  {'a page rerun with the result cached (a click)':55s} {click * 1000:9.0f} ms")
     return 0
 

@@ -155,14 +155,14 @@ def _unchanged(value: torch.Tensor, point: str) -> None:
     return None
 
 
-def _baselines(loaded, pair: Pair, target: Target, names: list[str], metric: Metric):
+def _clean_run(loaded, pair: Pair, names: list[str], metric: Metric):
     clean = run(loaded, pair.clean, cache=names, hooks=[(names, _unchanged)], **metric.kwargs)
     metric.fix_direction(clean.outputs)
     m_clean = float(metric(clean.outputs)[0])
     return clean, m_clean
 
 
-def _normaliser(m_clean: float, m_corrupt: float, pair: Pair) -> float:
+def _normaliser(m_clean: float, m_corrupt: float) -> float:
     gap = m_clean - m_corrupt
     if not abs(gap) > 1e-6 * (1 + abs(m_clean)):
         raise PatchingError(f"The clean and corrupted texts give the same metric ({m_clean:.4g}): there is no "
@@ -189,7 +189,7 @@ def patch(loaded, pair: Pair, name: str, kind: AttentionKind | None = None, *,
                hooks=[(names, _unchanged)], **metric.kwargs)
     metric.fix_direction(both.outputs)  # row 0: the clean run
     m_clean, m_corrupt = (float(v) for v in metric(both.outputs))
-    gap = _normaliser(m_clean, m_corrupt, pair)
+    gap = _normaliser(m_clean, m_corrupt)
     clean = {point: both.cache[point][0] for point in names}  # without the batch axis
     corrupted = {point: both.cache[point][1] for point in names}
     # a cell whose clean value is its corrupted value (a position before the first changed token of a decoder)
@@ -270,7 +270,7 @@ def attribute(loaded, pair: Pair, name: str, kind: AttentionKind | None = None) 
     target = resolve(loaded, name, kind, pair.lengths)
     names = [target.name(layer) for layer in range(target.sizes["layer"])]
     metric = Metric(loaded, pair)
-    clean, m_clean = _baselines(loaded, pair, target, names, metric)
+    clean, m_clean = _clean_run(loaded, pair, names, metric)
     kept: dict[str, torch.Tensor] = {}
 
     def keep(value: torch.Tensor, point: str) -> torch.Tensor:
@@ -283,7 +283,7 @@ def attribute(loaded, pair: Pair, name: str, kind: AttentionKind | None = None) 
     corrupted = run(loaded, pair.corrupt, hooks=[(names, keep)], keep_grad=True, **metric.kwargs)
     m = metric(corrupted.outputs)[0]
     m_corrupt = float(m.detach())
-    gap = _normaliser(m_clean, m_corrupt, pair)
+    gap = _normaliser(m_clean, m_corrupt)
     present = [n for n in names if n in kept]
     grads = torch.autograd.grad(m, [kept[n] for n in present], allow_unused=True)
     by_name = dict(zip(present, grads))

@@ -70,3 +70,11 @@ def test_bad_input_is_a_translated_message():
     assert "词元" in at.error[0].value
     at = _app(PAGE, answer="book", wrong="book")
     assert at.error and "same token" in at.error[0].value
+
+
+def test_a_preset_fills_every_choice():
+    at = _app(PAGE, clean="the doctor found a", corrupt="the doctor saw a")
+    at.selectbox(key="preset").set_value("induction").run()
+    preset = PRESETS["induction"]
+    assert at.text_area(key="clean").value == preset.clean and at.text_input(key="answer").value == preset.answer
+    assert not at.error and len(_maps(at)) == 2
