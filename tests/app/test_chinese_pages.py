@@ -44,7 +44,7 @@ ALLOWED = {
     "transparency", "tool",
 }
 # The inputs a page opens on (their words are token names on the page), and the toy models' vocabularies.
-TEXTS = " ".join([*ANIMAL_PAIR, "The train left the station on time", "life",
+TEXTS = " ".join([*ANIMAL_PAIR, "The train left the station on time", "life", "the farmer",
                   "farmer bridge apple doctor city book girl", "the cat sat on the mat"])
 _LATIN = re.compile(r"(?<![0-9.])[A-Za-z][A-Za-z0-9_'\-]*")
 # not prose: plotly placeholders, HTML tags and entities, maths, code (token names are shown as code), links,
