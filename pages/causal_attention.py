@@ -7,6 +7,7 @@ from attnviz.analysis.checks import causal_check, next_token_table
 from ui import controls, panels
 from ui.beyond_panel import beyond_weights
 from ui.boot import leave_legacy_page_folder_mode
+from ui.cached import derived
 from ui.generation_panel import generation_panel
 from ui.lang import tr
 
@@ -33,12 +34,13 @@ if result is None:
 panels.toy_vocabulary(loaded, text)
 view, facts = panels.attention_panel(result, "decoder", vc, key="causal")
 with facts:
-    check = causal_check(result.attention("decoder", vc.layer))
+    # cached: a head or layer switch reruns the page, and its side panel should follow the map at once
+    check = derived("causal-check", result, (vc.layer,), lambda: causal_check(result.attention("decoder", vc.layer)))
     if check.holds:
         st.success(tr("causal.check", value=check.max_above_diagonal, err=max(check.max_row_error, 1e-7)))
     else:
         st.warning(tr("causal.check_failed", value=check.max_above_diagonal, err=check.max_row_error))
-    predictions = next_token_table(result)
+    predictions = derived("next-tokens", result, (), lambda: next_token_table(result))
     if predictions:
         st.subheader(tr("causal.predictions"))
         prefix, following = tr("causal.col.prefix"), tr("causal.col.next")

@@ -35,7 +35,8 @@ columns[2].plotly_chart(matrix_figure(steps.weights, words, words, masked=steps.
 
 st.subheader(tr("learn.causal.generate"))
 loaded = cached_model(MODEL)
-prompt = st.text_input(tr("learn.causal.prompt"), value="life", key="learn_prompt", max_chars=100, **BOUND)
+# a prompt the toy model continues for six words ("bought the apple at school"): a map that grows for a while
+prompt = st.text_input(tr("learn.causal.prompt"), value="the farmer", key="learn_prompt", max_chars=100, **BOUND)
 try:
     generated = cached_generation(MODEL, prompt, 8)  # the model's own ids, captured once as they are
 except AttnvizError as error:

@@ -18,8 +18,11 @@ leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page w
 MODEL = "toy-translator"
 
 lesson_start("cross")
-st.latex(r"\begin{gathered}\mathrm{CrossAttention}=\\ \mathrm{softmax}\!\left(\frac{Q_{\text{target}}\,"
-         r"K_{\text{source}}^\top}{\sqrt{d_k}}\right)V_{\text{source}}\end{gathered}")  # two lines: fits a phone
+# two lines: fits a phone; the subscripts in the page's language
+target_word, source_word = tr("learn.cross.target"), tr("learn.cross.source")
+q, k, v = (f"{m}_{{\\text{{{word}}}}}" for m, word in (("Q", target_word), ("K", source_word), ("V", source_word)))
+st.latex(r"\begin{gathered}\mathrm{CrossAttention}=\\ \mathrm{softmax}\!\left(\frac{" + q + r"\," + k
+         + r"^\top}{\sqrt{d_k}}\right)" + v + r"\end{gathered}")
 left, right = st.columns(2)
 text = left.text_input(tr("learn.text"), value=DEFAULT_TEXT, key="learn_cross_text", max_chars=200, **BOUND)
 target = right.text_input(tr("learn.target"), value="", key="learn_cross_target", max_chars=200,
@@ -39,7 +42,6 @@ cols = st.columns(3)
 # one convention on every page: a cross-attention row is named by the word it writes (as the map below)
 rows = list(axis_tokens(result, "cross", rows=True).labels)
 keys = list(result.source.tokens)
-target_word, source_word = tr("learn.cross.target"), tr("learn.cross.source")
 for column, (name, matrix, labels, side) in zip(cols, (("Q", derivation.q, rows, target_word),
                                                       ("K", derivation.k, keys, source_word),
                                                       ("V", derivation.v, keys, source_word))):

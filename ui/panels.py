@@ -30,6 +30,7 @@ from ui.cached import cached_capture, derived
 from ui.errors import show_error
 from ui.lang import chart_words, tr
 
+SIDE_BY_SIDE_TOKENS = 16  # up to this many tokens a map and its facts sit side by side
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
 
 
@@ -126,7 +127,12 @@ def attention_panel(result: AttentionResult, kind, controls, key: str) -> tuple[
         return attention_heatmap(view, words=chart_words(), colorscale=controls.colorscale,
                                  show_values=controls.show_values, fixed_scale=controls.fixed_scale)
 
-    chart, facts = st.columns([3, 2], gap="large")
+    # a longer text takes the page's whole width (its facts go under it): 32 tokens keep readable cells on a laptop
+    longest = max(len(result.query_tokens(kind)), len(result.key_tokens(kind)))
+    if longest > SIDE_BY_SIDE_TOKENS:
+        chart, facts = st.container(), st.container()
+    else:
+        chart, facts = st.columns([3, 2], gap="large")
     with chart:
         payload = live_map.live_payload(result, kind, controls.choice, controls.options,
                                         title=f"{result.model_name} · {tr('kind.' + kind)}",

@@ -37,19 +37,21 @@ ALLOWED = {
     "rollout", "flow", "logit", "lens", "ig", "shap", "lime", "id", "ids", "q", "k", "v", "x", "w", "m", "b", "h",
     "l", "d", "i", "j", "n", "p", "s", "t", "e", "a", "vs", "api", "url", "mathrm", "frac", "sqrt", "top-k",
     "pca", "ray", "llm", "spearman", "captum", "numpy", "cpu", "gpu",
+    # the names inside the lessons' formulas and LaTeX's environments
+    "attention", "crossattention", "multihead", "head", "gathered", "cases",
     # authors of the methods a page cites, and a cited tool's name
     "abnar", "zuidema", "jain", "wallace", "wiegreffe", "pinter", "kobayashi", "ferrando", "voita",
     "transparency", "tool",
 }
 # The inputs a page opens on (their words are token names on the page), and the toy models' vocabularies.
-TEXTS = " ".join([*ANIMAL_PAIR, "The train left the station on time", "life",
+TEXTS = " ".join([*ANIMAL_PAIR, "The train left the station on time", "life", "the farmer",
                   "farmer bridge apple doctor city book girl", "the cat sat on the mat"])
 _LATIN = re.compile(r"(?<![0-9.])[A-Za-z][A-Za-z0-9_'\-]*")
 # not prose: plotly placeholders, HTML tags and entities, maths, code (token names are shown as code), links,
 # LaTeX commands, Streamlit's colour and badge markup, markdown escapes
-_PLACEHOLDER = re.compile(r"%\{[^}]*\}|\{[a-z_]+\}|<[^>]+>|&[a-z]+;|\$[^$]*\$|`[^`]*`|https?://\S+|\\[a-zA-Z]+|"
-                          r":[a-z]+(?:-badge)?\[|\\")
-_MATHS = re.compile(r"[a-z]_[a-z0-9]+|[lh]\d+|v\d+|\d.*")  # q_i, w_o, L3, H11, v[0]
+_PLACEHOLDER = re.compile(r"%\{[^}]*\}|\{[a-z_]+\}|<[^>]+>|&[a-z]+;|(?<!\$)\$[^$\n]+\$(?!\$)|`[^`]*`|https?://\S+|"
+                          r"\\[a-zA-Z]+|:[a-z]+(?:-badge)?\[")
+_MATHS = re.compile(r"[a-z]+_[a-z0-9]+|[lh]\d+|v\d+|\d.*")  # q_i, w_o, L3, H11, v[0]
 
 
 def _toy_words() -> set[str]:
@@ -96,6 +98,7 @@ def page_texts(at) -> list[str]:
                 texts.append(str(getattr(proto, field, "") or ""))
             for option in getattr(proto, "options", []) or []:  # as shown: formatted labels
                 texts.append(option if isinstance(option, str) else str(getattr(option, "content", "")))
+    texts += [element.proto.body.strip("$") for element in at.get("latex")]  # formulas: their words, not their commands
     for frame in at.get("arrow_data_frame"):
         texts += [str(c) for c in frame.value.columns]
     for chart in at.get("plotly_chart"):
@@ -124,7 +127,7 @@ def _values(node):
 def english_words(texts: list[str], allowed: set[str]) -> list[str]:
     found = []
     for text in texts:
-        for word in _LATIN.findall(_PLACEHOLDER.sub(" ", text.replace("\\", ""))):
+        for word in _LATIN.findall(_PLACEHOLDER.sub(" ", text).replace("\\", "")):
             core = word.strip("'-_").lower()
             if core and core not in allowed and not _MATHS.fullmatch(core):
                 found.append(word)

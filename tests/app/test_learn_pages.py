@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from tests.app.conftest import _app, _array, _figures
@@ -66,3 +67,28 @@ def test_playground_updates_when_an_embedding_changes():
     after = _array(_figures(at)[-1]["data"][0]["z"])
     assert not (before == after).all()
     assert after[0].tolist() == _array(_figures(at)[0]["data"][0]["z"])[0].tolist()  # row 0 only sees itself
+
+
+def test_multi_head_verdicts_are_those_of_the_maps_drawn_under_them():
+    """Each head's role is computed on the very map drawn below it (specials hidden, rows rescaled), so a verdict
+    recomputed from the drawn numbers names the same roles, and the threshold it needed is shown."""
+    from attnviz.analysis.heads import head_profile
+
+    at = _app("pages/learn_multi_head.py")
+    verdicts = [m.value for m in at.markdown if m.value.startswith(f"**{STRINGS['col.pattern']['en']}**")]
+    maps = [f for f in _figures(at) if f["data"] and f["data"][0].get("type") == "heatmap"][:len(verdicts)]
+    assert len(verdicts) == 3 and len(maps) == 3
+    for verdict, figure in zip(verdicts, maps):
+        z = np.nan_to_num(_array(figure["data"][0]["z"]), nan=0.0)
+        roles = head_profile(z, [False] * len(z), 0, 0).roles
+        assert roles, verdict
+        for role in roles:
+            assert STRINGS[f"role.{role}"]["en"] in verdict, (role, verdict)
+    assert any("needs ≥" in c.value for c in at.caption)
+
+
+def test_self_attention_opens_on_a_head_with_a_clear_role():
+    at = _app()
+    text = " ".join(m.value for m in at.markdown)
+    assert "previous token" in text  # layer 0, head 2 on the opening sentence
+    assert any("needs ≥" in c.value for c in at.caption)  # and the threshold its score cleared

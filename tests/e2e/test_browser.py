@@ -27,7 +27,7 @@ def _x_ticks(page) -> list[str]:
 def _map(page) -> dict:
     """The browser map's current choice and labels, as its canvas and header hold them."""
     page.wait_for_selector("[data-testid='avz-live'] canvas[data-drawn]", state="attached", timeout=60_000)
-    canvas = page.locator("[data-testid='avz-live'] canvas")
+    canvas = page.locator("[data-testid='avz-live'] canvas[data-drawn]")
     return {"layer": canvas.get_attribute("data-layer"), "head": canvas.get_attribute("data-head"),
             "title": page.locator("[data-testid='avz-live'] .avz-title").inner_text(),
             "pixels": canvas.evaluate("c => c.toDataURL()")}

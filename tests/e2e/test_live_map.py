@@ -53,9 +53,9 @@ def test_an_idle_visitor_costs_the_server_no_cpu(browser, fresh_app_url):
 
 
 def test_a_head_switch_redraws_in_the_browser_without_the_server(page, app_url):
-    page.goto(f"{app_url}/?layer=1")
+    page.goto(f"{app_url}/?layer=1&head=0")  # head 0 (the page opens on another)
     wait_idle(page)
-    canvas = page.locator("[data-testid='avz-live'] canvas")
+    canvas = page.locator("[data-testid='avz-live'] canvas[data-drawn]")
     assert canvas.get_attribute("data-layer") == "1" and canvas.get_attribute("data-head") == "0"
     # Click and read the canvas back in one task of the page's event loop: no websocket message can be sent or
     # handled in between, so a redraw seen here had no round trip; the choice is sent only after the click.
@@ -77,9 +77,9 @@ def test_a_head_switch_redraws_in_the_browser_without_the_server(page, app_url):
 
 
 def test_the_maps_look_switches_in_the_browser_and_reaches_the_link(page, app_url):
-    page.goto(f"{app_url}/?layer=2")
+    page.goto(f"{app_url}/?layer=2&head=0")
     wait_idle(page)
-    canvas = page.locator("[data-testid='avz-live'] canvas")
+    canvas = page.locator("[data-testid='avz-live'] canvas[data-drawn]")
     drawn = canvas.get_attribute("data-drawn")
     page.locator("[data-testid='avz-colorscale']").select_option("Magma")
     assert canvas.get_attribute("data-look").startswith("Magma,auto,0")  # drawn by the change itself
@@ -99,9 +99,9 @@ def test_the_maps_look_switches_in_the_browser_and_reaches_the_link(page, app_ur
 
 def test_at_512_tokens_a_layer_step_of_one_head_stays_in_the_browser(page, app_url):
     text = "+".join(["the", "train", "left", "the", "station", "on", "time"] * 80)
-    page.goto(f"{app_url}/?text={text}")
+    page.goto(f"{app_url}/?text={text}&head=0")
     wait_idle(page)
-    canvas = page.locator("[data-testid='avz-live'] canvas")
+    canvas = page.locator("[data-testid='avz-live'] canvas[data-drawn]")
     sent = canvas.get_attribute("data-sent").split()
     assert len(sent) == 17 and "L0H11" in sent and "L5H0" in sent and "L5H1" not in sent
     layer = page.locator("[data-testid='avz-layer']")

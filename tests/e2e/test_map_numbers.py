@@ -33,7 +33,7 @@ def _compare(page, result, layer, heads, mode, hide, renorm):
 
 def test_the_browser_maps_numbers_equal_the_engines(page, app_url, minilm):
     result = capture(minilm, TEXT)
-    page.goto(f"{app_url}/?text={TEXT.replace(' ', '+')}&layer=2")
+    page.goto(f"{app_url}/?text={TEXT.replace(' ', '+')}&layer=2&head=0")
     wait_idle(page)
     page.wait_for_selector("[data-testid='avz-live'] canvas[data-drawn]", state="attached", timeout=60_000)
     _compare(page, result, 2, [0], "single", hide=True, renorm=False)  # uint16 decoding, specials hidden
@@ -46,10 +46,11 @@ def test_the_browser_maps_numbers_equal_the_engines(page, app_url, minilm):
     _compare(page, result, 2, [5], "single", hide=False, renorm=False)  # [CLS] and [SEP] back
     for mode in ("mean", "max"):
         page.locator("[data-testid='avz-mode']").select_option(mode)
-        heads = [int(h) for h in page.locator("[data-testid='avz-live'] canvas").get_attribute("data-head").split(",")]
+        heads = [int(h) for h in
+                 page.locator("[data-testid='avz-live'] canvas[data-drawn]").get_attribute("data-head").split(",")]
         if len(heads) < 2:  # combine at least two heads
             page.locator("[data-testid='avz-head-7']").click()
             heads = [int(h) for h in
-                     page.locator("[data-testid='avz-live'] canvas").get_attribute("data-head").split(",")]
+                     page.locator("[data-testid='avz-live'] canvas[data-drawn]").get_attribute("data-head").split(",")]
         assert len(heads) >= 2
         _compare(page, result, 2, heads, mode, hide=False, renorm=False)

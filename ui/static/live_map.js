@@ -341,8 +341,10 @@ export default function (component) {
   const meta = payload.meta;
   const memo = STATES.get(key) || {};
   const serverView = { ...meta.state };
-  // The server echoes what this map last sent; anything else (a link, a new text) is a new start.
-  const view = memo.view && sameView(serverView, memo.sent) ? memo.view : serverView;
+  // The server echoes what this map sent; anything else (a link, a new text) is a new start. Clicks are sent at
+  // once, so the echo of an earlier click may arrive after a later one: any recent send counts as an echo.
+  const echoed = (memo.recent || []).some((sent) => sameView(serverView, sent));
+  const view = memo.view && echoed ? memo.view : serverView;
   if (memo.root && memo.version === meta.version && sameView(view, memo.view) && memo.root.isConnected) {
     return; // same data, same choice: nothing to redraw
   }
@@ -470,7 +472,8 @@ export default function (component) {
     render();
     clearTimeout(state.sendTimer);
     const send = () => {
-      STATES.set(key, { ...STATES.get(key), sent: state.view });
+      const memo = STATES.get(key);
+      STATES.set(key, { ...memo, sent: state.view, recent: [...(memo.recent || []).slice(-7), state.view] });
       setStateValue("view", state.view);
     };
     if (immediately || !matrix) send(); else state.sendTimer = setTimeout(send, SEND_DELAY_MS);
