@@ -15,12 +15,11 @@ import pytest
 
 from attnviz.explain.compare import ANIMAL_PAIR
 from attnviz.figures.live import decode
+from attnviz.patching.presets import PRESETS
 from tests.app.conftest import _app
+from tests.pages import registered_pages
 
-PAGES = ["self_attention", "all_heads", "causal_attention", "cross_attention", "corpus", "ablation", "compare",
-         "contributions", "faithfulness", "routes", "learn_self_attention", "learn_multi_head",
-         "learn_cross_attention", "learn_causal_attention", "learn_derivation", "learn_playground",
-         "learn_induction"]
+PAGES = registered_pages()
 
 # Names a Chinese page keeps: models and families, file formats, maths symbols, method names a student will
 # search for in English, and the special tokens' own spelling.
@@ -40,12 +39,14 @@ ALLOWED = {
     # the names inside the lessons' formulas and LaTeX's environments
     "attention", "crossattention", "multihead", "head", "gathered", "cases",
     # authors of the methods a page cites, and a cited tool's name
-    "abnar", "zuidema", "jain", "wallace", "wiegreffe", "pinter", "kobayashi", "ferrando", "voita",
+    "abnar", "zuidema", "jain", "wallace", "wiegreffe", "pinter", "kobayashi", "ferrando", "voita", "wang", "meng",
+    "nanda", "kram", "pearson", "r",
     "transparency", "tool",
 }
 # The inputs a page opens on (their words are token names on the page), and the toy models' vocabularies.
 TEXTS = " ".join([*ANIMAL_PAIR, "The train left the station on time", "life", "the farmer",
-                  "farmer bridge apple doctor city book girl", "the cat sat on the mat"])
+                  "farmer bridge apple doctor city book girl", "the cat sat on the mat",
+                  *(text for preset in PRESETS.values() for text in (preset.clean, preset.corrupt))])
 _LATIN = re.compile(r"(?<![0-9.])[A-Za-z][A-Za-z0-9_'\-]*")
 # not prose: plotly placeholders, HTML tags and entities, maths, code (token names are shown as code), links,
 # LaTeX commands, Streamlit's colour and badge markup, markdown escapes

@@ -12,11 +12,9 @@ from __future__ import annotations
 import os
 
 from scripts.browser import wait_idle
+from tests.pages import registered_pages
 
-PAGES = ["self_attention", "all_heads", "causal_attention", "cross_attention", "corpus", "ablation", "compare",
-         "contributions", "faithfulness", "routes", "learn_self_attention", "learn_multi_head",
-         "learn_cross_attention", "learn_causal_attention", "learn_derivation", "learn_playground",
-         "learn_induction"]
+PAGES = registered_pages()
 DESKTOP, PHONE = (1280, 1600, 1920), 390
 
 # Not counted: Streamlit's skip link (off screen until focused) and sidebar, and text fields (a typed line
