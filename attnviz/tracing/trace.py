@@ -356,7 +356,10 @@ class Tracer:
         if frame is not None:
             frame.norms += 1
             name = norm_point(frame.stack, frame.layer, frame.norms, self.family)
-            if frame.added and same(x, frame.added[-1]):  # a sandwich norm on the sublayer's output (Gemma 2)
+            mlp_name = block_point(frame.stack, frame.layer, "mlp_out", self.family)
+            # a sandwich norm on the sublayer's output (Gemma 2); only hook_mlp_out needs to know, and the
+            # comparison reads two residual-sized tensors, so it is skipped when no one asked for that point
+            if frame.added and self.touches(mlp_name) and same(x, frame.added[-1]):
                 frame.added[-1] = y
             frame.last_norm_out = y
             layer = frame.layer
