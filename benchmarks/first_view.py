@@ -27,8 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scripts.app_server import free_port  # noqa: E402
-from scripts.browser import CHROMIUM, FLAGS, drawn_after, wait_healthy, wait_idle  # noqa: E402
+from scripts.app_server import free_port, wait_healthy  # noqa: E402
+from scripts.browser import CHROMIUM, FLAGS, drawn_after, wait_idle  # noqa: E402
 
 WORDS = ("the train left the station on time and the farmer crossed a bridge near the old city while "
          "children read books").split()
