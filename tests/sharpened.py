@@ -40,3 +40,21 @@ def sharpened(arch: str, vocab: int) -> tf.PreTrainedModel:
             block.self_attn.o_proj.weight.mul_(20)
         model.model.norm.weight.uniform_(0.5, 1.5)
     return model
+
+
+def saved_with_bridge(tmp_path_factory, arch: str, prefix: str):
+    """``sharpened(arch)`` saved with the toy tokenizer, loaded by attnviz and booted by TransformerLens 4.3's
+    ``TransformerBridge`` (no weight processing, so its hook values are the model's own): ``(loaded, bridge)``."""
+    from transformer_lens.model_bridge import TransformerBridge
+
+    from attnviz.models.loading import load_model
+    from attnviz.toy.tokenizer import build_tokenizer
+
+    tokenizer = build_tokenizer("translator")
+    folder = tmp_path_factory.mktemp(prefix) / arch
+    sharpened(arch, len(tokenizer)).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    bridge = TransformerBridge.boot_transformers(str(folder), device="cpu")
+    bridge.enable_compatibility_mode(disable_warnings=True, fold_ln=False, center_writing_weights=False,
+                                     center_unembed=False, fold_value_biases=False)
+    return load_model(str(folder)), bridge

@@ -12,11 +12,10 @@ import numpy as np
 import pytest
 import torch
 
-from attnviz.models.loading import load_model
 from attnviz.patching import COMPONENTS, TRANSFORMER_LENS, attribute, patch, prepare
 from attnviz.patching.components import resolve
 from attnviz.tracing.trace import run
-from tests.sharpened import sharpened
+from tests.sharpened import saved_with_bridge
 
 CLEAN = "the teacher saw a book in the park and the doctor saw a"
 CORRUPT = "the teacher saw a letter in the park and the doctor saw a"
@@ -25,18 +24,7 @@ ANSWER, WRONG = "book", "letter"
 
 @pytest.fixture(scope="module", params=["gpt2", "llama"])
 def models(request, tmp_path_factory):
-    from transformer_lens.model_bridge import TransformerBridge
-
-    from attnviz.toy.tokenizer import build_tokenizer
-
-    tokenizer = build_tokenizer("translator")
-    folder = tmp_path_factory.mktemp("patching") / request.param
-    sharpened(request.param, len(tokenizer)).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    loaded = load_model(str(folder))
-    bridge = TransformerBridge.boot_transformers(str(folder), device="cpu")
-    bridge.enable_compatibility_mode(disable_warnings=True, fold_ln=False, center_writing_weights=False,
-                                     center_unembed=False, fold_value_biases=False)
+    loaded, bridge = saved_with_bridge(tmp_path_factory, request.param, "patching")
     return loaded, bridge, prepare(loaded, CLEAN, CORRUPT, ANSWER, WRONG)
 
 

@@ -13,10 +13,9 @@ import torch
 from attnviz.capturing.run import capture, model_inputs
 from attnviz.errors import StreamError
 from attnviz.interventions import ablate_heads
-from attnviz.models.loading import load_model
 from attnviz.tracing import names
 from attnviz.tracing.trace import run
-from tests.sharpened import sharpened
+from tests.sharpened import saved_with_bridge
 
 TEXT = "the teacher saw a book in the park and the dog ran"
 POINTS = ("hook_resid_pre", "attn.hook_q", "attn.hook_k", "attn.hook_v", "attn.hook_pattern", "attn.hook_z",
@@ -25,19 +24,8 @@ POINTS = ("hook_resid_pre", "attn.hook_q", "attn.hook_k", "attn.hook_v", "attn.h
 
 @pytest.fixture(scope="module", params=["gpt2", "llama"])
 def traced(request, tmp_path_factory):
-    from transformer_lens.model_bridge import TransformerBridge
-
-    from attnviz.toy.tokenizer import build_tokenizer
-
-    tokenizer = build_tokenizer("translator")
-    folder = tmp_path_factory.mktemp("traced") / request.param
-    sharpened(request.param, len(tokenizer)).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    loaded = load_model(str(folder))
+    loaded, bridge = saved_with_bridge(tmp_path_factory, request.param, "traced")
     inputs, _, _ = model_inputs(loaded, TEXT)
-    bridge = TransformerBridge.boot_transformers(str(folder), device="cpu")
-    bridge.enable_compatibility_mode(disable_warnings=True, fold_ln=False, center_writing_weights=False,
-                                     center_unembed=False, fold_value_biases=False)
     with torch.no_grad():
         _, reference = bridge.run_with_cache(inputs["input_ids"])
     return loaded, inputs, run(loaded, inputs, cache=True), reference
