@@ -75,3 +75,14 @@ def drawn_after(page, action, attribute: str = "drawn", timeout_ms: int = 180_00
                            f"return c && c.dataset.{attribute} && c.dataset.{attribute} !== before; }}",
                            arg=before, timeout=timeout_ms, polling=20)
     return (time.perf_counter() - started) * 1000
+
+
+def click_map_cell(page, url: str, cell: int) -> None:
+    """Open ``url`` and click cell ``cell`` (row-major) of its first clickable plotly map (the cell markers of
+    attnviz.figures.cells)."""
+    page.goto(url)
+    wait_idle(page)
+    chart = page.locator("[data-testid='stPlotlyChart']").first
+    chart.scroll_into_view_if_needed()
+    box = chart.locator(".scatterlayer .point").nth(cell).bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)

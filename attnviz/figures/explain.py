@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from attnviz.explain.ablation import TokenChance
+from attnviz.figures.cells import add_cell_markers, clickable_layout, frame_cells
 from attnviz.figures.heatmap import plot_text
 from attnviz.figures.matrix import HIGHLIGHT, matrix_figure
 
@@ -52,24 +53,13 @@ def importance_figure(scores: np.ndarray, *, title: str = "", layer_label: str =
         colorbar={"thickness": 10},
     ))
     layers, heads = np.nonzero(np.isfinite(scores))
-    figure.add_trace(go.Scatter(
-        x=heads, y=layers, mode="markers", marker={"size": 18, "opacity": 0.01, "symbol": "square"},
-        showlegend=False, customdata=np.stack([layers, heads], axis=-1), text=[f"{scores[i, j]:.4g}" for i, j in
-                                                                               zip(layers, heads)],
-        # the markers take the clicks (and so the hover): "skip" would stop both
-        hovertemplate=f"{layer_label} %{{y}}, {head_label} %{{x}}: %{{text}}<extra></extra>",
-    ))
-    for layer, head in selected:
-        figure.add_shape(type="rect", x0=head - 0.5, x1=head + 0.5, y0=layer - 0.5, y1=layer + 0.5,
-                         line={"color": "#111", "width": 2})
-    figure.update_layout(
-        title={"text": title, "x": 0, "font": {"size": 13}}, plot_bgcolor="white", clickmode="event+select",
-        dragmode=False, height=int(min(560, 140 + 36 * n_layers)), margin={"l": 60, "r": 10, "t": 40, "b": 50},
-        xaxis={"title": head_label, "tickmode": "array", "tickvals": list(range(n_heads)), "showgrid": False,
-               "zeroline": False, "automargin": True, "side": "bottom"},
-        yaxis={"title": layer_label, "tickmode": "array", "tickvals": list(range(n_layers)), "autorange": "reversed",
-               "showgrid": False, "zeroline": False, "automargin": True},
-    )
+    add_cell_markers(figure, layers, heads, [f"{scores[i, j]:.4g}" for i, j in zip(layers, heads)], size=18,
+                     hovertemplate=f"{layer_label} %{{y}}, {head_label} %{{x}}: %{{text}}<extra></extra>")
+    frame_cells(figure, selected)
+    clickable_layout(figure, title=title, height=int(min(560, 140 + 36 * n_layers)),
+                     margin={"l": 60, "r": 10, "t": 40, "b": 50},
+                     x={"title": head_label, "tickvals": list(range(n_heads)), "side": "bottom"},
+                     y={"title": layer_label, "tickvals": list(range(n_layers))})
     return figure
 
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from attnviz.figures.cells import add_cell_markers, clickable_layout, frame_cells
 from attnviz.figures.heatmap import plot_text
 
 
@@ -15,7 +16,7 @@ def patching_map(values: np.ndarray, rows: Sequence[str], cols: Sequence[str], *
                  zmax: float | None = None) -> go.Figure:
     """``values`` [row, col] on a diverging scale centred on 0 (1 = the clean answer back, 0 = no change).
 
-    Invisible markers on the cells take the clicks (``customdata`` = row, column), as in the ablation map.
+    Its cells are clickable (:mod:`attnviz.figures.cells`), as in the ablation map.
     """
     n_rows, n_cols = values.shape
     top = zmax if zmax is not None else max(1.0, float(np.nanmax(np.abs(values))) if values.size else 1.0)
@@ -27,24 +28,12 @@ def patching_map(values: np.ndarray, rows: Sequence[str], cols: Sequence[str], *
         textfont={"size": 9}, xgap=1, ygap=1, colorbar={"thickness": 10}, hoverinfo="skip",
     ))
     r, c = np.meshgrid(np.arange(n_rows), np.arange(n_cols), indexing="ij")
-    figure.add_trace(go.Scatter(
-        x=c.ravel(), y=r.ravel(), mode="markers", showlegend=False,
-        marker={"size": max(6, min(22, 600 // max(n_cols, 1))), "opacity": 0.01, "symbol": "square"},
-        customdata=np.stack([r.ravel(), c.ravel()], axis=-1),
-        text=[f"{row_label} {row_text[i]}, {col_label} {col_text[j]}: {values[i, j]:.4f}"
-              for i, j in zip(r.ravel(), c.ravel())],
-        hovertemplate="%{text}<extra></extra>",
-    ))
-    if selected is not None:
-        i, j = selected
-        figure.add_shape(type="rect", x0=j - 0.5, x1=j + 0.5, y0=i - 0.5, y1=i + 0.5,
-                         line={"color": "#111", "width": 2})
-    figure.update_layout(
-        title={"text": title, "x": 0, "font": {"size": 13}}, plot_bgcolor="white", clickmode="event+select",
-        dragmode=False, height=int(min(720, 150 + 30 * n_rows)), margin={"l": 70, "r": 10, "t": 40, "b": 60},
-        xaxis={"title": col_label, "tickmode": "array", "tickvals": list(range(n_cols)), "ticktext": col_text,
-               "showgrid": False, "zeroline": False, "automargin": True},
-        yaxis={"title": row_label, "tickmode": "array", "tickvals": list(range(n_rows)), "ticktext": row_text,
-               "autorange": "reversed", "showgrid": False, "zeroline": False, "automargin": True},
-    )
+    add_cell_markers(figure, r.ravel(), c.ravel(),
+                     [f"{row_label} {row_text[i]}, {col_label} {col_text[j]}: {values[i, j]:.4f}"
+                      for i, j in zip(r.ravel(), c.ravel())], size=max(6, min(22, 600 // max(n_cols, 1))))
+    frame_cells(figure, [selected] if selected is not None else [])
+    clickable_layout(figure, title=title, height=int(min(720, 150 + 30 * n_rows)),
+                     margin={"l": 70, "r": 10, "t": 40, "b": 60},
+                     x={"title": col_label, "tickvals": list(range(n_cols)), "ticktext": col_text},
+                     y={"title": row_label, "tickvals": list(range(n_rows)), "ticktext": row_text})
     return figure
