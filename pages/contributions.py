@@ -54,9 +54,12 @@ else:
         contributions_panel.head_map(loaded, text, target, opened)
     st.subheader(tr("contrib.lens"), help=tr("contrib.lens.about"))
     st.caption(tr("contrib.lens.about"))
+    # the chosen position's column first (a tenth of a forward pass at 50k words); its neighbours on request
+    scope = url_choice(st.radio, tr("contrib.lens_scope"), ["position", "window"], "lens_at", "position",
+                       lambda s: tr(f"contrib.lens_scope.{s}", n=LENS_COLUMNS), horizontal=True,
+                       help=tr("contrib.lens_scope_help"))
     try:
-        # the shown positions only: with a 50k vocabulary the whole lens costs 4x a forward pass
-        shown = lens_window(len(positions), position, LENS_COLUMNS)
+        shown = (position,) if scope == "position" else lens_window(len(positions), position, LENS_COLUMNS)
         lens = cached_lens(loaded.name, text, target, k, shown)
     except AttnvizError as error:
         show_error(error)

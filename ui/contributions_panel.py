@@ -114,7 +114,11 @@ def lens_panel(loaded: LoadedModel, lens: LogitLens, position: int, lens_length:
     st.caption(tr("contrib.lens_help"))
     figure = lens_figure(lens, title=tr("contrib.lens_title", model=loaded.name), words=words(),
                          selected=None)
-    st.plotly_chart(figure, key="lens", theme=None, config={"displaylogo": False})
+    narrow = len(lens.text_positions) < 4  # one column stretched over the page reads as a bar, not a grid
+    if narrow:
+        figure.update_layout(width=460)
+    st.plotly_chart(figure, key="lens", theme=None, config={"displaylogo": False},
+                    width="content" if narrow else "stretch")
     stem = safe_filename(loaded.name, "logit-lens", extension="x")[:-2]
     columns = st.columns([3, 1])
     with columns[0]:
@@ -123,7 +127,7 @@ def lens_panel(loaded: LoadedModel, lens: LogitLens, position: int, lens_length:
     columns[1].download_button(
         "CSV", lambda: _lens_csv(lens, rows), file_name=f"{stem}.csv", mime=MIME_TYPES["csv"], key="lens-csv",
         on_click="ignore", icon=":material/table:")
-    if lens.columns:
+    if len(lens.text_positions) > 1:
         st.caption(tr("contrib.lens_window", first=lens.text_positions[0], last=lens.text_positions[-1],
                       n=lens_length))
     first = lens.first_layer(position)

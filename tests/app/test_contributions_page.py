@@ -26,11 +26,21 @@ def test_decoder_map_lens_and_lesson():
     maps = _heatmaps(at)
     np.testing.assert_allclose(_array(maps[0]["data"][0]["z"]).astype(float), expected.heads, atol=1e-5)
     assert len(maps) >= 3  # the logit map, the opened head's attention map, the lens
-    lens = maps[-1]
-    assert _array(lens["data"][0]["z"]).shape == (loaded.shape.n_layers["decoder"] + 1, len(decomposition.tokens))
+    lens = maps[-1]  # the chosen position's column first: every layer, one position
+    assert _array(lens["data"][0]["z"]).shape == (loaded.shape.n_layers["decoder"] + 1, 1)
+    assert list(lens["data"][0]["x"]) == [3]
     assert at.query_params["pos"] == "3" and at.query_params["open"] == "decoder.1.2"
     words = " ".join(m.value for m in at.markdown)
     assert "[CLS]" in words and "0.90" in words
+
+
+def test_lens_window_on_request():
+    """The positions around the chosen one are computed when asked for, and the choice is kept in the link."""
+    at = _app(PAGE, ct="toy-lm", pos="3", lens_at="window")
+    n = len(decompose(load_model("toy-lm"), TEXT).tokens)
+    lens = _heatmaps(at)[-1]
+    assert list(lens["data"][0]["x"]) == list(range(n))  # the text is shorter than the 16-position window
+    assert at.query_params["lens_at"] == "window"
 
 
 def test_every_string_in_both_languages():
