@@ -4,6 +4,7 @@ import streamlit as st
 
 from attnviz import AttnvizError
 from attnviz.contributions.lens import lens_window
+from attnviz.patching.presets import PRESETS
 from ui import contributions_panel, controls, panels
 from ui.boot import leave_legacy_page_folder_mode
 from ui.cached import cached_attribution, cached_decomposition, cached_lens
@@ -13,7 +14,9 @@ from ui.lessons import prose
 from ui.url_state import BOUND, url_choice
 
 leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
-SPEC = controls.PageSpec("ct", ("decoder", "encoder-decoder", "encoder"), "toy-lm")
+# an induction: the heads carry almost all of the predicted logit ("letter", copied from the first half)
+SPEC = controls.PageSpec("ct", ("decoder", "encoder-decoder", "encoder"), "toy-induction",
+                         example_text=PRESETS["induction"].clean)
 LENS_COLUMNS = 16  # positions of the lens drawn at once, around the chosen one; its text stays legible
 
 loaded, text, target = controls.page_start(SPEC, tr("page.contributions"), tr("contrib.intro"))

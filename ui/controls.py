@@ -33,6 +33,7 @@ class PageSpec:
     model_key: str  # URL parameter of this page's model choice
     families: tuple[Family, ...]
     default_model: str
+    example_text: str = ""  # the sentence this page opens on, when the visitor has not typed one of their own
 
 
 @dataclass(frozen=True)
@@ -167,5 +168,14 @@ def page_start(spec: PageSpec, title: str, intro: str) -> tuple[LoadedModel, str
     loaded = model_picker(spec)
     if loaded is None:
         st.stop()
+    offer_example(spec.example_text)
     text, target = text_inputs(with_target=loaded.family == "encoder-decoder")
     return loaded, text, target
+
+
+def offer_example(example: str) -> None:
+    """Open on the page's own sentence while the text is still the app's opening one and the link names none.
+    The shared sentence shows attention well but is a poor example for some pages (contributions: its heads
+    carry 1 % of the predicted logit). A sentence the visitor typed, or one in a link, is always kept."""
+    if example and "text" not in st.query_params and st.session_state.get("text", DEFAULT_TEXT) == DEFAULT_TEXT:
+        st.session_state["text"] = example
