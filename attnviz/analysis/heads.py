@@ -11,7 +11,7 @@ import numpy as np
 from attnviz.analysis.tokens import renormalise_rows
 from attnviz.masks import causal_mask
 from attnviz.result import AttentionKind, AttentionResult
-from attnviz.roles.entropy import row_entropy
+from attnviz.roles.entropy import relative_entropy, row_entropy
 from attnviz.roles.report import NO_ROLE, ORDER, THRESHOLDS, assign
 from attnviz.roles.scores import TokenFacts, baselines, score_self_attention
 
@@ -76,14 +76,6 @@ def _diagonal_mean(matrix: np.ndarray, offset: int) -> float:
     return float(values.mean()) if values.size else 0.0
 
 
-def relative_row_entropy(matrix: np.ndarray, forbidden: np.ndarray | None = None) -> np.ndarray:
-    """Row entropy over its maximum, log2(keys the row may see); rows that see one key are NaN."""
-    n_keys = matrix.shape[-1]
-    allowed = np.full(matrix.shape[-2], n_keys) if forbidden is None else (~forbidden).sum(-1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(allowed > 1, row_entropy(matrix) / np.log2(np.maximum(allowed, 2)), np.nan)
-
-
 def head_profile(matrix: np.ndarray, special: Sequence[bool], layer: int, head: int, *,
                  causal: bool = False, token_ids: Sequence[int] | None = None) -> HeadProfile:
     """Describe one square self-attention map ``[query, key]`` (``causal``: a decoder's masked map).
@@ -92,9 +84,9 @@ def head_profile(matrix: np.ndarray, special: Sequence[bool], layer: int, head: 
     roles see repeated tokens (without them every token counts as distinct).
     """
     special_mask = np.asarray(special, dtype=bool)
-    forbidden = causal_mask(*matrix.shape) if causal else None
-    relative = relative_row_entropy(matrix, forbidden)
-    relative_mean = float(np.nanmean(relative)) if np.isfinite(relative).any() else 0.0
+    keys_seen = (~causal_mask(*matrix.shape)).sum(-1) if causal else np.full(len(matrix), matrix.shape[-1])
+    relative, spread = relative_entropy(matrix, keys_seen), keys_seen >= 2  # rows with one key have no spread
+    relative_mean = float(relative.sum() / spread.sum()) if spread.any() else 0.0
     stats = {
         "previous_weight": _diagonal_mean(matrix, -1),
         "self_weight": _diagonal_mean(matrix, 0),

@@ -37,6 +37,7 @@ import torch
 from attnviz.census.sources import Alignment
 from attnviz.errors import NoAttentionError
 from attnviz.result import AttentionKind, Family, TokenSequence
+from attnviz.roles.entropy import relative_entropy
 from attnviz.roles.scores import (
     LINEAR_ROLES,
     BatchFacts,
@@ -45,7 +46,6 @@ from attnviz.roles.scores import (
     diagonals,
     linear_rows,
     monotonic,
-    relative_entropy,
     role_masks,
     role_rows,
     text_scores,
@@ -186,7 +186,7 @@ def head_sums(weights: torch.Tensor, context: KindContext) -> torch.Tensor:
     near = diagonals(a, OFFSETS) if context.offsets is not None else None  # (B, H, Q, 17): weight at i + d
     centre = OFFSETS.index(0)
     num, den, sinks = linear_rows(a, m, None if near is None else near[..., centre - 2: centre + 3])
-    relative = relative_entropy(a, m)  # (B, H, Q)
+    relative = relative_entropy(a, m.keys_seen[:, None])  # (B, H, Q)
     bins = (relative * ENTROPY_BINS).long().clamp(0, ENTROPY_BINS - 1)
     histogram = (bins[..., None] == torch.arange(ENTROPY_BINS, device=bins.device)).float()
     per_row = [num, den, (sinks >= SINK_SHARE).float()[..., None],

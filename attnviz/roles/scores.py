@@ -41,7 +41,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from attnviz.roles.entropy import row_entropy
+from attnviz.roles.entropy import relative_entropy
 
 SELF_ROLES: tuple[str, ...] = (
     "first", "special", "previous", "next", "self", "local", "duplicate", "induction", "broad",
@@ -164,6 +164,7 @@ class RoleMasks:
     induction: torch.Tensor | None  # (B, Q, K) float: tokens right after an earlier copy
     rows: torch.Tensor  # (B, Q, R) float: rows where each role is defined
     plain_den: torch.Tensor  # (R,) bool: role divides by the non-sink mass (else by all the mass)
+    keys_seen: torch.Tensor  # (B, Q) long: the keys each row may see (0 for padding rows)
     entropy_rows: torch.Tensor  # (B, Q) bool: rows that see at least two keys
     log_allowed: torch.Tensor  # (B, Q): log2 of the keys each row sees (1 where it sees fewer than two)
     real_rows: torch.Tensor  # (B, Q) bool: rows of real tokens (not padding)
@@ -176,14 +177,14 @@ def role_masks(facts: BatchFacts) -> RoleMasks:
     k_index = torch.arange(facts.key_ids.shape[1], device=sink.device)
     other_special = facts.key_special & facts.key_real & (k_index != 0)[None]
     words = facts.query_real & ~facts.query_special  # rows that are words
-    n_allowed = allowed.sum(-1)
-    entropy_rows = facts.query_real & (n_allowed >= 2)
-    log_allowed = torch.log2(n_allowed.clamp(min=2).to(torch.float32))
+    keys_seen = allowed.sum(-1) * facts.query_real
+    entropy_rows = keys_seen >= 2
+    log_allowed = torch.log2(keys_seen.clamp(min=2).to(torch.float32))
     sees_special = (allowed & other_special[:, None, :]).any(-1)
     if facts.cross:
         rows = torch.stack([facts.query_real, facts.query_real & sees_special], -1)
         return RoleMasks(CROSS_LINEAR, allowed, sink.float(), other_special.float(), None, None, None, rows.float(),
-                         torch.zeros(2, dtype=torch.bool, device=sink.device), entropy_rows, log_allowed,
+                         torch.zeros(2, dtype=torch.bool, device=sink.device), keys_seen, entropy_rows, log_allowed,
                          facts.query_real, facts.key_real & ~facts.key_special)
     plain = allowed & ~sink[:, None, :]  # the keys a head can use once its sinks are set aside
     near = diagonals(plain.to(torch.uint8), _NEAR).bool()  # (B, Q, 5)
@@ -204,7 +205,7 @@ def role_masks(facts: BatchFacts) -> RoleMasks:
     plain_den = torch.tensor([r not in ("first", "special") for r in LINEAR_ROLES], device=sink.device)
     return RoleMasks(LINEAR_ROLES, allowed, sink.float(), other_special.float(), near.float(), duplicate.float(),
                      induction.float(), torch.stack([rows[r] for r in LINEAR_ROLES], -1).float(), plain_den,
-                     entropy_rows, log_allowed, facts.query_real, None)
+                     keys_seen, entropy_rows, log_allowed, facts.query_real, None)
 
 
 def wide(tensor: torch.Tensor) -> torch.Tensor:
@@ -271,16 +272,12 @@ def divide(num, den, n_rows):
 
 def normalised_entropy(weights: torch.Tensor, masks: RoleMasks, *, masked: torch.Tensor | None = None
                        ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Each row's entropy over the most it could have, ``(B, H, Q)`` (0 on rows that see one key), and
-    ``broad``: its mean over the rows that see at least two keys, ``(B, H)`` in [0, 1]."""
-    relative = relative_entropy(allowed_weights(weights, masks) if masked is None else masked, masks)
+    """Each row's :func:`~attnviz.roles.entropy.relative_entropy`, ``(B, H, Q)`` (0 on rows that see one key),
+    and ``broad``: its mean over the rows that see at least two keys, ``(B, H)`` in [0, 1]."""
+    a = allowed_weights(weights, masks) if masked is None else masked
+    relative = relative_entropy(a, masks.keys_seen[:, None])
     counts = masks.entropy_rows.sum(-1).clamp(min=1)[:, None]
     return relative, (wide(relative.sum(-1)) / counts).clamp(0.0, 1.0)
-
-
-def relative_entropy(masked: torch.Tensor, masks: RoleMasks) -> torch.Tensor:
-    """Each row's entropy over log2 of the keys it sees, ``(B, H, Q)``; 0 on rows that see fewer than two."""
-    return row_entropy(masked) / masks.log_allowed[:, None] * masks.entropy_rows[:, None]
 
 
 def monotonic(weights: torch.Tensor, masks: RoleMasks, *, masked: torch.Tensor | None = None) -> torch.Tensor:
