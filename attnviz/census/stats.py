@@ -39,7 +39,6 @@ from attnviz.errors import NoAttentionError
 from attnviz.result import AttentionKind, Family, TokenSequence
 from attnviz.roles.entropy import relative_entropy
 from attnviz.roles.scores import (
-    LINEAR_ROLES,
     BatchFacts,
     RoleMasks,
     allowed_weights,
@@ -52,14 +51,15 @@ from attnviz.roles.scores import (
     uniform_weights,
     wide,
 )
+from attnviz.roles.vocabulary import BY_FAMILY, LINEAR_ROLES
 
 STATS_VERSION = 2
 OFFSETS: tuple[int, ...] = tuple(range(-8, 9))
 ENTROPY_BINS = 10
 SINK_SHARE = 0.5  # a row is a sink row when at least this much of its weight is on sinks
-ROLES: tuple[str, ...] = (*LINEAR_ROLES, "monotonic", "broad")  # every role of any kind, one column each
 MEANS: tuple[str, ...] = ("sink", "entropy", "entropy_rel", "alignment", "alignment_mass")
-EXAMPLE_STATS: tuple[str, ...] = (*ROLES, "sink", "entropy_rel", "alignment")
+# the statistics whose strongest texts are kept: every role of any kind, then three distributions
+EXAMPLE_STATS: tuple[str, ...] = (*BY_FAMILY, "sink", "entropy_rel", "alignment")
 
 
 def _sum_names() -> tuple[str, ...]:

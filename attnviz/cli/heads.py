@@ -7,7 +7,8 @@ import json
 import sys
 
 from attnviz.roles.probe import run_probe
-from attnviz.roles.report import ORDER, RoleReport, head_roles
+from attnviz.roles.report import RoleReport, head_roles
+from attnviz.roles.vocabulary import NO_ROLE, ORDER
 
 DEFAULT_TEXT = "The boy found a good book in the city and the girl bought an apple at the bridge"
 
@@ -29,7 +30,7 @@ def format_report(report: RoleReport, show_all: bool) -> str:
     for h in report.heads:
         if not h.roles and not show_all:
             continue
-        shown = h.roles or ("none",)
+        shown = h.roles or (NO_ROLE,)
         detail = ", ".join(f"{r} {h.scores[r]:.2f}/{h.baselines.get(r, 0):.2f}" for r in h.roles) or (
             "best " + max((r for r in ORDER if r in h.scores), key=lambda r: h.scores[r] - h.baselines.get(r, 0))
         )

@@ -42,14 +42,9 @@ import torch
 import torch.nn.functional as F
 
 from attnviz.roles.entropy import relative_entropy
+from attnviz.roles.vocabulary import CROSS_LINEAR, CROSS_ROLES, LINEAR_ROLES, ROLE, kind_roles
 
-SELF_ROLES: tuple[str, ...] = (
-    "first", "special", "previous", "next", "self", "local", "duplicate", "induction", "broad",
-)
-CROSS_ROLES: tuple[str, ...] = ("first", "special", "monotonic", "broad")
 LOCAL_WINDOW = 2  # |i - j| <= 2, self included
-LINEAR_ROLES: tuple[str, ...] = ("first", "special", "previous", "next", "self", "local", "duplicate", "induction")
-CROSS_LINEAR: tuple[str, ...] = ("first", "special")
 _NEAR = tuple(range(-LOCAL_WINDOW, LOCAL_WINDOW + 1))  # the diagonals local, previous, self and next read
 
 
@@ -182,10 +177,10 @@ def role_masks(facts: BatchFacts) -> RoleMasks:
     log_allowed = torch.log2(keys_seen.clamp(min=2).to(torch.float32))
     sees_special = (allowed & other_special[:, None, :]).any(-1)
     if facts.cross:
-        rows = torch.stack([facts.query_real, facts.query_real & sees_special], -1)
-        return RoleMasks(CROSS_LINEAR, allowed, sink.float(), other_special.float(), None, None, None, rows.float(),
-                         torch.zeros(2, dtype=torch.bool, device=sink.device), keys_seen, entropy_rows, log_allowed,
-                         facts.query_real, facts.key_real & ~facts.key_special)
+        rows = {"first": facts.query_real, "special": facts.query_real & sees_special}
+        return RoleMasks(CROSS_LINEAR, allowed, sink.float(), other_special.float(), None, None, None,
+                         _by_role(rows, CROSS_LINEAR).float(), _plain_den(CROSS_LINEAR, sink.device), keys_seen,
+                         entropy_rows, log_allowed, facts.query_real, facts.key_real & ~facts.key_special)
     plain = allowed & ~sink[:, None, :]  # the keys a head can use once its sinks are set aside
     near = diagonals(plain.to(torch.uint8), _NEAR).bool()  # (B, Q, 5)
     q = torch.arange(facts.query_ids.shape[1], device=sink.device)[:, None]
@@ -202,10 +197,19 @@ def role_masks(facts: BatchFacts) -> RoleMasks:
     rows = {"first": words & first_row, "special": words & sees_special, "previous": words & at[-1],
             "next": words & at[1] & (not facts.causal), "self": words & at[0], "local": words & plain.any(-1),
             "duplicate": words & duplicate.any(-1), "induction": words & induction.any(-1)}
-    plain_den = torch.tensor([r not in ("first", "special") for r in LINEAR_ROLES], device=sink.device)
     return RoleMasks(LINEAR_ROLES, allowed, sink.float(), other_special.float(), near.float(), duplicate.float(),
-                     induction.float(), torch.stack([rows[r] for r in LINEAR_ROLES], -1).float(), plain_den,
+                     induction.float(), _by_role(rows, LINEAR_ROLES).float(), _plain_den(LINEAR_ROLES, sink.device),
                      keys_seen, entropy_rows, log_allowed, facts.query_real, None)
+
+
+def _by_role(values: dict[str, torch.Tensor], roles: tuple[str, ...]) -> torch.Tensor:
+    """One tensor per role stacked on a last axis in the order of ``roles``, whatever order they were built in."""
+    return torch.stack([values[r] for r in roles], -1)
+
+
+def _plain_den(roles: tuple[str, ...], device: torch.device) -> torch.Tensor:
+    """Which roles divide by the mass off the sinks: all but the sinks themselves."""
+    return torch.tensor([not ROLE[r].sink for r in roles], dtype=torch.bool, device=device)
 
 
 def wide(tensor: torch.Tensor) -> torch.Tensor:
@@ -234,15 +238,15 @@ def linear_rows(masked: torch.Tensor, masks: RoleMasks, near: torch.Tensor | Non
     mass = a.sum(-1)  # (B, H, Q)
     sinks = (a @ masks.sink[:, None, :, None])[..., 0]
     specials = (a @ masks.other_special[:, None, :, None])[..., 0]
-    if masks.near is None:  # cross-attention: first and special only
-        return torch.stack([a[..., 0], specials], -1), torch.stack([mass, mass], -1), sinks
-    near = (diagonals(a, _NEAR) if near is None else near) * masks.near[:, None]  # (B, H, Q, 5): plain mass
-    centre = LOCAL_WINDOW
-    num = torch.stack([a[..., 0], specials, near[..., centre - 1], near[..., centre + 1], near[..., centre],
-                       near.sum(-1), (a * masks.duplicate[:, None]).sum(-1), (a * masks.induction[:, None]).sum(-1)],
-                      -1)
+    num = {"first": a[..., 0], "special": specials}
+    if masks.near is not None:  # self-attention: the positional and content roles too
+        near = (diagonals(a, _NEAR) if near is None else near) * masks.near[:, None]  # (B, H, Q, 5): plain mass
+        centre = LOCAL_WINDOW
+        num |= {"previous": near[..., centre - 1], "next": near[..., centre + 1], "self": near[..., centre],
+                "local": near.sum(-1), "duplicate": (a * masks.duplicate[:, None]).sum(-1),
+                "induction": (a * masks.induction[:, None]).sum(-1)}
     den = torch.where(masks.plain_den, (mass - sinks)[..., None], mass[..., None])
-    return num, den, sinks
+    return _by_role(num, masks.roles), den, sinks
 
 
 def linear_parts(weights: torch.Tensor, masks: RoleMasks, *, masked: torch.Tensor | None = None
@@ -315,13 +319,6 @@ def text_scores(weights: torch.Tensor, masks: RoleMasks) -> dict[str, torch.Tens
     if masks.source_words is not None:
         scores["monotonic"] = monotonic(weights, masks, masked=masked)
     return scores
-
-
-def kind_roles(cross: bool, causal: bool) -> tuple[str, ...]:
-    """The roles a kind of attention has (a causal decoder has no ``next``)."""
-    if cross:
-        return CROSS_ROLES
-    return tuple(r for r in SELF_ROLES if not (causal and r == "next"))
 
 
 # ----------------------------------------------------------------------------------- one text, numpy
