@@ -10,7 +10,7 @@ the batches and in whatever order they finished.
 
 Statistics, per head (kind, layer, head):
 
-- the **head roles** of ``attnviz heads`` (:mod:`attnviz.roles.scores`, the same code): for each linear
+- the **head roles** of ``attnviz roles`` (:mod:`attnviz.roles.scores`, the same code): for each linear
   role its numerator, denominator and rows summed over texts, so the corpus score is
   ``sum(num) / sum(den)`` (the formula of one text, summed); ``broad`` and ``monotonic`` and every
   role's shuffled-position baseline are means over texts; the verdict (``roles``, ``primary``) uses the
