@@ -9,6 +9,7 @@ the census's columns, the UI's tables — so a role added or renamed here is add
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -77,7 +78,7 @@ THRESHOLDS: dict[str, float] = {r.name: r.threshold for r in ROLES}
 BY_FAMILY: tuple[str, ...] = tuple(r.name for f in FAMILIES for r in ROLES if r.family == f)
 
 
-def _names(keep) -> tuple[str, ...]:
+def _names(keep: Callable[[Role], bool]) -> tuple[str, ...]:
     return tuple(name for name in BY_FAMILY if keep(ROLE[name]))
 
 
