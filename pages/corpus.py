@@ -14,7 +14,7 @@ from attnviz.census.gold import sample_corpus
 from attnviz.census.report import examples_stat
 from attnviz.census.stats import EXAMPLE_STATS
 from attnviz.figures.heatmap import attention_heatmap
-from attnviz.roles import MARGIN, kind_roles
+from attnviz.roles import MARGIN, ORDER, kind_roles
 from ui import panels, roles_panel
 from ui.boot import leave_legacy_page_folder_mode
 from ui.cached import cached_capture, cached_model, visitor_settings
@@ -26,7 +26,6 @@ leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page w
 
 EXAMPLE_MODELS = ("minilm", "toy-translator")
 EXAMPLE_TEXTS = 48
-ROLE_NAMES = ("previous", "next", "self", "duplicate", "induction", "monotonic", "local", "first", "special", "broad")
 
 
 @st.cache_resource(show_spinner=False, max_entries=len(EXAMPLE_MODELS))
@@ -41,7 +40,7 @@ def opened_census(digest: str, _data: bytes) -> CensusResult:
 
 
 def stat_name(stat: str) -> str:
-    if stat in ROLE_NAMES:  # the vocabulary of the All heads page
+    if stat in ORDER:  # a role: said as the All heads page says it
         return roles_panel.role_name(stat)
     if stat.startswith("offset_"):
         return tr("corpus.stat.offset", d=stat.removeprefix("offset_"))
@@ -156,7 +155,7 @@ row = result.head(kind, layer, head)
 roles = tuple(r for r in (row.roles or "").split(",") if r)
 st.markdown(tr("corpus.head_roles", badges=roles_panel.badges(roles)))
 st.caption(tr("corpus.role_scores", margin=MARGIN))
-shown = [r for r in ROLE_NAMES if r in kind_roles(kind == "cross", kind == "decoder") and r in stats]
+shown = [r for r in ORDER if r in kind_roles(kind == "cross", kind == "decoder") and r in stats]
 # one role a line (three columns fit a phone; ten roles side by side did not)
 st.dataframe(pd.DataFrame({tr("corpus.col.role"): [stat_name(r) for r in shown],
                            tr("roles.col.score"): [round(float(row[r]), 2) for r in shown],

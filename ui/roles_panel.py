@@ -11,7 +11,7 @@ from attnviz.figures.matrix import matrix_figure
 from attnviz.models.loading import LoadedModel
 from attnviz.result import AttentionResult
 from attnviz.roles import MARGIN, NO_ROLE, ORDER, PROBE_ROLES, RepeatProbe, RoleReport, head_roles, run_probe
-from attnviz.roles.report import THRESHOLDS
+from attnviz.roles.vocabulary import THRESHOLDS
 from ui.lang import tr
 
 PROBE_SPAN, PROBE_BATCH, PROBE_SEED = 24, 4, 0
@@ -43,7 +43,7 @@ def verdict(profile: HeadProfile) -> None:
     """What one head does, said in the role vocabulary with the numbers behind it: every role that holds
     (a sink such as [CLS] too, so the words match a map that shows it), and the closest role's score against
     the threshold it needs."""
-    st.markdown(f"**{tr('col.pattern')}** " + badges(profile.roles))
+    st.markdown(f"**{tr('col.role')}** " + badges(profile.roles))
     role = profile.closest()
     if role != NO_ROLE:
         st.caption(tr("roles.verdict.score", role=role_name(role), score=profile.scores[role],
