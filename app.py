@@ -1,11 +1,9 @@
 """attnviz: a router. Each page is a thin script in pages/ that wires widgets to attnviz calls.
 
-URL paths are the file names. Until st.navigation has run once in the process, Streamlit treats
-pages/ as a legacy page folder: the very first visitor of a fresh server gets the page script run on
-its own. Every page's first line, ``leave_legacy_page_folder_mode()`` (ui/boot.py), notices that and reruns
-through this frame, so the first visitor sees the page they asked for, with navigation and language switch,
-and no "page not found"; the legacy run's list of file names is hidden by .streamlit/config.toml. This file
-imports nothing of the engine, so the navigation is drawn before a page loads torch.
+URL paths are the file names. A ``pages/`` folder beside this file would make Streamlit run a fresh server's
+first visits in its legacy folder mode; the server declares its own navigation as it imports this file
+(ui/navigation.py), so every visit, the very first one too, goes through this router. This file imports
+nothing of the engine, so the navigation is drawn before a page loads torch.
 
 `streamlit run app.py` first imports this file as a module to find its server: ``app``, an ``st.App`` whose
 start-up warms the server (ui/warm_up.py) before the first visitor comes. Each visitor's run executes it as
@@ -14,8 +12,8 @@ start-up warms the server (ui/warm_up.py) before the first visitor comes. Each v
 
 import streamlit as st
 
-from ui.boot import default_page_by_name, show_app_navigation
 from ui.lang import language_picker, tr
+from ui.navigation import declare_own_navigation, file_name_alias
 from ui.url_state import remember_link, report_rejected_link
 
 
@@ -25,7 +23,8 @@ def route() -> None:
     language_picker()
 
     explore = [
-        st.Page("pages/self_attention.py", title=tr("page.self"), icon=":material/grid_on:", default=True),
+        st.Page("pages/self_attention.py", title=tr("page.self"), icon=":material/grid_on:", default=True,
+                url_path="home"),
         st.Page("pages/all_heads.py", title=tr("page.heads"), icon=":material/apps:"),
         st.Page("pages/causal_attention.py", title=tr("page.causal"), icon=":material/change_history:"),
         st.Page("pages/cross_attention.py", title=tr("page.cross"), icon=":material/compare_arrows:"),
@@ -48,8 +47,7 @@ def route() -> None:
         st.Page("pages/learn_playground.py", title=tr("learn.play.page"), icon=":material/edit_square:"),
         st.Page("pages/learn_induction.py", title=tr("learn.induction.page"), icon=":material/repeat:"),
     ]
-    default_page_by_name("self_attention")
-    show_app_navigation()
+    explore.append(file_name_alias(explore[0], "self_attention"))
     sections = {tr("nav.explore"): explore, tr("nav.explain"): explain, tr("nav.learn"): learn}
     st.navigation(sections, expanded=True).run()
     report_rejected_link(tr("msg.bad_link"))
@@ -61,4 +59,5 @@ else:
     from ui.server_routes import ROUTES
     from ui.warm_up import lifespan
 
+    declare_own_navigation()
     app = st.App(__file__, lifespan=lifespan, routes=ROUTES)

@@ -5,13 +5,10 @@ import streamlit as st
 from attnviz import AttnvizError
 from attnviz.explain.ablation import every_head
 from ui import ablation_panel, controls, panels
-from ui.boot import leave_legacy_page_folder_mode
 from ui.cached import cached_ablation, cached_importance
 from ui.errors import show_error
 from ui.lang import tr
 from ui.url_state import url_choice
-
-leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 SPEC = controls.PageSpec("abl", ("encoder", "decoder", "encoder-decoder"), "toy-translator")
 AUTOMATIC_MAP_HEADS = 160  # bigger models compute the importance map on request

@@ -8,11 +8,8 @@ from attnviz.export import file_stem
 from attnviz.figures.grid import head_grid
 from attnviz.figures.heatmap import attention_heatmap, plot_text
 from ui import controls, live_map, panels, roles_panel
-from ui.boot import leave_legacy_page_folder_mode
 from ui.cached import derived
 from ui.lang import chart_words, tr
-
-leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 SPEC = controls.PageSpec("model", ("encoder", "decoder", "encoder-decoder"), "minilm")
 

@@ -6,12 +6,9 @@ import streamlit as st
 from attnviz.analysis.checks import causal_check, next_token_table
 from ui import controls, panels
 from ui.beyond_panel import beyond_weights
-from ui.boot import leave_legacy_page_folder_mode
 from ui.cached import derived
 from ui.generation_panel import generation_panel
 from ui.lang import tr
-
-leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 SPEC = controls.PageSpec("lm", ("decoder", "encoder-decoder"), "toy-lm")
 

@@ -6,11 +6,8 @@ from attnviz.explain.compare import ANIMAL_PAIR, compare_heads, comparison_array
 from attnviz.export import MIME_TYPES, arrays_to_npz, file_stem, matrix_to_csv
 from attnviz.figures.explain import analysis_map
 from ui import controls, panels
-from ui.boot import leave_legacy_page_folder_mode
 from ui.lang import tr
 from ui.url_state import BOUND, keep_valid, url_choice
-
-leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 SPEC = controls.PageSpec("cmp_model", ("encoder", "decoder", "encoder-decoder"), "minilm")
 WHAT = ["texts", "heads", "layers"]

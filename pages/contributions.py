@@ -5,14 +5,12 @@ import streamlit as st
 from attnviz import AttnvizError
 from attnviz.contributions.lens import lens_window
 from ui import contributions_panel, controls, panels
-from ui.boot import leave_legacy_page_folder_mode
 from ui.cached import cached_attribution, cached_decomposition, cached_lens
 from ui.errors import show_error
 from ui.lang import tr
 from ui.lessons import prose
 from ui.url_state import BOUND, url_choice
 
-leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 SPEC = controls.PageSpec("ct", ("decoder", "encoder-decoder", "encoder"), "toy-lm")
 LENS_COLUMNS = 16  # positions of the lens drawn at once, around the chosen one; its text stays legible
 

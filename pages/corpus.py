@@ -16,13 +16,10 @@ from attnviz.census.stats import EXAMPLE_STATS
 from attnviz.figures.heatmap import attention_heatmap
 from attnviz.roles import MARGIN, kind_roles
 from ui import panels, roles_panel
-from ui.boot import leave_legacy_page_folder_mode
 from ui.cached import cached_capture, cached_model, visitor_settings
 from ui.errors import show_error
 from ui.lang import chart_words, tr
 from ui.url_state import BOUND, url_choice
-
-leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 EXAMPLE_MODELS = ("minilm", "toy-translator")
 EXAMPLE_TEXTS = 48

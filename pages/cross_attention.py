@@ -5,11 +5,8 @@ import streamlit as st
 
 from attnviz.analysis.tables import alignment_rows
 from ui import controls, panels
-from ui.boot import leave_legacy_page_folder_mode
 from ui.generation_panel import generation_panel
 from ui.lang import tr
-
-leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 SPEC = controls.PageSpec("mt", ("encoder-decoder",), "toy-translator")
 

@@ -5,13 +5,10 @@ import streamlit as st
 from attnviz import AttnvizError
 from attnviz.faithfulness import IG_STEPS, OUTPUTS_OF
 from ui import controls, faithfulness_panel, panels
-from ui.boot import leave_legacy_page_folder_mode
 from ui.cached import cached_faithfulness
 from ui.errors import show_error
 from ui.lang import tr
 from ui.url_state import BOUND, url_choice
-
-leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 SPEC = controls.PageSpec("faith_model", ("encoder", "decoder", "encoder-decoder"), "minilm")
 STEPS = [8, 16, 32, 64, 128]

@@ -7,14 +7,11 @@ from attnviz.errors import AttnvizError
 from attnviz.figures.heatmap import attention_heatmap
 from attnviz.figures.matrix import matrix_figure
 from attnviz.teach.lessons import prefix_change, tiny_causal_demo
-from ui.boot import leave_legacy_page_folder_mode
 from ui.cached import cached_generation, cached_ids_capture, cached_model
 from ui.errors import show_error
 from ui.lang import chart_words, tr
 from ui.lessons import lesson_start, prose
 from ui.url_state import BOUND
-
-leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 MODEL = "toy-lm"
 

@@ -6,14 +6,11 @@ from attnviz.analysis.view import ViewOptions, axis_tokens, build_view
 from attnviz.figures.heatmap import attention_heatmap
 from attnviz.figures.matrix import matrix_figure, row_bars
 from ui import panels
-from ui.boot import leave_legacy_page_folder_mode
 from ui.cached import cached_derivation, cached_model
 from ui.controls import DEFAULT_TEXT
 from ui.lang import chart_words, tr
 from ui.lessons import lesson_start, prose
 from ui.url_state import BOUND
-
-leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 MODEL = "toy-translator"
 

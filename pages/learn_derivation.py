@@ -6,15 +6,12 @@ from attnviz.errors import AttnvizError
 from attnviz.export import arrays_to_npz
 from attnviz.figures.matrix import matrix_figure
 from attnviz.models.weights import exposes_weights
-from ui.boot import leave_legacy_page_folder_mode
 from ui.cached import cached_derivation, cached_model
 from ui.controls import DEFAULT_TEXT
 from ui.errors import show_error
 from ui.lang import tr
 from ui.lessons import lesson_start, prose
 from ui.url_state import BOUND, url_choice
-
-leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 MODELS = ["minilm", "toy-translator", "toy-lm"]
 

@@ -11,15 +11,12 @@ from attnviz.figures.matrix import matrix_figure
 from attnviz.models.registry import BUILTIN_MODELS
 from attnviz.roles.report import RoleReport
 from attnviz.teach.induction import circuit_heads, circuit_step, curve_summary, repeated_positions
-from ui.boot import leave_legacy_page_folder_mode
 from ui.cached import cached_capture, cached_model
 from ui.errors import show_error
 from ui.lang import tr
 from ui.lessons import prose
 from ui.roles_panel import report_for
 from ui.url_state import BOUND
-
-leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 MODEL = "toy-induction"
 DEFAULT = "farmer bridge apple doctor city book girl farmer bridge apple doctor city book girl"

@@ -8,14 +8,11 @@ from attnviz.analysis.view import ViewOptions, build_view
 from attnviz.figures.heatmap import attention_heatmap
 from attnviz.figures.matrix import head_split_figure, matrix_figure
 from ui import panels, roles_panel
-from ui.boot import leave_legacy_page_folder_mode
 from ui.cached import cached_derivation, cached_model
 from ui.controls import DEFAULT_TEXT
 from ui.lang import chart_words, tr
 from ui.lessons import lesson_start, prose
 from ui.url_state import BOUND
-
-leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 MODEL = "minilm"
 D_MODELS = [64, 128, 256, 384, 512, 768, 1024]

@@ -10,14 +10,11 @@ from attnviz.figures.heatmap import attention_heatmap
 from attnviz.figures.matrix import row_bars
 from attnviz.teach.lessons import value_contributions
 from ui import panels
-from ui.boot import leave_legacy_page_folder_mode
 from ui.cached import cached_derivation, cached_model
 from ui.controls import DEFAULT_TEXT
 from ui.lang import chart_words, tr
 from ui.lessons import lesson_start, prose
 from ui.url_state import BOUND
-
-leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 MODEL = "minilm"
 

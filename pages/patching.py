@@ -4,12 +4,9 @@ import streamlit as st
 
 from attnviz import AttnvizError
 from ui import controls, panels, patching_panel
-from ui.boot import leave_legacy_page_folder_mode
 from ui.cached import cached_patching
 from ui.errors import show_error
 from ui.lang import tr
-
-leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 st.title(tr("page.patching"))
 st.markdown(tr("patch.intro"))

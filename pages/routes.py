@@ -4,12 +4,9 @@ import streamlit as st
 
 from attnviz import AttnvizError
 from ui import controls, panels, routes_panel
-from ui.boot import leave_legacy_page_folder_mode
 from ui.errors import show_error
 from ui.lang import tr
 from ui.url_state import url_choice
-
-leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 SPEC = controls.PageSpec("routes", ("decoder", "encoder", "encoder-decoder"), "toy-lm")
 

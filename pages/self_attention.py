@@ -6,11 +6,8 @@ from attnviz.analysis.heads import profile_shown_head, strongest_links
 from attnviz.analysis.tokens import visible_positions
 from ui import controls, panels, roles_panel
 from ui.beyond_panel import beyond_weights
-from ui.boot import leave_legacy_page_folder_mode
 from ui.cached import derived
 from ui.lang import tr
-
-leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 SPEC = controls.PageSpec("model", ("encoder", "decoder", "encoder-decoder"), controls.OPENING_MODEL)
 

@@ -51,8 +51,16 @@ def test_the_capture_core_and_the_result_import_no_analysis():
 def test_importing_ui_runs_nothing():
     tree = ast.parse((ROOT / "ui" / "__init__.py").read_text("utf-8"))
     assert all(isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) for node in tree.body)
-    for page in (ROOT / "pages").glob("*.py"):  # each page asks for the legacy-folder check itself, first
-        assert "leave_legacy_page_folder_mode()" in page.read_text("utf-8"), page.name
+
+
+def test_no_private_streamlit_name_is_used():
+    """Pages, ui and the router use Streamlit's public API: a private module or name breaks on an upgrade."""
+    for path in [ROOT / "app.py", *(ROOT / "pages").glob("*.py"), *(ROOT / "ui").glob("*.py")]:
+        for module, name in _imports(path):
+            if module.split(".")[0] == "streamlit":
+                assert not name.startswith("_"), (path.name, module, name)
+        text = path.read_text("utf-8")
+        assert "PagesManager" not in text and "set_script_intent" not in text, path.name
 
 
 def test_the_engine_imports_no_streamlit():
