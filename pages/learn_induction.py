@@ -6,13 +6,11 @@ import math
 import plotly.graph_objects as go
 import streamlit as st
 
-from attnviz.errors import AttnvizError
 from attnviz.figures.matrix import matrix_figure
 from attnviz.models.registry import BUILTIN_MODELS
 from attnviz.roles.report import RoleReport
 from attnviz.teach.induction import circuit_heads, circuit_step, curve_summary, repeated_positions
 from ui.cached import cached_capture, cached_model
-from ui.errors import show_error
 from ui.lang import tr
 from ui.lessons import prose
 from ui.roles_panel import report_for
@@ -24,11 +22,7 @@ DEFAULT = "farmer bridge apple doctor city book girl farmer bridge apple doctor 
 loaded = cached_model(MODEL)
 st.title(tr("learn.induction.title"))
 text = st.text_input(tr("learn.induction.text"), value=DEFAULT, key="induction_text", max_chars=300, **BOUND)
-try:
-    result = cached_capture(MODEL, text, None)
-except AttnvizError as error:
-    show_error(error)
-    st.stop()
+result = cached_capture(loaded, text)
 report: RoleReport = report_for(result, loaded)[0]
 heads = circuit_heads(report)
 st.markdown(prose("learn.induction.intro", prev_score=heads.previous_score, ind_score=heads.induction_score))

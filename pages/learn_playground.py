@@ -3,7 +3,6 @@
 import pandas as pd
 import streamlit as st
 
-from attnviz.errors import InputTextError
 from attnviz.figures.matrix import matrix_figure
 from attnviz.teach.lessons import playground_steps
 from ui.lang import tr
@@ -30,12 +29,8 @@ with right:
     scale = st.checkbox(tr("learn.play.scale"), value=True, key="play_scale", **BOUND)
     causal = st.checkbox(tr("learn.play.causal"), value=False, key="play_causal", **BOUND)
 
-try:
-    steps = playground_steps(frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float),
-                             use_projections=use_projections, seed=seed, scale=scale, causal=causal)
-except InputTextError:
-    st.error(tr("learn.play.bad"))
-    st.stop()
+steps = playground_steps(frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float),
+                         use_projections=use_projections, seed=seed, scale=scale, causal=causal)
 
 
 def show(matrix, title, key, rows=labels, cols=None, **kwargs):

@@ -2,9 +2,7 @@
 
 import streamlit as st
 
-from attnviz import AttnvizError
 from ui import controls, panels, routes_panel
-from ui.errors import show_error
 from ui.lang import tr
 from ui.url_state import url_choice
 
@@ -12,12 +10,7 @@ SPEC = controls.PageSpec("routes", ("decoder", "encoder", "encoder-decoder"), "t
 
 loaded, text, target = controls.page_start(SPEC, tr("page.routes"), tr("routes.intro"))
 panels.model_summary(loaded)
-try:
-    with st.spinner(tr("msg.running")):
-        contributions = routes_panel.cached_contributions(loaded.name, text, target)
-except AttnvizError as error:
-    show_error(error)
-    st.stop()
+contributions = routes_panel.contributions_of(loaded, text, target)
 labels = contributions.tokens.labels
 position = url_choice(st.sidebar.selectbox, tr("routes.position"), list(range(len(labels))), "pos",
                       routes_panel.default_position(contributions), lambda i: f"{i}: {labels[i]}",
