@@ -145,6 +145,9 @@ def _bound(fn: Callable, args: tuple, kwargs: dict) -> inspect.BoundArguments:
 
 
 def _key(fn: Callable, bound: inspect.BoundArguments) -> tuple:
+    if getattr(fn, "__closure__", None) or "<lambda>" in fn.__qualname__:
+        raise TypeError(f"{fn.__qualname__} cannot be cached: what a closure reads from outside is not in its key, "
+                        "and lambdas share one name; pass every input as an argument of a named function")
     return (f"{fn.__module__}.{fn.__qualname__}", *((name, key_part(value)) for name, value in bound.arguments.items()))
 
 

@@ -55,14 +55,27 @@ def test_equal_inputs_share_a_key_however_they_are_passed(toy):
     assert cache_key(asks, toy, "the cat", options=ViewOptions()) == key  # a frozen value by its value
 
 
-def test_an_empty_field_is_computed_as_none_too(toy):
-    seen = []
+SEEN: list = []
 
-    def echo(text: str, target: str | None = None) -> list:
-        seen.append(target)
-        return [target]
 
-    assert cached(echo, "one", "") == [None] and cached(echo, "one", None) == [None] and seen == [None]
+def echo(text: str, target: str | None = None) -> list:
+    SEEN.append(target)
+    return [target]
+
+
+def test_an_empty_field_is_computed_as_none_too():
+    assert cached(echo, "one", "") == [None] and cached(echo, "one", None) == [None] and SEEN == [None]
+
+
+def test_a_function_whose_inputs_are_not_all_arguments_is_refused():
+    text = "the cat"
+
+    def reads_outside() -> str:
+        return text
+
+    for fn in (reads_outside, lambda: 1):
+        with pytest.raises(TypeError):
+            cache_key(fn)
 
 
 def test_a_capture_is_keyed_by_what_the_visitor_typed_not_its_token_ids(toy):
