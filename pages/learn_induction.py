@@ -1,15 +1,13 @@
 """Lesson 7: induction heads: a previous-token head and an induction head, with the toy model's own numbers."""
 
-import json
 import math
 
 import plotly.graph_objects as go
 import streamlit as st
 
 from attnviz.figures.matrix import matrix_figure
-from attnviz.models.registry import BUILTIN_MODELS
 from attnviz.roles.report import RoleReport
-from attnviz.teach.induction import circuit_heads, circuit_step, curve_summary, repeated_positions
+from attnviz.teach.induction import circuit_heads, circuit_step, curve_summary, repeated_positions, training_curve
 from ui.cached import cached_capture, cached_model
 from ui.lang import tr
 from ui.lessons import prose
@@ -61,7 +59,7 @@ st.dataframe({tr("learn.induction.col.token"): [w for w, _ in step.predictions],
               tr("learn.induction.col.p"): [round(p, 3) for _, p in step.predictions]}, hide_index=True)
 
 st.subheader(tr("learn.induction.curve"))
-curve = json.loads((BUILTIN_MODELS[MODEL].locate() / "training_curve.json").read_text())["curve"]
+curve = training_curve(MODEL)
 figure = go.Figure()
 figure.add_scatter(x=[r["step"] for r in curve], y=[r["first_copy"] for r in curve],
                    name=tr("learn.induction.curve.first"))
