@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from attnviz import AttnvizError, LoadedModel
+from attnviz import LoadedModel
 from attnviz.analysis.heads import HeadMode
 from attnviz.analysis.view import ViewOptions
 from attnviz.figures.live import COLORSCALES, LiveChoice
@@ -14,7 +14,7 @@ from attnviz.models.registry import BUILTIN_MODELS
 from attnviz.result import Family
 from ui import live_map
 from ui.cached import cached_model
-from ui.errors import show_error
+from ui.errors import shown_errors
 from ui.lang import tr
 from ui.model_picker import hub_choices, ready_to_load
 from ui.url_state import BOUND, keep_valid, url_choice
@@ -75,10 +75,10 @@ def model_picker(spec: PageSpec) -> LoadedModel | None:
             st.sidebar.caption(tr(f"model.about.{name}"))
     if not ready_to_load(name):
         return None
-    try:
-        loaded = cached_model(name, busy=lambda: st.spinner(tr("msg.loading", model=name)))
-    except AttnvizError as error:
-        show_error(error)
+    loaded = None
+    with shown_errors():
+        loaded = cached_model(name, busy=tr("msg.loading", model=name))
+    if loaded is None:
         return None
     if loaded.family not in spec.families:
         what = {"decoder": tr("kind.decoder"), "encoder-decoder": tr("kind.cross")}
@@ -107,11 +107,9 @@ def layer_picker(n_layers: int, *, allow_all_layers: bool = False, default: int 
     return st.sidebar.select_slider(tr("ctl.layer"), layers, value=default, key="layer", **BOUND)
 
 
-def head_toggles(n_heads: int) -> tuple[int, ...]:
-    return _head_pills(list(range(n_heads)))
-
-
-def _head_pills(heads_all: list[int]) -> tuple[int, ...]:
+def head_picker(n_heads: int) -> tuple[int, ...]:
+    """The heads to show (every head when none is picked)."""
+    heads_all = list(range(n_heads))
     keep_valid("heads", heads_all, heads_all)
     chosen = st.sidebar.pills(tr("ctl.heads"), heads_all, selection_mode="multi", default=heads_all, key="heads",
                               help=tr("ctl.heads_help"), **BOUND)

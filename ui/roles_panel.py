@@ -12,6 +12,7 @@ from attnviz.models.loading import LoadedModel
 from attnviz.result import AttentionResult
 from attnviz.roles import MARGIN, NO_ROLE, ORDER, PROBE_ROLES, RepeatProbe, RoleReport, head_roles, run_probe
 from attnviz.roles.vocabulary import THRESHOLDS
+from ui.cached import cached
 from ui.lang import tr
 
 PROBE_SPAN, PROBE_BATCH, PROBE_SEED = 24, 4, 0
@@ -19,11 +20,10 @@ BADGE_COLOURS = {"previous": "blue", "next": "blue", "self": "violet", "local": 
                  "induction": "red", "monotonic": "green", "first": "gray", "special": "gray", "broad": "gray"}
 
 
-@st.cache_resource(show_spinner=False, max_entries=6)
-def cached_probe(model_name: str, _loaded: LoadedModel) -> RepeatProbe | str:
-    """The probe of a loaded model, shared read-only; an error code string when it cannot run."""
+def probe_or_reason(loaded: LoadedModel) -> RepeatProbe | str:
+    """The probe of a loaded model (through the cache: shared read-only); the reason when it cannot run."""
     try:
-        return run_probe(_loaded, span=PROBE_SPAN, batch=PROBE_BATCH, seed=PROBE_SEED)
+        return run_probe(loaded, span=PROBE_SPAN, batch=PROBE_BATCH, seed=PROBE_SEED)
     except AttnvizError as error:
         return str(error)
 
@@ -52,7 +52,7 @@ def verdict(profile: HeadProfile) -> None:
 
 
 def report_for(result: AttentionResult, loaded: LoadedModel) -> tuple[RoleReport, RepeatProbe | str]:
-    probe = cached_probe(loaded.name, loaded)
+    probe = cached(probe_or_reason, loaded)
     return head_roles(result, probe=probe if isinstance(probe, RepeatProbe) else None), probe
 
 
