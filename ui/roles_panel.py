@@ -11,7 +11,7 @@ from attnviz.figures.matrix import matrix_figure
 from attnviz.models.loading import LoadedModel
 from attnviz.result import AttentionResult
 from attnviz.roles import MARGIN, NO_ROLE, ORDER, PROBE_ROLES, RepeatProbe, RoleReport, head_roles, run_probe
-from attnviz.roles.vocabulary import THRESHOLDS
+from attnviz.roles.vocabulary import THRESHOLDS, closest_role
 from ui.cached import cached
 from ui.lang import tr
 
@@ -70,8 +70,7 @@ def show(result: AttentionResult, kind: str, loaded: LoadedModel) -> RoleReport:
     st.markdown(tr("roles.count", n=sum(1 for h in heads if h.roles), total=len(heads)))
     rows, every_score = [], []
     for h in shown:
-        # the closest role: the one that holds, else the best score relative to its threshold
-        main = h.roles[0] if h.roles else max(h.scores, key=lambda r: h.scores[r] / THRESHOLDS[r])
+        main = closest_role(h.roles, h.scores)
         rows.append({tr("col.layer"): h.layer, tr("col.head"): h.head,
                      tr("roles.col.roles"): ", ".join(role_name(r) for r in h.roles) or role_name(NO_ROLE),
                      tr("roles.col.closest"): role_name(main), tr("roles.col.score"): round(h.scores[main], 2),

@@ -14,7 +14,7 @@ from attnviz.result import AttentionKind, AttentionResult
 from attnviz.roles.entropy import relative_entropy, row_entropy
 from attnviz.roles.report import assign
 from attnviz.roles.scores import TokenFacts, baselines, score_self_attention
-from attnviz.roles.vocabulary import NO_ROLE, ORDER, THRESHOLDS, PrimaryRole
+from attnviz.roles.vocabulary import NO_ROLE, ORDER, PrimaryRole, closest_role
 
 HeadMode = Literal["single", "mean", "max"]
 
@@ -63,9 +63,7 @@ class HeadProfile:
 
     def closest(self) -> str:
         """The role the head comes nearest to holding: its primary role, else the best score over its threshold."""
-        if self.roles:
-            return self.roles[0]
-        return max(self.scores, key=lambda r: self.scores[r] / THRESHOLDS[r]) if self.scores else NO_ROLE
+        return closest_role(self.roles, self.scores)
 
 
 def _diagonal_mean(matrix: np.ndarray, offset: int) -> float:

@@ -9,7 +9,7 @@ the census's columns, the UI's tables — so a role added or renamed here is add
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -96,3 +96,10 @@ CROSS_LINEAR = tuple(name for name in LINEAR_ROLES if name in CROSS_ROLES)
 SINK_ROLES = tuple(name for name in ORDER if ROLE[name].sink)
 # A text rarely repeats a token, so the content roles are measured on a probe of repeated random tokens.
 PROBE_ROLES = tuple(name for name in ORDER if ROLE[name].family == "content")
+
+
+def closest_role(roles: Sequence[str], scores: Mapping[str, float]) -> str:
+    """The role a head comes nearest to holding: the first that holds, else the best score over its threshold."""
+    if roles:
+        return roles[0]
+    return max(scores, key=lambda r: scores[r] / THRESHOLDS[r]) if scores else NO_ROLE
