@@ -13,7 +13,7 @@ from attnviz.analysis.view import derived_view
 from attnviz.figures.explain import analysis_map, chances_figure, highlight_row
 from ui.cached import cached_generation
 from ui.errors import show_error
-from ui.lang import tr
+from ui.lang import chart_words, tr
 from ui.panels import md_escape
 from ui.url_state import BOUND, keep_valid
 
@@ -83,6 +83,6 @@ def generation_panel(loaded: LoadedModel, text: str, kind: str, layer: int, head
                            step.row, len(shown.col_labels))
     left, right = st.columns([3, 2], gap="large")
     left.plotly_chart(figure, key=f"{key}-map", theme=None)
-    right.plotly_chart(chances_figure(step.top, title=tr("gen.top", token=step.token),
-                                     before_label=tr("gen.probability")), key=f"{key}-top", theme=None)
+    right.plotly_chart(chances_figure(step.top, title=tr("gen.top", token=step.token), words=chart_words()),
+                       key=f"{key}-top", theme=None)
     right.caption(tr("gen.row", row=step.row, token=reads.labels[step.row], written=step.token))
