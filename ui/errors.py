@@ -1,24 +1,16 @@
-"""Engine errors shown in the visitor's language: the engine gives a code and parameters, the UI the words."""
+"""Engine errors shown in the visitor's language: the engine gives a code and parameters, the tables the words."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from attnviz.errors import AttnvizError
-from ui.i18n import STRINGS
-from ui.lang import tr
+from attnviz.errors import AttnvizError, error_sentence
+from ui.lang import lang
 
 
 def error_text(error: AttnvizError) -> str:
     """The error's sentence in the visitor's language; codes without a translation show the English sentence."""
-    params = {**error.params, "message": str(error)}
-    if "kind" in params and f"kind.{params['kind']}" in STRINGS:
-        params["kind"] = tr(f"kind.{params['kind']}")
-    key = f"error.{error.code}"
-    try:
-        return tr(key, **params) if key in STRINGS else tr("error.error", message=str(error))
-    except (KeyError, IndexError, ValueError):  # a translation that needs a parameter this error lacks
-        return str(error)
+    return error_sentence(error, lang())
 
 
 def show_error(error: AttnvizError) -> None:
