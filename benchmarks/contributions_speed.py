@@ -6,7 +6,8 @@ The model has GPT-2 small's shape (12 layers, 12 heads, d_model 768, 3072-wide M
 to a temporary folder and loaded the way attnviz loads a user's model. Its vocabulary is the toy word-level
 tokenizer's (123 tokens) by default; ``--vocab 50257`` gives it GPT-2's full-size unembedding (the text is still
 made of toy-vocabulary tokens), where the lens projects all 13 rows of the stream onto 50,257 tokens. The page
-computes the lens at the 16 positions it shows ("lens, shown window"); "one cell on request" is ``lens_row``.
+computes the lens at the chosen position first ("the chosen position": 13 rows); the 16 positions around it when
+the visitor asks ("window on request"); "one cell on request" is ``lens_row``.
 ``--peer`` adds TransformerLens 4.3 on the same saved model (``TransformerBridge.boot_transformers``): its
 ``run_with_cache``, DLA through ``stack_head_results`` and ``logit_attrs``, and the lens through
 ``accumulated_resid(apply_ln=True)`` with top 5 and the prediction's rank at every row — the same work as attnviz's
@@ -89,6 +90,7 @@ def main() -> None:
         steps = {"forward": forward, "decompose": decomposition,
                  "attribution": lambda: direct_logit_attribution(loaded, found["d"]),
                  "lens": lambda: logit_lens(loaded, found["d"], k=5),
+                 "column": lambda: logit_lens(loaded, found["d"], k=5, positions=(n - 1,)),
                  "window": lambda: logit_lens(loaded, found["d"], k=5, positions=shown),
                  "cell": lambda: lens_row(loaded, found["d"], 6, n // 2, k=5)}
         if args.peer:
@@ -101,10 +103,12 @@ def main() -> None:
     rows = [("plain forward pass", plain), ("decompose (one forward + split)", split),
             ("direct logit attribution", attribution),
             ("logit lens, every position (13 rows, top 5)", measured["lens"]),
-            (f"logit lens, shown window ({len(shown)} positions)", measured["window"]),
+            ("logit lens, the chosen position (13 rows)", measured["column"]),
+            (f"logit lens, window on request ({len(shown)} positions)", measured["window"]),
             ("logit lens, one cell on request", measured["cell"]),
             ("decomposition + DLA + whole lens", split + attribution + measured["lens"]),
-            ("decomposition + DLA + shown lens (the page)", split + attribution + measured["window"])]
+            ("decomposition + DLA + chosen column (the page)", split + attribution + measured["column"]),
+            ("decomposition + DLA + window (asked for)", split + attribution + measured["window"])]
     if args.peer:
         rows.append(("TransformerLens: cache + DLA + whole lens", measured["peer"]))
     for name, value in rows:

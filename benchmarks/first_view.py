@@ -10,7 +10,9 @@ warms both (models loaded, one visit), then in headless Chromium:
   9-token text, until the map's canvas holds a drawn map;
 - new sentence: in that page, a new text of 20-32 tokens typed into the sidebar and submitted (Ctrl+Enter),
   until the canvas has drawn the new text's map (its shape changed);
-- front end: bytes the browser received over HTTP for the first view (compressed, as on the wire).
+- front end: bytes the browser received over HTTP for the first view (compressed, as on the wire);
+- where the first map's time goes: the front end loaded and parsed (``DOMContentLoaded``), the websocket to the
+  server opened, the map drawn (each from the start of navigation).
 
 Prints medians and maxima of ``--repeats`` fresh contexts for each server.
 """
@@ -39,13 +41,18 @@ def text_of(tokens: int, shift: int = 0) -> str:
     return " ".join(WORDS[(i + shift) % len(WORDS)] for i in range(tokens - 2))
 
 
-def visit(browser, url: str, index: int) -> tuple[float, float, int]:
+def visit(browser, url: str, index: int) -> tuple[float, float, int, dict[str, float]]:
     context = browser.new_context(viewport={"width": 1500, "height": 1100})
     page = context.new_page()
+    marks: dict[str, float] = {}
+    page.on("websocket", lambda _: marks.setdefault("websocket open", time.perf_counter() - started))
     started = time.perf_counter()
     page.goto(f"{url}/?text={text_of(9, index).replace(' ', '+')}")
     page.wait_for_selector("[data-testid='avz-live'] canvas[data-drawn]", timeout=120_000)
     first = time.perf_counter() - started
+    marks["front end parsed"] = page.evaluate(
+        "() => performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd") / 1000
+    marks["map drawn"] = first
     wait_idle(page)
     # bytes on the wire (compressed) of the document and every file it loaded
     received = page.evaluate("() => performance.getEntriesByType('navigation')"
@@ -58,7 +65,7 @@ def visit(browser, url: str, index: int) -> tuple[float, float, int]:
         new.append(drawn_after(page, lambda: box.press("Control+Enter"), attribute="shape", timeout_ms=60_000))
         wait_idle(page)
     context.close()
-    return first, statistics.median(new), received
+    return first, statistics.median(new), received, marks
 
 
 def measure(browser, url: str, repeats: int) -> str:
@@ -66,13 +73,16 @@ def measure(browser, url: str, repeats: int) -> str:
     warm.goto(url)
     wait_idle(warm)
     warm.close()
-    firsts, news, sizes = [], [], []
+    firsts, news, sizes, marks = [], [], [], []
     for i in range(repeats):
-        first, new, size = visit(browser, url, i)
+        first, new, size, mark = visit(browser, url, i)
         firsts.append(first)
         news.append(new)
         sizes.append(size)
-    return (f"first map median {statistics.median(firsts):.2f} s (max {max(firsts):.2f} s); "
+        marks.append(mark)
+    steps = ", ".join(f"{name} {statistics.median(m[name] for m in marks if name in m):.2f} s"
+                      for name in ("front end parsed", "websocket open", "map drawn"))
+    return (f"first map median {statistics.median(firsts):.2f} s (max {max(firsts):.2f} s) [{steps}]; "
             f"new sentence -> new map median {statistics.median(news):.0f} ms (max {max(news):.0f} ms); "
             f"front end received {statistics.median(sizes) / 1e6:.2f} MB over HTTP")
 

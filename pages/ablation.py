@@ -2,16 +2,11 @@
 
 import streamlit as st
 
-from attnviz import AttnvizError
-from attnviz.explain.ablation import every_head
+from attnviz.explain.ablation import ablation_effect, every_head, head_importance
 from ui import ablation_panel, controls, panels
-from ui.boot import leave_legacy_page_folder_mode
-from ui.cached import cached_ablation, cached_importance
-from ui.errors import show_error
+from ui.cached import cached
 from ui.lang import tr
 from ui.url_state import url_choice
-
-leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 SPEC = controls.PageSpec("abl", ("encoder", "decoder", "encoder-decoder"), "toy-translator")
 AUTOMATIC_MAP_HEADS = 160  # bigger models compute the importance map on request
@@ -34,16 +29,11 @@ toggles, effect_column = st.columns([1, 1], gap="large")
 with toggles:
     st.subheader(tr("ablation.switch_off"))
     st.caption(tr("ablation.switch_help"))
-    chosen = ablation_panel.head_toggles(loaded)
-    st.button(tr("ablation.clear"), on_click=ablation_panel.clear_toggles, args=(loaded,), icon=":material/undo:")
+    chosen = ablation_panel.heads_switched_off(loaded)
+    st.button(tr("ablation.clear"), on_click=ablation_panel.switch_all_on, args=(loaded,), icon=":material/undo:")
 with effect_column:
     st.subheader(tr("ablation.effect.one") if len(chosen) == 1 else tr("ablation.effect", n=len(chosen)))
-    try:
-        with st.spinner(tr("msg.running")):
-            effect = cached_ablation(loaded.name, text, target, tuple(chosen), mode)
-    except AttnvizError as error:
-        show_error(error)
-        st.stop()
+    effect = cached(ablation_effect, loaded, text, chosen, mode, target, busy=tr("msg.running"))
     ablation_panel.effect_panel(loaded, effect)
     if loaded.name in OPENING and ablation_panel.is_opening(chosen, OPENING[loaded.name]):
         st.info(tr("ablation.opening", layer=OPENING[loaded.name][1]))
@@ -52,10 +42,6 @@ st.subheader(tr("ablation.importance"))
 if len(every_head(loaded)) > AUTOMATIC_MAP_HEADS and not st.toggle(tr("ablation.compute_map"), key="imp_on"):
     st.caption(tr("ablation.map_on_request", n=len(every_head(loaded))))
     st.stop()
-try:
-    with st.spinner(tr("ablation.computing", n=len(every_head(loaded)))):
-        importance = cached_importance(loaded.name, text, target, mode)
-except AttnvizError as error:
-    show_error(error)
-    st.stop()
+importance = cached(head_importance, loaded, text, mode, target,
+                    busy=tr("ablation.computing", n=len(every_head(loaded))))
 ablation_panel.importance_panel(loaded, importance, chosen)

@@ -2,29 +2,26 @@
 
 import streamlit as st
 
-from attnviz import AttnvizError
-from attnviz.contributions.lens import lens_window
+from attnviz.contributions.decompose import decompose
+from attnviz.contributions.lens import lens_window, logit_lens
+from attnviz.contributions.logits import direct_logit_attribution
+from attnviz.patching.presets import PRESETS
 from ui import contributions_panel, controls, panels
-from ui.boot import leave_legacy_page_folder_mode
-from ui.cached import cached_attribution, cached_decomposition, cached_lens
-from ui.errors import show_error
+from ui.cached import cached
+from ui.errors import shown_errors
 from ui.lang import tr
 from ui.lessons import prose
 from ui.url_state import BOUND, url_choice
 
-leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
-SPEC = controls.PageSpec("ct", ("decoder", "encoder-decoder", "encoder"), "toy-lm")
+# an induction: the heads carry almost all of the predicted logit ("letter", copied from the first half)
+SPEC = controls.PageSpec("ct", ("decoder", "encoder-decoder", "encoder"), "toy-induction",
+                         example_text=PRESETS["induction"].clean)
 LENS_COLUMNS = 16  # positions of the lens drawn at once, around the chosen one; its text stays legible
 
 loaded, text, target = controls.page_start(SPEC, tr("page.contributions"), tr("contrib.intro"))
 panels.model_summary(loaded)
 panels.toy_vocabulary(loaded, text, target)
-try:
-    with st.spinner(tr("msg.running")):
-        decomposition = cached_decomposition(loaded.name, text, target)
-except AttnvizError as error:
-    show_error(error)
-    st.stop()
+decomposition = cached(decompose, loaded, text, target, busy=tr("msg.running"))
 
 positions = list(range(len(decomposition.tokens)))
 labels = decomposition.tokens.labels
@@ -43,24 +40,19 @@ else:
     kinds = ("decoder", "cross") if decomposition.cross_heads is not None else ("decoder",)
     opened = contributions_panel.opened_head(loaded, kinds)
     st.subheader(tr("contrib.dla"))
-    try:
-        attribution = cached_attribution(loaded.name, text, target, token or None, contrast or None, position)
-    except AttnvizError as error:
-        show_error(error)
-        attribution = None
-    if attribution is not None:
+    with shown_errors():  # a token the model does not know: the lens below is still drawn
+        attribution = cached(direct_logit_attribution, loaded, decomposition, token, contrast, position)
         contributions_panel.attribution_panel(loaded, attribution, opened)
     if opened:
         contributions_panel.head_map(loaded, text, target, opened)
     st.subheader(tr("contrib.lens"), help=tr("contrib.lens.about"))
     st.caption(tr("contrib.lens.about"))
-    try:
-        # the shown positions only: with a 50k vocabulary the whole lens costs 4x a forward pass
-        shown = lens_window(len(positions), position, LENS_COLUMNS)
-        lens = cached_lens(loaded.name, text, target, k, shown)
-    except AttnvizError as error:
-        show_error(error)
-        st.stop()
+    # the chosen position's column first (a tenth of a forward pass at 50k words); its neighbours on request
+    scope = url_choice(st.radio, tr("contrib.lens_scope"), ["position", "window"], "lens_at", "position",
+                       lambda s: tr(f"contrib.lens_scope.{s}", n=LENS_COLUMNS), horizontal=True,
+                       help=tr("contrib.lens_scope_help"))
+    shown = (position,) if scope == "position" else lens_window(len(positions), position, LENS_COLUMNS)
+    lens = cached(logit_lens, loaded, decomposition, k, shown)
     contributions_panel.lens_panel(loaded, lens, position, len(positions))
 if decomposition.kind == "encoder" and opened:
     contributions_panel.head_map(loaded, text, target, opened)

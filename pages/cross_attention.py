@@ -1,15 +1,10 @@
 """Cross-attention of an encoder-decoder: target rows x source columns, an alignment matrix."""
 
-import pandas as pd
 import streamlit as st
 
-from attnviz.analysis.tables import alignment_rows
-from ui import controls, panels
-from ui.boot import leave_legacy_page_folder_mode
+from ui import controls, explorer_facts, panels
 from ui.generation_panel import generation_panel
 from ui.lang import tr
-
-leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 SPEC = controls.PageSpec("mt", ("encoder-decoder",), "toy-translator")
 
@@ -25,21 +20,11 @@ vc = controls.view_controls(n_layers, loaded.shape.heads_of("cross"), cross=True
                             key="map-cross")
 panels.model_summary(loaded)
 result = panels.run_capture(loaded, text, target, layer=vc.layer)
-if result is None:
-    st.stop()
 
 panels.toy_vocabulary(loaded, text, target)
-if result.target_generated and result.output_tokens:
-    written = " ".join(label for label, special in zip(result.output_tokens.labels, result.output_tokens.special)
-                       if not special)
-    st.info(tr("msg.generated", target=written))
-
+panels.generated_target_note(result)
 view, facts = panels.attention_panel(result, "cross", vc, key="cross")
 with facts:
-    st.subheader(tr("cross.best"))
-    rows = [{tr("col.target"): row.target, tr("col.source"): row.source, tr("hover.weight"): round(row.weight, 3)}
-            for row in alignment_rows(view)]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    panels.result_downloads(result, key="cross-all")
+    explorer_facts.cross(result, view)
 
 generation_panel(loaded, text, "cross", vc.layer, view.heads, key="cross-gen")

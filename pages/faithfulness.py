@@ -2,16 +2,10 @@
 
 import streamlit as st
 
-from attnviz import AttnvizError
 from attnviz.faithfulness import IG_STEPS, OUTPUTS_OF
 from ui import controls, faithfulness_panel, panels
-from ui.boot import leave_legacy_page_folder_mode
-from ui.cached import cached_faithfulness
-from ui.errors import show_error
 from ui.lang import tr
 from ui.url_state import BOUND, url_choice
-
-leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 SPEC = controls.PageSpec("faith_model", ("encoder", "decoder", "encoder-decoder"), "minilm")
 STEPS = [8, 16, 32, 64, 128]
@@ -31,20 +25,10 @@ merge = st.sidebar.checkbox(tr("ctl.merge"), value=False, key="merge", **BOUND)
 panels.model_summary(loaded)
 panels.toy_vocabulary(loaded, text, target)
 
-if output == "target_token":  # the words of the translation, to pick one
-    result = panels.run_capture(loaded, text, target)
-    if result is None or result.output_tokens is None:
+if output == "target_token":  # a word of the translation
+    position = faithfulness_panel.target_position(loaded, text, target)
+    if position is None:
         st.stop()
-    words = result.output_tokens
-    choices = list(range(len(words)))
-    first = next((i for i, special in enumerate(words.special) if not special), 0)
-    position = url_choice(st.sidebar.selectbox, tr("faith.position"), choices, "position", first,
-                          lambda i: f"{i}: {words.labels[i]}")
-try:
-    with st.spinner(tr("faith.running", steps=steps)):
-        run = cached_faithfulness(loaded.name, text, target, output, token, position, steps)
-except AttnvizError as error:
-    show_error(error)
-    st.stop()
+run = faithfulness_panel.computed(loaded, text, target, output, token, position, steps)
 faithfulness_panel.explained(run)
 faithfulness_panel.strip_and_table(run, hide, merge, key="faith")

@@ -3,18 +3,15 @@
 import streamlit as st
 
 from attnviz.analysis.view import ViewOptions, build_view
-from attnviz.errors import AttnvizError
+from attnviz.capturing.run import capture_token_ids
+from attnviz.explain.generation_steps import generation_steps
 from attnviz.figures.heatmap import attention_heatmap
 from attnviz.figures.matrix import matrix_figure
 from attnviz.teach.lessons import prefix_change, tiny_causal_demo
-from ui.boot import leave_legacy_page_folder_mode
-from ui.cached import cached_generation, cached_ids_capture, cached_model
-from ui.errors import show_error
+from ui.cached import cached, cached_model
 from ui.lang import chart_words, tr
 from ui.lessons import lesson_start, prose
 from ui.url_state import BOUND
-
-leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 MODEL = "toy-lm"
 
@@ -37,11 +34,7 @@ st.subheader(tr("learn.causal.generate"))
 loaded = cached_model(MODEL)
 # a prompt the toy model continues for six words ("bought the apple at school"): a map that grows for a while
 prompt = st.text_input(tr("learn.causal.prompt"), value="the farmer", key="learn_prompt", max_chars=100, **BOUND)
-try:
-    generated = cached_generation(MODEL, prompt, 8)  # the model's own ids, captured once as they are
-except AttnvizError as error:
-    show_error(error)
-    st.stop()
+generated = cached(generation_steps, loaded, prompt, 8)  # the model's own ids, captured once as they are
 full = generated.result
 words_only = list(full.source.labels[1:])  # position 0 is <s>
 n_prompt, n_tokens = generated.prompt_tokens, len(full.source)
@@ -58,7 +51,7 @@ left, right = st.columns(2)
 layer = left.select_slider(tr("ctl.layer"), list(range(loaded.shape.n_layers["decoder"])), key="learn_layer", **BOUND)
 head = right.select_slider(tr("ctl.head"), list(range(loaded.shape.heads_of("decoder", layer))), key="learn_head",
                            **BOUND)
-prefix = cached_ids_capture(MODEL, full.source.token_ids[:k])  # the first k tokens alone
+prefix, _ = cached(capture_token_ids, loaded, full.source.token_ids[:k])  # the first k tokens alone
 view = build_view(prefix, "decoder", layer, [head], "single", ViewOptions(hide_special=False))
 st.plotly_chart(attention_heatmap(view, words=chart_words(), fixed_scale=True), key="growing", width="content",
                 theme=None)

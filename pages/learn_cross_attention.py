@@ -5,15 +5,13 @@ import streamlit as st
 from attnviz.analysis.view import ViewOptions, axis_tokens, build_view
 from attnviz.figures.heatmap import attention_heatmap
 from attnviz.figures.matrix import matrix_figure, row_bars
+from attnviz.teach.derivation import derive
 from ui import panels
-from ui.boot import leave_legacy_page_folder_mode
-from ui.cached import cached_derivation, cached_model
+from ui.cached import cached, cached_model
 from ui.controls import DEFAULT_TEXT
 from ui.lang import chart_words, tr
 from ui.lessons import lesson_start, prose
 from ui.url_state import BOUND
-
-leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 MODEL = "toy-translator"
 
@@ -29,14 +27,10 @@ target = right.text_input(tr("learn.target"), value="", key="learn_cross_target"
                           help=tr("ctl.target_help"), **BOUND)
 loaded = cached_model(MODEL)
 result = panels.run_capture(loaded, text, target)
-if result is None:
-    st.stop()
 layer = loaded.shape.n_layers["cross"] - 1
-if result.target_generated and result.output_tokens is not None:
-    written = " ".join(t for t, s in zip(result.output_tokens.labels, result.output_tokens.special) if not s)
-    st.info(tr("msg.generated", target=written))
+panels.generated_target_note(result)
 
-derivation = cached_derivation(MODEL, text, "cross", layer, 0, target or None)
+derivation = cached(derive, loaded, text, "cross", layer, 0, target)
 st.caption(tr("learn.cross.shapes", m=derivation.q.shape[0], n=derivation.k.shape[0], d=derivation.q.shape[1]))
 cols = st.columns(3)
 # one convention on every page: a cross-attention row is named by the word it writes (as the map below)

@@ -2,19 +2,15 @@
 
 import streamlit as st
 
-from attnviz.errors import AttnvizError
 from attnviz.export import arrays_to_npz
 from attnviz.figures.matrix import matrix_figure
 from attnviz.models.weights import exposes_weights
-from ui.boot import leave_legacy_page_folder_mode
-from ui.cached import cached_derivation, cached_model
+from attnviz.teach.derivation import derive
+from ui.cached import cached, cached_model
 from ui.controls import DEFAULT_TEXT
-from ui.errors import show_error
 from ui.lang import tr
 from ui.lessons import lesson_start, prose
 from ui.url_state import BOUND, url_choice
-
-leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 MODELS = ["minilm", "toy-translator", "toy-lm"]
 
@@ -35,11 +31,7 @@ target = None
 if loaded.family == "encoder-decoder":
     target = inputs[1].text_input(tr("learn.target"), value="火车准时驶出车站", key="derive_target", max_chars=200,
                                   **BOUND)
-try:
-    d = cached_derivation(model_name, text, kind, layer, head, target)
-except AttnvizError as error:
-    show_error(error)
-    st.stop()
+d = cached(derive, loaded, text, kind, layer, head, target)
 
 rows, cols = list(d.queries.labels), list(d.keys.labels)
 n, n_k, d_model, h = len(rows), len(cols), d.w_o.shape[1], d.q.shape[1]

@@ -1,25 +1,18 @@
 """Lesson 7: induction heads: a previous-token head and an induction head, with the toy model's own numbers."""
 
-import json
 import math
 
 import plotly.graph_objects as go
 import streamlit as st
 
-from attnviz.errors import AttnvizError
 from attnviz.figures.matrix import matrix_figure
-from attnviz.models.registry import BUILTIN_MODELS
 from attnviz.roles.report import RoleReport
-from attnviz.teach.induction import circuit_heads, circuit_step, curve_summary, repeated_positions
-from ui.boot import leave_legacy_page_folder_mode
+from attnviz.teach.induction import circuit_heads, circuit_step, curve_summary, repeated_positions, training_curve
 from ui.cached import cached_capture, cached_model
-from ui.errors import show_error
 from ui.lang import tr
 from ui.lessons import prose
 from ui.roles_panel import report_for
 from ui.url_state import BOUND
-
-leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 MODEL = "toy-induction"
 DEFAULT = "farmer bridge apple doctor city book girl farmer bridge apple doctor city book girl"
@@ -27,11 +20,7 @@ DEFAULT = "farmer bridge apple doctor city book girl farmer bridge apple doctor 
 loaded = cached_model(MODEL)
 st.title(tr("learn.induction.title"))
 text = st.text_input(tr("learn.induction.text"), value=DEFAULT, key="induction_text", max_chars=300, **BOUND)
-try:
-    result = cached_capture(MODEL, text, None)
-except AttnvizError as error:
-    show_error(error)
-    st.stop()
+result = cached_capture(loaded, text)
 report: RoleReport = report_for(result, loaded)[0]
 heads = circuit_heads(report)
 st.markdown(prose("learn.induction.intro", prev_score=heads.previous_score, ind_score=heads.induction_score))
@@ -70,7 +59,7 @@ st.dataframe({tr("learn.induction.col.token"): [w for w, _ in step.predictions],
               tr("learn.induction.col.p"): [round(p, 3) for _, p in step.predictions]}, hide_index=True)
 
 st.subheader(tr("learn.induction.curve"))
-curve = json.loads((BUILTIN_MODELS[MODEL].locate() / "training_curve.json").read_text())["curve"]
+curve = training_curve(MODEL)
 figure = go.Figure()
 figure.add_scatter(x=[r["step"] for r in curve], y=[r["first_copy"] for r in curve],
                    name=tr("learn.induction.curve.first"))

@@ -7,15 +7,13 @@ from attnviz.analysis.tokens import visible_positions
 from attnviz.analysis.view import ViewOptions, build_view
 from attnviz.figures.heatmap import attention_heatmap
 from attnviz.figures.matrix import head_split_figure, matrix_figure
+from attnviz.teach.derivation import derive
 from ui import panels, roles_panel
-from ui.boot import leave_legacy_page_folder_mode
-from ui.cached import cached_derivation, cached_model
+from ui.cached import cached, cached_model
 from ui.controls import DEFAULT_TEXT
 from ui.lang import chart_words, tr
 from ui.lessons import lesson_start, prose
 from ui.url_state import BOUND
-
-leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 MODEL = "minilm"
 D_MODELS = [64, 128, 256, 384, 512, 768, 1024]
@@ -43,8 +41,6 @@ st.info(tr("learn.multi.real", d_model=shape.d_model, heads=shape.n_heads, dim=s
 st.subheader(tr("learn.multi.side"))
 text = st.text_input(tr("learn.text"), value=DEFAULT_TEXT, key="learn_text", max_chars=300, **BOUND)
 result = panels.run_capture(loaded, text)
-if result is None:
-    st.stop()
 # verdicts and maps over the same tokens: special tokens hidden and rows rescaled in both
 shown = visible_positions(result.source, hide_special=True)
 profiles = [profile_shown_head(result, "encoder", layer, head, shown)
@@ -63,7 +59,7 @@ for column, profile in zip(st.columns(len(chosen)), chosen):
 
 st.subheader(tr("learn.multi.concat"))
 st.markdown(prose("learn.multi.concat_text", dim=shape.head_dim, d_model=shape.d_model))
-derivation = cached_derivation(MODEL, text, "encoder", chosen[0].layer, chosen[0].head)
+derivation = cached(derive, loaded, text, "encoder", chosen[0].layer, chosen[0].head)
 tokens = [t for t in result.source.tokens]
 st.plotly_chart(matrix_figure(derivation.concat, tokens, column_groups=shape.head_dim, show_values=False,
                               title=f"concat ({len(tokens)} × {shape.d_model})"), key="concat", theme=None)

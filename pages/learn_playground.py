@@ -3,15 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from attnviz.errors import InputTextError
 from attnviz.figures.matrix import matrix_figure
 from attnviz.teach.lessons import playground_steps
-from ui.boot import leave_legacy_page_folder_mode
 from ui.lang import tr
 from ui.lessons import lesson_start
 from ui.url_state import BOUND
-
-leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 DEFAULT_TOKENS = "the cat sat on the mat"
 DEFAULT_X = [[1.0, 0.2, 0.0], [0.1, 1.0, 0.3], [0.0, 0.4, 1.0], [0.9, 0.1, 0.1], [1.0, 0.2, 0.0], [0.2, 0.9, 0.4]]
@@ -33,12 +29,8 @@ with right:
     scale = st.checkbox(tr("learn.play.scale"), value=True, key="play_scale", **BOUND)
     causal = st.checkbox(tr("learn.play.causal"), value=False, key="play_causal", **BOUND)
 
-try:
-    steps = playground_steps(frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float),
-                             use_projections=use_projections, seed=seed, scale=scale, causal=causal)
-except InputTextError:
-    st.error(tr("learn.play.bad"))
-    st.stop()
+steps = playground_steps(frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float),
+                         use_projections=use_projections, seed=seed, scale=scale, causal=causal)
 
 
 def show(matrix, title, key, rows=labels, cols=None, **kwargs):

@@ -8,16 +8,14 @@ from attnviz.analysis.tokens import unique_labels, visible_positions
 from attnviz.analysis.view import ViewOptions, build_view
 from attnviz.figures.heatmap import attention_heatmap
 from attnviz.figures.matrix import row_bars
+from attnviz.teach.derivation import derive
 from attnviz.teach.lessons import value_contributions
 from ui import panels
-from ui.boot import leave_legacy_page_folder_mode
-from ui.cached import cached_derivation, cached_model
+from ui.cached import cached, cached_model
 from ui.controls import DEFAULT_TEXT
 from ui.lang import chart_words, tr
 from ui.lessons import lesson_start, prose
 from ui.url_state import BOUND
-
-leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 MODEL = "minilm"
 
@@ -27,8 +25,6 @@ st.latex(r"\begin{gathered}\mathrm{Attention}(Q,K,V)=\\ \mathrm{softmax}\!\left(
 text = st.text_input(tr("learn.text"), value=DEFAULT_TEXT, key="learn_text", max_chars=300, **BOUND)
 loaded = cached_model(MODEL)
 result = panels.run_capture(loaded, text)
-if result is None:
-    st.stop()
 
 seq = result.source
 labels = unique_labels(list(seq.labels))
@@ -49,7 +45,7 @@ best = best_head_for_link(result, "encoder", query, key)
 layer, head, weight = best.layer, best.head, best.weight
 st.markdown(prose("learn.self.head_found", n=loaded.shape.n_layers["encoder"] * loaded.shape.n_heads, layer=layer,
                head=head, query=panels.md_escape(labels[query]), key=panels.md_escape(labels[key]), weight=weight))
-derivation = cached_derivation(MODEL, text, "encoder", layer, head)
+derivation = cached(derive, loaded, text, "encoder", layer, head)
 
 st.subheader(tr("learn.self.step1", token=labels[query]))
 st.markdown(prose("learn.self.step1.text", d=loaded.shape.head_dim))

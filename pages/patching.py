@@ -2,14 +2,8 @@
 
 import streamlit as st
 
-from attnviz import AttnvizError
 from ui import controls, panels, patching_panel
-from ui.boot import leave_legacy_page_folder_mode
-from ui.cached import cached_patching
-from ui.errors import show_error
 from ui.lang import tr
-
-leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 st.title(tr("page.patching"))
 st.markdown(tr("patch.intro"))
@@ -20,13 +14,6 @@ if loaded is None:
 choice = patching_panel.pair_inputs(loaded)
 panels.model_summary(loaded)
 panels.toy_vocabulary(loaded, choice["clean"], choice["corrupt"], choice["target"])
-try:
-    with st.spinner(tr("patch.running")):
-        exact, estimate, agreement, heads = cached_patching(
-            loaded.name, choice["clean"], choice["corrupt"], choice["answer"], choice["wrong"], choice["target"],
-            choice["component"], choice["kind"])
-except AttnvizError as error:
-    show_error(error)
-    st.stop()
+exact, estimate, agreement, heads = patching_panel.computed(loaded, choice)
 patching_panel.explained(exact)
 patching_panel.results(loaded, choice, exact, estimate, agreement, heads)  # a click reruns only this part

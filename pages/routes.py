@@ -2,25 +2,15 @@
 
 import streamlit as st
 
-from attnviz import AttnvizError
 from ui import controls, panels, routes_panel
-from ui.boot import leave_legacy_page_folder_mode
-from ui.errors import show_error
 from ui.lang import tr
 from ui.url_state import url_choice
-
-leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 SPEC = controls.PageSpec("routes", ("decoder", "encoder", "encoder-decoder"), "toy-lm")
 
 loaded, text, target = controls.page_start(SPEC, tr("page.routes"), tr("routes.intro"))
 panels.model_summary(loaded)
-try:
-    with st.spinner(tr("msg.running")):
-        contributions = routes_panel.cached_contributions(loaded.name, text, target)
-except AttnvizError as error:
-    show_error(error)
-    st.stop()
+contributions = routes_panel.contributions_of(loaded, text, target)
 labels = contributions.tokens.labels
 position = url_choice(st.sidebar.selectbox, tr("routes.position"), list(range(len(labels))), "pos",
                       routes_panel.default_position(contributions), lambda i: f"{i}: {labels[i]}",

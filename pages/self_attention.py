@@ -1,16 +1,8 @@
 """Self-attention explorer: one layer, one head (or several combined), as a token x token heatmap."""
 
-import streamlit as st
-
-from attnviz.analysis.heads import profile_shown_head, strongest_links
-from attnviz.analysis.tokens import visible_positions
-from ui import controls, panels, roles_panel
+from ui import controls, explorer_facts, panels
 from ui.beyond_panel import beyond_weights
-from ui.boot import leave_legacy_page_folder_mode
-from ui.cached import derived
 from ui.lang import tr
-
-leave_legacy_page_folder_mode()  # a fresh server's first visit runs this page without app.py: rerun through it
 
 SPEC = controls.PageSpec("model", ("encoder", "decoder", "encoder-decoder"), controls.OPENING_MODEL)
 
@@ -22,24 +14,8 @@ vc = controls.view_controls(loaded.shape.n_layers[kind], loaded.shape.heads_of(k
                             default_layer=opening[0], default_head=opening[1])
 panels.model_summary(loaded)
 result = panels.run_capture(loaded, text, target, layer=vc.layer)
-if result is None:
-    st.stop()
-
 view, facts = panels.attention_panel(result, kind, vc, key="self")
 with facts:
-    st.subheader(tr("self.links"))
-    links = derived("links", result, (kind, vc.layer, view.heads, vc.mode, vc.options),
-                    lambda: strongest_links(view.matrix, view.row_labels, view.col_labels, top=6))
-    panels.links_table(links)
-    if len(view.heads) == 1:
-        shown = visible_positions(result.query_tokens(kind), vc.options.hide_special)
-        profile = derived("profile", result, (kind, vc.layer, view.heads[0], tuple(shown)),
-                          lambda: profile_shown_head(result, kind, vc.layer, view.heads[0], shown))
-        st.subheader(tr("self.profile"))
-        roles_panel.verdict(profile)
-        st.caption(f"{tr('col.entropy')}: {profile.entropy:.2f} · "
-                   f"{tr('col.previous')}: {profile.previous_weight:.2f} · "
-                   f"{tr('col.self')}: {profile.self_weight:.2f} · {tr('col.special')}: {profile.special_weight:.2f}")
-    panels.result_downloads(result, key="self-all")
+    explorer_facts.self_attention(result, kind, vc, view)
 
 beyond_weights(loaded, text, target, result, kind, vc.layer, view.heads, vc.options, key="self-beyond")

@@ -10,4 +10,4 @@ APP = Path(__file__).resolve().parents[1] / "app.py"
 
 def registered_pages() -> list[str]:
     """Every page's URL path (its file name in pages/), in the sidebar's order."""
-    return re.findall(r'st\.Page\("pages/([a-z_]+)\.py"', APP.read_text("utf-8"))
+    return re.findall(r'st\.Page\(PAGES / "([a-z_]+)\.py"', APP.read_text("utf-8"))

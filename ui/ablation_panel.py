@@ -12,6 +12,7 @@ from attnviz import LoadedModel
 from attnviz.explain.ablation import AblationEffect, HeadImportance
 from attnviz.export import MIME_TYPES, file_stem, matrix_to_csv, safe_filename
 from attnviz.figures.explain import chances_figure, importance_figure
+from ui.clicks import new_click
 from ui.lang import chart_words, tr
 from ui.panels import image_buttons, md_escape
 from ui.url_state import BOUND
@@ -28,15 +29,7 @@ def _chart_key(kind: str) -> str:
 def apply_map_clicks(loaded: LoadedModel) -> None:
     """A click on a cell of an importance map toggles that head (before the toggles are drawn this run)."""
     for kind in loaded.shape.kinds:
-        state = st.session_state.get(_chart_key(kind))
-        points = state.get("selection", {}).get("points", []) if hasattr(state, "get") else []
-        # the clickable markers sit at x = head, y = layer (the heatmap trace, curve 0, takes no clicks)
-        clicked = tuple((int(p["y"]), int(p["x"])) for p in points if p.get("curve_number") == 1)
-        applied = f"_applied_{kind}"
-        if clicked == st.session_state.get(applied, ()):
-            continue
-        st.session_state[applied] = clicked
-        for layer, head in clicked:
+        for layer, head in new_click(_chart_key(kind)):  # rows are layers, columns heads
             if not (0 <= layer < loaded.shape.n_layers[kind] and 0 <= head < loaded.shape.heads_of(kind, layer)):
                 continue
             key = _pill_key(kind, layer)
@@ -61,8 +54,8 @@ def is_opening(chosen: list[tuple[str, int, int]], opening: tuple[str, int, tupl
     return sorted(chosen) == sorted((kind, layer, h) for h in heads)
 
 
-def head_toggles(loaded: LoadedModel) -> list[tuple[str, int, int]]:
-    """One row of head toggles per layer and kind; returns the heads switched off."""
+def heads_switched_off(loaded: LoadedModel) -> list[tuple[str, int, int]]:
+    """One row of toggles per layer and kind; returns the heads switched off."""
     chosen = []
     shape = loaded.shape
     for kind in shape.kinds:
@@ -81,7 +74,7 @@ def head_toggles(loaded: LoadedModel) -> list[tuple[str, int, int]]:
     return chosen
 
 
-def clear_toggles(loaded: LoadedModel) -> None:
+def switch_all_on(loaded: LoadedModel) -> None:
     for kind in loaded.shape.kinds:
         for layer in range(loaded.shape.n_layers[kind]):
             st.session_state[_pill_key(kind, layer)] = []

@@ -5,15 +5,16 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from attnviz import AttentionResult, AttnvizError, LoadedModel
+from attnviz import AttentionResult, LoadedModel
 from attnviz.analysis.tokens import visible_positions
 from attnviz.analysis.view import ViewOptions, derived_view
-from attnviz.explain.flow import rollout
+from attnviz.explain.flow import attention_flow, rollout
+from attnviz.explain.value_norms import value_weighted
 from attnviz.export import MIME_TYPES, file_stem, matrix_to_csv
 from attnviz.figures.explain import analysis_map
 from attnviz.figures.matrix import row_bars
-from ui.cached import cached_flow, cached_value_weighted
-from ui.errors import show_error
+from ui.cached import cached, cached_capture, visitor_settings
+from ui.errors import shown_errors
 from ui.lang import tr
 from ui.panels import image_buttons, show_figure
 from ui.url_state import url_choice
@@ -26,9 +27,9 @@ def _matrix(loaded: LoadedModel, text: str, target: str | None, result: Attentio
     """The derived map over every token, and the key norms behind a value-weighted one."""
     if view == "rollout":
         return rollout(result, kind, layer).at(layer), None
-    if view == "flow":
-        return cached_flow(loaded.name, text, target, kind, layer).maps[0], None
-    weighted = cached_value_weighted(loaded.name, text, target, kind, layer)
+    if view == "flow":  # flow mixes every layer up to this one: the capture of them all, not the page's
+        return cached(attention_flow, cached_capture(loaded, text, target), kind, layer).maps[0], None
+    weighted = cached(value_weighted, loaded, text, kind, layer, target, max_tokens=visitor_settings().max_tokens)
     return weighted.combined(heads) / len(heads), weighted.norms[list(heads)].mean(axis=0)
 
 
@@ -43,12 +44,15 @@ def beyond_weights(loaded: LoadedModel, text: str, target: str | None, result: A
     st.caption(tr(f"beyond.{view}.explain", layer=layer,
                   heads=", ".join(map(str, heads)) if len(heads) < result.shape.heads_of(kind, layer) else tr(
                       "beyond.all_heads")))
-    try:
+    with shown_errors():
         with st.spinner(tr("msg.running")):
             matrix, norms = _matrix(loaded, text, target, result, kind, view, layer, heads)
-    except AttnvizError as error:
-        show_error(error)
-        return
+        _beyond_map(loaded, result, kind, view, layer, heads, options, matrix, norms, key)
+
+
+def _beyond_map(loaded: LoadedModel, result: AttentionResult, kind: str, view: str, layer: int,
+                heads: tuple[int, ...], options: ViewOptions, matrix: np.ndarray, norms: np.ndarray | None,
+                key: str) -> None:
     shown = derived_view(result, kind, matrix, layer=layer, heads=heads, hide_special=options.hide_special)
     title = f"{tr(f'beyond.{view}')} · {tr('ctl.layer')} {layer}"
     figure = analysis_map(shown.matrix, shown.row_labels, shown.col_labels, title=title,

@@ -1,15 +1,23 @@
-"""The cache facade: cached calls into the attnviz engine — one model per process, one capture per distinct input.
+"""The cache facade: every cached value of the app comes through here. One model per name per process, and every
+engine result in the server's one byte-bounded cache under a key made by one function of the call's inputs.
 
-Captures live in one byte-bounded cache per server (the operator's ``cache_bytes``), handed to every
-session as they are: no pickled copy per rerun, as ``st.cache_data`` would make.
+Results are handed to every session as they are (no pickled copy per rerun, as ``st.cache_data`` would make), so
+callers treat them as read-only. ``cached(fn, *args, **kwargs)`` is the one way in; a key is never built by hand,
+as a key that leaves an input out hands one visitor another visitor's result.
 """
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import os
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+import weakref
+from collections.abc import Callable, Hashable
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any, TypeVar
 
+import numpy as np
 import streamlit as st
 import transformers
 
@@ -21,6 +29,8 @@ from attnviz.threads import ThreadPolicy
 
 transformers.utils.logging.disable_progress_bar()
 transformers.logging.set_verbosity_error()
+
+T = TypeVar("T")
 
 
 @st.cache_resource(show_spinner=False)
@@ -38,8 +48,6 @@ def thread_policy() -> ThreadPolicy:
     return ThreadPolicy(visitor_settings().torch_threads)
 
 
-Busy = Callable[[], AbstractContextManager] | None  # a spinner to show while work is done, not on a cache hit
-
 _LOADED: set[str] = set()  # models this process has loaded (a spinner per run costs a timer thread)
 
 
@@ -49,13 +57,12 @@ def _model(name: str) -> LoadedModel:
         return load_model(name, visitor=visitor_settings())
 
 
-def cached_model(name: str, busy: Busy = None) -> LoadedModel:
-    """Shared by every session; only read from (captures run under torch.inference_mode)."""
-    if busy is None or name in _LOADED:
+def cached_model(name: str, busy: str | None = None) -> LoadedModel:
+    """Shared by every session; only read from (captures run under torch.inference_mode). Models stay out of the
+    byte-bounded cache: their weights are the server's, not one result's. ``busy``: a spinner's text while the
+    model loads, not shown once it is loaded."""
+    with st.spinner(busy) if busy is not None and name not in _LOADED else nullcontext():
         loaded = _model(name)
-    else:
-        with busy():
-            loaded = _model(name)
     _LOADED.add(name)
     return loaded
 
@@ -70,26 +77,118 @@ def shared_cache() -> ByteBoundedCache:
     return _results()
 
 
-def cached_capture(model_name: str, text: str, target: str | None, layer: int | None = None, busy: Busy = None
-                   ) -> AttentionResult:
+_MADE_BY: dict[int, tuple] = {}  # id of a living value cached() computed -> the key of the call that made it
+
+
+def key_part(value: Any) -> Hashable:
+    """One argument as part of a key, by what it holds, never by where it sits in memory:
+
+    - a loaded model by its name (one model per name per process);
+    - a capture by what it was made from as a visitor sees it (each side's token ids and labels: texts that share
+      every token id still differ), its layers and precision;
+    - a value :func:`cached` computed by the key of the call that made it;
+    - bytes by their SHA-256; a file by its path, size and modification time (a rewritten file is read again);
+    - lists, tuples, sets and dicts item by item; numpy scalars as numbers;
+    - any other value by its own hash. A value hashed by identity or not at all (an array) is refused: pass what
+      it was made from instead.
+    """
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, LoadedModel):
+        return ("model", value.name)
+    if isinstance(value, AttentionResult):
+        arrays = next(iter(value.arrays.values()), None)
+        return ("capture", value.inputs, tuple(sorted(value.layers.items())),
+                None if arrays is None else str(arrays.dtype))
+    made = _MADE_BY.get(id(value))
+    if made is not None:
+        return ("made by", made)
+    if isinstance(value, bytes):
+        return ("bytes", hashlib.sha256(value).hexdigest())
+    if isinstance(value, Path):
+        return ("file", str(value.expanduser().resolve()), *_file_state(value))
+    if isinstance(value, list | tuple):
+        return tuple(key_part(item) for item in value)
+    if isinstance(value, set | frozenset):
+        return frozenset(key_part(item) for item in value)
+    if isinstance(value, dict):
+        return ("dict", tuple(sorted((str(name), key_part(item)) for name, item in value.items())))
+    if type(value).__hash__ in (None, object.__hash__):
+        raise TypeError(f"a {type(value).__name__} cannot be part of a cache key: pass what it was made from")
+    hash(value)  # a frozen dataclass holding an array fails here, not in the cache
+    return value
+
+
+def _file_state(path: Path) -> tuple[int, int] | tuple[None]:
+    try:
+        state = path.expanduser().stat()
+    except OSError:
+        return (None,)  # reading it reports the problem
+    return state.st_size, state.st_mtime_ns
+
+
+def _bound(fn: Callable, args: tuple, kwargs: dict) -> inspect.BoundArguments:
+    """The call's arguments by parameter name, defaults applied. Optional text (a parameter whose default is None)
+    given as "" is None: an empty field and no field ask the same, and are computed and kept once. A function that
+    takes ``max_tokens`` gets the operator's limit unless the caller gives one."""
+    signature = inspect.signature(fn)
+    bound = signature.bind(*args, **kwargs)
+    bound.apply_defaults()
+    for name, parameter in signature.parameters.items():
+        if parameter.default is None and isinstance(bound.arguments.get(name), str) and not bound.arguments[name]:
+            bound.arguments[name] = None
+    if bound.arguments.get("max_tokens", 0) is None:
+        bound.arguments["max_tokens"] = visitor_settings().max_tokens
+    return bound
+
+
+def _key(fn: Callable, bound: inspect.BoundArguments) -> tuple:
+    if getattr(fn, "__closure__", None) or "<lambda>" in fn.__qualname__:
+        raise TypeError(f"{fn.__qualname__} cannot be cached: what a closure reads from outside is not in its key, "
+                        "and lambdas share one name; pass every input as an argument of a named function")
+    return (f"{fn.__module__}.{fn.__qualname__}", *((name, key_part(value)) for name, value in bound.arguments.items()))
+
+
+def cache_key(fn: Callable, /, *args, **kwargs) -> tuple:
+    """The key of ``fn(*args, **kwargs)``: the function's qualified name and every argument under its parameter's
+    name (see :func:`key_part`). Two calls share a key exactly when they ask the same."""
+    return _key(fn, _bound(fn, args, kwargs))
+
+
+def cached(fn: Callable[..., T], /, *args, busy: str | None = None, **kwargs) -> T:
+    """``fn(*args, **kwargs)`` from the server's one cache: computed once per :func:`cache_key`, under the thread
+    policy, with the arguments the key was made from. ``busy``: a spinner's text while it is computed, not shown
+    when the value is served from the cache."""
+    bound = _bound(fn, args, kwargs)
+    key = _key(fn, bound)
+
+    def compute() -> T:
+        with st.spinner(busy) if busy is not None else nullcontext():
+            value = fn(*bound.args, **bound.kwargs)
+        _remember(value, key)
+        return value
+
+    return shared_cache().get(key, compute)
+
+
+def _remember(value: Any, key: tuple) -> None:
+    """Let ``value`` stand in later keys for the call that made it, for as long as it lives."""
+    try:
+        weakref.finalize(value, _MADE_BY.pop, id(value), None)
+    except TypeError:  # tuples, lists, numbers: not weakly referable, so never a stand-in
+        return
+    _MADE_BY[id(value)] = key
+
+
+def cached_capture(loaded: LoadedModel, text: str, target: str | None = None, layer: int | None = None,
+                   busy: str | None = None) -> AttentionResult:
     """Every layer of the text's attention; for inputs too long for the byte budget, float16 and (when the
-    page says which ``layer`` it shows) only that layer: see attnviz/capturing/budget.py. ``busy`` shows
-    while a capture is made, not when it is served from the cache."""
-    loaded = cached_model(model_name)
+    page says which ``layer`` it shows) only that layer: see attnviz/capturing/budget.py."""
     limit = visitor_settings().max_tokens
     plan = capture_plan(loaded.shape, _token_count(loaded, text, target, limit), layer)
-    return _results().get(("capture", model_name, text, target or None, plan.layers and str(plan.layers),
-                           plan.storage),
-                          lambda: _busy(busy, lambda: capture(loaded, text, target=target or None,
-                                                              max_tokens=limit, layers=plan.layers,
-                                                              storage=plan.storage)))
-
-
-def _busy(busy: Busy, compute):
-    if busy is None:
-        return compute()
-    with busy():
-        return compute()
+    return cached(capture, loaded, text, target, plan.layers, max_tokens=limit, storage=plan.storage, busy=busy)
 
 
 def _token_count(loaded: LoadedModel, text: str, target: str | None, limit: int) -> int:
@@ -102,126 +201,3 @@ def _token_count(loaded: LoadedModel, text: str, target: str | None, limit: int)
             except Exception:  # the capture itself reports bad input in the visitor's language
                 longest = max(longest, limit)
     return min(longest, limit, loaded.shape.max_positions or limit)
-
-
-def cached_derivation(model_name: str, text: str, kind: str, layer: int, head: int, target: str | None = None):
-    from attnviz.teach.derivation import derive
-
-    return _results().get(("derive", model_name, text, kind, layer, head, target or None),
-                          lambda: derive(cached_model(model_name), text, kind, layer, head, target=target or None))
-
-
-def cached_ids_capture(model_name: str, ids: tuple[int, ...]) -> AttentionResult:
-    """A sequence given as token ids (a prefix of what the model wrote), captured without decoding it to text."""
-    from attnviz.capturing.run import capture_token_ids
-
-    return _results().get(("ids", model_name, tuple(ids)),
-                          lambda: capture_token_ids(cached_model(model_name), ids)[0])
-
-
-def cached_flow(model_name: str, text: str, target: str | None, kind: str, layer: int):
-    from attnviz.explain.flow import attention_flow
-
-    return _results().get(("flow", model_name, text, target or None, kind, layer),
-                          lambda: attention_flow(cached_capture(model_name, text, target), kind, layer))
-
-
-def cached_value_weighted(model_name: str, text: str, target: str | None, kind: str, layer: int):
-    from attnviz.explain.value_norms import value_weighted
-
-    limit = visitor_settings().max_tokens
-    return _results().get(("value", model_name, text, target or None, kind, layer),
-                          lambda: value_weighted(cached_model(model_name), text, kind, layer, target=target or None,
-                                                 max_tokens=limit))
-
-
-def cached_ablation(model_name: str, text: str, target: str | None, heads: tuple, mode: str):
-    from attnviz.explain.ablation import ablation_effect
-
-    return _results().get(("ablate", model_name, text, target or None, heads, mode),
-                          lambda: ablation_effect(cached_model(model_name), text, list(heads), mode,
-                                                  target=target or None, max_tokens=visitor_settings().max_tokens))
-
-
-def cached_importance(model_name: str, text: str, target: str | None, mode: str):
-    from attnviz.explain.ablation import head_importance
-
-    return _results().get(("importance", model_name, text, target or None, mode),
-                          lambda: head_importance(cached_model(model_name), text, mode, target=target or None,
-                                                  max_tokens=visitor_settings().max_tokens))
-
-
-def cached_generation(model_name: str, text: str, max_new_tokens: int):
-    from attnviz.explain.generation_steps import generation_steps
-
-    return _results().get(("generate", model_name, text, max_new_tokens),
-                          lambda: generation_steps(cached_model(model_name), text, max_new_tokens))
-
-
-def derived(name: str, result: AttentionResult, args: tuple, compute):
-    """A value computed from a capture (a view, a head's profile ...), cached by what it depends on, so a rerun
-    that changed only the map's zoom does not recompute it (a 4,096-token view costs a second)."""
-    arrays = next(iter(result.arrays.values()), None)
-    key = ("derived", name, result.inputs, tuple(sorted(result.layers.items())),
-           None if arrays is None else str(arrays.dtype), args)
-    return _results().get(key, compute)
-
-
-def cached_decomposition(model_name: str, text: str, target: str | None):
-    from attnviz.contributions.decompose import decompose
-
-    return _results().get(("decompose", model_name, text, target or None),
-                          lambda: decompose(cached_model(model_name), text, target or None,
-                                            max_tokens=visitor_settings().max_tokens))
-
-
-def cached_attribution(model_name: str, text: str, target: str | None, token: str | None, contrast: str | None,
-                       position: int):
-    from attnviz.contributions.logits import direct_logit_attribution
-
-    return _results().get(("attribution", model_name, text, target or None, token, contrast, position),
-                          lambda: direct_logit_attribution(cached_model(model_name),
-                                                           cached_decomposition(model_name, text, target),
-                                                           token or None, contrast or None, position))
-
-
-def cached_lens(model_name: str, text: str, target: str | None, k: int, positions: tuple[int, ...] | None = None):
-    from attnviz.contributions.lens import logit_lens
-
-    return _results().get(("lens", model_name, text, target or None, k, positions),
-                          lambda: logit_lens(cached_model(model_name), cached_decomposition(model_name, text, target),
-                                             k, positions))
-
-
-def cached_faithfulness(model_name: str, text: str, target: str | None, output: str | None, token: str | None,
-                        position: int | None, steps: int):
-    from attnviz.faithfulness import OutputChoice, faithfulness
-    from attnviz.faithfulness.compute import FAITHFULNESS_MAX_TOKENS
-
-    choice = OutputChoice(output, token or None, position)
-    return _results().get(("faithfulness", model_name, text, target or None, choice, steps),
-                          lambda: faithfulness(cached_model(model_name), text, target or None, choice, steps=steps,
-                                               max_tokens=min(visitor_settings().max_tokens,
-                                                              FAITHFULNESS_MAX_TOKENS)))
-
-
-def cached_patching(model_name: str, clean: str, corrupt: str, answer: str | None, wrong: str | None,
-                    target: str | None, component: str, kind: str | None):
-    """Exact and attribution patching of one component, their agreement, and every head's attribution by position
-    (what a click on a head shows): computed once per inputs, so a click only redraws."""
-    from attnviz import AttnvizError
-    from attnviz.patching import agreement, attribute, patch, prepare
-
-    def compute():
-        loaded = cached_model(model_name)
-        pair = prepare(loaded, clean, corrupt, answer or None, wrong or None, target or None)
-        exact = patch(loaded, pair, component, kind)
-        estimate = attribute(loaded, pair, component, kind)
-        try:  # the residual stream of a model whose heads cannot be written is still patched
-            heads = attribute(loaded, pair, "head_out_by_pos", kind) if component != "head_out_by_pos" else estimate
-        except AttnvizError:
-            heads = None
-        return exact, estimate, agreement(exact, estimate), heads
-
-    return _results().get(("patching", model_name, clean, corrupt, answer or None, wrong or None, target or None,
-                           component, kind), compute)

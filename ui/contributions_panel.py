@@ -16,6 +16,7 @@ from attnviz.figures.contributions import attribution_map, lens_figure, parts_fi
 from attnviz.figures.explain import importance_figure
 from attnviz.figures.heatmap import attention_heatmap
 from ui.cached import cached_capture
+from ui.clicks import new_click
 from ui.lang import chart_words, tr
 from ui.panels import image_buttons, map_exports, md_escape, show_figure
 from ui.url_state import link_value, write_link
@@ -26,12 +27,8 @@ OPEN = "open"  # URL parameter: the head whose attention map is open, "decoder.1
 def opened_head(loaded: LoadedModel, kinds: tuple[str, ...]) -> tuple[str, int, int] | None:
     """The head the visitor clicked (this run's click, else the URL's), checked against the model."""
     for kind in kinds:
-        state = st.session_state.get(f"dla-{kind}")
-        points = state.get("selection", {}).get("points", []) if hasattr(state, "get") else []
-        clicked = [(int(p["y"]), int(p["x"])) for p in points if p.get("curve_number") == 1]
-        seen = f"_dla_seen_{kind}"
-        if clicked and clicked != st.session_state.get(seen):
-            st.session_state[seen] = clicked
+        clicked = new_click(f"dla-{kind}")
+        if clicked:
             write_link({OPEN: f"{kind}.{clicked[0][0]}.{clicked[0][1]}"})
     try:
         kind, layer, head = (link_value(OPEN) or "").split(".")
@@ -94,7 +91,7 @@ def head_map(loaded: LoadedModel, text: str, target: str | None, opened) -> None
     """The opened head's attention map, drawn and exported as on the self-attention and causal pages."""
     kind, layer, head = opened
     st.subheader(tr("contrib.head_map", kind=tr(f"kind.{kind}"), layer=layer, head=head))
-    result = cached_capture(loaded.name, text, target, layer=layer)
+    result = cached_capture(loaded, text, target, layer=layer)
     view = build_view(result, kind, layer, [head], "single", ViewOptions(hide_special=False))
     figure = attention_heatmap(view, words=chart_words())
     stem = safe_filename(view.model_name, view.kind, f"L{view.layer}", view.head_label, extension="x")[:-2]
@@ -106,7 +103,11 @@ def lens_panel(loaded: LoadedModel, lens: LogitLens, position: int, lens_length:
     st.caption(tr("contrib.lens_help"))
     figure = lens_figure(lens, title=tr("contrib.lens_title", model=loaded.name), words=chart_words(),
                          selected=None)
-    st.plotly_chart(figure, key="lens", theme=None, config={"displaylogo": False})
+    narrow = len(lens.text_positions) < 4  # one column stretched over the page reads as a bar, not a grid
+    if narrow:
+        figure.update_layout(width=460)
+    st.plotly_chart(figure, key="lens", theme=None, config={"displaylogo": False},
+                    width="content" if narrow else "stretch")
     stem = safe_filename(loaded.name, "logit-lens", extension="x")[:-2]
     columns = st.columns([3, 1])
     with columns[0]:
@@ -115,7 +116,7 @@ def lens_panel(loaded: LoadedModel, lens: LogitLens, position: int, lens_length:
     columns[1].download_button(
         "CSV", lambda: _lens_csv(lens, rows), file_name=f"{stem}.csv", mime=MIME_TYPES["csv"], key="lens-csv",
         on_click="ignore", icon=":material/table:")
-    if lens.columns:
+    if len(lens.text_positions) > 1:
         st.caption(tr("contrib.lens_window", first=lens.text_positions[0], last=lens.text_positions[-1],
                       n=lens_length))
     first = lens.first_layer(position)

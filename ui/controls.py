@@ -6,14 +6,14 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from attnviz import AttnvizError, LoadedModel
+from attnviz import LoadedModel
 from attnviz.analysis.heads import HeadMode
 from attnviz.analysis.view import ViewOptions
 from attnviz.models.registry import BUILTIN_MODELS
 from attnviz.result import Family
 from ui import live_map
 from ui.cached import cached_model
-from ui.errors import show_error
+from ui.errors import shown_errors
 from ui.lang import tr
 from ui.model_picker import hub_choices, ready_to_load
 from ui.url_state import BOUND, keep_valid, url_choice
@@ -32,6 +32,7 @@ class PageSpec:
     model_key: str  # URL parameter of this page's model choice
     families: tuple[Family, ...]
     default_model: str
+    example_text: str = ""  # the sentence this page opens on, when the visitor has not typed one of their own
 
 
 @dataclass(frozen=True)
@@ -73,10 +74,10 @@ def model_picker(spec: PageSpec) -> LoadedModel | None:
             st.sidebar.caption(tr(f"model.about.{name}"))
     if not ready_to_load(name):
         return None
-    try:
-        loaded = cached_model(name, busy=lambda: st.spinner(tr("msg.loading", model=name)))
-    except AttnvizError as error:
-        show_error(error)
+    loaded = None
+    with shown_errors():
+        loaded = cached_model(name, busy=tr("msg.loading", model=name))
+    if loaded is None:
         return None
     if loaded.family not in spec.families:
         what = {"decoder": tr("kind.decoder"), "encoder-decoder": tr("kind.cross")}
@@ -105,11 +106,9 @@ def layer_picker(n_layers: int, *, allow_all_layers: bool = False, default: int 
     return st.sidebar.select_slider(tr("ctl.layer"), layers, value=default, key="layer", **BOUND)
 
 
-def head_toggles(n_heads: int) -> tuple[int, ...]:
-    return _head_pills(list(range(n_heads)))
-
-
-def _head_pills(heads_all: list[int]) -> tuple[int, ...]:
+def head_picker(n_heads: int) -> tuple[int, ...]:
+    """The heads to show (every head when none is picked)."""
+    heads_all = list(range(n_heads))
     keep_valid("heads", heads_all, heads_all)
     chosen = st.sidebar.pills(tr("ctl.heads"), heads_all, selection_mode="multi", default=heads_all, key="heads",
                               help=tr("ctl.heads_help"), **BOUND)
@@ -166,5 +165,14 @@ def page_start(spec: PageSpec, title: str, intro: str) -> tuple[LoadedModel, str
     loaded = model_picker(spec)
     if loaded is None:
         st.stop()
+    offer_example(spec.example_text)
     text, target = text_inputs(with_target=loaded.family == "encoder-decoder")
     return loaded, text, target
+
+
+def offer_example(example: str) -> None:
+    """Open on the page's own sentence while the text is still the app's opening one and the link names none.
+    The shared sentence shows attention well but is a poor example for some pages (contributions: its heads
+    carry 1 % of the predicted logit). A sentence the visitor typed, or one in a link, is always kept."""
+    if example and "text" not in st.query_params and st.session_state.get("text", DEFAULT_TEXT) == DEFAULT_TEXT:
+        st.session_state["text"] = example

@@ -7,13 +7,35 @@ import math
 import pandas as pd
 import streamlit as st
 
+from attnviz import LoadedModel
 from attnviz.export import MIME_TYPES, file_stem
-from attnviz.faithfulness import Faithfulness
+from attnviz.faithfulness import Faithfulness, OutputChoice, faithfulness
+from attnviz.faithfulness.compute import FAITHFULNESS_MAX_TOKENS
 from attnviz.faithfulness.export import agreement_to_csv, run_to_json, scores_to_csv
 from attnviz.figures.faithfulness import method_strip
+from ui.cached import cached, visitor_settings
 from ui.i18n import STRINGS
 from ui.lang import chart_words, tr
-from ui.panels import image_buttons, md_escape, show_figure
+from ui.panels import image_buttons, md_escape, run_capture, show_figure
+from ui.url_state import url_choice
+
+
+def target_position(loaded: LoadedModel, text: str, target: str | None) -> int | None:
+    """A translation word to explain, picked in the sidebar among the target's tokens (None: nothing to pick)."""
+    words = run_capture(loaded, text, target).output_tokens
+    if words is None:
+        return None
+    first = next((i for i, special in enumerate(words.special) if not special), 0)
+    return url_choice(st.sidebar.selectbox, tr("faith.position"), list(range(len(words))), "position", first,
+                      lambda i: f"{i}: {words.labels[i]}")
+
+
+def computed(loaded: LoadedModel, text: str, target: str | None, output: str, token: str | None,
+             position: int | None, steps: int) -> Faithfulness:
+    """Every method's scores for the chosen output (cached), within the operator's and the methods' token limits."""
+    return cached(faithfulness, loaded, text, target, OutputChoice(output, token or None, position), steps=steps,
+                  max_tokens=min(visitor_settings().max_tokens, FAITHFULNESS_MAX_TOKENS),
+                  busy=tr("faith.running", steps=steps))
 
 
 def method_label(method: str) -> str:

@@ -10,9 +10,10 @@ import streamlit as st
 from attnviz import AttnvizError, LoadedModel
 from attnviz.analysis.heads import combine_heads
 from attnviz.analysis.view import derived_view
+from attnviz.explain.generation_steps import GenerationSteps, generation_steps
 from attnviz.figures.explain import analysis_map, chances_figure, highlight_row
-from ui.cached import cached_generation
-from ui.errors import show_error
+from ui.cached import cached
+from ui.errors import shown_errors
 from ui.lang import chart_words, tr
 from ui.panels import md_escape
 from ui.url_state import BOUND, keep_valid
@@ -34,7 +35,7 @@ def _opening_prompt(loaded: LoadedModel, text: str) -> str:
     if start == text.strip() or len(loaded.tokenizer(text)["input_ids"]) > MAX_PROMPT_TOKENS:
         return text
     try:
-        return text if len(cached_generation(loaded.name, text, NEW_TOKENS).steps) > 1 else start
+        return text if len(cached(generation_steps, loaded, text, NEW_TOKENS).steps) > 1 else start
     except AttnvizError:
         return text
 
@@ -52,12 +53,12 @@ def generation_panel(loaded: LoadedModel, text: str, kind: str, layer: int, head
     if len(loaded.tokenizer(text)["input_ids"]) > MAX_PROMPT_TOKENS:
         st.info(tr("gen.too_long", n=MAX_PROMPT_TOKENS))
         return
-    try:
-        with st.spinner(tr("msg.running")):
-            steps = cached_generation(loaded.name, text, NEW_TOKENS)
-    except AttnvizError as error:
-        show_error(error)
-        return
+    with shown_errors():
+        _steps_panel(cached(generation_steps, loaded, text, NEW_TOKENS, busy=tr("msg.running")), kind, layer, heads,
+                     key)
+
+
+def _steps_panel(steps: GenerationSteps, kind: str, layer: int, heads: tuple[int, ...], key: str) -> None:
     if not steps.steps:
         st.info(tr("gen.nothing"))
         return

@@ -8,12 +8,11 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
-from attnviz import AttnvizError
 from attnviz.hub import cached_snapshot, fetch, plan_download
 from attnviz.models.registry import BUILTIN_MODELS, looks_like_path
 from attnviz.settings import CURATED_FAMILIES
-from ui.cached import visitor_settings
-from ui.errors import show_error
+from ui.cached import cached, visitor_settings
+from ui.errors import shown_errors
 from ui.lang import tr
 
 
@@ -21,11 +20,6 @@ def hub_choices(families: tuple[str, ...]) -> list[str]:
     """Hub ids the operator offers that this page can show (unknown families are offered everywhere)."""
     return [name for name in visitor_settings().models
             if name not in BUILTIN_MODELS and CURATED_FAMILIES.get(name, families[0]) in families]
-
-
-@st.cache_data(show_spinner=False, ttl=600)
-def _plan(name: str):
-    return plan_download(name)
 
 
 def ready_to_load(name: str) -> bool:
@@ -38,10 +32,10 @@ def ready_to_load(name: str) -> bool:
         return True
     if not visitor_settings().allow_downloads:
         return True  # loading says, in the visitor's language, that it is not available offline
-    try:
-        plan = _plan(name)
-    except AttnvizError as error:
-        show_error(error)
+    plan = None
+    with shown_errors():
+        plan = cached(plan_download, name)
+    if plan is None:
         return False
     size = f"{plan.missing_bytes / 2**20:.1f} MB"
     st.info(tr("hub.download_needed", model=name, size=size, files=len(plan.files)))
@@ -55,10 +49,8 @@ def ready_to_load(name: str) -> bool:
         add_script_run_ctx(threading.current_thread(), context)
         bar.progress(min(1.0, done / max(total, 1)), text=tr("hub.progress", done=done / 2**20, total=total / 2**20))
 
-    try:
+    with shown_errors():
         fetch(name, progress=report)
-    except AttnvizError as error:
-        show_error(error)
-        return False
-    bar.empty()
-    return True
+        bar.empty()
+        return True
+    return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from attnviz import AttentionResult, AttnvizError, LoadedModel
+from attnviz import AttentionResult, LoadedModel
 from attnviz.analysis.tokens import unknown_words
 from attnviz.analysis.view import AttentionView, build_view
 from attnviz.export import (
@@ -26,8 +27,7 @@ from attnviz.export import (
 )
 from attnviz.figures.heatmap import attention_heatmap
 from ui import live_map
-from ui.cached import cached_capture, derived
-from ui.errors import show_error
+from ui.cached import cached, cached_capture
 from ui.lang import chart_words, tr
 
 SIDE_BY_SIDE_TOKENS = 16  # up to this many tokens a map and its facts sit side by side
@@ -54,20 +54,24 @@ def model_summary(loaded: LoadedModel) -> None:
 
 
 def run_capture(loaded: LoadedModel, text: str, target: str | None = None, layer: int | None = None
-                ) -> AttentionResult | None:
-    """Capture (cached) and show any problem as a message instead of a traceback. ``layer``: the layer the
-    page shows, so a long input may keep only that one (the note says so)."""
-    try:
-        result = cached_capture(loaded.name, text, target, layer, busy=lambda: st.spinner(tr("msg.running")))
-    except AttnvizError as error:
-        show_error(error)
-        return None
+                ) -> AttentionResult:
+    """Capture (cached), with notes on what a long input lost. ``layer``: the layer the page shows, so a long
+    input may keep only that one (the note says so)."""
+    result = cached_capture(loaded, text, target, layer, busy=tr("msg.running"))
     if result.source_truncation.truncated:
         trunc = result.source_truncation
         st.warning(tr("msg.truncated", kept=trunc.kept_tokens, total=trunc.total_tokens, limit=loaded.shape.max_tokens))
     if any(len(kept) < loaded.shape.n_layers[kind] for kind, kept in result.layers.items()):
         st.caption(tr("msg.selective", layer=layer, mb=sum(a.nbytes for a in result.arrays.values()) / 2**20))
     return result
+
+
+def generated_target_note(result: AttentionResult) -> None:
+    """An encoder-decoder given no target wrote its own: say what it wrote."""
+    if result.target_generated and result.output_tokens is not None:
+        words = result.output_tokens
+        st.info(tr("msg.generated", target=" ".join(w for w, special in zip(words.labels, words.special)
+                                                    if not special)))
 
 
 def rows_sum_note(view: AttentionView) -> None:
@@ -100,24 +104,45 @@ def image_buttons(figure: go.Figure | Callable[[], go.Figure], file_stem: str, k
         )
 
 
+@dataclass(frozen=True)
+class Download:
+    """One data button of an export box: ``data`` is built when clicked when it is a function."""
+
+    label: str
+    data: bytes | Callable[[], bytes]
+    file_name: str
+    fmt: str  # a key of MIME_TYPES, also the button's key suffix unless ``name`` says otherwise
+    name: str = ""
+
+    @property
+    def icon(self) -> str:
+        return {"json": ":material/data_object:", "npz": ":material/download:"}.get(self.fmt, ":material/table:")
+
+
+def export_box(stem: str, figure: go.Figure | Callable[[], go.Figure], key: str, downloads: list[Download],
+               image_stem: str | None = None) -> None:
+    """A bordered box named after the files it makes: images of ``figure`` (named ``image_stem``, else ``stem``),
+    then the data buttons in a row."""
+    with st.container(border=True):
+        st.markdown(f"**{tr('export.title')}** · `{stem}`")
+        image_buttons(figure, image_stem or stem, key)
+        for column, download in zip(st.columns(max(3, len(downloads))), downloads):
+            column.download_button(download.label, download.data, file_name=download.file_name,
+                                   mime=MIME_TYPES[download.fmt], key=f"{key}-{download.name or download.fmt}",
+                                   on_click="ignore", icon=download.icon)
+
+
 def map_exports(view: AttentionView, figure: go.Figure | Callable[[], go.Figure], key: str) -> None:
     """Export buttons of a map the browser draws: images of ``figure`` and the view's numbers."""
     stem = file_stem(view.model_name, view.kind, f"L{view.layer}", view.head_label)
-    with st.container(border=True):
-        st.markdown(f"**{tr('export.title')}** · `{stem}`")
-        image_buttons(figure, stem, key)
-        data_columns = st.columns(3)
-        context = {"model": view.model_name, "kind": view.kind, "layer": view.layer, "heads": list(view.heads),
-                   "mode": view.mode}
-        matrix = np.where(view.masked, 0.0, view.matrix)
-        # built when clicked: a 4,096-token map is 16 M cells of text
-        data_columns[0].download_button("CSV", lambda: matrix_to_csv(matrix, view.row_labels, view.col_labels),
-                                        file_name=f"{stem}.csv", mime=MIME_TYPES["csv"], key=f"{key}-csv",
-                                        on_click="ignore", icon=":material/table:")
-        data_columns[1].download_button("JSON", lambda: matrix_to_json(matrix, view.row_labels, view.col_labels,
-                                                                       **context),
-                                        file_name=f"{stem}.json", mime=MIME_TYPES["json"], key=f"{key}-json",
-                                        on_click="ignore", icon=":material/data_object:")
+    context = {"model": view.model_name, "kind": view.kind, "layer": view.layer, "heads": list(view.heads),
+               "mode": view.mode}
+    matrix = np.where(view.masked, 0.0, view.matrix)
+    # built when clicked: a 4,096-token map is 16 M cells of text
+    export_box(stem, figure, key, [
+        Download("CSV", lambda: matrix_to_csv(matrix, view.row_labels, view.col_labels), f"{stem}.csv", "csv"),
+        Download("JSON", lambda: matrix_to_json(matrix, view.row_labels, view.col_labels, **context),
+                 f"{stem}.json", "json")])
 
 
 def attention_panel(result: AttentionResult, kind, controls, key: str) -> tuple[AttentionView, DeltaGenerator]:
@@ -139,9 +164,7 @@ def attention_panel(result: AttentionResult, kind, controls, key: str) -> tuple[
                                         n_heads=result.shape.heads_of(kind))
         live_map.show(payload, key=controls.live_key)
         # after the map: the browser draws while the page's own view (for exports and facts) is built
-        view = derived("view", result, (kind, controls.layer, controls.heads, controls.mode, controls.options),
-                       lambda: build_view(result, kind, controls.layer, controls.heads, controls.mode,
-                                          controls.options))
+        view = cached(build_view, result, kind, controls.layer, controls.heads, controls.mode, controls.options)
         map_exports(view, figure, key=key)
         rows_sum_note(view)
     return view, facts

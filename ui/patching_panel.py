@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from attnviz import AttnvizError, LoadedModel
@@ -12,10 +13,13 @@ from attnviz.export.data import matrix_to_csv
 from attnviz.figures.heatmap import attention_heatmap
 from attnviz.figures.matrix import row_bars
 from attnviz.figures.patching import axis_words, patching_map
-from attnviz.patching import COMPONENTS, PatchingResult
+from attnviz.patching import COMPONENTS, PatchingResult, attribute, patch, prepare
+from attnviz.patching import agreement as agreement_of
 from attnviz.patching.presets import PRESETS
 from ui import controls
-from ui.errors import show_error
+from ui.cached import cached
+from ui.clicks import new_click
+from ui.errors import shown_errors
 from ui.lang import chart_words, tr
 from ui.model_picker import hub_choices
 from ui.panels import image_buttons, md_escape, run_capture
@@ -72,6 +76,26 @@ def pair_inputs(loaded: LoadedModel) -> dict:
     return choice
 
 
+def patching_maps(loaded: LoadedModel, clean: str, corrupt: str, component: str, kind: str | None,
+                  answer: str | None = None, wrong: str | None = None, target: str | None = None):
+    """Exact and attribution patching of one component, their agreement, and every head's attribution by position
+    (what a click on a head shows): computed once per inputs (through the cache), so a click only redraws."""
+    pair = prepare(loaded, clean, corrupt, answer, wrong, target)
+    exact = patch(loaded, pair, component, kind)
+    estimate = attribute(loaded, pair, component, kind)
+    try:  # the residual stream of a model whose heads cannot be written is still patched
+        heads = attribute(loaded, pair, "head_out_by_pos", kind) if component != "head_out_by_pos" else estimate
+    except AttnvizError:
+        heads = None
+    return exact, estimate, agreement_of(exact, estimate), heads
+
+
+def computed(loaded: LoadedModel, choice: dict):
+    """:func:`patching_maps` of the visitor's choice, from the server's cache."""
+    return cached(patching_maps, loaded, choice["clean"], choice["corrupt"], choice["component"], choice["kind"],
+                  choice["answer"], choice["wrong"], choice["target"], busy=tr("patch.running"))
+
+
 def explained(exact: PatchingResult) -> None:
     if exact.metric == "logit_diff":
         st.markdown(tr("patch.metric.logit_diff", answer=md_escape(repr(exact.answer)),
@@ -84,12 +108,8 @@ def explained(exact: PatchingResult) -> None:
 def _selected(result: PatchingResult) -> tuple[int, int] | None:
     """The clicked cell (row, column of the map), from this run's click or the link."""
     for key in CHARTS.values():
-        state = st.session_state.get(key)
-        points = state.get("selection", {}).get("points", []) if hasattr(state, "get") else []
-        clicked = [(int(p["y"]), int(p["x"])) for p in points if p.get("curve_number") == 1]
-        applied = f"_applied_{key}"
-        if clicked and clicked != st.session_state.get(applied):
-            st.session_state[applied] = clicked
+        clicked = new_click(key)
+        if clicked:
             write_link({"cell": f"{clicked[0][0]},{clicked[0][1]}"})
     text = link_value("cell")
     try:
@@ -122,15 +142,21 @@ def maps(loaded: LoadedModel, exact: PatchingResult, estimate: PatchingResult, a
                                        file_name=f"{stem}.csv", mime="text/csv", key=f"{CHARTS[result.method]}-csv",
                                        on_click="ignore", icon=":material/table:")
     st.markdown(tr("patch.agreement", r=agreement.correlation))
-    labels = exact.matrix()
-    lines = []
-    for cell, a, b in agreement.disagreements:
-        flat = np.ravel_multi_index(cell, exact.values.shape)
-        row, col = np.unravel_index(flat, labels[0].shape)
-        lines.append(f"| {md_escape(labels[1][row])} | {md_escape(labels[2][col])} | {a:+.3f} | {b:+.3f} |")
-    st.markdown(f"| {row_word} | {col_word} | {tr('patch.method.exact')} | {tr('patch.method.attribution')} |\n"
-                "|---|---|---:|---:|\n" + "\n".join(lines))
+    _disagreements(exact, agreement, row_word, col_word)
     return selected
+
+
+def _disagreements(exact: PatchingResult, agreement, row_word: str, col_word: str) -> None:
+    """The cells where the estimate is furthest from exact patching, as a table."""
+    shown, row_labels, col_labels, _ = exact.matrix()
+    exact_word, estimate_word = tr("patch.method.exact"), tr("patch.method.attribution")
+    rows = []
+    for cell, a, b in agreement.disagreements:
+        row, col = np.unravel_index(np.ravel_multi_index(cell, exact.values.shape), shown.shape)
+        rows.append({row_word: row_labels[row], col_word: col_labels[col], exact_word: a, estimate_word: b})
+    signed = st.column_config.NumberColumn(format="%+.3f")
+    st.dataframe(pd.DataFrame(rows, columns=[row_word, col_word, exact_word, estimate_word]), hide_index=True,
+                 width="content", column_config={exact_word: signed, estimate_word: signed})
 
 
 def _head_of(exact: PatchingResult, heads: PatchingResult | None, cell: tuple[int, int]) -> tuple[int, int] | None:
@@ -161,17 +187,13 @@ def head_detail(loaded: LoadedModel, choice: dict, exact: PatchingResult, heads:
     kind = exact.kind
     st.subheader(tr("patch.head_title", kind=tr(f"kind.{kind}"), layer=layer, head=head))
     left, right = st.columns(2, gap="medium")
-    result = run_capture(loaded, choice["clean"], choice["target"] or None)
-    if result is not None:
-        try:
-            view = build_view(result, kind, layer, (head,), options=ViewOptions(hide_special=False))
-        except AttnvizError as error:
-            show_error(error)
-        else:
-            figure = attention_heatmap(view, words=chart_words(), title=tr("patch.head_map"))
-            with left:
-                st.plotly_chart(figure, key="patch_head_map", theme=None, config={"displaylogo": False})
-                image_buttons(figure, file_stem(loaded.name, "patching", kind, f"L{layer}", f"H{head}"), "patch-head")
+    with shown_errors():  # the contribution beside it is still drawn
+        result = run_capture(loaded, choice["clean"], choice["target"])
+        view = build_view(result, kind, layer, (head,), options=ViewOptions(hide_special=False))
+        figure = attention_heatmap(view, words=chart_words(), title=tr("patch.head_map"))
+        with left:
+            st.plotly_chart(figure, key="patch_head_map", theme=None, config={"displaylogo": False})
+            image_buttons(figure, file_stem(loaded.name, "patching", kind, f"L{layer}", f"H{head}"), "patch-head")
     if heads is not None:
         values = heads.values[layer, :, head]  # [pos]
         labels = [f"{i}·{token}" for i, token in enumerate(heads.clean_tokens[:len(values)])]  # repeated words

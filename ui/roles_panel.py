@@ -11,7 +11,8 @@ from attnviz.figures.matrix import matrix_figure
 from attnviz.models.loading import LoadedModel
 from attnviz.result import AttentionResult
 from attnviz.roles import MARGIN, NO_ROLE, ORDER, PROBE_ROLES, RepeatProbe, RoleReport, head_roles, run_probe
-from attnviz.roles.report import THRESHOLDS
+from attnviz.roles.vocabulary import THRESHOLDS
+from ui.cached import cached
 from ui.lang import tr
 
 PROBE_SPAN, PROBE_BATCH, PROBE_SEED = 24, 4, 0
@@ -19,11 +20,10 @@ BADGE_COLOURS = {"previous": "blue", "next": "blue", "self": "violet", "local": 
                  "induction": "red", "monotonic": "green", "first": "gray", "special": "gray", "broad": "gray"}
 
 
-@st.cache_resource(show_spinner=False, max_entries=6)
-def cached_probe(model_name: str, _loaded: LoadedModel) -> RepeatProbe | str:
-    """The probe of a loaded model, shared read-only; an error code string when it cannot run."""
+def probe_or_reason(loaded: LoadedModel) -> RepeatProbe | str:
+    """The probe of a loaded model (through the cache: shared read-only); the reason when it cannot run."""
     try:
-        return run_probe(_loaded, span=PROBE_SPAN, batch=PROBE_BATCH, seed=PROBE_SEED)
+        return run_probe(loaded, span=PROBE_SPAN, batch=PROBE_BATCH, seed=PROBE_SEED)
     except AttnvizError as error:
         return str(error)
 
@@ -43,7 +43,7 @@ def verdict(profile: HeadProfile) -> None:
     """What one head does, said in the role vocabulary with the numbers behind it: every role that holds
     (a sink such as [CLS] too, so the words match a map that shows it), and the closest role's score against
     the threshold it needs."""
-    st.markdown(f"**{tr('col.pattern')}** " + badges(profile.roles))
+    st.markdown(f"**{tr('col.role')}** " + badges(profile.roles))
     role = profile.closest()
     if role != NO_ROLE:
         st.caption(tr("roles.verdict.score", role=role_name(role), score=profile.scores[role],
@@ -52,7 +52,7 @@ def verdict(profile: HeadProfile) -> None:
 
 
 def report_for(result: AttentionResult, loaded: LoadedModel) -> tuple[RoleReport, RepeatProbe | str]:
-    probe = cached_probe(loaded.name, loaded)
+    probe = cached(probe_or_reason, loaded)
     return head_roles(result, probe=probe if isinstance(probe, RepeatProbe) else None), probe
 
 

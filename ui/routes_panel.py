@@ -11,13 +11,14 @@ from pathlib import Path
 
 import streamlit as st
 
+from attnviz.contributions.decompose import decompose
 from attnviz.contributions.routes import RouteContributions, RouteGraph, lens_tops, route_contributions, route_graph
 from attnviz.errors import AttnvizError
 from attnviz.export import safe_filename
 from attnviz.figures.routes import edge_rows, edges_to_csv, route_figure, route_payload
 from attnviz.models.loading import LoadedModel
 from ui import panels
-from ui.cached import cached_decomposition, cached_model, shared_cache, visitor_settings
+from ui.cached import cached
 from ui.lang import chart_words, tr
 
 _STATIC = Path(__file__).parent / "static"
@@ -32,15 +33,9 @@ DEFAULT_THRESHOLD = 0.04  # the LLM Transparency Tool's default
 KEY = "routes_graph"
 
 
-def cached_contributions(model_name: str, text: str, target: str | None) -> RouteContributions:
-    return shared_cache().get(("routes", model_name, text, target or None),
-                              lambda: route_contributions(cached_model(model_name), text, target or None,
-                                                          max_tokens=visitor_settings().max_tokens))
-
-
-def cached_graph(model_name: str, text: str, target: str | None, position: int, threshold: float) -> RouteGraph:
-    return shared_cache().get(("routes-graph", model_name, text, target or None, position, threshold),
-                              lambda: route_graph(cached_contributions(model_name, text, target), position, threshold))
+def contributions_of(loaded: LoadedModel, text: str, target: str | None) -> RouteContributions:
+    """Every layer's residual sums split into their parts' shares (cached)."""
+    return cached(route_contributions, loaded, text, target, busy=tr("msg.running"))
 
 
 def default_position(contributions: RouteContributions) -> int:
@@ -81,16 +76,15 @@ def _words() -> dict:
 def graph_panel(loaded: LoadedModel, text: str, target: str | None, contributions: RouteContributions,
                 position: int, threshold: float) -> None:
     """The graph in the browser, then the server's exports of what it shows at ``threshold``."""
-    floor = cached_graph(loaded.name, text, target, position, FLOOR)
-    lens = shared_cache().get(("routes-lens", loaded.name, text, target or None, position),
-                              lambda: _lens(loaded, text, target, contributions, floor))
+    floor = cached(route_graph, contributions, position, FLOOR)
+    lens = cached(_lens, loaded, text, target, contributions, floor)
     token = contributions.tokens.labels[position]
     payload = {**route_payload(floor, lens, threshold=threshold, n_heads=contributions.n_heads), "words": _words(),
                "title": tr("routes.graph_title", token=token, position=position)}
     _GRAPH(key=KEY, data=payload, default={"threshold": None}, on_threshold_change=lambda: None)
     if contributions.kind == "decoder" and not lens:
         st.caption(tr("routes.lens_unavailable"))
-    shown = cached_graph(loaded.name, text, target, position, threshold)
+    shown = cached(route_graph, contributions, position, threshold)
     stem = safe_filename(loaded.name, "routes", position, f"t{threshold:g}", extension="x")[:-2]
     st.caption(tr("routes.exports", threshold=f"{threshold:g}"))
     columns = st.columns(2)
@@ -107,7 +101,7 @@ def _lens(loaded: LoadedModel, text: str, target: str | None, contributions: Rou
     if contributions.kind != "decoder":
         return {}
     try:
-        decomposition = cached_decomposition(loaded.name, text, target)
+        decomposition = cached(decompose, loaded, text, target)
     except AttnvizError:
         return {}
     return lens_tops(loaded, contributions, decomposition, graph.nodes, k=5)

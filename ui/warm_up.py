@@ -39,9 +39,9 @@ def warm_up_opening_page() -> None:
     from ui.controls import DEFAULT_TEXT, OPENING_MODEL
 
     _step("imports")
-    cached_model(OPENING_MODEL)
+    loaded = cached_model(OPENING_MODEL)
     _step("model")
-    cached_capture(OPENING_MODEL, DEFAULT_TEXT, None)
+    cached_capture(loaded, DEFAULT_TEXT)
     _step("capture")
 
 

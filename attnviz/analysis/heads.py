@@ -11,9 +11,10 @@ import numpy as np
 from attnviz.analysis.tokens import renormalise_rows
 from attnviz.masks import causal_mask
 from attnviz.result import AttentionKind, AttentionResult
-from attnviz.roles.entropy import row_entropy
-from attnviz.roles.report import NO_ROLE, ORDER, THRESHOLDS, assign
+from attnviz.roles.entropy import relative_entropy, row_entropy
+from attnviz.roles.report import assign
 from attnviz.roles.scores import TokenFacts, baselines, score_self_attention
+from attnviz.roles.vocabulary import NO_ROLE, ORDER, THRESHOLDS, PrimaryRole
 
 HeadMode = Literal["single", "mean", "max"]
 
@@ -37,10 +38,6 @@ def combine_heads(maps: np.ndarray, heads: Sequence[int], mode: HeadMode) -> np.
     raise ValueError(f"unknown head mode {mode!r}")
 
 
-# What a head does is said in one vocabulary, the head roles (attnviz.roles): its primary role, or "none".
-Pattern = Literal["previous", "next", "self", "duplicate", "induction", "local", "first", "special", "broad", "none"]
-
-
 @dataclass(frozen=True)
 class HeadProfile:
     """Summary statistics of one head's map, averaged over query rows.
@@ -59,7 +56,7 @@ class HeadProfile:
     next_weight: float  # ... on the key right after
     first_weight: float  # ... on the first key
     special_weight: float  # ... on special tokens ([CLS], [SEP], </s> ...)
-    pattern: Pattern  # the primary role (:func:`attnviz.roles.report.assign` of the role scores of this map)
+    role: PrimaryRole  # the primary role (:func:`attnviz.roles.report.assign` of the role scores of this map)
     scores: dict[str, float] = field(default_factory=dict)  # role -> score on this map
     roles: tuple[str, ...] = ()  # every role that holds on this map (the primary first; sinks such as [CLS] last)
     baselines: dict[str, float] = field(default_factory=dict)  # role -> score on shuffled key positions
@@ -76,25 +73,17 @@ def _diagonal_mean(matrix: np.ndarray, offset: int) -> float:
     return float(values.mean()) if values.size else 0.0
 
 
-def relative_row_entropy(matrix: np.ndarray, forbidden: np.ndarray | None = None) -> np.ndarray:
-    """Row entropy over its maximum, log2(keys the row may see); rows that see one key are NaN."""
-    n_keys = matrix.shape[-1]
-    allowed = np.full(matrix.shape[-2], n_keys) if forbidden is None else (~forbidden).sum(-1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(allowed > 1, row_entropy(matrix) / np.log2(np.maximum(allowed, 2)), np.nan)
-
-
 def head_profile(matrix: np.ndarray, special: Sequence[bool], layer: int, head: int, *,
                  causal: bool = False, token_ids: Sequence[int] | None = None) -> HeadProfile:
     """Describe one square self-attention map ``[query, key]`` (``causal``: a decoder's masked map).
 
-    ``pattern`` is the head's primary role on this map; ``token_ids`` let the duplicate and induction
+    ``role`` is the head's primary role on this map; ``token_ids`` let the duplicate and induction
     roles see repeated tokens (without them every token counts as distinct).
     """
     special_mask = np.asarray(special, dtype=bool)
-    forbidden = causal_mask(*matrix.shape) if causal else None
-    relative = relative_row_entropy(matrix, forbidden)
-    relative_mean = float(np.nanmean(relative)) if np.isfinite(relative).any() else 0.0
+    keys_seen = (~causal_mask(*matrix.shape)).sum(-1) if causal else np.full(len(matrix), matrix.shape[-1])
+    relative, spread = relative_entropy(matrix, keys_seen), keys_seen >= 2  # rows with one key have no spread
+    relative_mean = float(relative.sum() / spread.sum()) if spread.any() else 0.0
     stats = {
         "previous_weight": _diagonal_mean(matrix, -1),
         "self_weight": _diagonal_mean(matrix, 0),
@@ -114,7 +103,7 @@ def head_profile(matrix: np.ndarray, special: Sequence[bool], layer: int, head: 
     base = baselines(facts)
     roles = assign(scores, base)
     return HeadProfile(layer=layer, head=head, entropy=float(row_entropy(matrix).mean()),
-                       relative_entropy=relative_mean, pattern=roles[0] if roles else NO_ROLE, scores=scores,
+                       relative_entropy=relative_mean, role=roles[0] if roles else NO_ROLE, scores=scores,
                        roles=roles, baselines={r: float(v) for r, v in base.items()}, **stats)
 
 
@@ -183,15 +172,15 @@ def best_head_for_link(result: AttentionResult, kind: AttentionKind, query: int,
 
 
 def distinct_heads(profiles: Sequence[HeadProfile], count: int = 3) -> list[HeadProfile]:
-    """Up to ``count`` heads with different patterns, each the clearest example of its pattern."""
+    """Up to ``count`` heads with different primary roles, each the clearest example of its role."""
     best: dict[str, HeadProfile] = {}
     for profile in profiles:
-        current = best.get(profile.pattern)
+        current = best.get(profile.role)
         if current is None or _strength(profile) > _strength(current):
-            best[profile.pattern] = profile
-    return [best[p] for p in (*ORDER, NO_ROLE) if p in best][:count]
+            best[profile.role] = profile
+    return [best[r] for r in (*ORDER, NO_ROLE) if r in best][:count]
 
 
 def _strength(profile: HeadProfile) -> float:
     """How clearly a head shows its primary role (for "none": how sharp it is)."""
-    return profile.scores.get(profile.pattern, -profile.relative_entropy)
+    return profile.scores.get(profile.role, -profile.relative_entropy)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from attnviz.analysis.heads import Pattern, head_profile, strongest_links
+from attnviz.analysis.heads import head_profile, strongest_links
 from attnviz.analysis.view import AttentionView
 from attnviz.result import AttentionKind, AttentionResult
+from attnviz.roles.vocabulary import PrimaryRole
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ def alignment_rows(view: AttentionView) -> list[AlignmentRow]:
 class HeadRow:
     layer: int
     head: int
-    pattern: Pattern
+    role: PrimaryRole
     entropy: float
     previous_weight: float
     self_weight: float
@@ -45,6 +46,6 @@ def head_rows(result: AttentionResult, kind: AttentionKind, views: Sequence[Atte
         profile = head_profile(result.attention(kind, view.layer, head), special, view.layer, head,
                                causal=kind == "decoder")
         top = strongest_links(view.matrix, view.row_labels, view.col_labels, top=1)
-        rows.append(HeadRow(view.layer, head, profile.pattern, profile.entropy, profile.previous_weight,
+        rows.append(HeadRow(view.layer, head, profile.role, profile.entropy, profile.previous_weight,
                             profile.self_weight, profile.special_weight, top[0] if top else None))
     return rows

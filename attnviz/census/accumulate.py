@@ -12,9 +12,7 @@ from attnviz.census.parts import BatchPart, _records, top_records
 from attnviz.census.sources import Alignment
 from attnviz.census.stats import (
     ENTROPY_BINS,
-    LINEAR_ROLES,
     OFFSETS,
-    ROLES,
     SUM_NAMES,
     CensusText,
     HeadKey,
@@ -24,7 +22,8 @@ from attnviz.census.stats import (
 )
 from attnviz.result import AttentionResult
 from attnviz.roles.report import assign
-from attnviz.roles.scores import divide, kind_roles
+from attnviz.roles.scores import divide
+from attnviz.roles.vocabulary import BY_FAMILY, LINEAR_ROLES, NO_ROLE, kind_roles
 
 
 class Accumulator:
@@ -80,7 +79,7 @@ def means(sums: np.ndarray, heads: Sequence[HeadKey]) -> dict[str, np.ndarray]:
 
     column = {name: sums[:, i] for i, name in enumerate(SUM_NAMES)}
     kinds = [kind for kind, _, _ in heads]
-    applies = {r: np.array([r in kind_roles(k == "cross", k == "decoder") for k in kinds]) for r in ROLES}
+    applies = {r: np.array([r in kind_roles(k == "cross", k == "decoder") for k in kinds]) for r in BY_FAMILY}
     texts = column["texts"]
     out: dict[str, np.ndarray] = {}
     for r in LINEAR_ROLES:
@@ -111,7 +110,7 @@ def means(sums: np.ndarray, heads: Sequence[HeadKey]) -> dict[str, np.ndarray]:
         verdicts.append(() if any(np.isnan(v) for v in scores.values()) else
                         assign(scores, {r: float(out[f"baseline_{r}"][i]) for r in roles}))
     out["roles"] = np.array([",".join(v) for v in verdicts], dtype=object)
-    out["primary"] = np.array([v[0] if v else "none" for v in verdicts], dtype=object)
+    out["primary"] = np.array([v[0] if v else NO_ROLE for v in verdicts], dtype=object)
     return out
 
 

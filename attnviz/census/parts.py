@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from attnviz.census.stats import COLUMN, EXAMPLE_STATS, SUM_NAMES
-from attnviz.roles.scores import LINEAR_ROLES, divide
+from attnviz.roles.scores import divide
+from attnviz.roles.vocabulary import LINEAR_ROLES
 
 
 @dataclass

@@ -20,11 +20,11 @@ from attnviz.census.accumulate import Accumulator, means
 from attnviz.census.qkmap import Method, joint_map
 from attnviz.census.sources import CensusInputError, Corpus
 from attnviz.census.stats import ENTROPY_BINS, EXAMPLE_STATS, OFFSETS, HeadKey
-from attnviz.roles.report import ORDER
+from attnviz.roles.vocabulary import ORDER
 
 FORMAT = "attnviz.census/2"
 METADATA_KEY = b"attnviz.census"
-# The head roles first (the vocabulary of ``attnviz heads``, in its order), then the distributions.
+# The head roles first (a column each, named after the role, in the verdict's order), then the distributions.
 ROLE_STATS: tuple[str, ...] = ORDER
 GRID_STATS: tuple[str, ...] = (*ROLE_STATS, "sink", "entropy", "entropy_rel", "entropy_rel_std", "alignment",
                                "alignment_mass")

@@ -10,7 +10,7 @@ the batches and in whatever order they finished.
 
 Statistics, per head (kind, layer, head):
 
-- the **head roles** of ``attnviz heads`` (:mod:`attnviz.roles.scores`, the same code): for each linear
+- the **head roles** of ``attnviz roles`` (:mod:`attnviz.roles.scores`, the same code): for each linear
   role its numerator, denominator and rows summed over texts, so the corpus score is
   ``sum(num) / sum(den)`` (the formula of one text, summed); ``broad`` and ``monotonic`` and every
   role's shuffled-position baseline are means over texts; the verdict (``roles``, ``primary``) uses the
@@ -37,29 +37,29 @@ import torch
 from attnviz.census.sources import Alignment
 from attnviz.errors import NoAttentionError
 from attnviz.result import AttentionKind, Family, TokenSequence
+from attnviz.roles.entropy import relative_entropy
 from attnviz.roles.scores import (
-    LINEAR_ROLES,
     BatchFacts,
     RoleMasks,
     allowed_weights,
     diagonals,
     linear_rows,
     monotonic,
-    relative_entropy,
     role_masks,
     role_rows,
     text_scores,
     uniform_weights,
     wide,
 )
+from attnviz.roles.vocabulary import BY_FAMILY, LINEAR_ROLES
 
 STATS_VERSION = 2
 OFFSETS: tuple[int, ...] = tuple(range(-8, 9))
 ENTROPY_BINS = 10
 SINK_SHARE = 0.5  # a row is a sink row when at least this much of its weight is on sinks
-ROLES: tuple[str, ...] = (*LINEAR_ROLES, "monotonic", "broad")  # every role of any kind, one column each
 MEANS: tuple[str, ...] = ("sink", "entropy", "entropy_rel", "alignment", "alignment_mass")
-EXAMPLE_STATS: tuple[str, ...] = (*ROLES, "sink", "entropy_rel", "alignment")
+# the statistics whose strongest texts are kept: every role of any kind, then three distributions
+EXAMPLE_STATS: tuple[str, ...] = (*BY_FAMILY, "sink", "entropy_rel", "alignment")
 
 
 def _sum_names() -> tuple[str, ...]:
@@ -186,7 +186,7 @@ def head_sums(weights: torch.Tensor, context: KindContext) -> torch.Tensor:
     near = diagonals(a, OFFSETS) if context.offsets is not None else None  # (B, H, Q, 17): weight at i + d
     centre = OFFSETS.index(0)
     num, den, sinks = linear_rows(a, m, None if near is None else near[..., centre - 2: centre + 3])
-    relative = relative_entropy(a, m)  # (B, H, Q)
+    relative = relative_entropy(a, m.keys_seen[:, None])  # (B, H, Q)
     bins = (relative * ENTROPY_BINS).long().clamp(0, ENTROPY_BINS - 1)
     histogram = (bins[..., None] == torch.arange(ENTROPY_BINS, device=bins.device)).float()
     per_row = [num, den, (sinks >= SINK_SHARE).float()[..., None],

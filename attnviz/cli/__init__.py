@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 # the order of ``attnviz --help``
-COMMANDS = ("capture", "models", "heads", "census", "contributions", "faithfulness", "routes", "patch", "serve",
+COMMANDS = ("capture", "models", "roles", "census", "contributions", "faithfulness", "routes", "patch", "serve",
             "app")
 
 

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 from attnviz.census.report import CensusResult
+from attnviz.roles.vocabulary import ORDER
 
-SUMMARY_STATS = ("previous", "next", "self", "duplicate", "induction", "monotonic", "first", "special", "broad",
-                 "sink", "entropy_rel", "alignment")
+SUMMARY_STATS = (*ORDER, "sink", "entropy_rel", "alignment")  # every role, then three statistics that are not roles
 
 
 def add_parser(commands) -> None:

@@ -9,8 +9,6 @@ import numpy as np
 
 from attnviz.roles.probe import RepeatProbe
 from attnviz.roles.scores import (
-    CROSS_ROLES,
-    SELF_ROLES,
     TokenFacts,
     baselines,
     cross_baselines,
@@ -19,17 +17,10 @@ from attnviz.roles.scores import (
     score_self_attention,
     self_linear_parts,
 )
+from attnviz.roles.vocabulary import CROSS_ROLES, NO_ROLE, ORDER, PROBE_ROLES, ROLE, SELF_ROLES, THRESHOLDS
 
 # A head has a role when score >= THRESHOLDS[role] and score >= baseline + MARGIN.
-THRESHOLDS: dict[str, float] = {
-    "first": 0.5, "special": 0.5, "previous": 0.5, "next": 0.5, "self": 0.5, "local": 0.8,
-    "duplicate": 0.3, "induction": 0.3, "monotonic": 0.5, "broad": 0.9,
-}
 MARGIN = 0.2
-SINK_ROLES = ("first", "special")
-# The order roles are listed in; "local" only when no sharper positional role holds, "broad" only alone.
-ORDER = ("previous", "next", "self", "duplicate", "induction", "monotonic", "local", "first", "special", "broad")
-NO_ROLE = "none"
 
 
 @dataclass(frozen=True)
@@ -74,14 +65,17 @@ class RoleReport:
 
 
 def assign(scores: dict[str, float], base: dict[str, float]) -> tuple[str, ...]:
-    """The roles that clear their threshold and beat the shuffled baseline, in ORDER."""
+    """The roles that clear their threshold and beat the shuffled baseline, in ORDER (sinks last), without
+    a role that gives way to another one that holds (``local`` to a sharper position, ``broad`` to any)."""
     held = [r for r in ORDER if r in scores and scores[r] >= THRESHOLDS[r] and scores[r] >= base.get(r, 0.0) + MARGIN]
-    if "local" in held and any(r in held for r in ("previous", "next", "self")):
-        held.remove("local")
-    if "broad" in held and len(held) > 1:
-        held.remove("broad")
-    non_sink = [r for r in held if r not in SINK_ROLES]
-    return tuple(non_sink + [r for r in held if r in SINK_ROLES])
+    return tuple(r for r in held if not _gives_way(r, held))
+
+
+def _gives_way(role: str, held: list[str]) -> bool:
+    others = [ROLE[r] for r in held if r != role]
+    if ROLE[role].gives_way == "all":
+        return bool(others)
+    return ROLE[role].gives_way == "family" and any(o.family == ROLE[role].family for o in others)
 
 
 def heads_from_scores(kind: str, layers: Iterable[int], scores: dict[str, np.ndarray],
@@ -154,9 +148,6 @@ def corpus_role_scores(items: Iterable[tuple[np.ndarray, TokenFacts]], kind: str
 def cross_attention_heads(layers: Iterable[int], maps: np.ndarray, source_special: tuple[bool, ...]) -> list[HeadRoles]:
     base = cross_baselines(maps.shape[-2], source_special)
     return heads_from_scores("cross", layers, score_cross_attention(maps, source_special), base)
-
-
-PROBE_ROLES = ("duplicate", "induction")
 
 
 def _facts_for(result, kind: str) -> TokenFacts:

@@ -41,15 +41,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from attnviz.roles.entropy import row_entropy
+from attnviz.roles.entropy import relative_entropy
+from attnviz.roles.vocabulary import CROSS_LINEAR, CROSS_ROLES, LINEAR_ROLES, ROLE, kind_roles
 
-SELF_ROLES: tuple[str, ...] = (
-    "first", "special", "previous", "next", "self", "local", "duplicate", "induction", "broad",
-)
-CROSS_ROLES: tuple[str, ...] = ("first", "special", "monotonic", "broad")
 LOCAL_WINDOW = 2  # |i - j| <= 2, self included
-LINEAR_ROLES: tuple[str, ...] = ("first", "special", "previous", "next", "self", "local", "duplicate", "induction")
-CROSS_LINEAR: tuple[str, ...] = ("first", "special")
 _NEAR = tuple(range(-LOCAL_WINDOW, LOCAL_WINDOW + 1))  # the diagonals local, previous, self and next read
 
 
@@ -164,6 +159,7 @@ class RoleMasks:
     induction: torch.Tensor | None  # (B, Q, K) float: tokens right after an earlier copy
     rows: torch.Tensor  # (B, Q, R) float: rows where each role is defined
     plain_den: torch.Tensor  # (R,) bool: role divides by the non-sink mass (else by all the mass)
+    keys_seen: torch.Tensor  # (B, Q) long: the keys each row may see (0 for padding rows)
     entropy_rows: torch.Tensor  # (B, Q) bool: rows that see at least two keys
     log_allowed: torch.Tensor  # (B, Q): log2 of the keys each row sees (1 where it sees fewer than two)
     real_rows: torch.Tensor  # (B, Q) bool: rows of real tokens (not padding)
@@ -176,15 +172,15 @@ def role_masks(facts: BatchFacts) -> RoleMasks:
     k_index = torch.arange(facts.key_ids.shape[1], device=sink.device)
     other_special = facts.key_special & facts.key_real & (k_index != 0)[None]
     words = facts.query_real & ~facts.query_special  # rows that are words
-    n_allowed = allowed.sum(-1)
-    entropy_rows = facts.query_real & (n_allowed >= 2)
-    log_allowed = torch.log2(n_allowed.clamp(min=2).to(torch.float32))
+    keys_seen = allowed.sum(-1) * facts.query_real
+    entropy_rows = keys_seen >= 2
+    log_allowed = torch.log2(keys_seen.clamp(min=2).to(torch.float32))
     sees_special = (allowed & other_special[:, None, :]).any(-1)
     if facts.cross:
-        rows = torch.stack([facts.query_real, facts.query_real & sees_special], -1)
-        return RoleMasks(CROSS_LINEAR, allowed, sink.float(), other_special.float(), None, None, None, rows.float(),
-                         torch.zeros(2, dtype=torch.bool, device=sink.device), entropy_rows, log_allowed,
-                         facts.query_real, facts.key_real & ~facts.key_special)
+        rows = {"first": facts.query_real, "special": facts.query_real & sees_special}
+        return RoleMasks(CROSS_LINEAR, allowed, sink.float(), other_special.float(), None, None, None,
+                         _by_role(rows, CROSS_LINEAR).float(), _plain_den(CROSS_LINEAR, sink.device), keys_seen,
+                         entropy_rows, log_allowed, facts.query_real, facts.key_real & ~facts.key_special)
     plain = allowed & ~sink[:, None, :]  # the keys a head can use once its sinks are set aside
     near = diagonals(plain.to(torch.uint8), _NEAR).bool()  # (B, Q, 5)
     q = torch.arange(facts.query_ids.shape[1], device=sink.device)[:, None]
@@ -201,10 +197,19 @@ def role_masks(facts: BatchFacts) -> RoleMasks:
     rows = {"first": words & first_row, "special": words & sees_special, "previous": words & at[-1],
             "next": words & at[1] & (not facts.causal), "self": words & at[0], "local": words & plain.any(-1),
             "duplicate": words & duplicate.any(-1), "induction": words & induction.any(-1)}
-    plain_den = torch.tensor([r not in ("first", "special") for r in LINEAR_ROLES], device=sink.device)
     return RoleMasks(LINEAR_ROLES, allowed, sink.float(), other_special.float(), near.float(), duplicate.float(),
-                     induction.float(), torch.stack([rows[r] for r in LINEAR_ROLES], -1).float(), plain_den,
-                     entropy_rows, log_allowed, facts.query_real, None)
+                     induction.float(), _by_role(rows, LINEAR_ROLES).float(), _plain_den(LINEAR_ROLES, sink.device),
+                     keys_seen, entropy_rows, log_allowed, facts.query_real, None)
+
+
+def _by_role(values: dict[str, torch.Tensor], roles: tuple[str, ...]) -> torch.Tensor:
+    """One tensor per role stacked on a last axis in the order of ``roles``, whatever order they were built in."""
+    return torch.stack([values[r] for r in roles], -1)
+
+
+def _plain_den(roles: tuple[str, ...], device: torch.device) -> torch.Tensor:
+    """Which roles divide by the mass off the sinks: all but the sinks themselves."""
+    return torch.tensor([not ROLE[r].sink for r in roles], dtype=torch.bool, device=device)
 
 
 def wide(tensor: torch.Tensor) -> torch.Tensor:
@@ -233,15 +238,15 @@ def linear_rows(masked: torch.Tensor, masks: RoleMasks, near: torch.Tensor | Non
     mass = a.sum(-1)  # (B, H, Q)
     sinks = (a @ masks.sink[:, None, :, None])[..., 0]
     specials = (a @ masks.other_special[:, None, :, None])[..., 0]
-    if masks.near is None:  # cross-attention: first and special only
-        return torch.stack([a[..., 0], specials], -1), torch.stack([mass, mass], -1), sinks
-    near = (diagonals(a, _NEAR) if near is None else near) * masks.near[:, None]  # (B, H, Q, 5): plain mass
-    centre = LOCAL_WINDOW
-    num = torch.stack([a[..., 0], specials, near[..., centre - 1], near[..., centre + 1], near[..., centre],
-                       near.sum(-1), (a * masks.duplicate[:, None]).sum(-1), (a * masks.induction[:, None]).sum(-1)],
-                      -1)
+    num = {"first": a[..., 0], "special": specials}
+    if masks.near is not None:  # self-attention: the positional and content roles too
+        near = (diagonals(a, _NEAR) if near is None else near) * masks.near[:, None]  # (B, H, Q, 5): plain mass
+        centre = LOCAL_WINDOW
+        num |= {"previous": near[..., centre - 1], "next": near[..., centre + 1], "self": near[..., centre],
+                "local": near.sum(-1), "duplicate": (a * masks.duplicate[:, None]).sum(-1),
+                "induction": (a * masks.induction[:, None]).sum(-1)}
     den = torch.where(masks.plain_den, (mass - sinks)[..., None], mass[..., None])
-    return num, den, sinks
+    return _by_role(num, masks.roles), den, sinks
 
 
 def linear_parts(weights: torch.Tensor, masks: RoleMasks, *, masked: torch.Tensor | None = None
@@ -271,16 +276,12 @@ def divide(num, den, n_rows):
 
 def normalised_entropy(weights: torch.Tensor, masks: RoleMasks, *, masked: torch.Tensor | None = None
                        ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Each row's entropy over the most it could have, ``(B, H, Q)`` (0 on rows that see one key), and
-    ``broad``: its mean over the rows that see at least two keys, ``(B, H)`` in [0, 1]."""
-    relative = relative_entropy(allowed_weights(weights, masks) if masked is None else masked, masks)
+    """Each row's :func:`~attnviz.roles.entropy.relative_entropy`, ``(B, H, Q)`` (0 on rows that see one key),
+    and ``broad``: its mean over the rows that see at least two keys, ``(B, H)`` in [0, 1]."""
+    a = allowed_weights(weights, masks) if masked is None else masked
+    relative = relative_entropy(a, masks.keys_seen[:, None])
     counts = masks.entropy_rows.sum(-1).clamp(min=1)[:, None]
     return relative, (wide(relative.sum(-1)) / counts).clamp(0.0, 1.0)
-
-
-def relative_entropy(masked: torch.Tensor, masks: RoleMasks) -> torch.Tensor:
-    """Each row's entropy over log2 of the keys it sees, ``(B, H, Q)``; 0 on rows that see fewer than two."""
-    return row_entropy(masked) / masks.log_allowed[:, None] * masks.entropy_rows[:, None]
 
 
 def monotonic(weights: torch.Tensor, masks: RoleMasks, *, masked: torch.Tensor | None = None) -> torch.Tensor:
@@ -318,13 +319,6 @@ def text_scores(weights: torch.Tensor, masks: RoleMasks) -> dict[str, torch.Tens
     if masks.source_words is not None:
         scores["monotonic"] = monotonic(weights, masks, masked=masked)
     return scores
-
-
-def kind_roles(cross: bool, causal: bool) -> tuple[str, ...]:
-    """The roles a kind of attention has (a causal decoder has no ``next``)."""
-    if cross:
-        return CROSS_ROLES
-    return tuple(r for r in SELF_ROLES if not (causal and r == "next"))
 
 
 # ----------------------------------------------------------------------------------- one text, numpy

@@ -11,12 +11,14 @@ For a query position ``i`` in the repeated part, with ``j`` the earlier position
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from attnviz.capturing.tokenizing import token_labels
+from attnviz.models.registry import BUILTIN_MODELS
 from attnviz.roles.report import RoleReport
 from attnviz.tracing.trace import run
 from attnviz.tracing.vocab import without_unknown
@@ -109,6 +111,12 @@ class CurveSummary:
     def first_rises(self) -> bool:
         """The first copy's loss ended clearly above where it started (more than 0.5 nats)."""
         return self.first_end > self.first_start + 0.5
+
+
+def training_curve(model_name: str = "toy-induction") -> list[dict]:
+    """The built-in model's training curve as its training wrote it (``training_curve.json``): rows of step,
+    first_copy and repeated_copy (mean loss in nats on the first and the repeated half of the texts)."""
+    return json.loads((BUILTIN_MODELS[model_name].locate() / "training_curve.json").read_text("utf-8"))["curve"]
 
 
 def curve_summary(curve: list[dict]) -> CurveSummary:

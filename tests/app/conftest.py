@@ -14,7 +14,13 @@ from streamlit.testing.v1 import AppTest
 from tests.payload import decode
 
 TIMEOUT = 60
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(Path(__file__).resolve().parent / "router.py")  # app.py's router, every run (see router.py)
+
+
+def page_file(page: str) -> str:
+    """A page as ``AppTest.switch_page`` finds it from the router's folder: ``"pages/routes.py"`` made absolute."""
+    return str(ROOT / page)
 
 
 def _app(page: str | None = None, **query) -> AppTest:
@@ -23,7 +29,7 @@ def _app(page: str | None = None, **query) -> AppTest:
         at.query_params[key] = value
     at.run()
     if page:
-        at.switch_page(page)
+        at.switch_page(page_file(page))
         at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

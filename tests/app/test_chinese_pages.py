@@ -42,6 +42,8 @@ ALLOWED = {
     "abnar", "zuidema", "jain", "wallace", "wiegreffe", "pinter", "kobayashi", "ferrando", "voita", "wang", "meng",
     "nanda", "kram", "pearson", "r",
     "transparency", "tool",
+    # the language switch: each language in its own words, its label in both ("语言 / Language")
+    "english", "language",
 }
 # The inputs a page opens on (their words are token names on the page), and the toy models' vocabularies.
 TEXTS = " ".join([*ANIMAL_PAIR, "The train left the station on time", "life", "the farmer",

@@ -11,7 +11,7 @@ from attnviz.contributions.logits import direct_logit_attribution
 from tests.app.conftest import _app, _array, _figures
 
 PAGE = "pages/contributions.py"
-TEXT = "The train left the station on time"
+TEXT = "the train left the station on time"  # not the opening sentence, which this page swaps for its example
 
 
 def _heatmaps(at):
@@ -19,18 +19,28 @@ def _heatmaps(at):
 
 
 def test_decoder_map_lens_and_lesson():
-    at = _app(PAGE, ct="toy-lm", tok="the", vs="a", pos="3", open="decoder.1.2")
+    at = _app(PAGE, ct="toy-lm", text=TEXT, tok="the", vs="a", pos="3", open="decoder.1.2")
     loaded = load_model("toy-lm")
     decomposition = decompose(loaded, TEXT)
     expected = direct_logit_attribution(loaded, decomposition, "the", "a", 3)
     maps = _heatmaps(at)
     np.testing.assert_allclose(_array(maps[0]["data"][0]["z"]).astype(float), expected.heads, atol=1e-5)
     assert len(maps) >= 3  # the logit map, the opened head's attention map, the lens
-    lens = maps[-1]
-    assert _array(lens["data"][0]["z"]).shape == (loaded.shape.n_layers["decoder"] + 1, len(decomposition.tokens))
+    lens = maps[-1]  # the chosen position's column first: every layer, one position
+    assert _array(lens["data"][0]["z"]).shape == (loaded.shape.n_layers["decoder"] + 1, 1)
+    assert list(lens["data"][0]["x"]) == [3]
     assert at.query_params["pos"] == "3" and at.query_params["open"] == "decoder.1.2"
     words = " ".join(m.value for m in at.markdown)
     assert "[CLS]" in words and "0.90" in words
+
+
+def test_lens_window_on_request():
+    """The positions around the chosen one are computed when asked for, and the choice is kept in the link."""
+    at = _app(PAGE, ct="toy-lm", text=TEXT, pos="3", lens_at="window")
+    n = len(decompose(load_model("toy-lm"), TEXT).tokens)
+    lens = _heatmaps(at)[-1]
+    assert list(lens["data"][0]["x"]) == list(range(n))  # the text is shorter than the 16-position window
+    assert at.query_params["lens_at"] == "window"
 
 
 def test_every_string_in_both_languages():

@@ -7,9 +7,8 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from attnviz.errors import InputTextError, LayerRequestError
+from tests.app.conftest import APP
 from ui.i18n import STRINGS
-
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
 def test_every_error_code_the_engine_raises_has_both_languages():

@@ -3,15 +3,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from tests.app.conftest import APP, page_file
 from tests.fake_hub import FakeHub
 from tests.unit.test_hub import _online
-
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
 def test_a_listed_hub_model_downloads_after_the_visitor_sees_its_size(tiny_model_dirs, tmp_path, monkeypatch):
@@ -24,7 +21,7 @@ def test_a_listed_hub_model_downloads_after_the_visitor_sees_its_size(tiny_model
             monkeypatch.setenv("HF_ENDPOINT", hub.url)
             at = AppTest.from_file(APP, default_timeout=60)
             at.run()
-            at.switch_page("pages/causal_attention.py").run()
+            at.switch_page(page_file("pages/causal_attention.py")).run()
             assert "tiny/gpt2" in at.selectbox(key="lm").options
             at.selectbox(key="lm").set_value("tiny/gpt2").run()
             assert not at.exception

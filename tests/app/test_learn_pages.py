@@ -75,7 +75,7 @@ def test_multi_head_verdicts_are_those_of_the_maps_drawn_under_them():
     from attnviz.analysis.heads import head_profile
 
     at = _app("pages/learn_multi_head.py")
-    verdicts = [m.value for m in at.markdown if m.value.startswith(f"**{STRINGS['col.pattern']['en']}**")]
+    verdicts = [m.value for m in at.markdown if m.value.startswith(f"**{STRINGS['col.role']['en']}**")]
     maps = [f for f in _figures(at) if f["data"] and f["data"][0].get("type") == "heatmap"][:len(verdicts)]
     assert len(verdicts) == 3 and len(maps) == 3
     for verdict, figure in zip(verdicts, maps):

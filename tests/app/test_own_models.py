@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,10 +10,10 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from attnviz.cli import main
+from tests.app.conftest import APP, page_file
 from tests.architectures import ARCHITECTURES, build, eager_attentions
 from tests.family_table import families_where, table_says
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE_OF = {"encoder": ("pages/self_attention.py", "model"), "decoder": ("pages/causal_attention.py", "lm"),
            "encoder-decoder": ("pages/cross_attention.py", "mt")}
 # The families the committed table puts outside the attention interface, and ALBERT's shared layers.
@@ -37,7 +36,7 @@ def test_the_app_draws_models_outside_the_interface(folders, name):
     page, key = FAMILIES[name]
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
-    at.switch_page(page).run()
+    at.switch_page(page_file(page)).run()
     at.selectbox(key=key).set_value("__custom__").run()
     at.text_input(key=f"{key}_path").set_value(str(folders[name])).run()
     assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]

@@ -23,8 +23,9 @@ def test_streamlit_run_finds_the_server_with_its_warm_up():
 
 
 def test_the_start_up_fills_the_caches_the_opening_page_reads(monkeypatch):
+    from attnviz import capture
     from ui import warm_up
-    from ui.cached import cached_model, shared_cache
+    from ui.cached import cache_key, cached_model, shared_cache
     from ui.controls import DEFAULT_TEXT, OPENING_MODEL
 
     monkeypatch.setattr(warm_up, "EXPORT_WARM_UP_DELAY_S", 3600.0)  # the browser start is not under test here
@@ -35,7 +36,8 @@ def test_the_start_up_fills_the_caches_the_opening_page_reads(monkeypatch):
 
     asyncio.run(start_and_stop())
     assert "failed" not in warm_up.timings() and warm_up.timings()["capture"] > 0
-    kept = [key for key in shared_cache()._entries if key[:3] == ("capture", OPENING_MODEL, DEFAULT_TEXT)]
+    opening = cache_key(capture, cached_model(OPENING_MODEL), DEFAULT_TEXT)[:3]  # the function, model and text
+    kept = [key for key in shared_cache()._entries if key[:3] == opening]
     assert kept, "the opening sentence's capture is not in the shared cache"
     assert cached_model(OPENING_MODEL).name  # served from the process's model cache
 

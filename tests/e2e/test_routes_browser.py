@@ -39,3 +39,22 @@ def test_a_decoder_node_shows_its_logit_lens_row_in_chinese(browser, app_url):
         page.locator("[data-testid=avz-routes-csv]").click()
     assert download.value.suggested_filename.endswith(".csv")
     page.close()
+
+
+LONG = ("the teacher saw a book in the park and the farmer crossed a bridge near the old city while children read "
+        "books about rivers and mountains in the evening")
+
+
+def test_the_chosen_token_is_in_view_on_the_first_draw(browser, app_url):
+    """A long text's graph is wider than its box: at every laptop width the red node starts inside the box."""
+    for width in (1280, 1600, 1920):
+        page = browser.new_page(viewport={"width": width, "height": 1000})
+        page.goto(f"{app_url}/routes?routes=toy-lm&text={LONG.replace(' ', '+')}")
+        wait_idle(page)
+        chosen = page.locator("[data-testid=avz-routes] .avz-node[data-node^='I1_']").last
+        chosen.wait_for(timeout=60000)
+        page.wait_for_timeout(300)  # the scroll lands on the next animation frame
+        box = page.locator(".avz-rplot").bounding_box()
+        dot = page.locator("circle.avz-node[r='7']").bounding_box()
+        assert box["x"] <= dot["x"] and dot["x"] + dot["width"] <= box["x"] + box["width"], (width, box, dot)
+        page.close()

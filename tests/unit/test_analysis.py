@@ -17,7 +17,6 @@ from attnviz.analysis.heads import (
     distinct_heads,
     head_profile,
     profile_shown_head,
-    relative_row_entropy,
     strongest_links,
 )
 from attnviz.analysis.tokens import (
@@ -53,31 +52,26 @@ def test_causal_mask_is_bottom_right_aligned():
 @pytest.mark.parametrize("n", [4, 10])
 def test_a_uniform_causal_head_is_broad(n):
     profile = head_profile(_uniform_causal(n), [False] * n, 0, 0, causal=True)
-    assert profile.pattern == "broad"
-    assert profile.relative_entropy == pytest.approx(1.0)
+    assert profile.role == "broad"
+    assert profile.relative_entropy == pytest.approx(1.0)  # row 0 sees one key: it has no spread, and no say
     # Measured against log2(n), the early rows' low entropy drags the head below 1.
     assert head_profile(_uniform_causal(n), [False] * n, 0, 0).relative_entropy < 0.9
 
 
-def test_relative_entropy_ignores_rows_that_see_one_key():
-    values = relative_row_entropy(_uniform_causal(4), causal_mask(4))
-    assert np.isnan(values[0]) and np.allclose(values[1:], 1.0)
-
-
-@pytest.mark.parametrize(("offset", "pattern"), [(-1, "previous"), (0, "self"), (1, "next")])
-def test_positional_heads_are_named(offset, pattern):
+@pytest.mark.parametrize(("offset", "role"), [(-1, "previous"), (0, "self"), (1, "next")])
+def test_positional_heads_are_named(offset, role):
     profile = head_profile(_shifted(8, offset), [False] * 8, 2, 3)
-    assert profile.pattern == pattern and (profile.layer, profile.head) == (2, 3)
+    assert profile.role == role and (profile.layer, profile.head) == (2, 3)
 
 
 def test_first_token_head_is_first_whether_or_not_the_first_token_is_special():
     # the role vocabulary: position 0 is "first" (a sink) either way; "special" is the other special tokens
     matrix = np.zeros((6, 6))
     matrix[:, 0] = 1.0
-    assert head_profile(matrix, [False] * 6, 0, 0).pattern == "first"
-    assert head_profile(matrix, [True] + [False] * 5, 0, 0).pattern == "first"
+    assert head_profile(matrix, [False] * 6, 0, 0).role == "first"
+    assert head_profile(matrix, [True] + [False] * 5, 0, 0).role == "first"
     matrix[:, 0], matrix[:, 5] = 0.0, 1.0
-    assert head_profile(matrix, [True] + [False] * 4 + [True], 0, 0).pattern == "special"
+    assert head_profile(matrix, [True] + [False] * 4 + [True], 0, 0).role == "special"
 
 
 def test_a_sharp_but_irregular_head_has_no_role():
@@ -86,7 +80,7 @@ def test_a_sharp_but_irregular_head_has_no_role():
     matrix[np.arange(12), rng.permutation(12)] = 1.0
     matrix[np.arange(12), np.arange(12)] = 0.0  # no clear positional pattern ...
     matrix = renormalise_rows(matrix + 1e-3)  # ... but each row looks at one key
-    assert head_profile(matrix, [False] * 12, 0, 0).pattern == "none"
+    assert head_profile(matrix, [False] * 12, 0, 0).role == "none"
 
 
 def test_combine_heads_modes():
@@ -121,11 +115,11 @@ def test_strongest_links_equal_a_full_sort(matrix, top):
         assert matrix[int(query), int(key)] == pytest.approx(weight) and (query != key or not square)
 
 
-def test_distinct_heads_picks_the_clearest_of_each_pattern():
+def test_distinct_heads_picks_the_clearest_of_each_role():
     profiles = [head_profile(_shifted(6, -1) * w + (1 - w) / 6, [False] * 6, 0, h) for h, w in enumerate((0.7, 0.9))]
     profiles.append(head_profile(_shifted(6, 1), [False] * 6, 1, 0))
     chosen = distinct_heads(profiles, count=3)
-    assert [(p.pattern, p.layer, p.head) for p in chosen] == [("previous", 0, 1), ("next", 1, 0)]
+    assert [(p.role, p.layer, p.head) for p in chosen] == [("previous", 0, 1), ("next", 1, 0)]
 
 
 def _sequence():
@@ -220,4 +214,4 @@ def test_alignment_and_head_tables(bert, tiny_models):
     table = head_rows(result, "encoder", views)
     assert [(r.layer, r.head) for r in table] == [(0, 1), (0, 3), (2, 1), (2, 3)]
     profile = head_profile(result.attention("encoder", 2, 3), result.source.special, 2, 3)
-    assert table[-1].pattern == profile.pattern and table[-1].self_weight == pytest.approx(profile.self_weight)
+    assert table[-1].role == profile.role and table[-1].self_weight == pytest.approx(profile.self_weight)

@@ -62,3 +62,21 @@ def test_the_bound_holds_for_tensor_entries():
         cache.get(("entry", i), lambda: torch.zeros(MB // 4))  # 1 MiB each: counted 16 bytes each before
     assert cache.bytes <= 10 * MB
     assert 8 <= len(cache) <= 10
+
+
+def test_many_small_entries_count_their_keys_and_the_cache_own_bookkeeping():
+    """A class fills the cache with tens of thousands of small derived views keyed by their texts: the bound
+    must cover what the process holds for them, keys and the cache's own slots included (tracemalloc)."""
+    import tracemalloc
+
+    cache = ByteBoundedCache(2 * MB)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(40_000):
+            cache.get(("derived", "minilm", f"a student's sentence number {i} about a train", i), lambda i=i: i * 0.5)
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert cache.bytes <= 2 * MB
+    assert held <= 1.1 * cache.bytes, (held, cache.bytes)

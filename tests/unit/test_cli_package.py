@@ -15,8 +15,8 @@ PACKAGE = Path(attnviz.__file__).parent
 # the toy models' training and evaluation are scripts of their own (python -m attnviz.toy.train ...)
 SCRIPTS = {"toy/train.py", "toy/train_induction.py", "toy/evaluate.py"}
 
-EXPECTED = {"capture", "models", "heads", "census", "contributions", "lens", "faithfulness", "routes", "patch", "serve",
-            "app"}
+EXPECTED = {"capture", "models", "roles", "heads", "census", "contributions", "lens", "faithfulness", "routes", "patch",
+            "serve", "app"}  # "heads": the first name of "roles"
 
 
 def _imports(path: Path) -> set[str]:

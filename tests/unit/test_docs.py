@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.pages import registered_pages
+
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text("utf-8")
 COMMANDS = [
@@ -54,7 +56,7 @@ def test_the_readme_is_a_short_front_door():
 
 
 def test_the_readme_lists_every_page_of_the_app():
-    registered = re.findall(r'st\.Page\("pages/([a-z_]+)\.py"', (ROOT / "app.py").read_text("utf-8"))
+    registered = registered_pages()
     table = README.split("## What is in the app", 1)[1].split("\n## ", 1)[0]
     assert registered and all(f"`{name}`" in table for name in registered), registered
 

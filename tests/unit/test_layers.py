@@ -31,8 +31,7 @@ def test_the_readme_api_table_is_the_public_api():
 
 
 def test_pages_import_no_numpy_and_no_private_name():
-    # corpus.py still picks its strongest head with numpy: that pick belongs in attnviz/census
-    for page in sorted(set((ROOT / "pages").glob("*.py")) - {ROOT / "pages" / "corpus.py"}):
+    for page in sorted((ROOT / "pages").glob("*.py")):
         for module, name in _imports(page):
             assert module.split(".")[0] != "numpy", page.name
             assert not name.startswith("_") and not any(p.startswith("_") for p in module.split(".")), (page, name)
@@ -51,8 +50,16 @@ def test_the_capture_core_and_the_result_import_no_analysis():
 def test_importing_ui_runs_nothing():
     tree = ast.parse((ROOT / "ui" / "__init__.py").read_text("utf-8"))
     assert all(isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) for node in tree.body)
-    for page in (ROOT / "pages").glob("*.py"):  # each page asks for the legacy-folder check itself, first
-        assert "leave_legacy_page_folder_mode()" in page.read_text("utf-8"), page.name
+
+
+def test_no_private_streamlit_name_is_used():
+    """Pages, ui and the router use Streamlit's public API: a private module or name breaks on an upgrade."""
+    for path in [ROOT / "app.py", *(ROOT / "pages").glob("*.py"), *(ROOT / "ui").glob("*.py")]:
+        for module, name in _imports(path):
+            if module.split(".")[0] == "streamlit":
+                assert not name.startswith("_"), (path.name, module, name)
+        text = path.read_text("utf-8")
+        assert "PagesManager" not in text and "set_script_intent" not in text, path.name
 
 
 def test_the_engine_imports_no_streamlit_and_nothing_of_the_interface():

@@ -11,8 +11,7 @@ from streamlit.testing.v1 import AppTest
 from attnviz.errors import ModelLoadError, SettingsError
 from attnviz.models.registry import resolve
 from attnviz.settings import CURATED_HUB_MODELS, listens_only_locally, load_settings
-
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
+from tests.app.conftest import APP
 
 
 def test_defaults_follow_who_can_reach_the_server(tmp_path):

@@ -265,4 +265,10 @@ export default function (component) {
   }
 
   render();
+  // A long text's graph is wider than its box: scroll so the chosen token (the red node) is in view on the first
+  // draw, with the tokens just before it, which its routes come from
+  requestAnimationFrame(() => {
+    const [x] = xy(output);
+    if (x > plot.clientWidth - 40) plot.scrollLeft = x - plot.clientWidth + 60;
+  });
 }

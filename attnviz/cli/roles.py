@@ -1,4 +1,7 @@
-"""``attnviz heads --model toy-induction [--text ...]``: print every head's roles and scores."""
+"""``attnviz roles --model toy-induction [--text ...]``: print every head's roles and scores.
+
+``attnviz heads``, the command's first name, is kept as another name for it.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +10,25 @@ import json
 import sys
 
 from attnviz.roles.probe import run_probe
-from attnviz.roles.report import ORDER, RoleReport, head_roles
+from attnviz.roles.report import RoleReport, head_roles
+from attnviz.roles.vocabulary import NO_ROLE, ORDER
 
 DEFAULT_TEXT = "The boy found a good book in the city and the girl bought an apple at the bridge"
 
 
 def add_parser(commands) -> None:
-    heads = commands.add_parser("heads", help="say what each attention head does (head roles)")
-    heads.add_argument("--model", default="minilm", help="built-in, hub id or local folder")
-    heads.add_argument("--text", default=DEFAULT_TEXT, help="text for the positional and sink roles")
-    heads.add_argument("--target", help="target text for encoder-decoders")
-    heads.add_argument("--no-probe", action="store_true", help="skip the repeated-token probe")
-    heads.add_argument("--seed", type=int, default=0, help="seed of the repeated-token probe")
-    heads.add_argument("--all", action="store_true", help="list heads without a clear role too")
-    heads.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    heads.set_defaults(run=run)
+    roles = commands.add_parser("roles", aliases=["heads"],
+                                help="say what each attention head does: its roles; heads is another name for it",
+                                description="Say what each attention head does: its roles and their scores. "
+                                            "attnviz heads is another name for this command.")
+    roles.add_argument("--model", default="minilm", help="built-in, hub id or local folder")
+    roles.add_argument("--text", default=DEFAULT_TEXT, help="text for the positional and sink roles")
+    roles.add_argument("--target", help="target text for encoder-decoders")
+    roles.add_argument("--no-probe", action="store_true", help="skip the repeated-token probe")
+    roles.add_argument("--seed", type=int, default=0, help="seed of the repeated-token probe")
+    roles.add_argument("--all", action="store_true", help="list heads without a clear role too")
+    roles.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    roles.set_defaults(run=run)
 
 
 def format_report(report: RoleReport, show_all: bool) -> str:
@@ -29,7 +36,7 @@ def format_report(report: RoleReport, show_all: bool) -> str:
     for h in report.heads:
         if not h.roles and not show_all:
             continue
-        shown = h.roles or ("none",)
+        shown = h.roles or (NO_ROLE,)
         detail = ", ".join(f"{r} {h.scores[r]:.2f}/{h.baselines.get(r, 0):.2f}" for r in h.roles) or (
             "best " + max((r for r in ORDER if r in h.scores), key=lambda r: h.scores[r] - h.baselines.get(r, 0))
         )
