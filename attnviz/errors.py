@@ -26,7 +26,7 @@ def _named_kinds(params: Mapping[str, object], lang: str) -> dict[str, object]:
     return named
 
 
-def sentence(code: str, params: Mapping[str, object], lang: str = "en", message: str | None = None) -> str:
+def _sentence(code: str, params: Mapping[str, object], lang: str = "en", message: str | None = None) -> str:
     """The entry ``error.<code>`` in ``lang`` with ``params``. ``message``: a sentence the raise gave itself,
     for entries that wrap one ("{message}") and for codes the tables lack."""
     values = _named_kinds(params, lang) | ({"message": message} if message is not None else {})
@@ -49,12 +49,12 @@ class AttnvizError(Exception):
     def __init__(self, message: str | None = None, *, code: str | None = None, **params: object) -> None:
         self.code = code or self.default_code
         self.params = params
-        super().__init__(message if message is not None else sentence(self.code, params))
+        super().__init__(message if message is not None else _sentence(self.code, params))
 
 
 def error_sentence(error: AttnvizError, lang: str = "en") -> str:
     """``error`` in ``lang`` (English where the tables have no translation)."""
-    return sentence(error.code, error.params, lang, str(error))
+    return _sentence(error.code, error.params, lang, str(error))
 
 
 class ModelLoadError(AttnvizError):
