@@ -1,21 +1,60 @@
 """Errors that carry a message meant for the person using attnviz, not a traceback.
 
-Each error has an English sentence (``str(error)``) for Python and CLI users, and a ``code`` with
-``params`` so an interface can say the same thing in the visitor's language.
+An error is a ``code`` and its ``params``; its sentence is the tables' entry ``error.<code>`` (ui/i18n/errors.toml
+and the other tables, read by attnviz/words.py), so Python, the command line and the app say the same thing:
+``str(error)`` in English, :func:`error_sentence` in any language the tables hold.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from attnviz.words import tables, word
+
+
+def _named_kinds(params: Mapping[str, object], lang: str) -> dict[str, object]:
+    """``kind`` and ``kinds`` (attention kinds: "encoder", "cross" ...) as the tables name them."""
+    named = dict(params)
+
+    def name(kind: object) -> str:
+        return word(f"kind.{kind}", lang) if f"kind.{kind}" in tables() else str(kind)
+
+    if isinstance(named.get("kind"), str):
+        named["kind"] = name(named["kind"])
+    if isinstance(named.get("kinds"), list | tuple):
+        named["kinds"] = ", ".join(name(kind) for kind in named["kinds"])
+    return named
+
+
+def _sentence(code: str, params: Mapping[str, object], lang: str = "en", message: str | None = None) -> str:
+    """The entry ``error.<code>`` in ``lang`` with ``params``. ``message``: a sentence the raise gave itself,
+    for entries that wrap one ("{message}") and for codes the tables lack."""
+    values = _named_kinds(params, lang) | ({"message": message} if message is not None else {})
+    key = f"error.{code}" if f"error.{code}" in tables() else "error.error"
+    try:
+        return word(key, lang, **values)
+    except (KeyError, IndexError, ValueError):  # an entry needing a parameter this error lacks
+        return message if message is not None else f"{code} {dict(params)}"
+
 
 class AttnvizError(Exception):
-    """Base class: ``str(error)`` is a complete sentence a user can act on."""
+    """Base class: ``str(error)`` is a complete sentence a user can act on, the tables' English for ``code``.
+
+    A sentence passed as ``message`` is used as given (an entry can show it as ``{message}``): for codes whose
+    sentence the tables do not hold yet.
+    """
 
     default_code = "error"
 
-    def __init__(self, message: str, *, code: str | None = None, **params: object) -> None:
-        super().__init__(message)
+    def __init__(self, message: str | None = None, *, code: str | None = None, **params: object) -> None:
         self.code = code or self.default_code
         self.params = params
+        super().__init__(message if message is not None else _sentence(self.code, params))
+
+
+def error_sentence(error: AttnvizError, lang: str = "en") -> str:
+    """``error`` in ``lang`` (English where the tables have no translation)."""
+    return _sentence(error.code, error.params, lang, str(error))
 
 
 class ModelLoadError(AttnvizError):

@@ -63,18 +63,12 @@ def _explain(error: Exception, repo_id: str) -> ModelLoadError:
     while error.__cause__ is not None and not isinstance(error, (GatedRepoError, RepositoryNotFoundError)):
         error = error.__cause__  # dry runs wrap what the hub said
     if isinstance(error, GatedRepoError):
-        return ModelLoadError(f"'{repo_id}' is gated on the hub: accept its terms there and log in first.",
-                              code="hub_gated", model=repo_id)
+        return ModelLoadError(code="hub_gated", model=repo_id)
     if isinstance(error, (RepositoryNotFoundError, RevisionNotFoundError)):
-        return ModelLoadError(f"There is no model '{repo_id}' on the Hugging Face hub.", code="hub_not_found",
-                              model=repo_id)
+        return ModelLoadError(code="hub_not_found", model=repo_id)
     if isinstance(error, LocalEntryNotFoundError) or "offline" in str(error).lower():
-        return ModelLoadError(
-            f"'{repo_id}' is not in the local Hugging Face cache and the hub cannot be reached (the machine is "
-            "offline or downloads are off). Download it once on a machine with internet, or name a local folder.",
-            code="hub_offline", model=repo_id)
-    return ModelLoadError(f"Could not download '{repo_id}' from the hub ({type(error).__name__}).",
-                          code="hub_failed", model=repo_id, error=type(error).__name__)
+        return ModelLoadError(code="hub_offline", model=repo_id)
+    return ModelLoadError(code="hub_failed", model=repo_id, error=type(error).__name__)
 
 
 def cached_snapshot(repo_id: str) -> Path | None:

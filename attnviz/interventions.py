@@ -37,8 +37,7 @@ def _check(loaded: LoadedModel, ref: HeadRef) -> None:
     kind, layer, head = ref
     n_layers = loaded.shape.n_layers.get(kind, 0)
     if not 0 <= layer < n_layers or not 0 <= head < loaded.shape.heads_of(kind, layer):
-        raise LayerRequestError(f"{loaded.name} has no {kind} layer {layer} head {head}.", code="no_such_head",
-                                kind=kind, layer=layer, head=head)
+        raise LayerRequestError(code="no_such_head", kind=kind, layer=layer, head=head)
 
 
 def _keep_masks(loaded: LoadedModel, rows: Sequence[Iterable[HeadRef]]
@@ -59,8 +58,7 @@ def _ablating(loaded: LoadedModel, rows: Sequence[Iterable[HeadRef]], mode: Abla
     if mode not in ("zero", "mean"):
         raise ValueError(f"mode must be 'zero' or 'mean', not {mode!r}")
     if loaded.capture_path != "interface":
-        raise StreamError(f"{loaded.name} computes attention outside transformers' attention interface, so "
-                          "attnviz cannot intervene on its heads.", code="no_interventions", model=loaded.name)
+        raise StreamError(code="no_interventions", model=loaded.name)
     keep = {attention_point(kind, layer, "z", loaded.family): mask
             for (kind, layer), mask in _keep_masks(loaded, rows).items()}
 

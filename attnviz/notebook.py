@@ -252,8 +252,8 @@ def model_view(attention=None, tokens=None, sentence_b_start=None, prettify_toke
       file); "figure" (attnviz's own) returns the plotly figure of one kind (``kind``, default the first of
       encoder, decoder, cross) to change or export.
 
-    ``kind``, ``hide_special``, ``colorscale`` and ``words`` (the figure's labels, e.g. Chinese) are keyword-only
-    additions of attnviz.
+    ``kind``, ``hide_special``, ``colorscale`` and ``words`` (the figure's labels: ``figure_words("zh")`` from
+    :mod:`attnviz.figures.words` for Chinese) are keyword-only additions of attnviz.
     """
     if display_mode not in DISPLAY_MODES:
         raise ValueError(f"display_mode must be 'dark' or 'light', not {display_mode!r}")
@@ -321,7 +321,7 @@ def cross_view(cross_attentions, encoder_tokens: Sequence[str] | None = None,
 
 def contributions_view(model, text: str | None = None, *, token: str | int | None = None,
                        contrast: str | int | None = None, position: int = -1, target: str | None = None,
-                       logits=None, parts: bool = False):
+                       logits=None, parts: bool = False, words: FigureWords = ENGLISH):
     """Each head's direct effect on a token's logit, as a layer × head map (``parts=True``: embeddings, each layer's
     attention and MLP as bars).
 
@@ -342,7 +342,9 @@ def contributions_view(model, text: str | None = None, *, token: str | int | Non
         attribution = _attribution(model, text, target, token, contrast, position)
     against = f" − logit({attribution.contrast!r})" if attribution.contrast else ""
     title = f"logit({attribution.token!r}){against} at position {attribution.position}: {attribution.logit:.3f}"
-    return parts_figure(attribution, title=title) if parts else attribution_map(attribution, title=title)
+    if parts:
+        return parts_figure(attribution, title=title, words=words)
+    return attribution_map(attribution, title=title, words=words)
 
 
 def _attribution(loaded, text, target, token, contrast, position):
@@ -355,7 +357,7 @@ def _attribution(loaded, text, target, token, contrast, position):
 
 
 def lens_view(model, text: str | None = None, *, k: int = 5, target: str | None = None,
-              tokens: Sequence[str] | None = None):
+              tokens: Sequence[str] | None = None, words: FigureWords = ENGLISH):
     """The logit lens: at every layer and position, the final prediction's probability (colour) and rank (number),
     the top ``k`` tokens on hover.
 
@@ -377,12 +379,12 @@ def lens_view(model, text: str | None = None, *, k: int = 5, target: str | None 
         if text is None:
             raise ValueError("pass the text: lens_view(model, text)")
         lens = logit_lens(model, decompose(model, text, target), k)
-    return lens_figure(lens, title=f"{lens.model_name}: logit lens")
+    return lens_figure(lens, title=f"{lens.model_name}: logit lens", words=words)
 
 
 def faithfulness_view(model, text: str, target: str | None = None, *, output: str | None = None,
                       token: str | None = None, position: int | None = None, steps: int | None = None,
-                      hide_special: bool = True, merge_words: bool = False):
+                      hide_special: bool = True, merge_words: bool = False, words: FigureWords = ENGLISH):
     """Every explanation method over ``text``'s tokens for one output, as a heat strip (one row per method).
 
     ``model``: a :class:`~attnviz.models.loading.LoadedModel` or a name for ``load_model``. ``output``: "next_token",
@@ -397,21 +399,21 @@ def faithfulness_view(model, text: str, target: str | None = None, *, output: st
     run = faithfulness(loaded, text, target, OutputChoice(output, token, position), steps=steps or IG_STEPS)
     axis = run.axis(hide_special, merge_words)
     scores = run.on(axis)
-    figure = method_strip([scores[m] for m in run.methods], list(run.methods), axis.labels,
+    figure = method_strip([scores[m] for m in run.methods], list(run.methods), axis.labels, words=words,
                           title=f"{loaded.name} · {run.output.kind} {run.output.label}".strip())
     figure.update_layout(meta={"agreement": run.agreement(hide_special, merge_words)})
     return figure
 
 
 def routes_view(model, text: str, *, position: int | None = None, threshold: float = 0.04,
-                target: str | None = None, words=None):
+                target: str | None = None, words: FigureWords = ENGLISH):
     """Information-flow routes into one token (default: the last one), as a plotly figure.
 
     ``model`` is a loaded model or a name for :func:`attnviz.load_model`; edges whose share is at most
     ``threshold`` are pruned (see :mod:`attnviz.contributions.routes`).
     """
     from attnviz.contributions.routes import route_contributions, route_graph
-    from attnviz.figures.routes import RouteWords, route_figure
+    from attnviz.figures.routes import route_figure
     from attnviz.models.loading import LoadedModel
 
     if not isinstance(model, LoadedModel):
@@ -420,12 +422,12 @@ def routes_view(model, text: str, *, position: int | None = None, threshold: flo
         model = load_model(model)
     contributions = route_contributions(model, text, target)
     chosen = contributions.n_tokens - 1 if position is None else position
-    return route_figure(route_graph(contributions, chosen, threshold), words or RouteWords())
+    return route_figure(route_graph(contributions, chosen, threshold), words=words)
 
 
 def patching_view(model, clean: str, corrupt: str, answer: str | None = None, wrong: str | None = None, *,
                   component: str = "head_out", kind: AttentionKind | None = None, target: str | None = None,
-                  method: str = "exact"):
+                  method: str = "exact", words: FigureWords = ENGLISH):
     """Activation patching of ``component`` as a clickable map (layer × head, or layer × position).
 
     ``method``: "exact" (one patched run per cell, batched) or "attribution" (the first-order estimate). The
@@ -440,9 +442,8 @@ def patching_view(model, clean: str, corrupt: str, answer: str | None = None, wr
     pair = prepare(loaded, clean, corrupt, answer, wrong, target)
     result = (patch if method == "exact" else attribute)(loaded, pair, component, kind)
     matrix, rows, cols, _ = result.matrix()
-    col_label = "head" if result.axes[-1] == "head" else "position"
-    figure = patching_map(matrix, rows, cols, title=f"{loaded.name} · {method} patching · {component}",
-                          row_label="layer" if len(result.axes) == 2 else "layer.head", col_label=col_label)
+    figure = patching_map(matrix, rows, cols, axes=result.axes, words=words,
+                          title=f"{loaded.name} · {method} patching · {component}")
     meta = {"clean": result.clean, "corrupt": result.corrupt, "metric": result.metric}
     if method == "exact":
         meta["correlation"] = agreement(result, attribute(loaded, pair, component, kind)).correlation

@@ -1,4 +1,4 @@
-"""Where the app and the toy models are: bundled inside the installed package, or in the repository."""
+"""Where the app, its word tables and the toy models are: bundled inside the installed package, or in the repository."""
 
 from __future__ import annotations
 
@@ -22,6 +22,12 @@ def asset_models() -> Path:
     """The folder holding the toy models."""
     bundled = _BUNDLE / "assets" / "models"
     return bundled if bundled.is_dir() else _REPOSITORY / "assets" / "models"
+
+
+def word_tables() -> list[Path]:
+    """The interface's word tables (ui/i18n/*.toml, the lessons' labels): every sentence attnviz shows."""
+    ui = _root() / "ui"
+    return [*sorted((ui / "i18n").glob("*.toml")), ui / "lessons" / "labels.toml"]
 
 
 def nginx_template() -> Path:

@@ -88,7 +88,7 @@ class TokenSequence:
     """The tokens one side of the model reads, with what is needed to hide specials and merge sub-words.
 
     ``labels`` are readable: cut from the typed text through the tokenizer's offsets where it has
-    them (so byte-level BPE shows 火车 and café, not mojibake), else decoded from the token.
+    them (so byte-level BPE shows Chinese characters and café, not mojibake), else decoded from the token.
     """
 
     tokens: tuple[str, ...]

@@ -51,7 +51,7 @@ def streamlit_static() -> Path:
     """Streamlit's built front end (index.html's ``/static/...`` files), found without importing Streamlit."""
     spec = importlib.util.find_spec("streamlit")
     if spec is None or spec.origin is None:
-        raise ServeError("Streamlit is not installed.", code="serve_no_streamlit")
+        raise ServeError(code="serve_no_streamlit")
     return Path(spec.origin).parent / "static" / "static"
 
 
@@ -125,10 +125,9 @@ class Cluster:
     def start(self) -> None:
         nginx = find_nginx()
         if nginx is None:
-            raise ServeError("nginx is not installed (Debian/Ubuntu: apt-get install -y nginx).",
-                             code="serve_no_nginx")
+            raise ServeError(code="serve_no_nginx")
         if self.workers < 1:
-            raise ServeError("--workers must be at least 1.", code="serve_workers", workers=self.workers)
+            raise ServeError(code="serve_workers", workers=self.workers)
         self.prefix = Path(self.prefix or tempfile.mkdtemp(prefix="attnviz-serve-"))
         prepare_prefix(self.prefix)
         self.worker_ports = [free_port() for _ in range(self.workers)]
@@ -136,8 +135,7 @@ class Cluster:
         for port, app in zip(self.worker_ports, self.apps):
             if not wait_healthy(f"http://127.0.0.1:{port}", 120, app):
                 self.stop()
-                raise ServeError(f"The app process on port {port} did not start; see {self.prefix}/app-{port}.log.",
-                                 code="serve_app", port=port)
+                raise ServeError(code="serve_app", port=port, log=f"{self.prefix}/app-{port}.log")
         listen = f"{self.address}:{self.port}" if ":" not in self.address else f"[{self.address}]:{self.port}"
         config = self.prefix / "nginx.conf"
         config.write_text(nginx_config(self.worker_ports, listen, self.prefix), "utf-8")
@@ -147,7 +145,7 @@ class Cluster:
         if not wait_healthy(self.url, 20, self.nginx):
             errors = (self.prefix / "error.log").read_text("utf-8", "replace")[-800:]
             self.stop()
-            raise ServeError(f"nginx did not start on {listen}: {errors}", code="serve_nginx", listen=listen)
+            raise ServeError(code="serve_nginx", listen=listen, errors=errors)
         self._say(f"attnviz: {self.workers} app processes (ports {', '.join(map(str, self.worker_ports))}) "
                   f"behind nginx on {self.url} (files in {self.prefix})")
 
@@ -166,7 +164,7 @@ class Cluster:
         while self.nginx is not None and self.nginx.poll() is None:
             self.restart_dead()
             time.sleep(every)
-        raise ServeError("nginx stopped.", code="serve_nginx_stopped")
+        raise ServeError(code="serve_nginx_stopped")
 
     def stop(self) -> None:
         for process in [self.nginx, *self.apps]:

@@ -101,7 +101,7 @@ def load_settings(local_only: bool, config: str | os.PathLike | None = None,
         try:
             values.update(tomllib.loads(path.read_text("utf-8")))
         except (OSError, tomllib.TOMLDecodeError) as error:
-            raise SettingsError(f"The settings file {path} cannot be read: {error}", code="bad_settings") from error
+            raise SettingsError(code="settings_unreadable", path=str(path), error=str(error)) from error
         sources.append(str(path))
     for key in _KINDS:
         variable = f"ATTNVIZ_{key.upper()}"
@@ -110,9 +110,9 @@ def load_settings(local_only: bool, config: str | os.PathLike | None = None,
             sources.append(variable)
     unknown = set(values) - set(_KINDS)
     if unknown:
-        raise SettingsError(f"Unknown settings: {', '.join(sorted(unknown))}.", code="bad_settings")
+        raise SettingsError(code="settings_unknown", names=", ".join(sorted(unknown)))
     try:
         parsed = {key: _parse(key, value, _KINDS[key]) for key, value in values.items()}
     except (TypeError, ValueError) as error:
-        raise SettingsError(f"Bad setting: {error}", code="bad_settings") from error
+        raise SettingsError(code="settings_bad_value", error=str(error)) from error
     return replace(settings, **parsed, source=tuple(sources))

@@ -127,8 +127,8 @@ def measure(name: str, model: str, text: str, tokens: int, repeats: int, page) -
                                 "no_lens", "mlp_node", "embeddings", "count", "node_x", "node_a", "node_m",
                                 "node_i")}
         words["kinds"] = {"attention": "attention", "residual": "residual", "mlp": "MLP"}
-        payload, seconds = _timed(lambda: json.loads(json.dumps(route_payload(
-            graph, tops, threshold=FLOOR, words=words, title=name, n_heads=contributions.n_heads))))
+        payload, seconds = _timed(lambda: json.loads(json.dumps({**route_payload(
+            graph, tops, threshold=FLOOR, n_heads=contributions.n_heads), "words": words, "title": name})))
         rows["payload"].append(seconds)
         draw, slide, drawn_edges = browser_draw(page, payload, 1)
         rows["draw"].append(draw)

@@ -33,7 +33,7 @@ n_heads = right.select_slider(tr("learn.multi.heads"), divisors,
                               value=shape.n_heads if shape.n_heads in divisors else divisors[-1], key="learn_heads",
                               **BOUND)
 dim = d_model // n_heads
-st.plotly_chart(head_split_figure(d_model, n_heads, head_label=tr("head"), dims_label=tr("learn.multi.dims")),
+st.plotly_chart(head_split_figure(d_model, n_heads, words=chart_words()),
                 key="split", theme=None)
 st.markdown(prose("learn.multi.split_text", d_model=d_model, heads=n_heads, dim=dim, last=dim - 1))
 

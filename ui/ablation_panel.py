@@ -13,7 +13,7 @@ from attnviz.explain.ablation import AblationEffect, HeadImportance
 from attnviz.export import MIME_TYPES, file_stem, matrix_to_csv, safe_filename
 from attnviz.figures.explain import chances_figure, importance_figure
 from ui.clicks import new_click
-from ui.lang import tr
+from ui.lang import chart_words, tr
 from ui.panels import image_buttons, md_escape
 from ui.url_state import BOUND
 
@@ -85,7 +85,7 @@ def effect_panel(loaded: LoadedModel, effect: AblationEffect) -> None:
     if effect.family == "decoder":
         st.metric(metric, f"{effect.score:.4f}")
         st.plotly_chart(chances_figure(effect.top_before, effect.top_after, title=tr("ablation.next"),
-                                       before_label=tr("ablation.before"), after_label=tr("ablation.after")),
+                                       words=chart_words()),
                         key="ablation-chances", theme=None)
     elif effect.family == "encoder-decoder":
         left, right = st.columns(2)
@@ -108,8 +108,8 @@ def importance_panel(loaded: LoadedModel, importance: HeadImportance, chosen: li
     st.caption(tr("ablation.shared_scale", top=top))
     for kind, scores in importance.scores.items():
         selected = [(layer, head) for k, layer, head in chosen if k == kind]
-        figure = importance_figure(scores, title=tr(f"kind.{kind}"), layer_label=tr("ctl.layer"),
-                                   head_label=tr("ctl.head"), selected=selected, zmax=top)
+        figure = importance_figure(scores, title=tr(f"kind.{kind}"), words=chart_words(), selected=selected,
+                                   zmax=top)
         st.plotly_chart(figure, key=_chart_key(kind), on_select="rerun", selection_mode="points", theme=None,
                         config={"displaylogo": False})
         stem = file_stem(loaded.name, "importance", kind, importance.mode)

@@ -12,7 +12,7 @@ from attnviz.contributions.decompose import ResidualDecomposition
 from attnviz.contributions.lens import LogitLens
 from attnviz.contributions.logits import LogitAttribution
 from attnviz.export import MIME_TYPES, matrix_to_csv, safe_filename
-from attnviz.figures.contributions import ContributionWords, attribution_map, lens_figure, parts_figure
+from attnviz.figures.contributions import attribution_map, lens_figure, parts_figure
 from attnviz.figures.explain import importance_figure
 from attnviz.figures.heatmap import attention_heatmap
 from ui.cached import cached_capture
@@ -22,14 +22,6 @@ from ui.panels import image_buttons, map_exports, md_escape, show_figure
 from ui.url_state import link_value, write_link
 
 OPEN = "open"  # URL parameter: the head whose attention map is open, "decoder.1.2" or "cross.0.3"
-
-
-def words() -> ContributionWords:
-    return ContributionWords(layer=tr("ctl.layer"), head=tr("ctl.head"), position=tr("contrib.position"),
-                             embeddings=tr("contrib.embeddings"), mlp=tr("contrib.mlp"),
-                             attention=tr("contrib.attention"), biases=tr("contrib.biases"), rank=tr("contrib.rank"),
-                             probability=tr("contrib.probability"), row_zero=tr("contrib.row_zero"),
-                             prediction=tr("contrib.final_prediction"))
 
 
 def opened_head(loaded: LoadedModel, kinds: tuple[str, ...]) -> tuple[str, int, int] | None:
@@ -65,7 +57,7 @@ def attribution_panel(loaded: LoadedModel, attribution: LogitAttribution, opened
     with left:
         for kind, values in grids:
             selected = [(opened[1], opened[2])] if opened and opened[0] == kind else []
-            figure = attribution_map(attribution, title=f"{title} · {tr('kind.' + kind)}", words=words(),
+            figure = attribution_map(attribution, title=f"{title} · {tr('kind.' + kind)}", words=chart_words(),
                                      selected=selected, cross=kind == "cross")
             st.plotly_chart(figure, key=f"dla-{kind}", on_select="rerun", selection_mode="points", theme=None,
                             config={"displaylogo": False})
@@ -89,7 +81,7 @@ def attribution_panel(loaded: LoadedModel, attribution: LogitAttribution, opened
                                     + f"L{h.layer} H{h.head}", tr("contrib.value"): round(h.value, 4),
                                     tr("contrib.share"): f"{h.share:.1%}"} for h in top]),
                      hide_index=True, width="stretch")
-        figure = parts_figure(attribution, title=tr("contrib.parts"), words=words())
+        figure = parts_figure(attribution, title=tr("contrib.parts"), words=chart_words())
         st.plotly_chart(figure, key="dla-parts", theme=None, config={"displaylogo": False})
         stem = safe_filename(loaded.name, "logit-parts", attribution.token, extension="x")[:-2]
         image_buttons(figure, stem, key="dla-parts-img")
@@ -109,7 +101,7 @@ def head_map(loaded: LoadedModel, text: str, target: str | None, opened) -> None
 
 def lens_panel(loaded: LoadedModel, lens: LogitLens, position: int, lens_length: int) -> None:
     st.caption(tr("contrib.lens_help"))
-    figure = lens_figure(lens, title=tr("contrib.lens_title", model=loaded.name), words=words(),
+    figure = lens_figure(lens, title=tr("contrib.lens_title", model=loaded.name), words=chart_words(),
                          selected=None)
     narrow = len(lens.text_positions) < 4  # one column stretched over the page reads as a bar, not a grid
     if narrow:
@@ -155,7 +147,7 @@ def encoder_panel(loaded: LoadedModel, decomposition: ResidualDecomposition, pos
     label = decomposition.tokens.labels[position]
     selected = [(opened[1], opened[2])] if opened else []
     figure = importance_figure(norms, title=tr("contrib.norms_title", token=label, position=position),
-                               layer_label=tr("ctl.layer"), head_label=tr("ctl.head"), selected=selected)
+                               words=chart_words(), selected=selected)
     st.plotly_chart(figure, key="dla-encoder", on_select="rerun", selection_mode="points", theme=None,
                     config={"displaylogo": False})
     stem = safe_filename(loaded.name, "head-writes", label, extension="x")[:-2]

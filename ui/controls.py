@@ -9,7 +9,6 @@ import streamlit as st
 from attnviz import LoadedModel
 from attnviz.analysis.heads import HeadMode
 from attnviz.analysis.view import ViewOptions
-from attnviz.figures.live import COLORSCALES, LiveChoice
 from attnviz.models.registry import BUILTIN_MODELS
 from attnviz.result import Family
 from ui import live_map
@@ -47,7 +46,7 @@ class ViewControls:
     colorscale: str
     show_values: bool | None
     fixed_scale: bool
-    choice: LiveChoice | None = None
+    choice: live_map.LiveChoice | None = None
     live_key: str = ""  # the browser map's key: its reports land in st.session_state under it
 
 
@@ -133,8 +132,8 @@ def display_options(default_hide: bool = True, cross: bool = False) -> tuple[Vie
     with st.sidebar.expander(tr("ctl.display"), expanded=False):
         hide, merge, by_output = _token_options(default_hide, cross)
         renormalise = st.checkbox(tr("ctl.renormalise"), value=False, key="renorm", disabled=not hide, **BOUND)
-        keep_valid("cs", list(COLORSCALES), "Blues")
-        colorscale = st.selectbox(tr("ctl.colorscale"), list(COLORSCALES), key="cs", **BOUND)
+        keep_valid("cs", list(live_map.COLORSCALES), "Blues")
+        colorscale = st.selectbox(tr("ctl.colorscale"), list(live_map.COLORSCALES), key="cs", **BOUND)
         values = url_choice(st.radio, tr("ctl.values"), ["auto", "on", "off"], "values", "auto",
                             lambda v: tr(f"values.{v}"), horizontal=True)
         fixed = st.checkbox(tr("ctl.fixed_scale"), value=False, key="fixed", **BOUND)

@@ -1,4 +1,4 @@
-"""Engine errors shown in the visitor's language: the engine gives a code and parameters, the UI the words.
+"""Engine errors shown in the visitor's language: the engine gives a code and parameters, the tables the words.
 
 One place handles them: :func:`shown_errors`. app.py runs every page inside it, so an engine error ends the page
 with its message; a part of a page the rest can go on without (a side panel, a model that failed to load in
@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from ui.i18n import STRINGS
-from ui.lang import tr
+from ui.lang import lang
 
 if TYPE_CHECKING:  # app.py imports this module before drawing the navigation: no engine (torch) on that path
     from attnviz.errors import AttnvizError
@@ -23,14 +22,9 @@ if TYPE_CHECKING:  # app.py imports this module before drawing the navigation: n
 
 def error_text(error: AttnvizError) -> str:
     """The error's sentence in the visitor's language; codes without a translation show the English sentence."""
-    params = {**error.params, "message": str(error)}
-    if "kind" in params and f"kind.{params['kind']}" in STRINGS:
-        params["kind"] = tr(f"kind.{params['kind']}")
-    key = f"error.{error.code}"
-    try:
-        return tr(key, **params) if key in STRINGS else tr("error.error", message=str(error))
-    except (KeyError, IndexError, ValueError):  # a translation that needs a parameter this error lacks
-        return str(error)
+    from attnviz.errors import error_sentence  # the engine that raised the error is loaded
+
+    return error_sentence(error, lang())
 
 
 def show_error(error: AttnvizError) -> None:

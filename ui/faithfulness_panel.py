@@ -15,7 +15,7 @@ from attnviz.faithfulness.export import agreement_to_csv, run_to_json, scores_to
 from attnviz.figures.faithfulness import method_strip
 from ui.cached import cached, visitor_settings
 from ui.i18n import STRINGS
-from ui.lang import tr
+from ui.lang import chart_words, tr
 from ui.panels import image_buttons, md_escape, run_capture, show_figure
 from ui.url_state import url_choice
 
@@ -60,8 +60,8 @@ def strip_and_table(run: Faithfulness, hide_special: bool, merge_words: bool, ke
     scores = run.on(axis)
     methods = run.methods
     labels = [method_label(m) for m in methods]
-    figure = method_strip([scores[m] for m in methods], labels, axis.labels, title=tr("faith.strip"),
-                          value_label=tr("faith.score"), scaled_label=tr("faith.scaled"))
+    figure = method_strip([scores[m] for m in methods], methods, axis.labels, title=tr("faith.strip"),
+                          words=chart_words())
     stem = file_stem(run.model_name, "faithfulness", run.output.kind)
     st.subheader(tr("faith.strip"))
     st.caption(tr("faith.strip_help"))

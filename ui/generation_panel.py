@@ -14,7 +14,7 @@ from attnviz.explain.generation_steps import GenerationSteps, generation_steps
 from attnviz.figures.explain import analysis_map, chances_figure, highlight_row
 from ui.cached import cached
 from ui.errors import shown_errors
-from ui.lang import tr
+from ui.lang import chart_words, tr
 from ui.panels import md_escape
 from ui.url_state import BOUND, keep_valid
 
@@ -84,6 +84,6 @@ def _steps_panel(steps: GenerationSteps, kind: str, layer: int, heads: tuple[int
                            step.row, len(shown.col_labels))
     left, right = st.columns([3, 2], gap="large")
     left.plotly_chart(figure, key=f"{key}-map", theme=None)
-    right.plotly_chart(chances_figure(step.top, title=tr("gen.top", token=step.token),
-                                     before_label=tr("gen.probability")), key=f"{key}-top", theme=None)
+    right.plotly_chart(chances_figure(step.top, title=tr("gen.top", token=step.token), words=chart_words()),
+                       key=f"{key}-top", theme=None)
     right.caption(tr("gen.row", row=step.row, token=reads.labels[step.row], written=step.token))

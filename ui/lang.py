@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from ui.i18n import LANGUAGES, figure_words, t
+from ui.i18n import LANGUAGES, t
 
 if TYPE_CHECKING:  # app.py imports this before drawing the navigation: no engine (torch) on that path
     from attnviz.figures.words import FigureWords
@@ -41,4 +41,6 @@ def tr(key: str, /, **values: object) -> str:
 
 def chart_words() -> FigureWords:
     """The words figures show, in the visitor's language."""
+    from attnviz.figures.words import figure_words
+
     return figure_words(lang())

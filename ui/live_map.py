@@ -2,22 +2,54 @@
 
 Layers, heads, the head mode, hiding special tokens and the map's look (colours, values in cells, the 0–1
 range, rescaled rows) switch in the browser without a rerun; the browser reports its choice a moment later,
-so the page's facts, exports and URL follow. Text, model and merging sub-words into words rerun. The payload
-itself is built in attnviz/figures/live.py; this module holds the component, the choice and the URL.
+so the page's facts, exports and URL follow. Text, model and merging sub-words into words rerun. The maps travel
+in attnviz/figures/live.py's payload; this module holds the component, the visitor's choice (layer, heads, zoom,
+colours), its words and the URL.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
 from attnviz import AttentionResult
+from attnviz.analysis.heads import HeadMode
 from attnviz.analysis.view import ViewOptions
-from attnviz.figures.live import COLORSCALES, MODES, VALUES, LiveChoice, grid_of_heads, map_payload, values_word
+from attnviz.figures.live import colorscale_table, grid_of_heads, map_payload
 from ui.cached import shared_cache
-from ui.lang import chart_words, tr
+from ui.lang import tr
 from ui.url_state import link_value, link_values, write_link
+
+MODES: tuple[HeadMode, ...] = ("single", "mean", "max")
+COLORSCALES = ("Blues", "Viridis", "Magma", "YlOrRd", "Greys", "Cividis")
+VALUES = {"auto": None, "on": True, "off": False}  # words in cells: by size, always, never
+
+
+@dataclass(frozen=True)
+class LiveChoice:
+    """What the visitor shows: one layer, a head (single mode) or heads (mean/max), and a zoomed region."""
+
+    layer: int
+    head: int
+    heads: tuple[int, ...]
+    mode: HeadMode
+    zoom: tuple[int, int, int, int] | None = None
+    colorscale: str = "Blues"
+    show_values: bool | None = None
+    fixed_scale: bool = False
+    renormalise: bool = False  # rows rescaled over what is shown (takes effect with special tokens hidden)
+    hide: bool = True  # special tokens hidden
+
+    @property
+    def shown_heads(self) -> tuple[int, ...]:
+        return (self.head,) if self.mode == "single" else self.heads
+
+
+def values_word(show_values: bool | None) -> str:
+    """The word for "values in cells" (auto, on, off) in URLs and payloads."""
+    return next(word for word, value in VALUES.items() if value is show_values)
 
 _STATIC = Path(__file__).parent / "static"
 _MAP = st.components.v2.component(
@@ -87,21 +119,30 @@ def chosen_view(key: str, n_layers: int, n_heads: int, default_layer: int = 0, d
 
 
 def _words() -> dict:
-    words = chart_words()
-    return {"layer": tr("ctl.layer"), "mode": tr("ctl.mode"), "weight": words.weight, "masked": words.masked,
-            "modes": {m: tr(f"mode.{m}") for m in MODES}, "reset": tr("live.reset"), "hint": tr("live.hint"),
-            "loading": tr("live.loading"), "pooled": tr("live.pooled"), "block": tr("live.block"),
-            "colorscale": tr("live.colorscale"), "values": tr("live.values"),
+    return {"layer": tr("ctl.layer"), "mode": tr("ctl.mode"), "weight": tr("hover.weight"),
+            "masked": tr("hover.masked"), "modes": {m: tr(f"mode.{m}") for m in MODES}, "reset": tr("live.reset"),
+            "hint": tr("live.hint"), "loading": tr("live.loading"), "pooled": tr("live.pooled"),
+            "block": tr("live.block"), "colorscale": tr("live.colorscale"), "values": tr("live.values"),
             "value_modes": {word: tr(f"values.{word}") for word in VALUES}, "fixed": tr("live.fixed"),
             "fixed_help": tr("live.fixed_help"), "renorm": tr("live.renorm"), "renorm_help": tr("live.renorm_help"),
             "hide": tr("live.hide"), "hide_help": tr("ctl.hide_special")}
 
 
+def _state(choice: LiveChoice) -> dict:
+    """The visitor's choice as the browser restores it."""
+    return {"layer": choice.layer, "head": choice.head, "heads": list(choice.heads), "mode": choice.mode,
+            "zoom": list(choice.zoom) if choice.zoom else None, "colorscale": choice.colorscale,
+            "values": values_word(choice.show_values), "fixed": choice.fixed_scale, "renorm": choice.renormalise,
+            "hide": choice.hide}
+
+
 def live_payload(result: AttentionResult, kind, choice: LiveChoice, options: ViewOptions, *, title: str,
                  n_heads: int) -> bytes:
     """The map's payload in the visitor's language, with the server's one cache of maps already sent."""
-    return map_payload(result, kind, choice, options, title=title, n_heads=n_heads, words=_words(),
-                       cache=shared_cache())
+    interface = {"title": title, "words": _words(), "state": _state(choice),
+                 "colorscales": {name: colorscale_table(name) for name in COLORSCALES}}
+    return map_payload(result, kind, options, layer=choice.layer, heads=choice.shown_heads, zoom=choice.zoom,
+                       n_heads=n_heads, cache=shared_cache(), interface=interface)
 
 
 def show(payload: bytes, key: str) -> None:
@@ -112,5 +153,6 @@ def grid(result: AttentionResult, kind, layers: list[int], heads: tuple[int, ...
          colorscale: str, fixed_scale: bool, title: str) -> bytes:
     """The all-heads grid's payload in the visitor's language."""
     words = {**_words(), "grid_hint": tr("live.grid_hint"), "pooled": tr("live.grid_pooled")}
-    return grid_of_heads(result, kind, layers, heads, options, colorscale=colorscale, fixed_scale=fixed_scale,
-                         title=title, words=words)
+    interface = {"title": title, "words": words, "colorscale_table": colorscale_table(colorscale),
+                 "fixed_scale": fixed_scale, "panel": 110 if len(heads) <= 8 else 88}
+    return grid_of_heads(result, kind, layers, heads, options, interface=interface)

@@ -12,7 +12,7 @@ from attnviz.export import file_stem
 from attnviz.export.data import matrix_to_csv
 from attnviz.figures.heatmap import attention_heatmap
 from attnviz.figures.matrix import row_bars
-from attnviz.figures.patching import patching_map
+from attnviz.figures.patching import axis_words, patching_map
 from attnviz.patching import COMPONENTS, PatchingResult, attribute, patch, prepare
 from attnviz.patching import agreement as agreement_of
 from attnviz.patching.presets import PRESETS
@@ -120,22 +120,16 @@ def _selected(result: PatchingResult) -> tuple[int, int] | None:
     return (row, col) if 0 <= row < matrix.shape[0] and 0 <= col < matrix.shape[1] else None
 
 
-def _axis_words(result: PatchingResult) -> tuple[str, str]:
-    row = tr("ctl.layer") if len(result.axes) == 2 else tr("patch.layer_head")
-    col = tr("ctl.head") if result.axes[-1] == "head" else tr("patch.position")
-    return row, col
-
-
 def maps(loaded: LoadedModel, exact: PatchingResult, estimate: PatchingResult, agreement) -> tuple[int, int] | None:
     """Exact and attribution maps side by side (clickable), their correlation and where they disagree most."""
     selected = _selected(exact)
-    row_word, col_word = _axis_words(exact)
+    row_word, col_word = axis_words(exact.axes, chart_words())
     top = max(1.0, float(np.abs(exact.values).max()), float(np.abs(estimate.values).max()))
     columns = st.columns(2, gap="medium")
     for column, result in zip(columns, (exact, estimate)):
         matrix, rows, cols, _ = result.matrix()
-        figure = patching_map(matrix, rows, cols, title=tr(f"patch.method.{result.method}"), row_label=row_word,
-                              col_label=col_word, selected=selected, zmax=top)
+        figure = patching_map(matrix, rows, cols, axes=result.axes, words=chart_words(),
+                              title=tr(f"patch.method.{result.method}"), selected=selected, zmax=top)
         with column:
             st.plotly_chart(figure, key=CHARTS[result.method], on_select="rerun", selection_mode="points", theme=None,
                             config={"displaylogo": False})

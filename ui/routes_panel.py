@@ -15,11 +15,11 @@ from attnviz.contributions.decompose import decompose
 from attnviz.contributions.routes import RouteContributions, RouteGraph, lens_tops, route_contributions, route_graph
 from attnviz.errors import AttnvizError
 from attnviz.export import safe_filename
-from attnviz.figures.routes import RouteWords, edge_rows, edges_to_csv, route_figure, route_payload
+from attnviz.figures.routes import edge_rows, edges_to_csv, route_figure, route_payload
 from attnviz.models.loading import LoadedModel
 from ui import panels
 from ui.cached import cached
-from ui.lang import tr
+from ui.lang import chart_words, tr
 
 _STATIC = Path(__file__).parent / "static"
 _GRAPH = st.components.v2.component(
@@ -73,20 +73,14 @@ def _words() -> dict:
                       "mlp": tr("routes.kind.mlp")}}
 
 
-def figure_words() -> RouteWords:
-    return RouteWords(title=tr("routes.figure_title"), layer=tr("routes.layer"), embeddings=tr("routes.embeddings"),
-                      kinds=(("attention", tr("routes.kind.attention")), ("residual", tr("routes.kind.residual")),
-                             ("mlp", tr("routes.kind.mlp"))))
-
-
 def graph_panel(loaded: LoadedModel, text: str, target: str | None, contributions: RouteContributions,
                 position: int, threshold: float) -> None:
     """The graph in the browser, then the server's exports of what it shows at ``threshold``."""
     floor = cached(route_graph, contributions, position, FLOOR)
     lens = cached(_lens, loaded, text, target, contributions, floor)
     token = contributions.tokens.labels[position]
-    payload = route_payload(floor, lens, threshold=threshold, words=_words(), n_heads=contributions.n_heads,
-                            title=tr("routes.graph_title", token=token, position=position))
+    payload = {**route_payload(floor, lens, threshold=threshold, n_heads=contributions.n_heads), "words": _words(),
+               "title": tr("routes.graph_title", token=token, position=position)}
     _GRAPH(key=KEY, data=payload, default={"threshold": None}, on_threshold_change=lambda: None)
     if contributions.kind == "decoder" and not lens:
         st.caption(tr("routes.lens_unavailable"))
@@ -98,7 +92,7 @@ def graph_panel(loaded: LoadedModel, text: str, target: str | None, contribution
                                key="routes-csv", on_click="ignore", icon=":material/download:")
     columns[1].download_button("JSON", data=lambda: _json(shown), file_name=f"{stem}.json", mime="application/json",
                                key="routes-json", on_click="ignore", icon=":material/download:")
-    panels.image_buttons(lambda: route_figure(shown, figure_words()), stem, key="routes-image")
+    panels.image_buttons(lambda: route_figure(shown, words=chart_words()), stem, key="routes-image")
 
 
 def _lens(loaded: LoadedModel, text: str, target: str | None, contributions: RouteContributions,

@@ -44,14 +44,11 @@ def layer_plan(loaded: LoadedModel, layers: LayerRequest) -> dict[AttentionKind,
     )
     for kind, chosen in requested.items():
         if kind not in available:
-            raise LayerRequestError(f"{loaded.name} has no {kind} attention (it has: {', '.join(available)}).",
-                                    code="no_such_kind", kind=kind)
+            raise LayerRequestError(code="no_such_kind", model=loaded.name, kind=kind, kinds=tuple(available))
         bad = [i for i in chosen if not 0 <= i < available[kind]]
         if bad:
-            raise LayerRequestError(
-                f"{loaded.name} has {available[kind]} {kind} layers (0-{available[kind] - 1}); asked for {bad}.",
-                code="no_such_layer", kind=kind, n_layers=available[kind], asked=bad,
-            )
+            raise LayerRequestError(code="no_such_layer", model=loaded.name, kind=kind, n_layers=available[kind],
+                                    asked=bad)
     return {kind: chosen for kind, chosen in requested.items() if chosen}
 
 
@@ -88,19 +85,18 @@ def _decoder_start(loaded: LoadedModel) -> int:
 def _encode(loaded: LoadedModel, text: str, target: str | None, limit: int, generate_target: bool,
             max_new_tokens: int) -> _Encoded:
     tokenizer = loaded.tokenizer
-    cleaned, total_chars = clean_text(text, "text")
+    cleaned, total_chars = clean_text(text)
     source, source_truncation = tokenize(tokenizer, cleaned, total_chars, limit)
     if loaded.family != "encoder-decoder":
         return _Encoded(source, source_truncation)
     if target is not None and str(target).strip():
-        cleaned_target, target_chars = clean_text(target, "target text")
+        cleaned_target, target_chars = clean_text(target, target=True)
         labels, truncation = tokenize(tokenizer, cleaned_target, target_chars, limit, as_target=True)
         start = _decoder_start(loaded)
         reads = labels.shifted_right(start, tokenizer.convert_ids_to_tokens(start))  # as in training
         return _Encoded(source, source_truncation, reads, labels, truncation)
     if not generate_target:
-        raise InputTextError("This encoder-decoder needs a target text (or let the model generate one).",
-                             code="needs_target")
+        raise InputTextError(code="needs_target")
     sequence = greedy(loaded, _model_inputs(loaded, source.token_ids), max_new_tokens)
     reads = sequence[:-1] if len(sequence) > 1 else sequence
     produces = sequence_from_ids(tokenizer, sequence[1:]) if len(sequence) > 1 else None
@@ -168,8 +164,7 @@ def _forward_through_interface(loaded, plan, inputs, batch, storage, record_vect
     outputs = run(loaded, inputs, session=session).outputs
     missing = [key for key in session.slots if key not in session.captured]
     if missing:
-        raise NoAttentionError(f"No attention weights came out of {loaded.name} for {missing[:3]}.",
-                               code="missing_layers", model=loaded.name)
+        raise NoAttentionError(code="missing_layers", model=loaded.name, missing=missing[:3])
     return outputs, session.buffers, session.vectors
 
 
@@ -184,13 +179,12 @@ def _forward_returning_attentions(loaded, plan, inputs, storage):
     buffers = {}
     for kind, chosen in plan.items():
         if kind not in returned:
-            raise NoAttentionError(f"{loaded.name} returned no {kind} attention weights.", code="missing_kind",
-                                   kind=kind)
+            raise NoAttentionError(code="missing_kind", model=loaded.name, kind=kind)
         stacked = torch.stack([returned[kind][layer] for layer in chosen])  # [layer, batch, head, query, key]
         expected = _query_key_lengths(loaded, inputs)[kind]
         if tuple(stacked.shape[-2:]) != expected:
-            raise CaptureShapeError(f"{loaded.name} returned {kind} attention of shape {tuple(stacked.shape[-2:])}, "
-                                    f"not {expected}.", code="capture_shape", kind=kind, layer=chosen[0])
+            raise CaptureShapeError(code="capture_shape", kind=kind, layer=chosen[0],
+                                    shape=tuple(stacked.shape[-2:]), expected=expected)
         buffers[kind] = stacked.to("cpu", storage)
     return outputs, buffers, {}
 
@@ -222,13 +216,13 @@ def capture_batch(
 ) -> list[AttentionResult]:
     """Capture several texts in one padded forward pass; result ``i`` equals ``capture(loaded, texts[i])``."""
     if isinstance(texts, str) or not texts:
-        raise InputTextError("capture_batch needs a list of one or more texts.", code="empty_batch")
+        raise InputTextError(code="empty_batch")
     shape = loaded.shape
     limit = shape.max_tokens if not max_tokens else min(max(1, int(max_tokens)), shape.max_positions or max_tokens)
     plan = layer_plan(loaded, layers)
     targets = list(targets) if targets is not None else [None] * len(texts)
     if len(targets) != len(texts):
-        raise InputTextError("Give one target per text.", code="targets_mismatch")
+        raise InputTextError(code="targets_mismatch")
     encoded = [_encode(loaded, t, g, limit, generate_target, max_new_tokens) for t, g in zip(texts, targets)]
     results, _ = _capture_encoded(loaded, plan, encoded, limit, record_vectors, storage)
     return results
@@ -238,8 +232,7 @@ def _capture_encoded(loaded: LoadedModel, plan, encoded: Sequence[_Encoded], lim
                      storage: Storage) -> tuple[list[AttentionResult], torch.Tensor | None]:
     inputs = _batch_inputs(loaded, encoded)
     if record_vectors and loaded.capture_path != "interface":
-        raise NoAttentionError(f"{loaded.name} computes attention outside transformers' attention interface, "
-                               "so its Q, K and V cannot be recorded.", code="no_vectors", model=loaded.name)
+        raise NoAttentionError(code="no_vectors", model=loaded.name)
     try:
         if loaded.capture_path == "interface":
             outputs, buffers, vectors = _forward_through_interface(loaded, plan, inputs, len(encoded),
@@ -249,8 +242,7 @@ def _capture_encoded(loaded: LoadedModel, plan, encoded: Sequence[_Encoded], lim
     except AttnvizError:
         raise
     except Exception as error:  # the model's own code failed (out of memory, a bug in a custom layer ...)
-        raise NoAttentionError(f"{loaded.name} failed while reading the text ({type(error).__name__}).",
-                               code="forward_failed", model=loaded.name, error=type(error).__name__) from error
+        raise NoAttentionError(code="forward_failed", model=loaded.name, error=type(error).__name__) from error
     logits = getattr(outputs, "logits", None)
     return [_result(loaded, plan, e, row, buffers, vectors, logits, limit, single=len(encoded) == 1)
             for row, e in enumerate(encoded)], logits
@@ -264,11 +256,11 @@ def capture_token_ids(loaded: LoadedModel, ids: Sequence[int], target_ids: Seque
     result and the model's logits ``[decoder position, vocabulary]`` (None if it has no LM head)."""
     ids = [int(i) for i in ids]
     if not ids or (loaded.family == "encoder-decoder" and not target_ids):
-        raise InputTextError("There are no tokens to read.", code="no_tokens")
+        raise InputTextError(code="no_tokens")
     shape = loaded.shape
     limit = shape.max_positions or max(len(ids), len(target_ids or ()))
     if len(ids) > limit or len(target_ids or ()) > limit:
-        raise InputTextError(f"{loaded.name} reads at most {limit} tokens.", code="too_many_ids", limit=limit)
+        raise InputTextError(code="too_many_ids", model=loaded.name, limit=limit)
     source = sequence_from_ids(loaded.tokenizer, ids)
     whole = Truncation(len(ids), len(ids), 0, 0)
     reads = sequence_from_ids(loaded.tokenizer, list(target_ids)) if target_ids else None

@@ -1,7 +1,7 @@
 """Text -> :class:`TokenSequence`: token ids, special flags, word ids and readable labels.
 
 Labels come from the text itself through the tokenizer's character offsets, so byte-level BPE
-(GPT-2, Qwen, Llama 3) shows 火车, café and emoji as typed instead of ``çģ«è½¦``; SentencePiece ``▁``
+(GPT-2, Qwen, Llama 3) shows Chinese, café and emoji as typed instead of ``çģ«è½¦``; SentencePiece ``▁``
 and WordPiece ``##`` pieces read as the text they cover. Tokens without offsets (specials, slow
 tokenizers, generated text) are decoded instead.
 """
@@ -18,14 +18,14 @@ from attnviz.result import TokenSequence, Truncation, display_label
 MAX_CHARS = 20_000  # longer text is cut before tokenizing: no model here reads that much
 
 
-def clean_text(text: str | None, what: str) -> tuple[str, int]:
-    """Text ready for a tokenizer, and its length before cutting. Empty text is an error."""
+def clean_text(text: str | None, target: bool = False) -> tuple[str, int]:
+    """Text ready for a tokenizer, and its length before cutting. Empty text (or target text) is an error."""
     if text is None or not str(text).strip():
-        raise InputTextError(f"The {what} is empty: type a sentence.", code="empty_text", what=what)
+        raise InputTextError(code="empty_target" if target else "empty_text")
     # NUL and lone surrogates cannot be encoded; the tokenizers would raise on them.
     text = str(text).replace("\x00", "").encode("utf-8", "replace").decode("utf-8").strip()
     if not text:
-        raise InputTextError(f"The {what} is empty: type a sentence.", code="empty_text", what=what)
+        raise InputTextError(code="empty_target" if target else "empty_text")
     return text[:MAX_CHARS], len(text)
 
 
@@ -59,7 +59,7 @@ _BYTES = _byte_alphabet()
 
 
 def _byte_label(token: str) -> str:
-    """A byte-level piece that is only part of a character (the model wrote half of 火), as its bytes:
+    """A byte-level piece that is only part of a character (the model wrote half of a Chinese character), as its bytes:
     ``<0xE7><0x81>``, as SentencePiece writes byte pieces, instead of the Latin-1 look-alike ``çģ``."""
     if not token or any(ch not in _BYTES for ch in token):
         return ""
@@ -104,7 +104,7 @@ def tokenize(
         word_ids = [None if s else i for i, s in enumerate(special)]
         offsets = None
     if all(special):
-        raise InputTextError("Nothing in the text is left after tokenizing: type some words.", code="no_tokens")
+        raise InputTextError(code="no_tokens")
     tokens = tuple(tokenizer.convert_ids_to_tokens(ids))
     sequence = TokenSequence(
         tokens=tokens, token_ids=tuple(ids), special=tuple(special), word_ids=tuple(word_ids),
@@ -127,7 +127,7 @@ def _starts_word(token: str) -> bool:
 
 def token_labels(tokenizer: PreTrainedTokenizerBase | None, ids: Sequence[int]) -> tuple[str, ...]:
     """Readable labels of vocabulary ids, the one way attnviz writes them: each id decoded alone (byte-level BPE
-    shows 火 and café, not mojibake), a piece that is part of a character as its bytes (``<0xE7>``), an id
+    shows Chinese and café, not mojibake), a piece that is part of a character as its bytes (``<0xE7>``), an id
     the tokenizer cannot spell as ``<id N>``; without a tokenizer, the ids themselves."""
     ids = [int(i) for i in ids]
     if tokenizer is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from attnviz.models.registry import BUILTIN_MODELS
+from attnviz.words import word
 
 
 def add_parser(commands) -> None:
@@ -13,5 +14,5 @@ def add_parser(commands) -> None:
 
 def run(args: argparse.Namespace) -> int:
     for model in BUILTIN_MODELS.values():
-        print(f"{model.name:16s} {model.family:16s} {model.description}")
+        print(f"{model.name:16s} {model.family:16s} {word(f'model.about.{model.name}')}")
     return 0

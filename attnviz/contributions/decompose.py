@@ -110,8 +110,7 @@ def _timeline(loaded: LoadedModel, kind: AttentionKind, inputs: dict) -> tuple[l
     except AttnvizError:
         raise
     except Exception as error:
-        raise StreamError(f"{loaded.name} failed while reading the text ({type(error).__name__}).",
-                          code="decompose_failed", model=loaded.name, error=type(error).__name__) from error
+        raise StreamError(code="decompose_failed", model=loaded.name, error=type(error).__name__) from error
     events = []
     for event in trace.timeline:
         if event.what in ("block_in", "block_out"):
@@ -135,8 +134,7 @@ def _timeline(loaded: LoadedModel, kind: AttentionKind, inputs: dict) -> tuple[l
 def _w_o(site) -> tuple[torch.Tensor, torch.Tensor | None]:
     """W_O as ``[heads, head_dim, d]`` and its bias ``[d]``."""
     if site.output_projection is None:
-        raise StreamError(f"attnviz found no output projection W_O for {site.kind} layer {site.layer}.",
-                                 code="no_output_projection", kind=site.kind, layer=site.layer)
+        raise StreamError(code="no_output_projection", kind=site.kind, layer=site.layer)
     weight, bias = weight_in_out(site.output_projection)  # [H·D, d]
     weight = torch.from_numpy(weight).float().reshape(site.heads, site.head_dim, -1)
     return weight, None if bias is None else torch.from_numpy(bias).float()
@@ -212,16 +210,13 @@ def _split(loaded: LoadedModel, kind: AttentionKind, events: list
     n_layers = loaded.shape.n_layers[kind]
     grouped, after = _blocks_of(events)
     if [layer for layer, *_ in grouped] != list(range(n_layers)):
-        raise StreamError(f"attnviz did not see every {kind} block of {loaded.name} run once.",
-                                 code="missing_blocks", model=loaded.name, kind=kind)
+        raise StreamError(code="missing_blocks", model=loaded.name, kind=kind)
     stream = _Stream(grouped[0][1].clone(), {}, {}, {}, torch.zeros_like(grouped[0][1]))
     residuals = [grouped[0][1]]
     any_post = False
     for layer, block_input, inside, out in grouped:
         if not _same(block_input, residuals[-1], 1e-6):  # something outside the blocks changed the stream
-            raise StreamError(f"{loaded.name}'s {kind} block {layer} does not read what block {layer - 1} "
-                                     "wrote.",
-                                     code="broken_stream", model=loaded.name, kind=kind, layer=layer)
+            raise StreamError(code="broken_stream", model=loaded.name, kind=kind, layer=layer)
         post = _post_ln(inside, out)
         any_post |= post
         pending: list = []  # sublayer outputs not yet added to the stream
@@ -254,8 +249,7 @@ def _unembedding_scale(events: list, final: torch.Tensor, final_norm: NormScale 
         if final_norm is not None else final
     factor = float((read * normed).sum() / (normed * normed).sum().clamp_min(1e-30))
     if not _same(read, normed * factor, 1e-4):
-        raise StreamError("The LM head does not read the final norm's output, so attnviz cannot attribute the "
-                                 "logits to the parts of the stream.", code="unembedding_input")
+        raise StreamError(code="unembedding_input")
     return 1.0 if abs(factor - 1) < 1e-5 else factor  # float noise of an identity
 
 
@@ -308,9 +302,7 @@ def _check_projection(loaded: LoadedModel, site, produced: torch.Tensor, pending
     """
     for sublayer in pending:
         if sublayer.key == (site.kind, site.layer) and not _same(sublayer.total, produced, 1e-4):
-            raise StreamError(f"{loaded.name}'s {site.kind} layer {site.layer}: the heads through W_O do not "
-                                     "add up to what its output projection produced.", code="projection_mismatch",
-                                     model=loaded.name, kind=site.kind, layer=site.layer)
+            raise StreamError(code="projection_mismatch", model=loaded.name, kind=site.kind, layer=site.layer)
 
 
 def _stack(stream: _Stream, kind: str, n_layers: int) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -345,7 +337,5 @@ def decompose(loaded: LoadedModel, text: str, target: str | None = None, *,
     )
     gap = np.abs(decomposition.total() - decomposition.final_residual).max()
     if gap > 1e-4 * (np.abs(decomposition.final_residual).max() + 1):
-        raise StreamError(f"The parts of {loaded.name}'s residual stream do not add up to it "
-                                 f"(off by {gap:.2g}).",
-                                 code="incomplete", model=loaded.name, gap=float(gap))
+        raise StreamError(code="incomplete", model=loaded.name, gap=float(gap))
     return decomposition

@@ -68,9 +68,7 @@ class LogitLens:
         try:
             return self.text_positions.index(position)
         except ValueError:
-            raise LayerRequestError(f"The lens was computed at positions {self.text_positions[0]}-"
-                                    f"{self.text_positions[-1]}, not at {position}.", code="no_such_cell",
-                                    layer=0, position=position) from None
+            raise LayerRequestError(code="no_such_cell", layer=0, position=position) from None
 
     def row(self, layer: int, position: int) -> LensRow:
         c = self.column(position)
@@ -137,8 +135,7 @@ def logit_lens(loaded: LoadedModel, decomposition: ResidualDecomposition, k: int
     n = len(decomposition.tokens)
     columns = tuple(range(n)) if positions is None else tuple(sorted(set(int(p) for p in positions)))
     if not columns or not all(0 <= p < n for p in columns):
-        raise LayerRequestError(f"The lens has positions 0-{n - 1}; asked for {list(columns)}.", code="no_such_cell",
-                                layer=0, position=columns[0] if columns else -1)
+        raise LayerRequestError(code="no_such_cell", layer=0, position=columns[0] if columns else -1)
     chosen = list(columns)
     unembed = unembedding(loaded, decomposition)
     final = torch.from_numpy(decomposition.logits[chosen]).float()
@@ -150,9 +147,7 @@ def logit_lens(loaded: LoadedModel, decomposition: ResidualDecomposition, k: int
             normed = _normed(decomposition, residual[chosen])
             rows.append(read_row(unembed.logits(normed), predicted, k, keep=last))
         if not torch.allclose(torch.log_softmax(final, -1), rows[-1].log_probabilities, atol=1e-3):
-            raise StreamError(f"The last row of the lens does not reproduce {loaded.name}'s own logits, so "
-                                     "its final norm or LM head is not what attnviz read.", code="lens_mismatch",
-                                     model=loaded.name)
+            raise StreamError(code="lens_mismatch", model=loaded.name)
     labels = decomposition.tokens.labels
     lens = lens_from_rows(loaded.name, [labels[p] for p in chosen], rows, predicted,
                           lambda ids: token_labels(loaded.tokenizer, ids))
@@ -178,9 +173,7 @@ def lens_row(loaded: LoadedModel, decomposition: ResidualDecomposition, layer: i
     """One cell of the lens, computed alone (one vector through the norm and the unembedding)."""
     rows, n = decomposition.residuals.shape[0], len(decomposition.tokens)
     if not (0 <= layer < rows and 0 <= position < n):
-        raise LayerRequestError(f"The lens has rows 0-{rows - 1} and positions 0-{n - 1}; asked for "
-                                f"({layer}, {position}).",
-                                code="no_such_cell", layer=layer, position=position)
+        raise LayerRequestError(code="no_such_cell", layer=layer, position=position)
     unembed = unembedding(loaded, decomposition)
     predicted = int(np.argmax(decomposition.logits[position]))
     logits = unembed.logits(_normed(decomposition, decomposition.residuals[layer, position:position + 1]))

@@ -53,9 +53,7 @@ def unembedding(loaded: LoadedModel, decomposition: ResidualDecomposition) -> Un
     """The model's LM head (and BART's ``final_logits_bias``); an error for a stream with none (an encoder)."""
     head = loaded.model.get_output_embeddings() if decomposition.kind == "decoder" else None
     if head is None or getattr(head, "weight", None) is None or decomposition.logits is None:
-        raise StreamError(f"{loaded.name} has no language-model head on its {decomposition.kind}, so there are "
-                                 "no logits to attribute.", code="no_unembedding", model=loaded.name,
-                                 kind=decomposition.kind)
+        raise StreamError(code="no_unembedding", model=loaded.name, kind=decomposition.kind)
     weight = head.weight.detach().float().cpu()  # [vocab, d]
     bias = None if getattr(head, "bias", None) is None else head.bias.detach().float().cpu()
     extra = getattr(loaded.model, "final_logits_bias", None)
@@ -134,7 +132,7 @@ def token_id(loaded: LoadedModel, token: str) -> int:
     tokenizer = loaded.tokenizer
     text = token.strip() if token else ""
     if not text:
-        raise InputTextError("Type a token to explain.", code="no_token")
+        raise InputTextError(code="no_token")
     vocabulary = tokenizer.get_vocab()
     for spelling in (token, text):
         if spelling in vocabulary:
@@ -143,9 +141,7 @@ def token_id(loaded: LoadedModel, token: str) -> int:
         ids = tokenizer.encode(candidate, add_special_tokens=False)
         if len(ids) == 1 and ids[0] != tokenizer.unk_token_id:
             return int(ids[0])
-    raise InputTextError(f"'{text}' is not one token of {loaded.name}'s vocabulary (it is unknown or splits into "
-                         "several).",
-                         code="not_one_token", token=text)
+    raise InputTextError(code="not_one_token", token=text)
 
 
 def _direction(loaded: LoadedModel, unembed: Unembedding, token: int, contrast: int | None):
@@ -166,8 +162,7 @@ def direct_logit_attribution(loaded: LoadedModel, decomposition: ResidualDecompo
     unembed = unembedding(loaded, decomposition)
     n = len(decomposition.tokens)
     if not -n <= position < n:
-        raise InputTextError(f"The text has {n} tokens; there is no position {position}.", code="no_such_position",
-                             position=position, n=n)
+        raise InputTextError(code="no_such_position", position=position, n=n)
     position %= n
     predicted = int(np.argmax(decomposition.logits[position]))
     target = predicted if token is None else (token if isinstance(token, int) else token_id(loaded, token))

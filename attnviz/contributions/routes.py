@@ -213,7 +213,7 @@ def _split_norm(loaded: LoadedModel, module: torch.nn.Module, x: torch.Tensor, y
     try:
         return norm_scale(module, x, y)
     except StreamError as error:
-        raise StreamError(str(error), code=error.code, model=loaded.name, **error.params) from error
+        raise StreamError(code=error.code, **{**error.params, "model": loaded.name}) from error
 
 
 def route_contributions(loaded: LoadedModel, text: str, target: str | None = None, *,
@@ -265,12 +265,10 @@ def _layer(loaded: LoadedModel, kind: AttentionKind, layer: int, cache: Activati
     wide = [(m, s[:n], o[:n]) for m, s, o in call.norms]
     if same(post, wide[-1][2]) if wide else False:  # the block ends in a norm: post-LN
         if len(wide) != 2:
-            raise StreamError(f"{loaded.name}'s post-norm layers have {len(wide)} norms, not 2.",
-                              code="unsplit_stream", model=loaded.name)
+            raise StreamError(code="unsplit_post_norms", model=loaded.name, n=len(wide))
         (norm1, s1, middle), (norm2, s2, _) = wide
         if not same(pre + attn_out, s1):
-            raise StreamError(f"{loaded.name}'s attention sum is not residual + heads.", code="unsplit_stream",
-                              model=loaded.name)
+            raise StreamError(code="unsplit_attention_sum", model=loaded.name)
         first, second = _split_norm(loaded, norm1, s1, middle), _split_norm(loaded, norm2, s2, post)
         return _as_numpy(weights * _scale(first)[None, :, None], _unscaled(first, transformed),
                          first.apply_torch(pre), middle, second.apply_torch(s2 - middle),
@@ -283,9 +281,7 @@ def _layer(loaded: LoadedModel, kind: AttentionKind, layer: int, cache: Activati
             middle = pre + out
     for _, summed, out in wide:  # sequential blocks normalise pre then middle; parallel ones pre twice
         if not (same(summed, pre) or same(summed, middle) or same(summed, attn_out) or same(out, post - middle)):
-            raise StreamError(f"{loaded.name} normalises something other than the residual, attention's output or "
-                              "the MLP's output inside its layers, so its residual sums cannot be split.",
-                              code="unsplit_stream", model=loaded.name)
+            raise StreamError(code="unsplit_norms", model=loaded.name)
     return _as_numpy(coefficients, vectors, pre, middle, post - middle, middle, post_ln=False)
 
 
@@ -346,8 +342,7 @@ def route_graph(contributions: RouteContributions, position: int, threshold: flo
     LLM Transparency Tool's depth-first search, done a layer at a time)."""
     c = contributions
     if not 0 <= position < c.n_tokens:
-        raise InputTextError(f"Position {position} is outside the text's {c.n_tokens} tokens.",
-                             code="routes_position", position=position, n_tokens=c.n_tokens)
+        raise InputTextError(code="routes_position", position=position, n_tokens=c.n_tokens)
     edges: list[RouteEdge] = []
     frontier = {position}  # positions whose I{layer} node is on a route
     for layer in range(c.n_layers - 1, -1, -1):

@@ -43,14 +43,12 @@ def residual_attention(layer_weights: np.ndarray) -> np.ndarray:
 
 def _mixing_stack(result: AttentionResult, kind: AttentionKind, up_to: int | None) -> list[np.ndarray]:
     if kind == "cross" or kind not in result.arrays:
-        raise LayerRequestError(f"Rollout and flow follow self-attention across layers; this result has no {kind} "
-                                "self-attention.", code="no_rollout", kind=kind)
+        raise LayerRequestError(code="no_rollout", kind=kind)
     n_layers = result.shape.n_layers[kind]
     last = n_layers - 1 if up_to is None else up_to
     needed = tuple(range(last + 1))
     if not set(needed) <= set(result.layers[kind]):
-        raise LayerRequestError(f"Rollout and flow need every {kind} layer from 0 to {last} captured.",
-                                code="rollout_needs_layers", kind=kind, n_layers=last + 1)
+        raise LayerRequestError(code="rollout_needs_layers", kind=kind, n_layers=last + 1)
     return [residual_attention(result.attention(kind, layer)) for layer in needed]
 
 
@@ -86,9 +84,7 @@ def attention_flow(result: AttentionResult, kind: AttentionKind, layer: int | No
     stack = _mixing_stack(result, kind, layer)
     n = stack[0].shape[0]
     if n > FLOW_MAX_TOKENS:
-        raise LayerRequestError(f"Attention flow solves one maximum-flow problem per cell; it is offered up to "
-                                f"{FLOW_MAX_TOKENS} tokens (this text has {n}). Rollout has no such limit.",
-                                code="flow_too_long", limit=FLOW_MAX_TOKENS, n=n)
+        raise LayerRequestError(code="flow_too_long", limit=FLOW_MAX_TOKENS, n=n)
     graph = _layered_graph(stack)
     top = len(stack) * n
     flows = np.zeros((n, n))

@@ -36,8 +36,7 @@ class GenerationSteps:
 def generation_steps(loaded: LoadedModel, text: str, max_new_tokens: int = 8, top_k: int = 5) -> GenerationSteps:
     """Greedy generation from ``text`` (a prompt, or an encoder-decoder's source) with every step's row."""
     if loaded.family == "encoder":
-        raise InputTextError(f"{loaded.name} is an encoder: it reads text but does not write any.",
-                             code="not_a_generator", model=loaded.name)
+        raise InputTextError(code="not_a_generator", model=loaded.name)
     if loaded.family == "decoder":
         prompt = len(model_inputs(loaded, text)[0]["input_ids"][0])
         ids = continue_prompt(loaded, text, max_new_tokens)

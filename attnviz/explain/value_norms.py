@@ -47,9 +47,7 @@ def value_weighted(loaded: LoadedModel, text: str, kind: AttentionKind, layer: i
                    target: str | None = None, **options) -> ValueWeighted:
     """Capture ``layer`` of ``kind`` attention with its value vectors and weight each map by ‖v W_O‖."""
     if not exposes_weights(loaded, kind):
-        raise NoAttentionError(f"{loaded.name}'s {kind} attention does not expose its value vectors and output "
-                               "projection W_O, so value-weighted maps cannot be computed.",
-                               code="no_value_norms", model=loaded.name, kind=kind)
+        raise NoAttentionError(code="no_value_norms", model=loaded.name, kind=kind)
     result = capture(loaded, text, target=target, layers={kind: [layer]}, record_vectors=True, **options)
     vectors = result.vectors[kind][layer]
     w_o, _ = output_projection(loaded, kind, layer)

@@ -27,7 +27,7 @@ def safe_filename(*parts: object, extension: str) -> str:
 
 # What each token list holds: written into every export so the file explains itself.
 TOKEN_FIELDS = {
-    "labels": "each token as it reads: the text it covers as typed (火车, café), else its decoded form",
+    "labels": "each token as it reads: the text it covers as typed (Chinese, café), else its decoded form",
     "tokens": "the tokenizer's raw pieces (byte-level BPE shows 'Ġleft', 'çģ«' ...)",
     "token_ids": "the tokenizer's ids",
     "special": "true for tokens the tokenizer added ([CLS], </s> ...)",

@@ -10,6 +10,8 @@ import warnings
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from attnviz.words import word
+
 IMAGE_FORMATS = ("png", "svg", "pdf")
 MIME_TYPES = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf", "csv": "text/csv",
               "json": "application/json", "npz": "application/octet-stream"}
@@ -37,10 +39,7 @@ def image_export_available() -> bool:
     return find_browser() is not None
 
 
-UNAVAILABLE_MESSAGE = (
-    "Image export needs Chrome or Chromium on the server (for example `apt-get install -y chromium`). "
-    "The camera icon in each chart's toolbar still saves a PNG from your browser."
-)
+UNAVAILABLE_MESSAGE = word("export.unavailable")  # the sentence the app shows, from its tables
 
 
 def _ensure_server() -> None:

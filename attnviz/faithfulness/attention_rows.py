@@ -64,8 +64,7 @@ def rollout_row(result: AttentionResult, output: ExplainedOutput) -> np.ndarray:
 
 def flow_row(result: AttentionResult, output: ExplainedOutput) -> np.ndarray:
     if output.attention_kind == "cross":
-        raise AttnvizError("Attention flow follows self-attention; a translation's target token is reached "
-                           "through cross-attention.", code="faith_no_flow_cross")
+        raise AttnvizError(code="faith_no_flow_cross")
     return _rows_mean(attention_flow(result, output.attention_kind).maps[0], output.query_rows)
 
 
@@ -74,8 +73,7 @@ def value_row(loaded: LoadedModel, result: AttentionResult, output: ExplainedOut
     kind = output.attention_kind
     weighted = value_weighted(loaded, text, kind, _last(result, kind), target=target, max_tokens=max_tokens)
     if weighted.result.source.token_ids != result.source.token_ids:  # the same cut, or the rows do not line up
-        raise AttnvizError("The value-weighted capture read other tokens than the attention capture.",
-                           code="faith_tokens_differ")
+        raise AttnvizError(code="faith_tokens_differ")
     heads = weighted.maps.shape[0]
     return _rows_mean(weighted.combined(tuple(range(heads))) / heads, output.query_rows)
 

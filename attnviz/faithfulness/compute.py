@@ -26,8 +26,7 @@ def faithfulness(loaded: LoadedModel, text: str, target: str | None = None, outp
     (default ``FAITHFULNESS_MAX_TOKENS``).
     """
     if not 2 <= int(steps) <= 512:
-        raise InputTextError(f"Integrated gradients takes 2 to 512 steps, not {steps}.", code="faith_bad_steps",
-                             steps=steps)
+        raise InputTextError(code="faith_bad_steps", steps=steps)
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
 

@@ -57,8 +57,7 @@ class ExplainedOutput:
 def _typed_token(loaded: LoadedModel, token: str) -> int:
     ids = loaded.tokenizer(token.strip(), add_special_tokens=False)["input_ids"] if token.strip() else []
     if not ids:
-        raise InputTextError("The output token to explain is empty after tokenizing; type a word.",
-                             code="faith_empty_token")
+        raise InputTextError(code="faith_empty_token")
     return int(ids[0])
 
 
@@ -67,9 +66,7 @@ def resolve_output(loaded: LoadedModel, result: AttentionResult, choice: OutputC
     kinds = OUTPUTS_OF[loaded.family]
     kind = choice.kind or kinds[0]
     if kind not in kinds:
-        raise InputTextError(f"{loaded.name} is an {loaded.family} model; its outputs to explain are "
-                             f"{', '.join(kinds)}, not {kind}.", code="faith_bad_output", output=kind,
-                             allowed=", ".join(kinds))
+        raise InputTextError(code="faith_bad_output", output=kind, allowed=", ".join(kinds))
     n = len(result.source)
     if kind == "next_token":
         token_id = _typed_token(loaded, choice.token) if choice.token else int(result.output_tokens.token_ids[-1])
@@ -78,16 +75,13 @@ def resolve_output(loaded: LoadedModel, result: AttentionResult, choice: OutputC
     if kind == "target_token":
         produced = result.output_tokens
         if produced is None or not len(produced):
-            raise InputTextError("The translation is empty: there is no target token to explain.",
-                                 code="faith_empty_target")
+            raise InputTextError(code="faith_empty_target")
         if choice.position is None:
             position = next((i for i, special in enumerate(produced.special) if not special), 0)
         elif 0 <= choice.position < len(produced):
             position = int(choice.position)
         else:
-            raise InputTextError(f"The target has {len(produced)} tokens (positions 0-{len(produced) - 1}); "
-                                 f"asked for {choice.position}.", code="faith_bad_position", n=len(produced),
-                                 position=choice.position)
+            raise InputTextError(code="faith_bad_position", n=len(produced), position=choice.position)
         return ExplainedOutput(kind, produced.labels[position], int(produced.token_ids[position]), position,
                                "cross", (position,), float("nan"))
     rows = tuple(range(n)) if kind == "sentence_mean" else (0,)
@@ -128,8 +122,7 @@ class OutputScalar:
         if loaded.family == "encoder-decoder":
             self.fixed["decoder_input_ids"] = torch.tensor([list(result.decoder_input.token_ids)], device=device)
         if "inputs_embeds" not in accepted_kwargs(loaded.model, {"inputs_embeds": None}):
-            raise NoAttentionError(f"{loaded.name} does not take input embeddings, so gradients with respect to "
-                                   "them cannot be computed.", code="faith_no_embeds", model=loaded.name)
+            raise NoAttentionError(code="faith_no_embeds", model=loaded.name)
         with torch.no_grad():
             self.embeddings = embedding_module(loaded)(ids).detach().float()  # [1, token, hidden]
             self.blank_id = blank_token_id(loaded)
@@ -170,7 +163,6 @@ class OutputScalar:
             return self._state(embeds) @ self.direction
         logits = getattr(self._run(embeds), "logits", None)
         if logits is None:
-            raise NoAttentionError(f"{self.loaded.name} has no language-model head here, so there is no next-token "
-                                   "probability to explain.", code="faith_no_logits", model=self.loaded.name)
+            raise NoAttentionError(code="faith_no_logits", model=self.loaded.name)
         log_p = torch.log_softmax(logits[:, self.output.position].float(), dim=-1)  # [batch, vocab]
         return log_p[:, self.output.token_id]

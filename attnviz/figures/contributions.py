@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
@@ -11,29 +10,10 @@ import plotly.graph_objects as go
 from attnviz.contributions.lens import LogitLens
 from attnviz.contributions.logits import LogitAttribution
 from attnviz.figures.heatmap import plot_text
+from attnviz.figures.words import FigureWords
 
 
-@dataclass(frozen=True)
-class ContributionWords:
-    """The figures' words (the app passes the visitor's language)."""
-
-    layer: str = "layer"
-    head: str = "head"
-    position: str = "position"
-    embeddings: str = "embeddings"
-    mlp: str = "MLP"
-    attention: str = "attention"
-    biases: str = "biases"
-    rank: str = "rank"
-    probability: str = "probability"
-    row_zero: str = "emb"  # the lens's row before the first block
-    prediction: str = "final prediction"
-
-
-ENGLISH = ContributionWords()
-
-
-def attribution_map(attribution: LogitAttribution, *, title: str = "", words: ContributionWords = ENGLISH,
+def attribution_map(attribution: LogitAttribution, *, words: FigureWords, title: str = "",
                     selected: Sequence[tuple[int, int]] = (), cross: bool = False) -> go.Figure:
     """Each head's direct effect on the logit [layer, head], signed; markers on the cells take clicks."""
     values = attribution.cross_heads if cross else attribution.heads
@@ -45,11 +25,12 @@ def attribution_map(attribution: LogitAttribution, *, title: str = "", words: Co
         text=[[f"{v:+.2f}" for v in row] for row in values], texttemplate="%{text}" if n_heads <= 16 else None,
         textfont={"size": 10}, xgap=1, ygap=1, hoverinfo="skip", colorbar={"thickness": 10},
     ))
+    layer_word, head_word = words["ctl.layer"], words["ctl.head"]
     layers, heads = np.indices(values.shape).reshape(2, -1)
     figure.add_trace(go.Scatter(
         x=heads, y=layers, mode="markers", marker={"size": 18, "opacity": 0.01, "symbol": "square"}, showlegend=False,
         customdata=np.stack([layers, heads, values.ravel(), shares.ravel() * 100], axis=-1),
-        hovertemplate=(f"{words.layer} %{{customdata[0]}}, {words.head} %{{customdata[1]}}: %{{customdata[2]:+.4f}} "
+        hovertemplate=(f"{layer_word} %{{customdata[0]}}, {head_word} %{{customdata[1]}}: %{{customdata[2]:+.4f}} "
                        "(%{customdata[3]:.1f}%)<extra></extra>"),
     ))
     for layer, head in selected:
@@ -59,24 +40,24 @@ def attribution_map(attribution: LogitAttribution, *, title: str = "", words: Co
         title={"text": plot_text(title), "x": 0, "font": {"size": 13}}, plot_bgcolor="white",
         clickmode="event+select", dragmode=False, height=int(min(600, 150 + 34 * n_layers)),
         margin={"l": 60, "r": 10, "t": 40, "b": 50},
-        xaxis={"title": words.head, "tickmode": "array", "tickvals": list(range(n_heads)), "showgrid": False,
+        xaxis={"title": head_word, "tickmode": "array", "tickvals": list(range(n_heads)), "showgrid": False,
                "zeroline": False},
-        yaxis={"title": words.layer, "tickmode": "array", "tickvals": list(range(n_layers)), "autorange": "reversed",
+        yaxis={"title": layer_word, "tickmode": "array", "tickvals": list(range(n_layers)), "autorange": "reversed",
                "showgrid": False, "zeroline": False},
     )
     return figure
 
 
-def parts_figure(attribution: LogitAttribution, *, title: str = "", words: ContributionWords = ENGLISH) -> go.Figure:
+def parts_figure(attribution: LogitAttribution, *, words: FigureWords, title: str = "") -> go.Figure:
     """Embeddings, each layer's attention (heads summed) and MLP, and the biases, as signed bars that add up."""
-    labels, values = [words.embeddings], [attribution.embeddings]
+    labels, values = [words["contrib.embeddings"]], [attribution.embeddings]
     attention = attribution.heads.sum(axis=1) + attribution.attention_bias
     if attribution.cross_heads is not None:
         attention = attention + attribution.cross_heads.sum(axis=1)
     for layer in range(len(attribution.mlps)):
-        labels += [f"{words.attention} {layer}", f"{words.mlp} {layer}"]
+        labels += [f"{words['contrib.attention']} {layer}", f"{words['contrib.mlp']} {layer}"]
         values += [float(attention[layer]), float(attribution.mlps[layer])]
-    labels.append(words.biases)
+    labels.append(words["contrib.biases"])
     values.append(attribution.bias)
     figure = go.Figure(go.Bar(
         x=labels, y=values, marker_color=["#4C78A8" if v >= 0 else "#E45756" for v in values],
@@ -88,11 +69,12 @@ def parts_figure(attribution: LogitAttribution, *, title: str = "", words: Contr
     return figure
 
 
-def lens_figure(lens: LogitLens, *, title: str = "", words: ContributionWords = ENGLISH,
+def lens_figure(lens: LogitLens, *, words: FigureWords, title: str = "",
                 selected: tuple[int, int] | None = None) -> go.Figure:
     """Layer × position: the final prediction's probability (colour) and rank (text); top-k on hover."""
     rows, n, x = lens.n_rows, len(lens.positions), list(lens.text_positions)
-    row_labels = [words.row_zero] + [str(layer) for layer in range(rows - 1)]
+    layer_word, probability = words["ctl.layer"], words["contrib.probability"]
+    row_labels = [words["contrib.row_zero"]] + [str(row) for row in range(rows - 1)]
     hover = [["<br>".join(f"{plot_text(label)} {p:.3f}" for label, p in zip(lens.top_labels[r][c],
                                                                           lens.top_probabilities[r, c]))
               for c in range(n)] for r in range(rows)]
@@ -103,9 +85,10 @@ def lens_figure(lens: LogitLens, *, title: str = "", words: ContributionWords = 
         text=ranks, texttemplate="%{text}" if n <= 24 else None, textfont={"size": 10}, xgap=1, ygap=1,
         customdata=np.dstack([np.array(hover, dtype=object),
                               np.array([[plot_text(p) for p in lens.predictions]] * rows, dtype=object)]),
-        hovertemplate=(f"{words.layer} %{{y}}, {words.position} %{{x}}<br>%{{customdata[1]}}: {words.rank} %{{text}}, "
-                       f"{words.probability} %{{z:.3f}}<br><br>%{{customdata[0]}}<extra></extra>"),
-        colorbar={"thickness": 10, "title": {"text": words.probability, "side": "right"}},
+        hovertemplate=(f"{layer_word} %{{y}}, {words['contrib.position']} %{{x}}<br>%{{customdata[1]}}: "
+                       f"{words['contrib.rank']} %{{text}}, {probability} %{{z:.3f}}<br><br>%{{customdata[0]}}"
+                       "<extra></extra>"),
+        colorbar={"thickness": 10, "title": {"text": probability, "side": "right"}},
     ))
     if selected is not None:
         row, column = selected
@@ -116,7 +99,7 @@ def lens_figure(lens: LogitLens, *, title: str = "", words: ContributionWords = 
         height=int(min(640, 170 + 30 * rows)), margin={"l": 50, "r": 10, "t": 90, "b": 10},
         xaxis={"tickmode": "array", "tickvals": x, "ticktext": columns, "side": "top",
                "showticklabels": n <= 40, "showgrid": False, "zeroline": False},
-        yaxis={"title": words.layer, "tickmode": "array", "tickvals": list(range(rows)), "ticktext": row_labels,
+        yaxis={"title": layer_word, "tickmode": "array", "tickvals": list(range(rows)), "ticktext": row_labels,
                "autorange": "reversed", "showgrid": False, "zeroline": False},
     )
     # The final prediction under each column, on a second axis at the bottom.
@@ -126,7 +109,8 @@ def lens_figure(lens: LogitLens, *, title: str = "", words: ContributionWords = 
         xaxis={"range": [-0.5, n - 0.5]},
         xaxis2={"overlaying": "x", "side": "bottom", "range": [-0.5, n - 0.5], "tickmode": "array",
                 "tickvals": list(range(n)), "ticktext": [plot_text(p) for p in lens.predictions],
-                "showticklabels": n <= 40, "showgrid": False, "zeroline": False, "title": words.prediction},
+                "showticklabels": n <= 40, "showgrid": False, "zeroline": False,
+                "title": words["contrib.final_prediction"]},
         margin={"b": 60},
     )
     return figure

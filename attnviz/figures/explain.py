@@ -11,6 +11,7 @@ from attnviz.explain.ablation import TokenChance
 from attnviz.figures.cells import add_cell_markers, clickable_layout, frame_cells
 from attnviz.figures.heatmap import plot_text
 from attnviz.figures.matrix import HIGHLIGHT, matrix_figure
+from attnviz.figures.words import FigureWords
 
 _MAX_VALUE_LABELS = 12  # cells carry their numbers up to this many rows and columns
 
@@ -38,10 +39,11 @@ def highlight_row(figure: go.Figure, row: int, n_cols: int) -> go.Figure:
     return figure
 
 
-def importance_figure(scores: np.ndarray, *, title: str = "", layer_label: str = "layer", head_label: str = "head",
+def importance_figure(scores: np.ndarray, *, words: FigureWords, title: str = "",
                       selected: Sequence[tuple[int, int]] = (), zmax: float | None = None) -> go.Figure:
     """Layer × head effect of ablating each head alone. Invisible markers on the cells make them clickable.
     ``zmax``: the top of the colour scale, shared by several maps (else this map's largest effect)."""
+    layer_label, head_label = words["ctl.layer"], words["ctl.head"]
     n_layers, n_heads = scores.shape
     finite = scores[np.isfinite(scores)]
     top = zmax if zmax is not None else float(finite.max()) if finite.size else 1.0
@@ -63,12 +65,14 @@ def importance_figure(scores: np.ndarray, *, title: str = "", layer_label: str =
     return figure
 
 
-def chances_figure(before: Sequence[TokenChance], after: Sequence[TokenChance] = (), *, title: str = "",
-                   before_label: str = "before", after_label: str = "after") -> go.Figure:
-    """Top next-token probabilities as horizontal bars (before and, if given, after an ablation)."""
+def chances_figure(before: Sequence[TokenChance], after: Sequence[TokenChance] = (), *, words: FigureWords,
+                   title: str = "") -> go.Figure:
+    """Top next-token probabilities as horizontal bars: one step's alone, or with every head and with the chosen
+    heads ablated (``after``)."""
     labels = list(dict.fromkeys([c.label for c in before] + [c.label for c in after]))
+    names = (words["ablation.before"], words["ablation.after"]) if after else (words["gen.probability"], "")
     figure = go.Figure()
-    for name, chances, colour in ((before_label, before, "#4C78A8"), (after_label, after, "#E45756")):
+    for name, chances, colour in ((names[0], before, "#4C78A8"), (names[1], after, "#E45756")):
         if not chances:
             continue
         probability = {c.label: c.probability for c in chances}

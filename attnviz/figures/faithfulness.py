@@ -9,6 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from attnviz.figures.heatmap import plot_text
+from attnviz.figures.words import FigureWords
 
 
 def scaled_rows(matrix: np.ndarray) -> np.ndarray:
@@ -18,15 +19,17 @@ def scaled_rows(matrix: np.ndarray) -> np.ndarray:
     return np.divide(matrix, top, out=np.zeros_like(matrix), where=top > 0)
 
 
-def method_strip(matrix: np.ndarray, methods: Sequence[str], tokens: Sequence[str], *, title: str = "",
-                 value_label: str = "score", scaled_label: str = "scaled") -> go.Figure:
+def method_strip(matrix: np.ndarray, methods: Sequence[str], tokens: Sequence[str], *, words: FigureWords,
+                 title: str = "") -> go.Figure:
     """``matrix`` [method, token] of raw scores; colours by each row's scaled score (blue +, red −), hover shows
-    the raw one."""
+    the raw one. ``methods``: the methods' names (``"integrated_gradients"`` ...), shown in ``words``."""
+    value_label, scaled_label = words["faith.score"], words["faith.scaled"]
+    names = [words.get(f"faith.method.{method}", method) for method in methods]
     scaled = scaled_rows(matrix)
     labels = [plot_text(t) for t in tokens]
     raw = np.asarray(matrix, dtype=np.float64)
     figure = go.Figure(go.Heatmap(
-        z=scaled, x=list(range(len(tokens))), y=list(methods), colorscale="RdBu", zmin=-1, zmax=1, zmid=0,
+        z=scaled, x=list(range(len(tokens))), y=names, colorscale="RdBu", zmin=-1, zmax=1, zmid=0,
         customdata=np.dstack([raw, np.broadcast_to(np.array(labels, dtype=object), raw.shape)]),
         hovertemplate=(f"%{{y}} · %{{customdata[1]}}<br>{value_label} %{{customdata[0]:.4g}}"
                        f"<br>{scaled_label} %{{z:.2f}}<extra></extra>"),
@@ -41,20 +44,4 @@ def method_strip(matrix: np.ndarray, methods: Sequence[str], tokens: Sequence[st
                "tickangle": -45 if len(tokens) > 12 else 0},
         yaxis={"autorange": "reversed", "automargin": True},
     )
-    return figure
-
-
-def agreement_bars(agreement: dict[str, float], methods: Sequence[str], labels: Sequence[str], *,
-                   title: str = "", axis_label: str = "Spearman ρ") -> go.Figure:
-    """Horizontal bars of each method's rank agreement with one reference (NaN: left empty)."""
-    values = [agreement.get(m, float("nan")) for m in methods]
-    figure = go.Figure(go.Bar(
-        x=values, y=list(labels), orientation="h", marker={"color": ["#2166ac" if v >= 0 else "#b2182b"
-                                                                    for v in np.nan_to_num(values)]},
-        text=[("–" if not np.isfinite(v) else f"{v:+.2f}") for v in values], textposition="outside",
-        hovertemplate="%{y}: %{x:.3f}<extra></extra>"))
-    figure.update_layout(title={"text": title, "x": 0, "font": {"size": 13}} if title else None,
-                         height=int(90 + 30 * len(methods)), width=420, margin={"l": 10, "r": 30, "t": 40, "b": 30},
-                         xaxis={"range": [-1.15, 1.15], "title": axis_label, "zeroline": True},
-                         yaxis={"autorange": "reversed"}, plot_bgcolor="white")
     return figure

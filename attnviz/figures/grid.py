@@ -11,13 +11,13 @@ from plotly.subplots import make_subplots
 from attnviz.analysis.pooling import PANEL_CELLS, pool_blocks
 from attnviz.analysis.view import AttentionView
 from attnviz.figures.heatmap import HOVER_LABEL_MAX_CELLS, axis_titles, plot_text
-from attnviz.figures.words import ENGLISH, FigureWords
+from attnviz.figures.words import FigureWords
 
 
 def head_grid(
     views: Sequence[Sequence[AttentionView]],
     *,
-    words: FigureWords = ENGLISH,
+    words: FigureWords,
     colorscale: str = "Blues",
     title: str = "",
     panel_size: int = 110,
@@ -27,7 +27,7 @@ def head_grid(
     titles = [f"L{v.layer} H{v.heads[0]}" for row in views for v in row]
     figure = make_subplots(rows=n_rows, cols=n_cols, subplot_titles=titles,
                            horizontal_spacing=0.012, vertical_spacing=0.2 / max(n_rows, 1) + 0.01)
-    weight = words.weight
+    weight = words["hover.weight"]
     # A small panel cannot show more than ~64 cells a side, and long texts would weigh megabytes:
     # average them over token blocks, and name cells by position instead of by token.
     named = sum(v.matrix.size for row in views for v in row) <= HOVER_LABEL_MAX_CELLS
@@ -58,7 +58,7 @@ def head_grid(
     figure.update_layout(
         title={"text": title, "x": 0},
         coloraxis={"colorscale": colorscale, "cmin": 0, "cmax": cmax,
-                   "colorbar": {"title": {"text": words.weight}, "thickness": 12}},
+                   "colorbar": {"title": {"text": weight}, "thickness": 12}},
         height=int(90 + panel_size * n_rows * 1.1), width=None,
         margin={"l": 10, "r": 10, "t": 70, "b": 10}, plot_bgcolor="#f3f3f3",
         annotations=list(figure.layout.annotations) + [

@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from attnviz.analysis.view import AttentionView
-from attnviz.figures.words import ENGLISH, FigureWords
+from attnviz.figures.words import FigureWords
 
 MASKED_COLOUR = "#d9d9d9"
 AUTO_VALUES_MAX_CELLS = 16  # write numbers into cells when neither side has more tokens than this
@@ -21,10 +21,10 @@ def plot_text(label: str) -> str:
     return html.escape(label, quote=False)
 
 
-def axis_titles(view: AttentionView, words: FigureWords = ENGLISH) -> tuple[str, str]:
+def axis_titles(view: AttentionView, words: FigureWords) -> tuple[str, str]:
     if view.kind == "cross":
-        return words.source, words.target
-    return words.key, words.query
+        return words["axis.source"], words["axis.target"]
+    return words["axis.key"], words["axis.query"]
 
 
 def heads_text(heads: tuple[int, ...]) -> str:
@@ -33,19 +33,18 @@ def heads_text(heads: tuple[int, ...]) -> str:
     return f"{heads[0]}–{heads[-1]}" if runs else ", ".join(map(str, heads))
 
 
-def view_title(view: AttentionView, words: FigureWords = ENGLISH) -> str:
+def view_title(view: AttentionView, words: FigureWords) -> str:
     if view.mode == "single" or len(view.heads) == 1:
-        heads = f"{words.head} {view.heads[0]}"
+        heads = f"{words['head']} {view.heads[0]}"
     else:
-        heads = words.combined.get(view.mode, "{heads}").format(heads=heads_text(view.heads))
-    kind = words.kinds.get(view.kind, view.kind)
-    return f"{plot_text(view.model_name)} · {kind} · {words.layer} {view.layer} · {heads}"
+        heads = words.format(f"figure.combined.{view.mode}", heads=heads_text(view.heads))
+    return f"{plot_text(view.model_name)} · {words[f'kind.{view.kind}']} · {words['layer']} {view.layer} · {heads}"
 
 
 def attention_heatmap(
     view: AttentionView,
     *,
-    words: FigureWords = ENGLISH,
+    words: FigureWords,
     colorscale: str = "Blues",
     show_values: bool | None = None,
     fixed_scale: bool = False,
@@ -65,7 +64,7 @@ def attention_heatmap(
         hover_names = None
         cell_name = "#%{y} → #%{x}"
     x_title, y_title = axis_titles(view, words)
-    weight = words.weight
+    weight = words["hover.weight"]
     zmax = 1.0 if fixed_scale or not np.isfinite(z).any() else float(np.nanmax(z))
     gap = 1 if max(n_rows, n_cols) <= 48 else 0  # white grid lines would hide cells of a long text
     figure = go.Figure(
@@ -74,14 +73,14 @@ def attention_heatmap(
             customdata=hover_names,
             hovertemplate=f"{cell_name}<br>{weight}: %{{z:.4f}}<extra></extra>",
             colorscale=colorscale, zmin=0, zmax=zmax,
-            colorbar={"title": {"text": words.weight}, "thickness": 14},
+            colorbar={"title": {"text": weight}, "thickness": 14},
             texttemplate="%{z:.2f}" if show_values else None,
             textfont={"size": 10},
             xgap=gap, ygap=gap, hoverongaps=False,
         )
     )
     if view.masked.any():
-        masked_hover = f"{cell_name}<br>{words.masked}<extra></extra>"
+        masked_hover = f"{cell_name}<br>{words['hover.masked']}<extra></extra>"
         figure.add_trace(go.Heatmap(
             z=np.where(view.masked, 1.0, np.nan), x=list(range(n_cols)), y=list(range(n_rows)),
             customdata=hover_names, hovertemplate=masked_hover,

@@ -1,9 +1,10 @@
 """The compact form a heatmap takes to the browser, where heads and layers switch without a round trip.
 
 One binary message: a magic word, the length of a JSON header, the header (labels, which layers and
-heads are inside, where the window sits, the colour table), then every head's weights as unsigned
-16-bit integers (weight × 65535: 7.6e-6 apart, finer than the four decimals a tooltip shows), then
-one byte per cell for the causal mask. Half the bytes of float32, and no JSON number parsing.
+heads are inside, where the window sits, and what the page adds: its words, the visitor's choices, colour
+tables), then every head's weights as unsigned 16-bit integers (weight × 65535: 7.6e-6 apart, finer than the
+four decimals a tooltip shows), then one byte per cell for the causal mask. Half the bytes of float32, and no
+JSON number parsing. The browser reads it in ui/static/live_map.js (``parse``).
 """
 
 from __future__ import annotations
@@ -12,13 +13,12 @@ import functools
 import hashlib
 import json
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 from plotly.colors import get_colorscale, sample_colorscale
 
-from attnviz.analysis.heads import HeadMode, combine_heads
 from attnviz.analysis.pooling import PANEL_CELLS, TileMeans, block_for
 from attnviz.analysis.tokens import renormalise_rows
 from attnviz.analysis.view import ViewOptions, axis_tokens, layer_cells, stack_views, view_axes, view_size
@@ -32,34 +32,6 @@ LEVELS = 65535
 # head of the other five layers (so head, mode and single-head layer switches stay in the browser)
 BUDGET_CELLS = 17 * 512 * 512 + 8192
 MAX_SIDE = 1024  # a longer side is shown pooled (an overview), and a zoomed window at full resolution
-MODES: tuple[HeadMode, ...] = ("single", "mean", "max")
-COLORSCALES = ("Blues", "Viridis", "Magma", "YlOrRd", "Greys", "Cividis")
-VALUES = {"auto": None, "on": True, "off": False}  # words in cells: by size, always, never
-
-
-@dataclass(frozen=True)
-class LiveChoice:
-    """What the visitor shows: one layer, a head (single mode) or heads (mean/max), and a zoomed region."""
-
-    layer: int
-    head: int
-    heads: tuple[int, ...]
-    mode: HeadMode
-    zoom: tuple[int, int, int, int] | None = None
-    colorscale: str = "Blues"
-    show_values: bool | None = None
-    fixed_scale: bool = False
-    renormalise: bool = False  # rows rescaled over what is shown (takes effect with special tokens hidden)
-    hide: bool = True  # special tokens hidden
-
-    @property
-    def shown_heads(self) -> tuple[int, ...]:
-        return (self.head,) if self.mode == "single" else self.heads
-
-
-def values_word(show_values: bool | None) -> str:
-    """The word for "values in cells" (auto, on, off) in URLs and payloads."""
-    return next(word for word, value in VALUES.items() if value is show_values)
 
 
 @dataclass(frozen=True)
@@ -128,20 +100,6 @@ def encode(weights: np.ndarray, masked: np.ndarray, header: dict) -> bytes:
     return MAGIC + struct.pack("<I", len(text)) + text + body
 
 
-def decode(message: bytes) -> tuple[dict, np.ndarray, np.ndarray]:
-    """The inverse of :func:`encode` (what the browser reads), as float32 weights and a boolean mask."""
-    if message[:4] != MAGIC:
-        raise ValueError("not an attention payload")
-    (length,) = struct.unpack("<I", message[4:8])
-    meta = json.loads(message[8 : 8 + length].decode("utf-8"))
-    shape = tuple(meta["shape"])
-    cells = int(np.prod(shape))
-    start = 8 + length
-    weights = np.frombuffer(message, dtype="<u2", count=cells, offset=start).reshape(shape) / LEVELS
-    masked = np.frombuffer(message, dtype=np.uint8, offset=start + 2 * cells).reshape(shape[-2:]).astype(bool)
-    return meta, weights.astype(np.float32), masked
-
-
 def maps_to_send(layers: Sequence[int], n_heads: int, cells: int, layer: int, shown: Sequence[int],
                  budget: int = BUDGET_CELLS) -> list[tuple[int, int]]:
     """The (layer, head) maps a payload carries: every one when all fit the budget, else groups by use while
@@ -158,30 +116,6 @@ def maps_to_send(layers: Sequence[int], n_heads: int, cells: int, layer: int, sh
         if group and (len(chosen) + len(group)) * cells <= budget:
             chosen += group
     return sorted(chosen)
-
-
-def combine(weights: np.ndarray, masked: np.ndarray, maps: Sequence[Sequence[int]], layer: int,
-            shown: Sequence[int], mode: HeadMode, renormalise: bool = False) -> np.ndarray:
-    """What the browser draws from a decoded payload (static/live_map.js ``combine``), for tests and notebooks:
-    ``weights[map, row, col]`` holds the ``maps`` (layer, head) in order."""
-    index = {tuple(pair): i for i, pair in enumerate(maps)}
-    matrix = combine_heads(weights, [index[(layer, h)] for h in shown], mode)
-    return renormalise_rows(matrix, masked) if renormalise else matrix
-
-
-def visible_part(matrix: np.ndarray, masked: np.ndarray, meta: dict, hide: bool, renormalise: bool
-                 ) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
-    """What the browser shows of a combined map (static/live_map.js ``visible``): special tokens' rows and
-    columns left out when ``hide`` and the payload lists them, rows rescaled over what is left when asked."""
-    specials = meta.get("specials")
-    rows, cols = list(range(matrix.shape[0])), list(range(matrix.shape[1]))
-    if specials and hide:
-        rows = [r for r in rows if r not in set(specials["rows"])]
-        cols = [c for c in cols if c not in set(specials["cols"])]
-    part, part_mask = matrix[np.ix_(rows, cols)], masked[np.ix_(rows, cols)]
-    if renormalise and (hide if specials else meta.get("hidden")):
-        part = renormalise_rows(part, part_mask)
-    return part, part_mask, [meta["rows"][r] for r in rows], [meta["cols"][c] for c in cols]
 
 
 def window_labels(labels: Sequence[str], start: int, count: int, block: int) -> list[str]:
@@ -211,38 +145,33 @@ def grid_payload(matrix: np.ndarray, masked: np.ndarray, row_labels: Sequence[st
     return encode(weights, pooled_mask, meta)
 
 
-def map_payload(result: AttentionResult, kind: AttentionKind, choice: LiveChoice, options: ViewOptions, *,
-                title: str, n_heads: int, words: dict, cache: ByteBoundedCache) -> bytes:
-    """The bytes the browser draws the map from: as many (layer, head) maps as the size budget allows, every
-    colour scale, and the visitor's choice. Rows travel as captured (the browser rescales them when asked); a map
-    drawn whole with no word merged travels with its special tokens, which the browser hides when asked.
-    ``cache`` keeps maps already sent (to anyone) from the same capture and window; ``words`` are the map's
-    texts in the visitor's language."""
+def map_payload(result: AttentionResult, kind: AttentionKind, options: ViewOptions, *, layer: int,
+                heads: Sequence[int], zoom: tuple[int, int, int, int] | None, n_heads: int, cache: ByteBoundedCache,
+                interface: Mapping[str, object]) -> bytes:
+    """The bytes the browser draws the map from: as many (layer, head) maps as the size budget allows, those of
+    ``layer``'s ``heads`` first, over the whole matrix or the region ``zoom`` (rows r0–r1, columns c0–c1). Rows
+    travel as captured (the browser rescales them when asked); a map drawn whole with no word merged travels with
+    its special tokens, which the browser hides when asked. ``cache`` keeps maps already sent (to anyone) from the
+    same capture and window; ``interface`` (the page's title, words, the visitor's choices ...) goes into the header
+    as given, for the page's browser code."""
     every_token = replace(options, hide_special=False, renormalise=False)
     n_rows, n_cols = view_size(result, kind, every_token)
-    hides_in_browser = not options.merge_subwords and choice.zoom is None and max(n_rows, n_cols) <= MAX_SIDE
+    hides_in_browser = not options.merge_subwords and zoom is None and max(n_rows, n_cols) <= MAX_SIDE
     options = every_token if hides_in_browser else replace(options, renormalise=False)
     if not hides_in_browser:
         n_rows, n_cols = view_size(result, kind, options)
-    window = (zoom_window(n_rows, n_cols, choice.zoom[:2], choice.zoom[2:]) if choice.zoom
-              else overview_window(n_rows, n_cols))
+    window = zoom_window(n_rows, n_cols, zoom[:2], zoom[2:]) if zoom else overview_window(n_rows, n_cols)
     cells = -(-window.rows // window.block) * -(-window.cols // window.block)
-    maps = maps_to_send(result.layers[kind], n_heads, cells, choice.layer, choice.shown_heads)
+    maps = maps_to_send(result.layers[kind], n_heads, cells, layer, heads)
     weights, masked, rows, cols, base = _sent_maps(result, kind, options, maps, window, cache)
     version = hashlib.blake2b(repr((base, maps)).encode(), digest_size=8).hexdigest()
     header = {
-        "title": title, "maps": [list(pair) for pair in maps], "n_layers": result.shape.n_layers[kind],
-        "n_heads": n_heads, "rows": rows, "cols": cols,
-        "colorscales": {name: colorscale_table(name) for name in COLORSCALES},
-        "masked_colour": MASKED_COLOUR, "hidden": options.hide_special,
+        **interface, "maps": [list(pair) for pair in maps], "n_layers": result.shape.n_layers[kind],
+        "n_heads": n_heads, "rows": rows, "cols": cols, "masked_colour": MASKED_COLOUR, "hidden": options.hide_special,
         "specials": _special_positions(result, kind, options) if hides_in_browser else None,
         "window": {"row0": window.row0, "col0": window.col0, "rows": window.rows, "cols": window.cols,
-                   "block": window.block, "zoomed": choice.zoom is not None},
-        "state": {"layer": choice.layer, "head": choice.head, "heads": list(choice.heads), "mode": choice.mode,
-                  "zoom": list(choice.zoom) if choice.zoom else None, "colorscale": choice.colorscale,
-                  "values": values_word(choice.show_values), "fixed": choice.fixed_scale,
-                  "renorm": choice.renormalise, "hide": choice.hide},
-        "words": words, "version": version,
+                   "block": window.block, "zoomed": zoom is not None},
+        "version": version,
     }
     return encode(weights, masked, header)
 
@@ -288,12 +217,10 @@ def _window_maps(result: AttentionResult, kind: AttentionKind, options: ViewOpti
 
 
 def grid_of_heads(result: AttentionResult, kind: AttentionKind, layers: Sequence[int], heads: Sequence[int],
-                  options: ViewOptions, *, colorscale: str, fixed_scale: bool, title: str, words: dict) -> bytes:
-    """The all-heads grid's payload: every chosen head of every chosen layer, pooled to small panels."""
+                  options: ViewOptions, *, interface: Mapping[str, object]) -> bytes:
+    """The all-heads grid's payload: every chosen head of every chosen layer, pooled to small panels; ``interface``
+    (title, words, colours ...) goes into the header as given."""
     stack = stack_views(result, kind, layers, options)
-    header = {"title": title, "layers": list(layers), "heads": list(heads),
-              "colorscale_table": colorscale_table(colorscale),
-              "masked_colour": MASKED_COLOUR, "fixed_scale": fixed_scale, "words": words,
-              "panel": 110 if len(heads) <= 8 else 88}
+    header = {**interface, "layers": list(layers), "heads": list(heads), "masked_colour": MASKED_COLOUR}
     return grid_payload(stack.matrix[:, list(heads)], stack.masked, stack.row_labels, stack.col_labels, header,
                         renormalise=options.renormalise)

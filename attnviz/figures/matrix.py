@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 
 from attnviz.figures.heatmap import MASKED_COLOUR, plot_text
+from attnviz.figures.words import FigureWords
 
 HEAD_COLOURS = qualitative.T10  # one colour per head, plotly's Tableau 10
 HIGHLIGHT, PLAIN = qualitative.T10[2], qualitative.T10[0]
@@ -90,9 +91,9 @@ def row_bars(values: Sequence[float], labels: Sequence[str], *, title: str = "",
     return figure
 
 
-def head_split_figure(d_model: int, n_heads: int, *, head_label: str = "head", dims_label: str = "{n} dims"
-                      ) -> go.Figure:
+def head_split_figure(d_model: int, n_heads: int, *, words: FigureWords) -> go.Figure:
     """d_model dimensions as one bar cut into n_heads equal slices."""
+    head_label = words["head"]
     head_dim = d_model // n_heads
     figure = go.Figure()
     for h in range(n_heads):
@@ -104,6 +105,6 @@ def head_split_figure(d_model: int, n_heads: int, *, head_label: str = "head", d
             showlegend=False,
         ))
     figure.update_layout(barmode="stack", height=120, margin={"l": 10, "r": 10, "t": 10, "b": 30},
-                         xaxis={"range": [0, d_model], "title": dims_label.format(n=d_model)}, yaxis={"visible": False},
-                         plot_bgcolor="white")
+                         xaxis={"range": [0, d_model], "title": words.format("learn.multi.dims", n=d_model)},
+                         yaxis={"visible": False}, plot_bgcolor="white")
     return figure

@@ -9,15 +9,27 @@ import plotly.graph_objects as go
 
 from attnviz.figures.cells import add_cell_markers, clickable_layout, frame_cells
 from attnviz.figures.heatmap import plot_text
+from attnviz.figures.words import FigureWords
 
 
-def patching_map(values: np.ndarray, rows: Sequence[str], cols: Sequence[str], *, title: str = "",
-                 row_label: str = "layer", col_label: str = "head", selected: tuple[int, int] | None = None,
+def axis_words(axes: Sequence[str], words: FigureWords) -> tuple[str, str]:
+    """What a map of a result with ``axes`` calls its rows and columns: with three axes (a layer, a head and a
+    position) each row is one layer.head and each column a position
+    (:meth:`attnviz.patching.result.PatchingResult.matrix`)."""
+    row = words["ctl.layer"] if len(axes) == 2 else words["patch.layer_head"]
+    col = words["ctl.head"] if tuple(axes) == ("layer", "head") else words["patch.position"]
+    return row, col
+
+
+def patching_map(values: np.ndarray, rows: Sequence[str], cols: Sequence[str], *, axes: Sequence[str],
+                 words: FigureWords, title: str = "", selected: tuple[int, int] | None = None,
                  zmax: float | None = None) -> go.Figure:
     """``values`` [row, col] on a diverging scale centred on 0 (1 = the clean answer back, 0 = no change).
+    ``axes``: the result's own, named by :func:`axis_words`.
 
     Its cells are clickable (:mod:`attnviz.figures.cells`), as in the ablation map.
     """
+    row_label, col_label = axis_words(axes, words)
     n_rows, n_cols = values.shape
     top = zmax if zmax is not None else max(1.0, float(np.nanmax(np.abs(values))) if values.size else 1.0)
     row_text, col_text = [plot_text(r) for r in rows], [plot_text(c) for c in cols]

@@ -9,22 +9,13 @@ every click are answered in the browser. :func:`route_figure` is the same drawin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import plotly.graph_objects as go
 
 from attnviz.contributions.routes import Node, RouteGraph, edge_rows, parse_node
+from attnviz.figures.words import FigureWords
 
 COLOURS = {"attention": "#1f77b4", "residual": "#9e9e9e", "mlp": "#ff7f0e"}
 MLP_OFFSET = 0.35  # an MLP node sits this far right of its token's column, between A and I
-
-
-@dataclass(frozen=True)
-class RouteWords:
-    title: str = "Information-flow routes into “{token}” (threshold {threshold})"
-    layer: str = "layer"
-    embeddings: str = "embeddings"
-    kinds: tuple[tuple[str, str], ...] = (("attention", "attention"), ("residual", "residual"), ("mlp", "MLP"))
 
 
 def node_xy(node: Node) -> tuple[float, float]:
@@ -54,22 +45,22 @@ def edges_to_csv(graph: RouteGraph) -> bytes:
 
 
 def route_payload(graph: RouteGraph, lens: dict[Node, list[tuple[str, float]]], *, threshold: float,
-                  words: dict, title: str, n_heads: int) -> dict:
+                  n_heads: int) -> dict:
     """What the browser draws: ``graph`` (built at the slider's lowest threshold) and the shown ``threshold``.
     Edges are ``[source, target, kind, layer, weight, residual, [[head, share], ...]]``; weights keep 6 places so
-    the browser prunes at the floor as the server did, shares 4."""
+    the browser prunes at the floor as the server did, shares 4. The page adds its title and words."""
     edges = [[e.source, e.target, e.kind, e.layer, round(e.weight, 6), round(e.residual, 4),
               [[h, round(s, 4)] for h, s in enumerate(e.heads) if s >= 5e-4]] for e in graph.edges]
     return {"tokens": list(graph.tokens), "position": graph.position, "n_layers": graph.n_layers,
             "n_heads": n_heads, "floor": graph.threshold, "threshold": threshold, "edges": edges,
             "lens": {node: [[word, round(p, 4)] for word, p in top] for node, top in lens.items()},
-            "colours": COLOURS, "mlp_offset": MLP_OFFSET, "words": words, "title": title}
+            "colours": COLOURS, "mlp_offset": MLP_OFFSET}
 
 
-def route_figure(graph: RouteGraph, words: RouteWords = RouteWords(), *, max_labels: int = 64) -> go.Figure:
+def route_figure(graph: RouteGraph, *, words: FigureWords, max_labels: int = 64) -> go.Figure:
     """The routes as a plotly figure: edges grouped by kind (width and opacity by share), nodes as dots."""
     figure = go.Figure()
-    kinds = dict(words.kinds)
+    kinds = {kind: words[f"routes.kind.{kind}"] for kind in COLOURS}
     for kind, colour in COLOURS.items():
         for low, high, width in ((0.0, 0.1, 1.0), (0.1, 0.3, 2.5), (0.3, 0.6, 4.0), (0.6, 1.01, 6.0)):
             xs, ys = [], []
@@ -97,13 +88,15 @@ def route_figure(graph: RouteGraph, words: RouteWords = RouteWords(), *, max_lab
     step = max(1, len(shown) // max_labels)
     ticks = shown[::step]
     figure.update_layout(
-        title=words.title.format(token=graph.tokens[graph.position], threshold=f"{graph.threshold:g}"),
+        title=words.format("routes.figure_title", token=graph.tokens[graph.position],
+                           threshold=f"{graph.threshold:g}"),
         plot_bgcolor="white", height=max(360, 70 * graph.n_layers + 160),
         width=max(640, min(2400, 40 * min(n_tokens, len(shown) * 2) + 200)),
         xaxis={"tickvals": ticks, "ticktext": [graph.tokens[p] for p in ticks], "tickangle": -45 if len(ticks) > 8
                else 0, "showgrid": False, "zeroline": False},
         yaxis={"tickvals": [0] + [2 * layer + 2 for layer in range(graph.n_layers)],
-               "ticktext": [words.embeddings] + [f"{words.layer} {layer}" for layer in range(graph.n_layers)],
+               "ticktext": [words["routes.embeddings"]] + [f"{words['routes.layer']} {layer}"
+                                                          for layer in range(graph.n_layers)],
                "showgrid": True, "gridcolor": "#eee", "zeroline": False},
         legend={"orientation": "h", "y": -0.25}, margin={"l": 90, "r": 20, "t": 60, "b": 90},
     )

@@ -1,25 +1,39 @@
-"""The few words a figure shows, passed in by whoever draws it: the engine speaks data, interfaces speak words."""
+"""The one way a figure gets its words: :func:`figure_words` for a language, read from the interface's tables.
+
+Every figure function takes ``words: FigureWords`` and looks its labels up by the tables' own keys
+(``words["hover.weight"]``), so a label has one English and one Chinese text, in ui/i18n, and none here.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from attnviz.words import LANGUAGES, tables, word
 
 
 @dataclass(frozen=True)
-class FigureWords:
-    query: str = "Query (attending token)"
-    key: str = "Key (attended-to token)"
-    target: str = "Target (queries from the decoder)"
-    source: str = "Source (keys and values from the encoder)"
-    weight: str = "weight"
-    masked: str = "masked: −∞ before softmax, so weight 0"
-    layer: str = "layer"
-    head: str = "head"
-    # a map of several heads combined: "{heads}" is their list ("0–3", "1, 5")
-    combined: dict[str, str] = field(default_factory=lambda: {"mean": "mean of heads {heads}",
-                                                             "max": "max of heads {heads}"})
-    kinds: dict[str, str] = field(default_factory=lambda: {
-        "encoder": "self-attention", "decoder": "causal self-attention", "cross": "cross-attention"})
+class FigureWords(Mapping[str, str]):
+    """The tables' texts in one language, keyed by the tables' keys (English where the language has none)."""
+
+    lang: str
+
+    def __getitem__(self, key: str) -> str:
+        return word(key, self.lang)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(tables())
+
+    def __len__(self) -> int:
+        return len(tables())
+
+    def format(self, key: str, /, **values: object) -> str:
+        return word(key, self.lang, **values)
 
 
-ENGLISH = FigureWords()
+def figure_words(lang: str = "en") -> FigureWords:
+    """The words figures show in ``lang`` ("en" or "zh"; another falls back to English)."""
+    return FigureWords(lang if lang in LANGUAGES else "en")
+
+
+ENGLISH = figure_words("en")  # the notebook's default: read from the same tables when a figure first asks

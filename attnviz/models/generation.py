@@ -10,10 +10,9 @@ from attnviz.tracing.generate import greedy
 def continue_prompt(loaded: LoadedModel, prompt: str, max_new_tokens: int = 8) -> list[int]:
     """Token ids of ``prompt`` followed by the model's greedy continuation (stops at end of text)."""
     if loaded.family != "decoder":
-        raise InputTextError(f"{loaded.name} is not a decoder-only language model.", code="not_a_decoder",
-                             model=loaded.name)
+        raise InputTextError(code="not_a_decoder", model=loaded.name)
     if not prompt or not prompt.strip():
-        raise InputTextError("The prompt is empty: type the start of a sentence.", code="empty_prompt")
+        raise InputTextError(code="empty_prompt")
     ids = loaded.tokenizer(prompt.strip(), return_tensors="pt")
     limit = max(1, min(max_new_tokens, loaded.shape.max_tokens - ids["input_ids"].shape[1]))
     sequence = greedy(loaded, ids, limit, pad_token_id=loaded.tokenizer.pad_token_id)

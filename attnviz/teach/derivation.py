@@ -120,10 +120,7 @@ class Derivation:
 
 def _site(loaded: LoadedModel, kind: AttentionKind, layer: int) -> AttentionSite:
     if not exposes_weights(loaded, kind):
-        raise DerivationUnsupported(
-            f"The derivation needs Q, K, V from the attention interface and the output projection W_o; "
-            f"{loaded.name}'s {kind} attention does not offer both.", code="derivation_unsupported",
-            model=loaded.name, kind=kind)
+        raise DerivationUnsupported(code="derivation_unsupported", model=loaded.name, kind=kind)
     return loaded.sites[kind][layer]
 
 
@@ -156,8 +153,7 @@ def derive(loaded: LoadedModel, text: str, kind: AttentionKind, layer: int, head
     """Recompute ``layer``/``head`` of ``kind`` attention for ``text`` and compare with the model."""
     site = _site(loaded, kind, layer)
     if not 0 <= head < site.heads:
-        raise DerivationUnsupported(f"{kind} layer {layer} has {site.heads} heads.", code="no_such_head",
-                                    kind=kind, layer=layer, head=head)
+        raise DerivationUnsupported(code="no_such_head", kind=kind, layer=layer, head=head)
     projection_modules, fused = qkv_projections(site.module)
     # What the projections read and W_O wrote, at the named points of this layer (only this thread's pass is
     # traced). The capture's pass is the last one traced (generating a target runs the decoder first), so

@@ -27,7 +27,7 @@ def playground_steps(x, *, use_projections: bool, seed: int, scale: bool, causal
     """Every step for an edited embedding matrix; random projections (seeded) when asked for."""
     x = np.asarray(x, dtype=float)
     if not np.isfinite(x).all():
-        raise InputTextError("Every cell of X must be a number.", code="bad_matrix")
+        raise InputTextError(code="bad_matrix")
     projections = [None, None, None]
     if use_projections:
         rng = np.random.default_rng(int(seed))

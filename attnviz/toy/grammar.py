@@ -3,13 +3,13 @@
 Three sentence frames, each with its own Chinese word order:
 
 - vehicles:  "the train left the station on time yesterday"
-             -> "火车 昨天 准时 驶出 车站"         (time and manner move before the verb)
+             -> train, yesterday, on time, left, station       (time and manner move before the verb)
 - people:    "the teacher saw a book in the park today"
-             -> "老师 今天 在 公园 看见 书"        (time and place move before the verb)
-- copula:    "life is beautiful" -> "生活 很 美丽"
+             -> teacher, today, in, park, saw, book            (time and place move before the verb)
+- copula:    "life is beautiful" -> life, very, beautiful
 
-Every pair knows which English words each Chinese word translates, so
-cross-attention can be scored against a gold alignment.
+The words, English and Chinese, are data: lexicon.toml beside this file. Every pair knows which English
+words each Chinese word translates, so cross-attention can be scored against a gold alignment.
 """
 
 from __future__ import annotations
@@ -17,29 +17,34 @@ from __future__ import annotations
 import itertools
 import zlib
 from dataclasses import dataclass
+from pathlib import Path
 
-# (English words, Chinese word): a phrase of one or more English words maps to one Chinese word.
-VEHICLES = [("train", "火车"), ("bus", "公共汽车"), ("ship", "轮船"), ("plane", "飞机")]
-VEHICLE_VERBS = [("left", "驶出"), ("reached", "到达"), ("passed", "经过")]
-VEHICLE_OBJECTS = [("station", "车站"), ("city", "城市"), ("bridge", "大桥"), ("port", "港口"), ("village", "村庄")]
-MANNERS = [("on time", "准时"), ("slowly", "慢慢地"), ("quickly", "很快地"), ("late", "晚点")]
-TIMES = [("yesterday", "昨天"), ("today", "今天"), ("this morning", "今天早上"), ("at night", "晚上"),
-         ("last week", "上周")]
+import tomllib
 
-PEOPLE = [("teacher", "老师"), ("student", "学生"), ("doctor", "医生"), ("farmer", "农民"),
-          ("girl", "女孩"), ("boy", "男孩"), ("man", "男人")]
-PEOPLE_VERBS = [("saw", "看见"), ("bought", "买了"), ("found", "找到"), ("read", "读了"), ("wrote", "写了"),
-                ("cleaned", "打扫了")]
-PEOPLE_OBJECTS = [("book", "书"), ("letter", "信"), ("apple", "苹果"), ("house", "房子"), ("car", "汽车"),
-                  ("room", "房间")]
-PLACES = [("park", "公园"), ("school", "学校"), ("home", "家"), ("library", "图书馆")]
+_LEXICON = tomllib.loads((Path(__file__).parent / "lexicon.toml").read_text("utf-8"))
+
+
+def _pairs(name: str) -> list[tuple[str, str]]:
+    """(English words, Chinese word): a phrase of one or more English words maps to one Chinese word."""
+    return [(english, chinese) for english, chinese in _LEXICON[name]]
+
+
+VEHICLES = _pairs("vehicles")
+VEHICLE_VERBS = _pairs("vehicle_verbs")
+VEHICLE_OBJECTS = _pairs("vehicle_objects")
+MANNERS = _pairs("manners")
+TIMES = _pairs("times")
+
+PEOPLE = _pairs("people")
+PEOPLE_VERBS = _pairs("people_verbs")
+PEOPLE_OBJECTS = _pairs("people_objects")
+PLACES = _pairs("places")
 # English preposition of each place ("at home" has no article).
 PLACE_PREPOSITION = {"park": "in the", "school": "at", "home": "at", "library": "in the"}
 
-COPULA_SUBJECTS = [("life", "生活"), ("the weather", "天气"), ("the city", "城市"), ("the music", "音乐"),
-                   ("the food", "食物")]
-ADJECTIVES = [("beautiful", "美丽"), ("short", "短暂"), ("good", "好"), ("hard", "艰难"), ("quiet", "安静"),
-              ("strange", "奇怪")]
+COPULA_SUBJECTS = _pairs("copula_subjects")
+ADJECTIVES = _pairs("adjectives")
+AT, VERY = _LEXICON["function_words"]["at"], _LEXICON["function_words"]["very"]  # "in"/"at" a place; the copula
 
 DEMO_SOURCE = "The train left the station on time"
 
@@ -119,7 +124,7 @@ def _people_pairs() -> list[SentencePair]:
         zh_place_words: list[tuple[str, tuple[int, ...]]] = []
         if place:
             preposition = PLACE_PREPOSITION[place[0]]
-            zh_at = b.phrase(preposition.split()[0], "在")
+            zh_at = b.phrase(preposition.split()[0], AT)
             if len(preposition.split()) > 1:
                 b.english_only(" ".join(preposition.split()[1:]))
             zh_place_words = [zh_at, b.phrase(*place)]
@@ -135,7 +140,7 @@ def _copula_pairs() -> list[SentencePair]:
         b = _Builder()
         words = subject[0].split()
         zh_subject = b.phrase(words[-1], subject[1], prefix=" ".join(words[:-1]))
-        zh_very = b.phrase("is", "很")
+        zh_very = b.phrase("is", VERY)
         zh_adjective = b.phrase(*adjective)
         pairs.append(b.pair([zh_subject, zh_very, zh_adjective]))
     return pairs

@@ -1,7 +1,7 @@
 """Word-level tokenizers for the toy models, built with `tokenizers` and saved beside each model.
 
 English is split on white space; Chinese, which has no spaces, is split by longest match against
-the grammar's Chinese words, so "火车准时驶出车站" and "火车 准时 驶出 车站" tokenize alike.
+the grammar's Chinese words, so a Chinese sentence typed with or without spaces between words tokenizes alike.
 Words outside the grammar become ``<unk>``.
 """
 

@@ -92,12 +92,8 @@ class CaptureSession:
         batch, heads, q_len, _ = query.shape
         expected = (buffer.shape[0], site.heads, buffer.shape[2], buffer.shape[3])
         if (batch, heads, q_len, key.shape[2]) != expected:
-            raise CaptureShapeError(
-                f"{site.kind} layer {site.layer} produced attention of shape {(batch, heads, q_len, key.shape[2])}, "
-                f"but {expected} was expected from the model's probe. The model's attention changed shape "
-                "between calls; attnviz will not draw memory it did not write.",
-                code="capture_shape", kind=site.kind, layer=site.layer,
-            )
+            raise CaptureShapeError(code="capture_shape", kind=site.kind, layer=site.layer,
+                                    shape=(batch, heads, q_len, key.shape[2]), expected=expected)
         call = dict(kwargs)
         mask = additive_mask(module, query, key, attention_mask, call.pop("is_causal", None))
         target = buffer[:, :heads]
@@ -128,8 +124,7 @@ class CaptureSession:
             return plain_attention(module, query, key, value, mask, kwargs.get("scaling"), kwargs.get("softcap"))
         output, weights = eager_function_for(module)(module, query, key, value, mask, **kwargs)
         if weights is None:
-            raise NoAttentionError(f"{type(module).__name__} returned no attention weights from its eager path.",
-                                   code="eager_no_weights", module=type(module).__name__)
+            raise NoAttentionError(code="eager_no_weights", module=type(module).__name__)
         return output, weights
 
 

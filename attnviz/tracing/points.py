@@ -229,6 +229,5 @@ def install(model: torch.nn.Module, sites: dict[AttentionKind, list[AttentionSit
 def points_of(model: torch.nn.Module) -> ModelPoints:
     points = _installed.get(model)
     if points is None:
-        raise StreamError("This model was not loaded through attnviz (load_model or wrap_model), so it has no hook "
-                          "points.", code="no_hook_points")
+        raise StreamError(code="no_hook_points")
     return points

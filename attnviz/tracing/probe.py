@@ -143,10 +143,7 @@ def _run(model: PreTrainedModel, inputs: dict, **extra):
         with torch.inference_mode():
             return model(**inputs, use_cache=False, **extra)
     except Exception as error:
-        raise NoAttentionError(
-            f"The model could not run a short test input ({type(error).__name__}: {str(error)[:200]}).",
-            code="probe_failed", error=type(error).__name__,
-        ) from error
+        raise NoAttentionError(code="probe_failed", error=type(error).__name__) from error
 
 
 def _interface_sites(probe: Probe, family: Family) -> dict[AttentionKind, list[AttentionSite]]:
@@ -206,9 +203,7 @@ def _returned_sites(model: PreTrainedModel, family: Family, inputs: dict) -> dic
                                      head_dim=int(getattr(text_config, "head_dim", 0) or hidden // a.shape[1]))
                        for layer, a in enumerate(maps)]
     if not sites and windowed:
-        raise NoAttentionError(
-            f"{type(model).__name__} attends within local windows and returns [query, window] weights, which are not "
-            "a token × token map attnviz can draw.", code="windowed_attention", model=type(model).__name__)
+        raise NoAttentionError(code="windowed_attention", model=type(model).__name__)
     return sites
 
 
@@ -248,10 +243,5 @@ def probe_returned(model: PreTrainedModel, family: Family) -> ProbeReport:
     """Sites of a model whose attention is outside the interface, from its eager ``output_attentions``."""
     sites = _returned_sites(model, family, probe_inputs(model, family))
     if not sites:
-        raise NoAttentionError(
-            f"{type(model).__name__} has no attention weights attnviz can read: it has no attention layers "
-            "(a state-space or convolutional model), or its attention returns no weights even with "
-            "output_attentions=True.",
-            code="no_attention_weights", model=type(model).__name__,
-        )
+        raise NoAttentionError(code="no_attention_weights", model=type(model).__name__)
     return ProbeReport("output_attentions", sites)

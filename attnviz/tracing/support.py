@@ -36,18 +36,13 @@ def support(loaded, view: View) -> None:
     if view not in VIEWS:
         raise ValueError(f"no view {view!r}; known: {', '.join(VIEWS)}")
     if loaded.capture_path != "interface":
-        raise StreamError(f"{loaded.name} computes attention outside transformers' attention interface, so attnviz "
-                          "cannot read each head's output.", code="no_head_outputs", model=loaded.name)
-    problem = points_of(loaded.model).problem
-    if problem is not None:
-        raise StreamError(f"attnviz cannot find the blocks of {loaded.name}: {problem}.", code="no_blocks",
-                          model=loaded.name)
+        raise StreamError(code="no_head_outputs", model=loaded.name)
+    if points_of(loaded.model).problem is not None:
+        raise StreamError(code="no_blocks", model=loaded.name)
     for kind_sites in loaded.sites.values():
         for site in kind_sites:
             if site.output_projection is None:
-                raise StreamError(f"attnviz found no output projection W_O for {loaded.name}'s {site.kind} layer "
-                                  f"{site.layer}.", code="no_output_projection", model=loaded.name, kind=site.kind,
-                                  layer=site.layer)
+                raise StreamError(code="no_output_projection", model=loaded.name, kind=site.kind, layer=site.layer)
 
 
 def verdict(loaded, view: View) -> str:

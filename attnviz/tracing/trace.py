@@ -112,8 +112,7 @@ class ActivationCache(Mapping):
         z = self[name.replace(".hook_result", ".hook_z")]  # [B, Q, H, D]
         site = self.site_of(name)
         if site.output_projection is None:
-            raise StreamError(f"No output projection W_O was found for {site.kind} layer {site.layer}.",
-                              code="no_output_projection", kind=site.kind, layer=site.layer)
+            raise StreamError(code="no_output_projection", kind=site.kind, layer=site.layer)
         weight, _ = weight_in_out(site.output_projection)  # [H·D, d]
         w_o = torch.from_numpy(weight).to(z.device, z.dtype).reshape(site.heads, site.head_dim, -1)
         return torch.einsum("bqhd,hdm->bqhm", z, w_o)
@@ -224,8 +223,7 @@ class _SiteRequest:
 
     def _scores(self, module, query, key, attention_mask, kwargs):
         if not self.site.plain_formula:
-            raise StreamError(f"{self.site.kind} layer {self.site.layer} does not compute the plain formula, so its "
-                              "scores before the softmax cannot be read.", code="no_scores")
+            raise StreamError(code="no_scores", kind=self.site.kind, layer=self.site.layer)
         groups = query.shape[1] // key.shape[1]
         keys = repeat_kv(key, groups) if groups > 1 else key
         scaling = kwargs.get("scaling")
@@ -273,8 +271,7 @@ class Tracer:
             inside = [n for kind_sites in ({} if self.idle else loaded.sites).values() for s in kind_sites
                       for p, n in _SiteRequest(self, s).names.items() if p != "pattern" and self.touches(n)]
             if inside:
-                raise StreamError(f"{loaded.name} computes attention outside transformers' attention interface, so "
-                                  f"attnviz cannot reach {inside[0]}.", code="no_interventions", model=loaded.name)
+                raise StreamError(code="no_interventions", model=loaded.name)
 
     # -- the points' bookkeeping
 
@@ -335,9 +332,7 @@ class Tracer:
             if post_ln and not self._decide(mlp_name)[1]:
                 pass  # read-only: a post-LN block simply has no hook_mlp_out
             elif post_ln:
-                raise StreamError("This model normalises the residual stream after each sublayer (post-LN), so what "
-                                  "its MLP adds is not a term of the stream: hook_mlp_out is not defined.",
-                                  code="post_ln_mlp", model=self.loaded.name)
+                raise StreamError(code="post_ln_mlp", model=self.loaded.name)
             else:
                 mlp = output - frame.pre - sum(frame.added) if frame.added else output - frame.pre
                 new_mlp = self.visit(mlp_name, mlp)

@@ -1,5 +1,6 @@
 """AppTest helpers shared by every page test: open the app (a page, a link's parameters), read its figures
-and the browser map's payload back as numbers."""
+and the browser map's payload back as numbers. What the browser makes of a payload (heads combined, special
+tokens hidden, rows rescaled) is its own code's, tested in Chromium (tests/e2e/test_live_map.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
-from attnviz.figures.live import combine, decode, visible_part
+from tests.payload import decode
 
 TIMEOUT = 60
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,20 +52,18 @@ def _live(at: AppTest) -> tuple[dict, np.ndarray, np.ndarray]:
     return decode(at.get("bidi_component")[0].proto.bytes)
 
 
-def _shown_labels(at: AppTest) -> tuple[list[str], list[str]]:
-    """Row and column labels of the map as the browser shows it (special tokens hidden when chosen)."""
-    meta, weights, masked = _live(at)
-    _, _, rows, cols = visible_part(weights[0], masked, meta, meta["state"]["hide"], False)
-    return rows, cols
-
-
-def _heatmap_z(at: AppTest) -> np.ndarray:
-    """The drawn matrix: the live map's current choice, combined as the browser combines it; else a figure's."""
+def _chosen_map(at: AppTest) -> np.ndarray:
+    """The map of the chosen layer and head as the server sent it (masked cells NaN); a page without the live map:
+    its first figure's z."""
     if not at.get("bidi_component"):
         return _array(_figures(at)[0]["data"][0]["z"])
     meta, weights, masked = _live(at)
     state = meta["state"]
-    shown = [state["head"]] if state["mode"] == "single" else state["heads"]
-    z = combine(weights, masked, meta["maps"], state["layer"], shown, state["mode"])
-    z, masked, _, _ = visible_part(z, masked, meta, state["hide"], state["renorm"])
-    return np.where(masked, np.nan, z)
+    return np.where(masked, np.nan, weights[meta["maps"].index([state["layer"], state["head"]])])
+
+
+def _words_shown(meta: dict) -> tuple[list[str], list[str]]:
+    """The payload's row and column labels without the special tokens it lists (those the browser can hide)."""
+    specials = meta["specials"] or {"rows": [], "cols": []}
+    return ([label for i, label in enumerate(meta["rows"]) if i not in specials["rows"]],
+            [label for i, label in enumerate(meta["cols"]) if i not in specials["cols"]])

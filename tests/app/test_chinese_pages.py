@@ -14,10 +14,10 @@ import re
 import pytest
 
 from attnviz.explain.compare import ANIMAL_PAIR
-from attnviz.figures.live import decode
 from attnviz.patching.presets import PRESETS
 from tests.app.conftest import _app
 from tests.pages import registered_pages
+from tests.payload import decode
 
 PAGES = registered_pages()
 
@@ -139,9 +139,9 @@ def english_words(texts: list[str], allowed: set[str]) -> list[str]:
 
 def _model_and_scale_names() -> set[str]:
     """Model ids a picker offers (built in and from the hub) and the colour scales' names."""
-    from attnviz.figures.live import COLORSCALES
     from attnviz.models.registry import BUILTIN_MODELS
     from ui.cached import visitor_settings
+    from ui.live_map import COLORSCALES
 
     names = [*BUILTIN_MODELS, *visitor_settings().models, *COLORSCALES]
     return {w.lower() for name in names for w in _LATIN.findall(name.replace("/", " "))}

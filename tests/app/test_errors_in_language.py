@@ -26,11 +26,14 @@ def test_every_error_code_the_engine_raises_has_both_languages():
 def test_error_text_translates_codes_and_kinds(monkeypatch):
     from ui import errors
 
-    monkeypatch.setattr(errors, "tr", lambda key, **v: STRINGS[key]["zh"].format(**v) if v else STRINGS[key]["zh"])
-    assert errors.error_text(InputTextError("The text is empty: type a sentence.", code="empty_text")) == \
-        "文本为空：请输入一个句子。"
-    text = errors.error_text(LayerRequestError("no", code="no_such_layer", kind="encoder", n_layers=6, asked=[9]))
-    assert "6" in text and "[9]" in text and "层" in text
+    monkeypatch.setattr(errors, "lang", lambda: "zh")
+    assert errors.error_text(InputTextError(code="empty_text")) == "文本为空：请输入一个句子。"
+    error = LayerRequestError(code="no_such_layer", kind="encoder", n_layers=6, asked=[9])
+    text = errors.error_text(error)
+    assert "6" in text and "[9]" in text and "层" in text and STRINGS["kind.encoder"]["zh"] in text
+    # the English the engine says is the English the interface shows
+    assert str(error) == STRINGS["error.no_such_layer"]["en"].format(kind=STRINGS["kind.encoder"]["en"],
+                                                                     n_layers=6, asked=[9])
 
 
 def test_an_empty_text_in_chinese_is_a_chinese_message():

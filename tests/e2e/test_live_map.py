@@ -1,10 +1,31 @@
-"""In a real browser: the first visitor of a fresh server, and maps that switch heads without the server."""
+"""In a real browser: the first visitor of a fresh server, maps that switch heads without the server, and
+live_map.js's own arithmetic (heads combined, special tokens hidden, rows rescaled) on the server's payloads."""
 
 from __future__ import annotations
 
+import base64
+from pathlib import Path
+
+import numpy as np
 import pytest
 
+from attnviz import capture
+from attnviz.analysis.view import ViewOptions, build_view
+from attnviz.cache import ByteBoundedCache
+from attnviz.figures.live import LEVELS, map_payload
 from scripts.browser import CANVAS_JS, wait_idle
+
+LIVE_MAP_JS = Path(__file__).resolve().parents[2] / "ui" / "static" / "live_map.js"
+# The module as Streamlit loads it (a blob URL), then its own parse, combine and visible on each choice.
+DRAW_JS = """async ([source, data, views]) => {
+    const js = await import(URL.createObjectURL(new Blob([source], { type: "text/javascript" })));
+    const payload = js.parse(Uint8Array.from(atob(data), (c) => c.charCodeAt(0)));
+    return views.map((view) => {
+        const shown = js.visible(payload, js.combine(payload, view), view);
+        return { R: shown.R, C: shown.C, rows: shown.rows, cols: shown.cols, matrix: Array.from(shown.matrix),
+                 masked: Array.from(shown.masked) };
+    });
+}"""
 
 DEEP_LINKS = [("", "Self-attention"), ("learn_induction", "Induction heads")]
 
@@ -108,3 +129,50 @@ def test_at_512_tokens_a_layer_step_of_one_head_stays_in_the_browser(page, app_u
     layer.evaluate("(s) => { s.value = '4'; s.dispatchEvent(new Event('input')); }")
     assert canvas.get_attribute("data-layer") == "4"  # drawn from the payload, no round trip
     assert page.locator("[data-testid='avz-live'].avz-waiting").count() == 0
+
+
+def _drawn(browser, payload: bytes, views: list[dict]) -> list[dict]:
+    """What live_map.js makes of ``payload`` for each visitor's choice in ``views``."""
+    page = browser.new_page()
+    try:
+        return page.evaluate(DRAW_JS, [LIVE_MAP_JS.read_text("utf-8"), base64.b64encode(payload).decode(), views])
+    finally:
+        page.close()
+
+
+def _payload(result, kind, options, heads) -> bytes:
+    return map_payload(result, kind, options, layer=1 if kind == "decoder" else 0, heads=heads, zoom=None,
+                       n_heads=4, cache=ByteBoundedCache(1 << 26), interface={})
+
+
+def _same(shown: dict, view, renorm: bool) -> None:
+    matrix = np.array(shown["matrix"], dtype=float).reshape(shown["R"], shown["C"])
+    assert matrix.shape == view.matrix.shape
+    assert shown["rows"] == list(view.row_labels) and shown["cols"] == list(view.col_labels)
+    assert (np.array(shown["masked"], dtype=bool).reshape(matrix.shape) == view.masked).all()
+    # half a level per weight; a rescaled row divides it by what is left of the row
+    np.testing.assert_allclose(matrix, view.matrix, atol=(20 if renorm else 4) / LEVELS, rtol=0)
+
+
+@pytest.mark.parametrize("options", [ViewOptions(), ViewOptions(hide_special=False), ViewOptions(renormalise=True),
+                                     ViewOptions(merge_subwords=True, renormalise=True)])
+def test_the_browser_combines_heads_as_the_server_does(browser, toy_lm, options):
+    result = capture(toy_lm, "the farmer saw the bridge near the city")
+    views = [{"layer": 1, "head": 2, "heads": [1, 3], "mode": mode, "hide": options.hide_special,
+              "renorm": options.renormalise} for mode in ("single", "mean", "max")]
+    for view, shown in zip(views, _drawn(browser, _payload(result, "decoder", options, [1, 2, 3]), views)):
+        heads = [view["head"]] if view["mode"] == "single" else view["heads"]
+        _same(shown, build_view(result, "decoder", 1, heads, view["mode"], options), options.renormalise)
+
+
+def test_the_browser_hides_a_translations_special_tokens_as_the_server_does(browser, toy_translator):
+    result = capture(toy_translator, "the train left the station", target="火车 驶出 车站")
+    choices = [(True, False), (True, True), (False, False)]  # (hide, renorm): rows rescale with specials hidden
+    for kind in ("encoder", "cross"):
+        views = [{"layer": 0, "head": 1, "heads": [1], "mode": "single", "hide": hide, "renorm": renorm}
+                 for hide, renorm in choices]
+        drawn = _drawn(browser, _payload(result, kind, ViewOptions(), [1]), views)
+        assert drawn[0]["R"] < drawn[2]["R"]  # there were specials to hide
+        for (hide, renorm), shown in zip(choices, drawn):
+            options = ViewOptions(hide_special=hide, renormalise=renorm)
+            _same(shown, build_view(result, kind, 0, [1], "single", options), renorm)

@@ -22,6 +22,7 @@ from attnviz.analysis.view import ViewOptions, build_view
 from attnviz.export import load_npz, matrix_to_csv, matrix_to_json, result_to_json, result_to_npz, safe_filename
 from attnviz.figures.grid import head_grid
 from attnviz.figures.heatmap import attention_heatmap
+from attnviz.figures.words import ENGLISH
 
 NASTY = st.sampled_from(["\x00", "\ud800", "\udfff", "مرحبا بالعالم", "שלום", "e\u0301\u0302\u0303", "🚆🇨🇳",
                          "火车准时驶出车站", "<script>alert(1)</script>", "${x}{{y}}", "\u202e\u200b\ufeff", "  ",
@@ -147,11 +148,11 @@ def _view_figures_and_exports(models, data, name, hide, merge, renorm, by_output
     view = build_view(result, kind, layer, heads, mode, ViewOptions(hide, merge, renorm, by_output))
     assert view.matrix.shape == (len(view.row_labels), len(view.col_labels))
     assert np.isfinite(view.matrix).all()
-    figure = attention_heatmap(view, colorscale=colorscale, show_values=values)
+    figure = attention_heatmap(view, words=ENGLISH, colorscale=colorscale, show_values=values)
     assert figure.data
     singles = [build_view(result, kind, layer, [h], "single", ViewOptions(hide, merge, renorm, by_output))
                for h in heads[:4]]
-    assert len(head_grid([singles], colorscale=colorscale).data) == len(singles)
+    assert len(head_grid([singles], words=ENGLISH, colorscale=colorscale).data) == len(singles)
     csv = matrix_to_csv(view.matrix, view.row_labels, view.col_labels).decode("utf-8-sig")
     assert all(not line.startswith(("=", "+", "-", "@")) for line in csv.splitlines()[1:])
     json.loads(matrix_to_json(view.matrix, view.row_labels, view.col_labels, model=name))

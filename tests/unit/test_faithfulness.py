@@ -189,10 +189,11 @@ def test_cli_json_and_errors(capsys):
 
 
 def test_notebook_view(toy_lm):
+    from attnviz.figures.words import ENGLISH
     from attnviz.notebook import faithfulness_view
 
     figure = faithfulness_view(toy_lm, "the teacher saw the girl in the", steps=8, merge_words=True)
-    assert list(figure.data[0].y)[0] == "attention" and len(figure.data[0].x) == 7
+    assert list(figure.data[0].y)[0] == ENGLISH["faith.method.attention"] and len(figure.data[0].x) == 7
     assert set(figure.layout.meta["agreement"]) == {"occlusion", "integrated_gradients"}
 
 

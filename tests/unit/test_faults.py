@@ -36,8 +36,7 @@ def test_an_unreadable_assets_folder_is_a_message(monkeypatch, tmp_path):
     not_a_folder.write_text("this is a file, not the toy models")
     original = registry.BUILTIN_MODELS["toy-lm"]
     monkeypatch.setitem(registry.BUILTIN_MODELS, "toy-lm",
-                        registry.BuiltinModel(original.name, original.family, lambda: not_a_folder / "toy-lm",
-                                              original.description))
+                        registry.BuiltinModel(original.name, original.family, lambda: not_a_folder / "toy-lm"))
     with pytest.raises(ModelLoadError, match="reinstall attnviz") as raised:
         load_model("toy-lm")  # its own load: the shipped models' folder is replaced for this test
     assert str(tmp_path) not in str(raised.value) and raised.value.code == "builtin_missing"

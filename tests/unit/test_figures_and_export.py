@@ -10,6 +10,7 @@ from attnviz.analysis.view import ViewOptions, build_view
 from attnviz.export import figure_to_image, image_export_available
 from attnviz.figures.grid import head_grid
 from attnviz.figures.heatmap import attention_heatmap
+from attnviz.figures.words import ENGLISH
 
 DEMO = "The train left the station on time"
 
@@ -48,7 +49,7 @@ def test_merging_subwords_keeps_rows_distributions(minilm):
 
 def test_heatmap_hover_labels_and_escaping(minilm):
     result = capture(minilm, "<b>bold</b> text")
-    figure = attention_heatmap(build_view(result, "encoder", 0, [0]))
+    figure = attention_heatmap(build_view(result, "encoder", 0, [0]), words=ENGLISH)
     ticks = figure.layout.xaxis.ticktext
     assert any(t.startswith("&lt;") for t in ticks) and not any("<" in t for t in ticks)
     assert "→" in figure.data[0].customdata[0][0]
@@ -56,24 +57,25 @@ def test_heatmap_hover_labels_and_escaping(minilm):
 
 def test_grid_has_one_panel_per_head(demo):
     views = [[build_view(demo, "encoder", layer, [h]) for h in range(12)] for layer in range(2)]
-    assert len(head_grid(views).data) == 24
+    assert len(head_grid(views, words=ENGLISH).data) == 24
 
 
 @pytest.mark.skipif(not image_export_available(),
                     reason="image export needs Chrome/Chromium (apt-get install chromium)")
 @pytest.mark.parametrize("fmt, magic", [("png", b"\x89PNG"), ("svg", b"<svg"), ("pdf", b"%PDF")])
 def test_image_export(demo, fmt, magic):
-    data = figure_to_image(attention_heatmap(build_view(demo, "encoder", 0, [0])), fmt)
+    data = figure_to_image(attention_heatmap(build_view(demo, "encoder", 0, [0]), words=ENGLISH), fmt)
     assert magic in data[:200]
 
 
 def test_long_texts_stay_light(minilm):
     """512 tokens: the heatmap labels every k-th token, the grid pools 8x8 blocks; both stay a few MB."""
     result = capture(minilm, "The quick brown fox jumps over the lazy dog. " * 120)
-    heatmap = attention_heatmap(build_view(result, "encoder", 0, [0]))
+    heatmap = attention_heatmap(build_view(result, "encoder", 0, [0]), words=ENGLISH)
     assert len(heatmap.layout.xaxis.tickvals) <= 32 and heatmap.data[0].customdata is None
     assert len(heatmap.to_json()) < 3_000_000
-    grid = head_grid([[build_view(result, "encoder", layer, [h]) for h in range(12)] for layer in range(6)])
+    grid = head_grid([[build_view(result, "encoder", layer, [h]) for h in range(12)] for layer in range(6)],
+                     words=ENGLISH)
     assert np.asarray(grid.data[0].z).shape == (64, 64)
     assert len(grid.to_json()) < 6_000_000
 

@@ -1,4 +1,6 @@
-"""The browser map's payload: what it carries decodes to the very matrices build_view gives."""
+"""The browser map's payload: what it carries decodes to the very matrices build_view gives. What the browser then
+draws from it (heads combined, special tokens hidden, rows rescaled) is live_map.js's own arithmetic, run in
+Chromium by tests/e2e/test_live_map.py."""
 
 from __future__ import annotations
 
@@ -8,20 +10,19 @@ import pytest
 import attnviz.figures.live as live
 from attnviz import capture
 from attnviz.analysis.view import ViewOptions, build_view, stack_views
+from attnviz.cache import ByteBoundedCache
 from attnviz.figures.live import (
     LEVELS,
-    LiveChoice,
     TileMeans,
-    combine,
-    decode,
     encode,
+    map_payload,
     maps_to_send,
     overview_window,
-    visible_part,
     window_of,
     zoom_window,
 )
 from attnviz.masks import causal_mask
+from tests.payload import decode
 
 
 @pytest.fixture(scope="module")
@@ -29,21 +30,23 @@ def decoder_result(toy_lm):
     return capture(toy_lm, "the farmer saw the bridge near the city")
 
 
-@pytest.mark.parametrize("mode", ["single", "mean", "max"])
+def _sent(result, kind, options, layer=1, heads=(1, 3), zoom=None, n_heads=4):
+    return decode(map_payload(result, kind, options, layer=layer, heads=heads, zoom=zoom, n_heads=n_heads,
+                              cache=ByteBoundedCache(1 << 26), interface={"state": {"layer": layer}}))
+
+
 @pytest.mark.parametrize("options", [ViewOptions(), ViewOptions(hide_special=False),
                                      ViewOptions(merge_subwords=True, renormalise=True)])
-def test_what_the_browser_combines_is_the_view(decoder_result, mode, options):
-    layers = list(range(decoder_result.shape.n_layers["decoder"]))
-    stack = stack_views(decoder_result, "decoder", layers, options)
-    n_heads = stack.matrix.shape[1]
-    maps = [(layer, head) for layer in layers for head in range(n_heads)]
-    meta, weights, masked = decode(encode(stack.matrix.reshape(-1, *stack.matrix.shape[-2:]), stack.masked,
-                                          {"maps": maps}))
-    heads = [0] if mode == "single" else [1, 3]
-    view = build_view(decoder_result, "decoder", 1, heads, mode, options)
-    drawn = combine(weights, masked, meta["maps"], 1, heads, mode, options.renormalise)
-    np.testing.assert_allclose(drawn, view.matrix, atol=2 / LEVELS)
-    assert (masked == view.masked).all() and list(stack.row_labels) == list(view.row_labels)
+def test_every_map_sent_is_the_views_head(decoder_result, options):
+    meta, weights, masked = _sent(decoder_result, "decoder", options)
+    assert meta["state"] == {"layer": 1}  # the page's own header fields travel as given
+    # whole maps with every token travel when the browser can hide the specials itself; merged words are the server's
+    sent = ViewOptions(hide_special=meta["hidden"], merge_subwords=options.merge_subwords)
+    assert meta["hidden"] == (options.merge_subwords and options.hide_special)
+    for i, (layer, head) in enumerate(meta["maps"]):
+        view = build_view(decoder_result, "decoder", layer, [head], "single", sent)
+        np.testing.assert_allclose(weights[i], view.matrix, atol=1 / LEVELS)
+        assert (masked == view.masked).all() and meta["rows"] == list(view.row_labels)
 
 
 def test_merged_masks_are_the_cells_wholly_in_the_future(decoder_result):
@@ -100,7 +103,7 @@ def test_grid_payload_pools_each_panel_and_stays_small_at_512_tokens(minilm):
     from attnviz import capture
     from attnviz.analysis.pooling import PANEL_CELLS as GRID_PANEL_CELLS
     from attnviz.analysis.view import stack_views
-    from attnviz.figures.live import decode, grid_payload
+    from attnviz.figures.live import grid_payload
 
     result = capture(minilm, " ".join(["the train left the station on time"] * 80), max_tokens=512)
     started = time.perf_counter()
@@ -117,7 +120,7 @@ def test_grid_payload_pools_each_panel_and_stays_small_at_512_tokens(minilm):
 
 
 def test_grid_payload_renormalises_rows_before_pooling():
-    from attnviz.figures.live import decode, grid_payload
+    from attnviz.figures.live import grid_payload
 
     matrix = np.array([[[[0.2, 0.2, 0.0], [0.1, 0.1, 0.3], [0.25, 0.25, 0.25]]]], dtype=np.float32)
     masked = np.triu(np.ones((3, 3), dtype=bool), 1)
@@ -145,9 +148,6 @@ def test_tile_means_of_a_float16_map_equal_nan_means_of_each_tile():
 
 
 def test_maps_sent_before_come_from_the_shared_cache(decoder_result, monkeypatch):
-    import attnviz.figures.live as live
-    from attnviz.cache import ByteBoundedCache
-
     cache = ByteBoundedCache(1 << 26)
     built = []
     real = live._window_maps
@@ -162,35 +162,32 @@ def test_maps_sent_before_come_from_the_shared_cache(decoder_result, monkeypatch
     assert cache.bytes <= cache.max_bytes
 
 
-@pytest.mark.parametrize("renormalise", [False, True])
-def test_hiding_special_tokens_in_the_browser_gives_the_servers_view(renormalise, toy_translator):
+def test_the_special_tokens_a_payload_lists_are_those_the_server_hides(toy_translator):
+    """The browser leaves out the rows and columns a payload lists as special (live_map.js ``visible``): without
+    them the sent map is the server's view with special tokens hidden."""
     result = capture(toy_translator, "the train left the station", target="火车 驶出 车站")
     for kind in ("encoder", "cross"):
-        every = ViewOptions(hide_special=False)
-        stack = stack_views(result, kind, [0], every)
-        maps = [(0, head) for head in range(stack.matrix.shape[1])]
-        meta = {"specials": live._special_positions(result, kind, every), "rows": list(stack.row_labels),
-                "cols": list(stack.col_labels), "hidden": False}
-        drawn = combine(stack.matrix[0], stack.masked, maps, 0, [1], "single")
-        part, part_mask, rows, cols = visible_part(drawn, stack.masked, meta, True, renormalise)
-        view = build_view(result, kind, 0, [1], "single", ViewOptions(hide_special=True, renormalise=renormalise))
-        np.testing.assert_allclose(part, view.matrix, atol=1e-6)
-        assert rows == list(view.row_labels) and cols == list(view.col_labels) and (part_mask == view.masked).all()
+        meta, weights, masked = _sent(result, kind, ViewOptions(), layer=0, heads=(1,), n_heads=4)
+        rows = [i for i in range(len(meta["rows"])) if i not in meta["specials"]["rows"]]
+        cols = [j for j in range(len(meta["cols"])) if j not in meta["specials"]["cols"]]
+        assert len(rows) < len(meta["rows"]) and len(cols) < len(meta["cols"])  # there are specials to hide
+        view = build_view(result, kind, 0, [1], "single", ViewOptions(hide_special=True))
+        np.testing.assert_allclose(weights[meta["maps"].index([0, 1])][np.ix_(rows, cols)], view.matrix,
+                                   atol=1 / LEVELS)
+        assert [meta["rows"][i] for i in rows] == list(view.row_labels)
+        assert [meta["cols"][j] for j in cols] == list(view.col_labels)
 
 
 def test_texts_with_the_same_token_ids_do_not_share_a_sent_map(toy_lm):
     """Every word unknown to the toy vocabulary is <unk>, so two visitors' sentences can have the same token ids;
     the map one of them is sent must still carry their own words, not the other's (the server's cache is
     shared by every session)."""
-    from attnviz.cache import ByteBoundedCache
-
     model, cache = toy_lm, ByteBoundedCache(1 << 26)
     first = capture(model, "friend ocean clock mountain")
     second = capture(model, "story evening lamp garden")
     assert first.source.token_ids == second.source.token_ids  # the premise: ids alone cannot tell them apart
-    choice = LiveChoice(layer=0, head=0, heads=(0,), mode="single")
     for result in (first, second, first):
-        meta, _, _ = decode(live.map_payload(result, "decoder", choice, ViewOptions(), title="", n_heads=2,
-                                             words={}, cache=cache))
+        meta, _, _ = decode(map_payload(result, "decoder", ViewOptions(), layer=0, heads=(0,), zoom=None, n_heads=2,
+                                        cache=cache, interface={}))
         assert [label.split("·")[0] for label in meta["cols"] if label != "<s>"] == \
             [label for label in result.source.labels if label != "<s>"]

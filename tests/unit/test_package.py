@@ -35,6 +35,7 @@ def test_the_wheel_carries_the_app_and_the_toy_models(wheel):
                      "attnviz/_bundle/app.py", "attnviz/_bundle/pages/self_attention.py",
                      "attnviz/_bundle/ui/lessons/zh/derivation.md",
                      "attnviz/_bundle/ui/lang.py", "attnviz/_bundle/.streamlit/config.toml",
+                     "attnviz/_bundle/ui/i18n/errors.toml", "attnviz/toy/lexicon.toml",
                      "attnviz/_bundle/assets/models/toy-translator/model.safetensors",
                      "attnviz/_bundle/assets/models/toy-lm/tokenizer.json"]:
         assert expected in names, expected
@@ -71,3 +72,4 @@ def test_the_installed_console_script_lists_the_models(installed):
                           env={**os.environ, "PYTHONPATH": str(installed)}, timeout=120)
     assert done.returncode == 0, done.stderr
     assert {"minilm", "toy-translator", "toy-lm"} <= {line.split()[0] for line in done.stdout.splitlines()}
+    assert "trained on a small grammar" in done.stdout  # the descriptions, read from the bundled word tables

@@ -32,13 +32,18 @@ def test_a_file_then_variables_override_the_defaults(tmp_path):
     assert settings.cache_bytes == 1000 and str(config) in settings.source and "ATTNVIZ_MAX_TOKENS" in settings.source
 
 
-@pytest.mark.parametrize("bad", ['max_tokens = -1', 'allow_downloads = "maybe"', 'colour = "red"', 'models = ['])
-def test_bad_settings_are_one_clear_error(tmp_path, bad):
+@pytest.mark.parametrize(("bad", "code"), [('max_tokens = -1', "settings_bad_value"),
+                                           ('allow_downloads = "maybe"', "settings_bad_value"),
+                                           ('colour = "red"', "settings_unknown"),
+                                           ('models = [', "settings_unreadable")])
+def test_bad_settings_are_one_clear_error(tmp_path, bad, code):
     config = tmp_path / "attnviz.toml"
     config.write_text(bad)
     with pytest.raises(SettingsError) as raised:
         load_settings(False, config=config, environ={})
-    assert raised.value.code == "bad_settings"
+    assert raised.value.code == code and "{" not in str(raised.value)
+    if code == "settings_unknown":
+        assert str(raised.value) == "Unknown settings: colour."
 
 
 def test_a_shared_server_refuses_folders_without_revealing_them(tmp_path, tiny_model_dirs):

@@ -552,3 +552,6 @@ export default function (component) {
   render();
   if (!matrix) choose({}, true); // the server sent another layer than the one chosen here: ask for it
 }
+
+// The map's own arithmetic, for the browser tests (tests/e2e/test_live_map.py) that run it on the server's payloads.
+export { combine, parse, visible };
