@@ -26,6 +26,11 @@ from attnviz.contributions.logits import unembedding
 from attnviz.errors import LayerRequestError, StreamError
 from attnviz.models.loading import LoadedModel
 
+# Rows of the stream read through the unembedding in one matrix product: a 50,257-word unembedding is read from
+# memory once per product (154 MB in float32), so a position's 13 rows cost one read, not 13; a block's
+# [rows, vocabulary] logits stay near 25 MB
+ROWS_PER_PRODUCT = 128
+
 
 @dataclass(frozen=True)
 class LensRow:
@@ -121,6 +126,16 @@ def read_row(logits: torch.Tensor, predicted: torch.Tensor, k: int, keep: bool =
                        torch.exp(wanted - total)[:, 0], logits - total if keep else None)
 
 
+def _split_rows(readings: Sequence[_RowReading], n_rows: int, width: int) -> list[_RowReading]:
+    """Blocks of row-major (row, position) readings back into one reading per row of the lens."""
+    def joined(field: str) -> torch.Tensor:
+        whole = torch.cat([getattr(r, field) for r in readings])
+        return whole.reshape(n_rows, width, *whole.shape[1:])
+
+    ids, chances, ranks, wanted = (joined(f) for f in ("top_ids", "top_probabilities", "rank", "chance"))
+    return [_RowReading(ids[r], chances[r], ranks[r], wanted[r]) for r in range(n_rows)]
+
+
 def lens_window(n_positions: int, position: int, width: int) -> tuple[int, ...]:
     """``width`` consecutive positions that hold ``position`` (as centred as the text allows)."""
     width = max(1, min(width, n_positions))
@@ -140,14 +155,22 @@ def logit_lens(loaded: LoadedModel, decomposition: ResidualDecomposition, k: int
     unembed = unembedding(loaded, decomposition)
     final = torch.from_numpy(decomposition.logits[chosen]).float()
     predicted = final.argmax(-1)
-    rows = []
+    n_rows, width = decomposition.residuals.shape[0], len(chosen)
+    # every (row, position) of the stream as one list, row-major, read through the unembedding in blocks
+    normed = _normed(decomposition, decomposition.residuals[:, chosen]).reshape(n_rows * width, -1)
+    wanted = predicted.repeat(n_rows)
+    last_start = (n_rows - 1) * width  # the model's own output, checked against its logits
+    readings, last_rows = [], []
     with torch.inference_mode():
-        for row, residual in enumerate(decomposition.residuals):  # one row at a time: [pos, vocab] at most
-            last = row == len(decomposition.residuals) - 1
-            normed = _normed(decomposition, residual[chosen])
-            rows.append(read_row(unembed.logits(normed), predicted, k, keep=last))
-        if not torch.allclose(torch.log_softmax(final, -1), rows[-1].log_probabilities, atol=1e-3):
+        for start in range(0, n_rows * width, ROWS_PER_PRODUCT):
+            stop = min(start + ROWS_PER_PRODUCT, n_rows * width)
+            reading = read_row(unembed.logits(normed[start:stop]), wanted[start:stop], k, keep=stop > last_start)
+            readings.append(reading)
+            if reading.log_probabilities is not None:
+                last_rows.append(reading.log_probabilities[max(0, last_start - start):])
+        if not torch.allclose(torch.log_softmax(final, -1), torch.cat(last_rows), atol=1e-3):
             raise StreamError(code="lens_mismatch", model=loaded.name)
+    rows = _split_rows(readings, n_rows, width)
     labels = decomposition.tokens.labels
     lens = lens_from_rows(loaded.name, [labels[p] for p in chosen], rows, predicted,
                           lambda ids: token_labels(loaded.tokenizer, ids))
