@@ -12,7 +12,8 @@ warms both (models loaded, one visit), then in headless Chromium:
   until the canvas has drawn the new text's map (its shape changed);
 - front end: bytes the browser received over HTTP for the first view (compressed, as on the wire);
 - where the first map's time goes: the front end loaded and parsed (``DOMContentLoaded``), the websocket to the
-  server opened, the map drawn (each from the start of navigation).
+  server opened, its first and last message before the map was drawn, the map drawn (each from the start of
+  navigation).
 
 Prints medians and maxima of ``--repeats`` fresh contexts for each server.
 """
@@ -45,13 +46,21 @@ def visit(browser, url: str, index: int) -> tuple[float, float, int, dict[str, f
     context = browser.new_context(viewport={"width": 1500, "height": 1100})
     page = context.new_page()
     marks: dict[str, float] = {}
-    page.on("websocket", lambda _: marks.setdefault("websocket open", time.perf_counter() - started))
+    frames: list[float] = []
+
+    def opened(ws) -> None:
+        marks.setdefault("websocket open", time.perf_counter() - started)
+        ws.on("framereceived", lambda _: frames.append(time.perf_counter() - started))
+
+    page.on("websocket", opened)
     started = time.perf_counter()
     page.goto(f"{url}/?text={text_of(9, index).replace(' ', '+')}")
     page.wait_for_selector("[data-testid='avz-live'] canvas[data-drawn]", timeout=120_000)
     first = time.perf_counter() - started
     marks["front end parsed"] = page.evaluate(
         "() => performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd") / 1000
+    marks["first server message"] = min(frames, default=first)
+    marks["last server message"] = max((t for t in frames if t <= first), default=first)
     marks["map drawn"] = first
     wait_idle(page)
     # bytes on the wire (compressed) of the document and every file it loaded
@@ -81,7 +90,8 @@ def measure(browser, url: str, repeats: int) -> str:
         sizes.append(size)
         marks.append(mark)
     steps = ", ".join(f"{name} {statistics.median(m[name] for m in marks if name in m):.2f} s"
-                      for name in ("front end parsed", "websocket open", "map drawn"))
+                      for name in ("front end parsed", "websocket open", "first server message",
+                                   "last server message", "map drawn"))
     return (f"first map median {statistics.median(firsts):.2f} s (max {max(firsts):.2f} s) [{steps}]; "
             f"new sentence -> new map median {statistics.median(news):.0f} ms (max {max(news):.0f} ms); "
             f"front end received {statistics.median(sizes) / 1e6:.2f} MB over HTTP")

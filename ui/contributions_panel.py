@@ -105,7 +105,7 @@ def lens_panel(loaded: LoadedModel, lens: LogitLens, position: int, lens_length:
                          selected=None)
     narrow = len(lens.text_positions) < 4  # one column stretched over the page reads as a bar, not a grid
     if narrow:
-        figure.update_layout(width=460)
+        figure.update_layout(width=680)  # its title still fits
     st.plotly_chart(figure, key="lens", theme=None, config={"displaylogo": False},
                     width="content" if narrow else "stretch")
     stem = safe_filename(loaded.name, "logit-lens", extension="x")[:-2]

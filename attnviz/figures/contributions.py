@@ -72,20 +72,23 @@ def parts_figure(attribution: LogitAttribution, *, words: FigureWords, title: st
 def lens_figure(lens: LogitLens, *, words: FigureWords, title: str = "",
                 selected: tuple[int, int] | None = None) -> go.Figure:
     """Layer × position: the final prediction's probability (colour) and rank (text); top-k on hover."""
-    rows, n, x = lens.n_rows, len(lens.positions), list(lens.text_positions)
+    # columns are drawn at 0..n-1 and named by their text position: a window far into a long text, or a single
+    # position, then fills the plot as the first window does
+    rows, n, x = lens.n_rows, len(lens.positions), list(range(len(lens.positions)))
     layer_word, probability = words["ctl.layer"], words["contrib.probability"]
     row_labels = [words["contrib.row_zero"]] + [str(row) for row in range(rows - 1)]
     hover = [["<br>".join(f"{plot_text(label)} {p:.3f}" for label, p in zip(lens.top_labels[r][c],
                                                                           lens.top_probabilities[r, c]))
               for c in range(n)] for r in range(rows)]
     ranks = [[str(int(rank)) if rank < 1000 else "999+" for rank in row] for row in lens.prediction_rank]
-    columns = [f"{plot_text(label)}·{i}" for i, label in zip(x, lens.positions)]
+    columns = [f"{plot_text(label)}·{i}" for i, label in zip(lens.text_positions, lens.positions)]
     figure = go.Figure(go.Heatmap(
         z=lens.prediction_probability, x=x, y=list(range(rows)), colorscale="Greens", zmin=0, zmax=1,
         text=ranks, texttemplate="%{text}" if n <= 24 else None, textfont={"size": 10}, xgap=1, ygap=1,
         customdata=np.dstack([np.array(hover, dtype=object),
-                              np.array([[plot_text(p) for p in lens.predictions]] * rows, dtype=object)]),
-        hovertemplate=(f"{layer_word} %{{y}}, {words['contrib.position']} %{{x}}<br>%{{customdata[1]}}: "
+                              np.array([[plot_text(p) for p in lens.predictions]] * rows, dtype=object),
+                              np.array([list(lens.text_positions)] * rows, dtype=object)]),
+        hovertemplate=(f"{layer_word} %{{y}}, {words['contrib.position']} %{{customdata[2]}}<br>%{{customdata[1]}}: "
                        f"{words['contrib.rank']} %{{text}}, {probability} %{{z:.3f}}<br><br>%{{customdata[0]}}"
                        "<extra></extra>"),
         colorbar={"thickness": 10, "title": {"text": probability, "side": "right"}},

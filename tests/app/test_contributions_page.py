@@ -28,7 +28,7 @@ def test_decoder_map_lens_and_lesson():
     assert len(maps) >= 3  # the logit map, the opened head's attention map, the lens
     lens = maps[-1]  # the chosen position's column first: every layer, one position
     assert _array(lens["data"][0]["z"]).shape == (loaded.shape.n_layers["decoder"] + 1, 1)
-    assert list(lens["data"][0]["x"]) == [3]
+    assert lens["layout"]["xaxis"]["ticktext"][0].endswith("·3")  # the column is the chosen position
     assert at.query_params["pos"] == "3" and at.query_params["open"] == "decoder.1.2"
     words = " ".join(m.value for m in at.markdown)
     assert "[CLS]" in words and "0.90" in words
@@ -39,7 +39,8 @@ def test_lens_window_on_request():
     at = _app(PAGE, ct="toy-lm", text=TEXT, pos="3", lens_at="window")
     n = len(decompose(load_model("toy-lm"), TEXT).tokens)
     lens = _heatmaps(at)[-1]
-    assert list(lens["data"][0]["x"]) == list(range(n))  # the text is shorter than the 16-position window
+    ticks = lens["layout"]["xaxis"]["ticktext"]  # the text is shorter than the 16-position window: all of it
+    assert [t.rsplit("·", 1)[1] for t in ticks] == [str(i) for i in range(n)]
     assert at.query_params["lens_at"] == "window"
 
 

@@ -246,6 +246,20 @@ def test_the_lens_at_chosen_positions_is_the_whole_lens_there(pair):
         logit_lens(loaded, decomposition, positions=[len(decomposition.tokens)])
 
 
+def test_a_lens_window_away_from_the_start_fills_its_figure(pair):
+    """Columns are drawn at 0..n-1 and named by their text position, so a window far into the text (or one
+    position) is inside the plot's range, not beside it."""
+    from attnviz.figures.contributions import lens_figure
+    from attnviz.figures.words import ENGLISH
+
+    loaded, decomposition, *_ = pair
+    for shown in ((3, 4, 5), (5,)):
+        figure = lens_figure(logit_lens(loaded, decomposition, k=3, positions=shown), words=ENGLISH)
+        low, high = figure.layout.xaxis.range
+        assert all(low < x < high for x in figure.data[0].x)
+        assert [t.rsplit("·", 1)[1] for t in figure.layout.xaxis.ticktext] == [str(p) for p in shown]
+
+
 def test_notebook_views_take_a_model_or_a_transformer_lens_cache(pair):
     from attnviz.notebook import causal_view, contributions_view, head_view, lens_view, model_view
 
