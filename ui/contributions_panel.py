@@ -103,11 +103,14 @@ def lens_panel(loaded: LoadedModel, lens: LogitLens, position: int, lens_length:
     st.caption(tr("contrib.lens_help"))
     figure = lens_figure(lens, title=tr("contrib.lens_title", model=loaded.name), words=chart_words(),
                          selected=None)
-    narrow = len(lens.text_positions) < 4  # one column stretched over the page reads as a bar, not a grid
-    if narrow:
-        figure.update_layout(width=680)  # its title still fits
-    st.plotly_chart(figure, key="lens", theme=None, config={"displaylogo": False},
-                    width="content" if narrow else "stretch")
+    # one column stretched over a laptop's page reads as a bar, not a grid: half the width there (columns stack on
+    # a phone, where it takes the whole width)
+    narrow = len(lens.text_positions) < 4
+    if narrow:  # the title in two lines, after the model's name
+        title = figure.layout.title.text
+        figure.update_layout(title_text=title.replace(": ", ":<br>", 1).replace("：", "：<br>", 1))
+    box = st.columns(2)[0] if narrow else st.container()
+    box.plotly_chart(figure, key="lens", theme=None, config={"displaylogo": False})
     stem = safe_filename(loaded.name, "logit-lens", extension="x")[:-2]
     columns = st.columns([3, 1])
     with columns[0]:
