@@ -135,4 +135,4 @@ def _result_sums(result: AttentionResult, heads: Sequence[HeadKey], alignment: A
     contexts = contexts_for(family, result.kinds, [text], widths, "cpu")
     sums = {(kind, layer): head_sums(torch.from_numpy(result.arrays[kind][index][None]), contexts[kind])
             for kind in result.kinds for index, layer in enumerate(result.layers[kind])}
-    return stack_sums(sums, heads)[0]
+    return stack_sums(sums, heads, result.model_name)[0]

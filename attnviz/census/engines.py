@@ -65,16 +65,13 @@ class PartStore:
             found = json.loads(path.read_text("utf-8"))
             if found != manifest:
                 changed = sorted(k for k in manifest if found.get(k) != manifest[k])
-                raise CensusInputError(
-                    f"{self.folder} holds parts of a census with other settings ({', '.join(changed)}); "
-                    "start again with --restart (restart=True) or choose another output file.",
-                    code="census_parts_differ", folder=str(self.folder), changed=changed)
+                raise CensusInputError(code="census_parts_differ", folder=str(self.folder),
+                                       changed=", ".join(changed))
             if self._checkpoint_file.exists():
                 self.checkpoint = BatchPart.from_bytes(self._checkpoint_file.read_bytes())
             return
         if self.folder.exists() and any(self.folder.iterdir()):
-            raise CensusInputError(f"{self.folder} exists and is not a census parts folder; move it away.",
-                                   code="census_parts_foreign", folder=str(self.folder))
+            raise CensusInputError(code="census_parts_foreign", folder=str(self.folder))
         self.folder.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(manifest, indent=1, ensure_ascii=False), "utf-8")
 
@@ -218,8 +215,7 @@ def run_ray(model: str, batches: Sequence[Batch], options: CensusOptions, store:
     try:
         import ray
     except ImportError:
-        raise CensusInputError("The ray engine needs Ray Data (pip install 'ray[data]').",
-                               code="census_needs_ray") from None
+        raise CensusInputError(code="census_needs_ray") from None
     import logging
 
     import torch
@@ -264,8 +260,7 @@ def _corpus(data, column: str, target_column: str | None, alignment_column: str 
     if isinstance(data, Iterable):
         texts = list(data)[:limit] if limit else list(data)
         return corpus_from_texts(texts)
-    raise CensusInputError("data must be a file, a folder, hf:NAME, a Corpus or a list of texts.",
-                           code="census_bad_data")
+    raise CensusInputError(code="census_bad_data", given=type(data).__name__)
 
 
 def _model_name(model: str | LoadedModel) -> str:
@@ -307,25 +302,22 @@ def census(
     """
     options = options or CensusOptions()
     if engine not in ENGINES:
-        raise CensusInputError(f"Unknown engine '{engine}': choose local or ray.", code="census_engine")
+        raise CensusInputError(code="census_engine", engine=engine)
     if qk_method not in ("pca", "umap"):
-        raise CensusInputError(f"Unknown map method '{qk_method}': choose pca or umap.", code="census_qk_method")
+        raise CensusInputError(code="census_qk_method", method=qk_method)
     if qk_method == "umap" and not umap_available():
-        raise CensusInputError("The UMAP map needs the package umap-learn (pip install umap-learn); "
-                               "PCA needs nothing.", code="census_needs_umap")
+        raise CensusInputError(code="census_needs_umap")
     if options.batch_size < 1 or options.max_tokens < 2:
-        raise CensusInputError("The batch size must be at least 1 and max tokens at least 2.",
-                               code="census_bad_options")
+        raise CensusInputError(code="census_bad_options", batch_size=options.batch_size,
+                               max_tokens=options.max_tokens)
     started = time.perf_counter()
     name = _model_name(model)
     corpus = with_gold(_corpus(data, column, target_column, alignment_column, split, limit), name)
     out_path = Path(out).expanduser() if out is not None else None
     if out_path is not None and out_path.suffix.lower() not in (".parquet", ".pq"):
-        raise CensusInputError("The census is written as Parquet: name the output file *.parquet.",
-                               code="census_out_suffix")
+        raise CensusInputError(code="census_out_suffix", path=str(out_path))
     if out_path is not None and not out_path.parent.is_dir():
-        raise CensusInputError(f"There is no folder {out_path.parent} to write the census in.",
-                               code="census_no_out_folder")
+        raise CensusInputError(code="census_no_out_folder", folder=str(out_path.parent))
     from attnviz.models.loading import load_model
 
     loaded = model if isinstance(model, LoadedModel) else load_model(model)

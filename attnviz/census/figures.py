@@ -62,9 +62,9 @@ def _text_colours(values: np.ndarray, low: float, high: float) -> list[str]:
     return ["#111111" if s > 0.6 else "#ffffff" for s in share]
 
 
-def offset_bars(offsets: Sequence[int], values: Sequence[float], *, title: str = "", x_title: str = "key − query",
-                y_title: str = "mean weight") -> go.Figure:
-    """Mean weight by relative position of the key (NaN offsets left out)."""
+def offset_bars(offsets: Sequence[int], values: Sequence[float], *, x_title: str, y_title: str,
+                title: str = "") -> go.Figure:
+    """Mean weight by relative position of the key (NaN offsets left out); the axis titles come from the tables."""
     shown = [(d, v) for d, v in zip(offsets, values) if np.isfinite(v)]
     figure = go.Figure(go.Bar(x=[d for d, _ in shown], y=[v for _, v in shown], marker_color=QUERY_COLOUR,
                               hovertemplate="%{x:+d}: %{y:.3f}<extra></extra>"))
@@ -75,9 +75,9 @@ def offset_bars(offsets: Sequence[int], values: Sequence[float], *, title: str =
     return figure
 
 
-def entropy_bars(shares: Sequence[float], *, title: str = "", x_title: str = "entropy / max",
-                 y_title: str = "share of rows") -> go.Figure:
-    """The distribution of row entropy relative to its maximum, in equal bins over [0, 1]."""
+def entropy_bars(shares: Sequence[float], *, x_title: str, y_title: str, title: str = "") -> go.Figure:
+    """The distribution of row entropy relative to its maximum, in equal bins over [0, 1]; the axis titles come from
+    the tables."""
     n = len(shares)
     centres = [(b + 0.5) / n for b in range(n)]
     figure = go.Figure(go.Bar(x=centres, y=[0.0 if not np.isfinite(s) else s for s in shares], width=1 / n * 0.92,

@@ -94,9 +94,8 @@ def _forward(loaded: LoadedModel, texts: Sequence[CensusText], encoded: Sequence
     except AttnvizError:
         raise
     except Exception as error:  # the model's own code failed (out of memory, a bug in a custom layer ...)
-        raise NoAttentionError(f"{loaded.name} failed while reading the text ({type(error).__name__}).",
-                               code="forward_failed", model=loaded.name, error=type(error).__name__) from error
-    return stack_sums(reader.sums, heads), reader
+        raise NoAttentionError(code="forward_failed", model=loaded.name, error=type(error).__name__) from error
+    return stack_sums(reader.sums, heads, loaded.name), reader
 
 
 def _sampled_positions(n: int, special: Sequence[bool], limit: int) -> list[int]:

@@ -167,20 +167,21 @@ class CensusResult:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        name = "the uploaded file" if isinstance(source, bytes) else str(source)
+        # bytes are an upload: it has no name to show, so its errors have codes of their own (census_upload_...)
+        upload = isinstance(source, bytes)
+        name = None if upload else str(source)
         try:
-            table = pq.read_table(io.BytesIO(source) if isinstance(source, bytes) else source)
+            table = pq.read_table(io.BytesIO(source) if upload else source)
         except (OSError, pa.ArrowException) as error:
-            raise CensusInputError(f"{name} is not a census file ({type(error).__name__}).",
-                                   code="census_not_a_file") from None
+            raise CensusInputError(code="census_upload_not_parquet" if upload else "census_not_parquet", name=name,
+                                   error=type(error).__name__) from None
         raw = (table.schema.metadata or {}).get(METADATA_KEY)
         if raw is None:
-            raise CensusInputError(f"{name} is a Parquet file but not a census (no attnviz.census metadata).",
-                                   code="census_not_a_file")
+            raise CensusInputError(code="census_upload_not_a_file" if upload else "census_not_a_file", name=name)
         info = json.loads(raw)
         if info.get("format") != FORMAT:
-            raise CensusInputError(f"{name} is a census of another format ({info.get('format')}).",
-                                   code="census_format")
+            raise CensusInputError(code="census_upload_format" if upload else "census_format", name=name,
+                                   format=info.get("format"), expected=FORMAT)
         info["notes"] = tuple(info.get("notes", ()))
         frame = table.to_pandas()
         heads = frame[frame.record == "head"].reindex(columns=["kind", "layer", "head", *HEAD_COLUMNS])

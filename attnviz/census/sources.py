@@ -2,7 +2,7 @@
 Hugging Face dataset (a hub name, a folder of data files, or a folder written by ``save_to_disk``).
 
 Every reader returns a :class:`Corpus`; anything wrong with the input is a :class:`CensusInputError`
-with a sentence that says what to change.
+whose sentence (its code's entry in ui/i18n/census.toml) says what to change.
 """
 
 from __future__ import annotations
@@ -60,14 +60,13 @@ def corpus_from_texts(texts: Sequence[str], targets: Sequence[str | None] | None
                       alignments: Sequence[Alignment | None] | None = None, description: str = "texts") -> Corpus:
     """A corpus from lists held in memory; blank texts are an error (they have nothing to attend to)."""
     if isinstance(texts, str):
-        raise CensusInputError("Give a list of texts, not one string.", code="census_not_a_list")
+        raise CensusInputError(code="census_not_a_list")
     texts = [str(t) for t in texts]
     blank = [i for i, t in enumerate(texts) if not t.strip()]
     if blank:
-        raise CensusInputError(f"Text {blank[0]} is blank; leave blank texts out of the corpus.",
-                               code="census_blank_text", index=blank[0])
+        raise CensusInputError(code="census_blank_text", index=blank[0])
     if not texts:
-        raise CensusInputError("The corpus has no texts.", code="census_empty")
+        raise CensusInputError(code="census_empty")
     return Corpus(tuple(texts), tuple(targets) if targets is not None else (),
                   tuple(_alignment(a, i) for i, a in enumerate(alignments)) if alignments is not None else (),
                   description)
@@ -83,13 +82,11 @@ def _alignment(value, index: int) -> Alignment | None:
         try:
             value = json.loads(value)
         except json.JSONDecodeError:
-            raise CensusInputError(f"The alignment of text {index} is not JSON such as [[0], [1, 2]].",
-                                   code="census_bad_alignment", index=index) from None
+            raise CensusInputError(code="census_bad_alignment", index=index) from None
     try:
         return tuple(tuple(int(j) for j in words) for words in value)
     except (TypeError, ValueError):
-        raise CensusInputError(f"The alignment of text {index} must list source word numbers per target word, "
-                               "such as [[0], [1, 2]].", code="census_bad_alignment", index=index) from None
+        raise CensusInputError(code="census_bad_alignment", index=index) from None
 
 
 def read_corpus(data: str | Path, *, column: str = "text", target_column: str | None = None,
@@ -111,7 +108,7 @@ def read_corpus(data: str | Path, *, column: str = "text", target_column: str | 
     else:
         path = Path(spec).expanduser()
         if not path.exists():
-            raise CensusInputError(f"There is no file or folder at {path}.", code="census_no_file", path=str(path))
+            raise CensusInputError(code="census_no_file", path=str(path))
         if path.is_dir():
             rows, description = _dataset_folder(path, split), str(path)
         elif path.suffix.lower() in TABLE_SUFFIXES:
@@ -119,9 +116,7 @@ def read_corpus(data: str | Path, *, column: str = "text", target_column: str | 
         elif path.suffix.lower() in TEXT_SUFFIXES or _looks_like_text(path):
             return _limited(_text_file(path), limit)
         else:
-            raise CensusInputError(f"{path.name}: unknown kind of file; use .txt (one text per line), .csv, .tsv, "
-                                   ".parquet or .jsonl, or hf:NAME for a Hugging Face dataset.",
-                                   code="census_unknown_format", path=str(path))
+            raise CensusInputError(code="census_unknown_format", path=str(path))
     return _limited(_from_columns(rows, column, target_column, alignment_column, description), limit)
 
 
@@ -129,7 +124,7 @@ def _limited(corpus: Corpus, limit: int | None) -> Corpus:
     if limit is None or limit >= len(corpus):
         return corpus
     if limit < 1:
-        raise CensusInputError("--limit must be at least 1.", code="census_bad_limit")
+        raise CensusInputError(code="census_bad_limit", limit=limit)
     return Corpus(corpus.texts[:limit], corpus.targets[:limit], corpus.alignments[:limit],
                   f"{corpus.description} (first {limit})", corpus.notes)
 
@@ -146,10 +141,10 @@ def _text_file(path: Path) -> Corpus:
     try:
         lines = path.read_text("utf-8").splitlines()
     except UnicodeDecodeError:
-        raise CensusInputError(f"{path.name} is not UTF-8 text.", code="census_not_utf8", path=str(path)) from None
+        raise CensusInputError(code="census_not_utf8", path=str(path)) from None
     texts = tuple(line.strip() for line in lines if line.strip())
     if not texts:
-        raise CensusInputError(f"{path.name} has no texts (every line is blank).", code="census_empty", path=str(path))
+        raise CensusInputError(code="census_blank_file", path=str(path))
     skipped = len(lines) - len(texts)
     notes = (f"{skipped} blank lines skipped.",) if skipped else ()
     return Corpus(texts, description=str(path), notes=notes)
@@ -166,16 +161,15 @@ def _table(path: Path):
             return pd.read_json(path, lines=suffix == ".jsonl")
         return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", dtype=str, keep_default_na=False)
     except (ValueError, OSError, ImportError) as error:
-        raise CensusInputError(f"{path.name} could not be read as {suffix[1:]} ({type(error).__name__}: "
-                               f"{str(error)[:120]}).", code="census_unreadable", path=str(path)) from None
+        raise CensusInputError(code="census_unreadable", path=str(path), format=suffix[1:],
+                               error=f"{type(error).__name__}: {str(error)[:120]}") from None
 
 
 def _datasets():
     try:
         import datasets
     except ImportError:
-        raise CensusInputError("Reading a Hugging Face dataset needs the package datasets (pip install datasets).",
-                               code="census_needs_datasets") from None
+        raise CensusInputError(code="census_needs_datasets") from None
     datasets.disable_progress_bars()
     return datasets
 
@@ -184,8 +178,7 @@ def _pick_split(dataset, split: str, name: str):
     if hasattr(dataset, "column_names") and not isinstance(dataset.column_names, dict):
         return dataset  # already one split
     if split not in dataset:
-        raise CensusInputError(f"{name} has no split '{split}' (it has: {', '.join(dataset)}).",
-                               code="census_no_split", split=split, splits=list(dataset))
+        raise CensusInputError(code="census_no_split", name=name, split=split, splits=", ".join(dataset))
     return dataset[split]
 
 
@@ -202,15 +195,12 @@ def _hub_dataset(spec: str, split: str):
     datasets = _datasets()
     name, _, config = spec.partition(":") if not Path(spec).exists() else (spec, "", "")
     if not name:
-        raise CensusInputError("Name the dataset after hf:, as in hf:imdb or hf:glue:sst2.", code="census_no_dataset")
+        raise CensusInputError(code="census_no_dataset")
     try:
         loaded = datasets.load_dataset(name, config or None, split=split)
-    except (FileNotFoundError, ValueError, ConnectionError, OSError) as error:
-        raise CensusInputError(f"The dataset {name} could not be loaded ({type(error).__name__}: {str(error)[:160]}).",
-                               code="census_dataset_failed", name=name) from None
-    except Exception as error:  # datasets raises its own error classes (DatasetNotFoundError, ...)
-        raise CensusInputError(f"The dataset {name} could not be loaded ({type(error).__name__}: {str(error)[:160]}).",
-                               code="census_dataset_failed", name=name) from None
+    except Exception as error:  # datasets raises its own error classes (DatasetNotFoundError, ...) besides OSError
+        raise CensusInputError(code="census_dataset_failed", name=name,
+                               error=f"{type(error).__name__}: {str(error)[:160]}") from None
     return loaded
 
 
@@ -228,13 +218,12 @@ def _from_columns(rows, column: str, target_column: str | None, alignment_column
     for wanted, flag in ((column, "--column"), (target_column, "--target-column"),
                          (alignment_column, "--alignment-column")):
         if wanted is not None and wanted not in available:
-            raise CensusInputError(f"{description} has no column '{wanted}' (columns: {', '.join(available)}); "
-                                   f"name one with {flag}.", code="census_no_column", column=wanted,
-                                   columns=available)
+            raise CensusInputError(code="census_no_column", data=description, column=wanted,
+                                   columns=", ".join(available), flag=flag)
     raw = _values(rows, column)
     keep = [i for i, value in enumerate(raw) if isinstance(value, str) and value.strip()]
     if not keep:
-        raise CensusInputError(f"The column '{column}' of {description} holds no texts.", code="census_empty")
+        raise CensusInputError(code="census_empty_column", data=description, column=column)
     texts = tuple(raw[i].strip() for i in keep)
     targets = alignments = ()
     if target_column:

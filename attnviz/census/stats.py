@@ -264,12 +264,13 @@ def contexts_for(family: Family, kinds: Sequence[AttentionKind], texts: Sequence
     return out
 
 
-def stack_sums(sums: dict[tuple[str, int], torch.Tensor], heads: Sequence[HeadKey]) -> np.ndarray:
-    """Each layer's ``(B, H, len(SUM_NAMES))`` sums as ``[texts, heads, len(SUM_NAMES)]`` float64 in ``heads`` order."""
+def stack_sums(sums: dict[tuple[str, int], torch.Tensor], heads: Sequence[HeadKey], model: str) -> np.ndarray:
+    """Each layer's ``(B, H, len(SUM_NAMES))`` sums as ``[texts, heads, len(SUM_NAMES)]`` float64 in ``heads`` order.
+    ``model``: its name, for the error when a layer gave no weights."""
     layers = list(dict.fromkeys((kind, layer) for kind, layer, _ in heads))
     missing = [kl for kl in layers if kl not in sums]
     if missing:
-        raise NoAttentionError(f"No attention weights came out for {missing[:3]}.", code="missing_layers", model="")
+        raise NoAttentionError(code="missing_layers", model=model, missing=missing[:3])
     parts = []
     for kind, layer in layers:
         n_heads = sum(1 for k, li, _ in heads if (k, li) == (kind, layer))

@@ -67,8 +67,7 @@ def probe_ids(loaded, span: int, batch: int, seed: int) -> tuple[torch.Tensor, l
     limit = loaded.shape.max_positions or loaded.shape.max_tokens
     span = int(min(span, (limit - len(prefix) - len(suffix)) // 2, len(candidates)))
     if span < 2:
-        raise InputTextError("This model's vocabulary or context is too small for the repeated-token probe.",
-                             code="probe_too_small")
+        raise InputTextError(code="probe_too_small")
     rng = np.random.default_rng(seed)
     rows = []
     for _ in range(batch):

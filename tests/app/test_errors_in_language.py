@@ -16,7 +16,7 @@ def test_every_error_code_the_engine_raises_has_both_languages():
 
     engine = Path(__file__).resolve().parents[2] / "attnviz"
     # a raise's own code="…" and an error class's default_code = "…" (what a raise without a code shows)
-    found = r'\b(?:code|default_code)\s*=\s*"([a-z_]+)"'
+    found = r'\b(?:code|default_code)\s*=\s*"([a-z0-9_]+)"'
     codes = {m for p in engine.rglob("*.py") for m in re.findall(found, p.read_text("utf-8"))}
     assert {"no_attention", "layer_request", "census_input", "serve"} <= codes  # the pattern sees default codes
     missing = [c for c in codes if f"error.{c}" not in STRINGS or "zh" not in STRINGS[f"error.{c}"]]

@@ -15,6 +15,7 @@ from attnviz.census.gold import grammar_pairs, grammar_sentences, sample_corpus,
 from attnviz.census.qkmap import joint_map, normalise
 from attnviz.census.sources import Corpus
 from attnviz.census.stats import OFFSETS, SINK_SHARE
+from attnviz.errors import error_sentence
 from attnviz.roles import corpus_role_scores, facts_of, head_roles, score_cross_attention
 
 SENTENCES = ["the train left the station on time", "the girl found a book in the park today",
@@ -298,10 +299,12 @@ def test_parts_of_other_settings_are_not_mixed_in(tmp_path, toy_translator):
 
 def test_not_a_census_file(tmp_path):
     pd.DataFrame({"a": [1]}).to_parquet(tmp_path / "plain.parquet")
-    with pytest.raises(CensusInputError, match="not a census"):
+    with pytest.raises(CensusInputError, match="plain.parquet is a Parquet file but not a census"):
         CensusResult.load(tmp_path / "plain.parquet")
-    with pytest.raises(CensusInputError, match="not a census"):
+    with pytest.raises(CensusInputError, match="The uploaded file is not a census") as upload:
         CensusResult.load(b"not parquet at all")
+    assert upload.value.code == "census_upload_not_parquet"  # an upload has no name: a sentence without one
+    assert error_sentence(upload.value, "zh").startswith("上传的文件不是普查文件")
 
 
 # ------------------------------------------------------------------------------------------- ray
@@ -348,8 +351,12 @@ def test_sources_read_text_csv_parquet_jsonl_and_datasets(tmp_path):
 
 def test_sources_say_what_is_wrong(tmp_path):
     pd.DataFrame({"sentence": ["a"]}).to_csv(tmp_path / "t.csv", index=False)
-    with pytest.raises(CensusInputError, match=r"no column 'text' \(columns: sentence\); name one with --column"):
+    no_column = r"no column 'text' \(columns: sentence\); name one with --column"
+    with pytest.raises(CensusInputError, match=no_column) as caught:
         read_corpus(tmp_path / "t.csv")
+    assert caught.value.code == "census_no_column"
+    chinese = error_sentence(caught.value, "zh")  # the same facts and hint in the other language
+    assert "“text”" in chinese and "sentence" in chinese and "--column" in chinese
     with pytest.raises(CensusInputError, match="no file or folder"):
         read_corpus(tmp_path / "missing.txt")
     (tmp_path / "blank.txt").write_text("\n \n", "utf-8")

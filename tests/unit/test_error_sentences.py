@@ -18,9 +18,6 @@ from attnviz.errors import (
 from attnviz.words import tables
 
 ROOT = Path(__file__).resolve().parents[2]
-# Packages whose raises still write their own English sentence (their codes are in the tables, their sentences not
-# yet): they leave this list once they raise codes alone, and the last test says when.
-OWN_SENTENCES = ("census", "roles")
 
 
 def _error_classes() -> set[str]:
@@ -35,13 +32,11 @@ def _error_classes() -> set[str]:
         names |= found
 
 
-def _raises(package_filter) -> list[tuple[Path, ast.Call]]:
-    """Every construction of an attnviz error in the engine's modules that ``package_filter`` keeps."""
+def _raises() -> list[tuple[Path, ast.Call]]:
+    """Every construction of an attnviz error in the engine's modules."""
     classes = _error_classes()
     found = []
     for path in sorted((ROOT / "attnviz").rglob("*.py")):
-        if not package_filter(path.relative_to(ROOT / "attnviz").parts[0]):
-            continue
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in classes:
                 found.append((path, node))
@@ -59,8 +54,8 @@ def _code(call: ast.Call) -> str | None:
 
 
 def test_a_raise_names_a_code_and_no_sentence():
-    raises = _raises(lambda package: package not in OWN_SENTENCES)
-    assert len(raises) > 80  # the scan sees the engine's raises
+    raises = _raises()
+    assert len(raises) > 120  # the scan sees the engine's raises
     for path, call in raises:
         where = f"{path.relative_to(ROOT)}:{call.lineno}"
         assert not call.args, f"{where}: the sentence belongs in the tables (ui/i18n), the raise gives a code"
@@ -70,7 +65,7 @@ def test_a_raise_names_a_code_and_no_sentence():
 
 
 def test_every_code_has_a_sentence_in_both_languages_with_the_raises_parameters():
-    for path, call in _raises(lambda package: package not in OWN_SENTENCES):
+    for path, call in _raises():
         code = _code(call)
         if code in (None, "<variable>"):
             continue
@@ -86,17 +81,9 @@ def test_every_code_has_a_sentence_in_both_languages_with_the_raises_parameters(
 def test_no_engine_module_repeats_a_sentence_of_the_tables():
     english = {entry["en"] for entry in tables().values() if len(entry["en"].split()) >= 3}
     for path in (ROOT / "attnviz").rglob("*.py"):
-        if path.relative_to(ROOT / "attnviz").parts[0] in OWN_SENTENCES:
-            continue
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 assert node.value not in english, (path.relative_to(ROOT), node.lineno, node.value[:60])
-
-
-def test_the_packages_still_writing_sentences_are_listed_because_they_do():
-    for package in OWN_SENTENCES:
-        raises = _raises(lambda name, package=package: name == package)
-        assert any(call.args for _, call in raises), f"attnviz/{package} raises codes alone: take it off the list"
 
 
 def test_an_errors_english_is_the_tables_and_the_interface_reads_the_same_entry():
