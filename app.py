@@ -23,38 +23,43 @@ from ui.url_state import remember_link, report_rejected_link
 PAGES = Path(__file__).resolve().parent / "pages"  # found from here, whichever script runs this router
 
 
+# (file in pages/, title's key, icon) of each section's pages, in the sidebar's order; the first is the default page
+SECTIONS = {
+    "nav.explore": (
+        ("self_attention", "page.self", "grid_on"), ("all_heads", "page.heads", "apps"),
+        ("causal_attention", "page.causal", "change_history"), ("cross_attention", "page.cross", "compare_arrows"),
+        ("corpus", "page.corpus", "dataset"),
+    ),
+    "nav.explain": (
+        ("ablation", "page.ablation", "content_cut"), ("compare", "page.compare", "difference"),
+        ("contributions", "page.contributions", "stacked_bar_chart"), ("faithfulness", "page.faithfulness", "balance"),
+        ("routes", "page.routes", "account_tree"), ("patching", "page.patching", "healing"),
+    ),
+    "nav.learn": (
+        ("learn_self_attention", "learn.self.page", "school"), ("learn_multi_head", "learn.multi.page", "view_column"),
+        ("learn_cross_attention", "learn.cross.page", "translate"),
+        ("learn_causal_attention", "learn.causal.page", "east"),
+        ("learn_derivation", "learn.derive.page", "functions"), ("learn_playground", "learn.play.page", "edit_square"),
+        ("learn_induction", "learn.induction.page", "repeat"),
+    ),
+}
+
+
+def _page(file: str, title: str, icon: str, default: bool) -> st.Page:
+    # the default page is served at "/"; its own path must differ from its file name, which its alias answers to
+    extra = {"default": True, "url_path": "home"} if default else {}
+    return st.Page(PAGES / f"{file}.py", title=tr(title), icon=f":material/{icon}:", **extra)
+
+
 def route() -> None:
     st.set_page_config(page_title="attnviz", page_icon=":material/visibility:", layout="wide")
     remember_link()  # before anything reads (and tidies) the link's parameters
     language_picker()
 
-    explore = [
-        st.Page(PAGES / "self_attention.py", title=tr("page.self"), icon=":material/grid_on:", default=True,
-                url_path="home"),
-        st.Page(PAGES / "all_heads.py", title=tr("page.heads"), icon=":material/apps:"),
-        st.Page(PAGES / "causal_attention.py", title=tr("page.causal"), icon=":material/change_history:"),
-        st.Page(PAGES / "cross_attention.py", title=tr("page.cross"), icon=":material/compare_arrows:"),
-        st.Page(PAGES / "corpus.py", title=tr("page.corpus"), icon=":material/dataset:"),
-    ]
-    explain = [
-        st.Page(PAGES / "ablation.py", title=tr("page.ablation"), icon=":material/content_cut:"),
-        st.Page(PAGES / "compare.py", title=tr("page.compare"), icon=":material/difference:"),
-        st.Page(PAGES / "contributions.py", title=tr("page.contributions"), icon=":material/stacked_bar_chart:"),
-        st.Page(PAGES / "faithfulness.py", title=tr("page.faithfulness"), icon=":material/balance:"),
-        st.Page(PAGES / "routes.py", title=tr("page.routes"), icon=":material/account_tree:"),
-        st.Page(PAGES / "patching.py", title=tr("page.patching"), icon=":material/healing:"),
-    ]
-    learn = [
-        st.Page(PAGES / "learn_self_attention.py", title=tr("learn.self.page"), icon=":material/school:"),
-        st.Page(PAGES / "learn_multi_head.py", title=tr("learn.multi.page"), icon=":material/view_column:"),
-        st.Page(PAGES / "learn_cross_attention.py", title=tr("learn.cross.page"), icon=":material/translate:"),
-        st.Page(PAGES / "learn_causal_attention.py", title=tr("learn.causal.page"), icon=":material/east:"),
-        st.Page(PAGES / "learn_derivation.py", title=tr("learn.derive.page"), icon=":material/functions:"),
-        st.Page(PAGES / "learn_playground.py", title=tr("learn.play.page"), icon=":material/edit_square:"),
-        st.Page(PAGES / "learn_induction.py", title=tr("learn.induction.page"), icon=":material/repeat:"),
-    ]
-    explore.append(file_name_alias(explore[0], "self_attention"))
-    sections = {tr("nav.explore"): explore, tr("nav.explain"): explain, tr("nav.learn"): learn}
+    sections = {tr(section): [_page(*page, default=(section, i) == ("nav.explore", 0)) for i, page in enumerate(pages)]
+                for section, pages in SECTIONS.items()}
+    default = sections[tr("nav.explore")][0]
+    sections[tr("nav.explore")].append(file_name_alias(default, "self_attention"))
     page = st.navigation(sections, expanded=True)
     with shown_errors():  # an engine error ends the page with its message, in the visitor's language
         page.run()
