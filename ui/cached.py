@@ -8,6 +8,7 @@ as a key that leaves an input out hands one visitor another visitor's result.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import os
@@ -129,11 +130,15 @@ def _file_state(path: Path) -> tuple[int, int] | tuple[None]:
     return state.st_size, state.st_mtime_ns
 
 
+# read once per function: a page run makes a dozen cached calls, and inspect.signature costs tens of microseconds
+_signature = functools.cache(inspect.signature)
+
+
 def _bound(fn: Callable, args: tuple, kwargs: dict) -> inspect.BoundArguments:
     """The call's arguments by parameter name, defaults applied. Optional text (a parameter whose default is None)
     given as "" is None: an empty field and no field ask the same, and are computed and kept once. A function that
     takes ``max_tokens`` gets the operator's limit unless the caller gives one."""
-    signature = inspect.signature(fn)
+    signature = _signature(fn)
     bound = signature.bind(*args, **kwargs)
     bound.apply_defaults()
     for name, parameter in signature.parameters.items():
